@@ -1,0 +1,41 @@
+# Quick start: `make run` serves the app, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+# torch for the test extras; CI pins the CPU build that is on local disk. Override on a GPU box,
+# e.g. `make test TORCH_SPEC=torch`, to let pip pick the CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: run test install install-dev lint bench clean-db
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-dev: $(BIN)/python
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+
+run: install
+	$(BIN)/sidebyside init --demo
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install-dev
+	$(BIN)/python bench/judge_throughput.py
+	$(BIN)/python bench/analysis_scale.py
+	$(BIN)/python bench/perplexity.py
+
+clean-db:
+	rm -f data/sidebyside.db data/sidebyside.db-wal data/sidebyside.db-shm

@@ -1,0 +1,1 @@
+"""Studies, storage and the human side of sidebyside."""

@@ -1,0 +1,90 @@
+"""The only place an engine is made: SQLite pragmas, table creation and schema versioning."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from annotate.settings import get_settings
+
+#: Bumped whenever a table changes; ``init_db`` records it so later versions can migrate.
+SCHEMA_VERSION = 1
+
+#: Modules whose import registers tables on ``SQLModel.metadata``.
+TABLE_MODULES: tuple[str, ...] = ("annotate.models", "judge.models")
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every test
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={get_settings().sqlite_busy_timeout_ms}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str | None = None) -> Engine:
+    """One engine per database URL per process."""
+    url = url or get_settings().database_url
+    kwargs: dict = {}
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def load_tables() -> None:
+    for name in TABLE_MODULES:
+        importlib.import_module(name)
+
+
+def init_db(engine: Engine | None = None) -> Engine:
+    """Create missing tables and record the schema version; safe to call repeatedly."""
+    from annotate.models import Meta
+
+    engine = engine or get_engine()
+    load_tables()
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        meta = session.get(Meta, "schema_version")
+        if meta is None:
+            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            session.commit()
+        elif int(meta.value) > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"database schema version {meta.value} is newer than this sidebyside "
+                f"({SCHEMA_VERSION}); upgrade sidebyside"
+            )
+    return engine
+
+
+def schema_version(session: Session) -> int:
+    from annotate.models import Meta
+
+    meta = session.exec(select(Meta).where(Meta.key == "schema_version")).first()
+    return int(meta.value) if meta else 0
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error (all-or-nothing writes)."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
