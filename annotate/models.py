@@ -1,4 +1,4 @@
-"""SQLModel tables of the human side. All timestamps are naive UTC (``utcnow``).
+"""SQLModel tables of the human side. All timestamps are timezone-aware UTC (``utcnow``).
 
 Pairs store their two outputs in a canonical order (``output_a`` / ``output_b``); what an
 annotator saw on the left is recorded on the assignment (``swapped``), and every preference is
@@ -15,7 +15,7 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 class Meta(SQLModel, table=True):
@@ -111,7 +111,9 @@ class Assignment(SQLModel, table=True):
     swapped: bool
     #: "open" | "done" | "skipped" | "expired"
     status: str = Field(default="open", max_length=10, index=True)
+    #: Why it was skipped or flagged (e.g. "both unusable").
     reason: str | None = Field(default=None, max_length=1000)
+    flagged: bool = Field(default=False)
     opened_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
 

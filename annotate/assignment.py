@@ -1,0 +1,428 @@
+"""Who sees which pair next, on which side.
+
+* Each annotator walks the study's pairs in their own seeded shuffle; the side each pair is
+  shown on comes from the same seed, balanced so that over the queue exactly half the pairs
+  are swapped (``queue_plan``, pure). The side is stored on the assignment.
+* A pair holds at most k assignments at once: each takes a ``slot`` in 0..k-1 and
+  (pair_id, slot) is unique, so racing annotators cannot push a pair past k.
+* An opened pair left alone for longer than the lease gives its slot up to the next
+  annotator who needs work; a skipped or flagged pair gives it up at once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from annotate.models import Assignment, Output, Pair, Prompt, Rating, Study, User, utcnow
+from annotate.rubric import Rubric
+from annotate.settings import get_settings
+
+SHOWN = ("A", "B", "tie")
+
+
+class AssignmentError(ValueError):
+    """A submission that cannot be taken (expired, not yours, invalid values)."""
+
+
+def queue_plan(seed: int, user_id: int, pair_ids: list[int]) -> list[tuple[int, bool]]:
+    """The annotator's queue: (pair_id, swapped) in the order they will see them.
+
+    Deterministic in (seed, user_id, set of pairs); exactly ``len // 2`` pairs are swapped.
+
+    >>> plan = queue_plan(7, 1, list(range(10)))
+    >>> sorted(p for p, _ in plan) == list(range(10)), sum(s for _, s in plan)
+    (True, 5)
+    >>> plan == queue_plan(7, 1, list(reversed(range(10))))
+    True
+    """
+    rng = random.Random(f"sidebyside:{seed}:{user_id}")
+    order = sorted(pair_ids)
+    rng.shuffle(order)
+    sides = [i % 2 == 1 for i in range(len(order))]
+    rng.shuffle(sides)
+    return list(zip(order, sides, strict=True))
+
+
+@dataclass(frozen=True)
+class BlindPair:
+    """What an annotator's browser may receive: text only, no system, no ids."""
+
+    prompt: str
+    reference: str | None
+    left: str
+    right: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+
+
+def _lease_cutoff(now: datetime, lease_minutes: float | None) -> datetime:
+    minutes = get_settings().lease_minutes if lease_minutes is None else lease_minutes
+    return now - timedelta(minutes=minutes)
+
+
+def _slot_holders(session: Session, study_id: int) -> dict[int, list[Assignment]]:
+    rows = session.exec(
+        select(Assignment).where(Assignment.study_id == study_id, col(Assignment.slot).is_not(None))
+    )
+    holders: dict[int, list[Assignment]] = defaultdict(list)
+    for a in rows:
+        holders[a.pair_id].append(a)
+    return holders
+
+
+def _open_assignment(session: Session, study_id: int, user_id: int) -> Assignment | None:
+    return session.exec(
+        select(Assignment)
+        .where(
+            Assignment.study_id == study_id,
+            Assignment.user_id == user_id,
+            Assignment.status == "open",
+            col(Assignment.slot).is_not(None),
+        )
+        .order_by(Assignment.id)
+    ).first()
+
+
+def _available(
+    session: Session, study: Study, user_id: int, cutoff: datetime
+) -> list[tuple[int, bool]]:
+    """The user's queue, restricted to pairs they may still be given."""
+    pair_ids = list(session.exec(select(Pair.id).where(Pair.study_id == study.id)))
+    mine = set(
+        session.exec(
+            select(Assignment.pair_id).where(
+                Assignment.study_id == study.id, Assignment.user_id == user_id
+            )
+        )
+    )
+    holders = _slot_holders(session, study.id)
+
+    def has_room(pair_id: int) -> bool:
+        held = holders.get(pair_id, [])
+        live = [a for a in held if a.status != "open" or a.opened_at >= cutoff]
+        return len(live) < study.k
+
+    return [
+        (pid, swapped)
+        for pid, swapped in queue_plan(study.seed, user_id, pair_ids)
+        if pid not in mine and has_room(pid)
+    ]
+
+
+def _try_claim(
+    session: Session, study: Study, user_id: int, pair_id: int, swapped: bool, cutoff: datetime
+) -> Assignment | None:
+    """Take a free slot of the pair (or an expired one); None if the pair is full."""
+    held = list(
+        session.exec(
+            select(Assignment).where(
+                Assignment.pair_id == pair_id, col(Assignment.slot).is_not(None)
+            )
+        )
+    )
+    used = {a.slot for a in held}
+    free = [s for s in range(study.k) if s not in used]
+    if free:
+        slot = free[0]
+    else:
+        stale = [a for a in held if a.status == "open" and a.opened_at < cutoff]
+        if not stale:
+            return None
+        victim = stale[0]
+        # Conditional update: only one claimer can expire a given assignment.
+        res = session.execute(
+            update(Assignment)
+            .where(
+                col(Assignment.id) == victim.id,
+                col(Assignment.status) == "open",
+                col(Assignment.opened_at) < cutoff,
+            )
+            .values(status="expired", slot=None)
+        )
+        if res.rowcount != 1:
+            session.rollback()
+            return None
+        slot = victim.slot
+    assignment = Assignment(
+        study_id=study.id, pair_id=pair_id, user_id=user_id, slot=slot, swapped=swapped
+    )
+    session.add(assignment)
+    try:
+        session.commit()
+    except IntegrityError:  # someone took the slot first; the caller tries again
+        session.rollback()
+        return None
+    session.refresh(assignment)
+    return assignment
+
+
+def next_assignment(
+    session: Session,
+    *,
+    study: Study,
+    user: User,
+    now: datetime | None = None,
+    lease_minutes: float | None = None,
+) -> Assignment | None:
+    """The pair this annotator should rate now: the one they left open, else a new one.
+    None when nothing is left for them. Commits the claim."""
+    now = now or utcnow()
+    cutoff = _lease_cutoff(now, lease_minutes)
+    current = _open_assignment(session, study.id, user.id)
+    if current is not None:
+        current.opened_at = now  # the annotator is back: renew the lease
+        session.add(current)
+        session.commit()
+        return current
+    for _attempt in range(5):
+        candidates = _available(session, study, user.id, cutoff)
+        if not candidates:
+            return None
+        for pair_id, swapped in candidates:
+            got = _try_claim(session, study, user.id, pair_id, swapped, cutoff)
+            if got is not None:
+                return got
+    return None
+
+
+def blind_view(session: Session, assignment: Assignment) -> BlindPair:
+    pair = session.get(Pair, assignment.pair_id)
+    prompt = session.get(Prompt, pair.prompt_id)
+    out_a = session.get(Output, pair.output_a_id)
+    out_b = session.get(Output, pair.output_b_id)
+    left, right = (out_b, out_a) if assignment.swapped else (out_a, out_b)
+    return BlindPair(
+        prompt=prompt.text, reference=prompt.reference, left=left.text, right=right.text
+    )
+
+
+def to_canonical(shown: str, swapped: bool) -> str:
+    """Map a preference as shown (A = left) to the pair's canonical side.
+
+    >>> [to_canonical(s, False) for s in SHOWN], [to_canonical(s, True) for s in SHOWN]
+    (['a', 'b', 'tie'], ['b', 'a', 'tie'])
+    """
+    if shown not in SHOWN:
+        raise AssignmentError(f"preference must be one of {', '.join(SHOWN)}, got {shown!r}")
+    if shown == "tie":
+        return "tie"
+    return {"A": "b", "B": "a"}[shown] if swapped else shown.lower()
+
+
+def to_shown(canonical: str, swapped: bool) -> str:
+    """Inverse of ``to_canonical``: which letter the annotator pressed."""
+    if canonical == "tie":
+        return "tie"
+    return {"a": "B", "b": "A"}[canonical] if swapped else canonical.upper()
+
+
+def _canonical_scores(
+    rubric: Rubric, scores: dict[str, dict[str, int]], swapped: bool
+) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name in rubric.names:
+        given = scores.get(name)
+        if not given or set(given) != {"A", "B"}:
+            raise AssignmentError(f"score both responses on {name!r}")
+        for side, value in given.items():
+            if not isinstance(value, int) or not rubric.scale_min <= value <= rubric.scale_max:
+                raise AssignmentError(
+                    f"{name!r} for response {side} must be a whole number from "
+                    f"{rubric.scale_min} to {rubric.scale_max}, got {value!r}"
+                )
+        left, right = given["A"], given["B"]
+        out[name] = {"a": right, "b": left} if swapped else {"a": left, "b": right}
+    unknown = set(scores) - set(rubric.names)
+    if unknown:
+        raise AssignmentError(f"unknown criteria: {', '.join(sorted(unknown))}")
+    return out
+
+
+def _own(session: Session, assignment_id: int, user_id: int) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.user_id != user_id:
+        raise AssignmentError("this pair is not assigned to you")
+    return assignment
+
+
+def _existing_rating(session: Session, pair_id: int, user_id: int) -> Rating | None:
+    return session.exec(
+        select(Rating).where(Rating.pair_id == pair_id, Rating.user_id == user_id)
+    ).first()
+
+
+def submit_rating(
+    session: Session,
+    *,
+    assignment_id: int,
+    user_id: int,
+    preference: str,
+    scores: dict[str, dict[str, int]],
+    comment: str = "",
+    time_spent_s: float | None = None,
+    now: datetime | None = None,
+) -> Rating:
+    """Store a vote given in shown terms (A = left). Idempotent: a second submit of the same
+    pair returns the first rating unchanged. Commits before returning."""
+    from annotate.studies import study_rubric
+
+    now = now or utcnow()
+    assignment = _own(session, assignment_id, user_id)
+    existing = _existing_rating(session, assignment.pair_id, user_id)
+    if existing is not None:
+        return existing
+    study = session.get(Study, assignment.study_id)
+    rubric = study_rubric(study)
+    if preference == "tie" and not rubric.allow_ties:
+        raise AssignmentError("this study does not allow ties: choose A or B")
+    canonical = to_canonical(preference, assignment.swapped)
+    canon_scores = _canonical_scores(rubric, scores, assignment.swapped)
+    if assignment.slot is None:
+        _reclaim_for_late_submit(session, study, assignment)
+    if time_spent_s is None:
+        time_spent_s = (now - assignment.opened_at).total_seconds()
+    rating = Rating(
+        study_id=study.id,
+        pair_id=assignment.pair_id,
+        user_id=user_id,
+        assignment_id=assignment.id,
+        preference=canonical,
+        scores=canon_scores,
+        comment=comment.strip(),
+        swapped=assignment.swapped,
+        time_spent_s=round(float(time_spent_s), 3),
+        created_at=now,
+    )
+    assignment.status = "done"
+    assignment.finished_at = now
+    session.add(rating)
+    session.add(assignment)
+    try:
+        session.commit()
+    except IntegrityError:  # a double submit raced us: the first one stands
+        session.rollback()
+        existing = _existing_rating(session, assignment.pair_id, user_id)
+        if existing is None:
+            raise
+        return existing
+    session.refresh(rating)
+    return rating
+
+
+def _reclaim_for_late_submit(session: Session, study: Study, assignment: Assignment) -> None:
+    """A vote on a pair whose lease ran out still counts if the pair has room left."""
+    used = set(
+        session.exec(
+            select(Assignment.slot).where(
+                Assignment.pair_id == assignment.pair_id, col(Assignment.slot).is_not(None)
+            )
+        )
+    )
+    free = [s for s in range(study.k) if s not in used]
+    if not free:
+        raise AssignmentError(
+            "this pair was handed to another annotator while it sat unanswered, and it now "
+            "has all the ratings it needs; your vote on it was not stored"
+        )
+    assignment.slot = free[0]
+
+
+def skip_assignment(
+    session: Session,
+    *,
+    assignment_id: int,
+    user_id: int,
+    reason: str,
+    flag: bool = False,
+    now: datetime | None = None,
+) -> Assignment:
+    """Skip (or flag, e.g. "both unusable") a pair; its slot goes to someone else. Commits."""
+    assignment = _own(session, assignment_id, user_id)
+    if assignment.status == "done":
+        raise AssignmentError("this pair is already rated")
+    assignment.status = "skipped"
+    assignment.flagged = flag
+    assignment.reason = reason.strip()[:1000] or None
+    assignment.slot = None
+    assignment.finished_at = now or utcnow()
+    session.add(assignment)
+    session.commit()
+    session.refresh(assignment)
+    return assignment
+
+
+def progress(
+    session: Session, *, study: Study, user: User, now: datetime | None = None
+) -> Progress:
+    """done = pairs this annotator rated or skipped; total = done + what is left for them."""
+    cutoff = _lease_cutoff(now or utcnow(), None)
+    done = len(
+        list(
+            session.exec(
+                select(Assignment.id).where(
+                    Assignment.study_id == study.id,
+                    Assignment.user_id == user.id,
+                    col(Assignment.status).in_(("done", "skipped")),
+                )
+            )
+        )
+    )
+    left = len(_available(session, study, user.id, cutoff))
+    left += _open_assignment(session, study.id, user.id) is not None
+    return Progress(done=done, total=done + left)
+
+
+def study_progress(session: Session, *, study: Study) -> dict:
+    """Per-study and per-annotator counts for the admin's progress page."""
+    n_pairs = len(list(session.exec(select(Pair.id).where(Pair.study_id == study.id))))
+    ratings_per_pair: dict[int, int] = defaultdict(int)
+    for pair_id in session.exec(select(Rating.pair_id).where(Rating.study_id == study.id)):
+        ratings_per_pair[pair_id] += 1
+    per_user: dict[int, dict] = {}
+    rows = session.exec(
+        select(Assignment, User.username)
+        .join(User, col(User.id) == Assignment.user_id)
+        .where(Assignment.study_id == study.id)
+    )
+    for a, username in rows:
+        u = per_user.setdefault(
+            a.user_id,
+            {"annotator": username, "done": 0, "skipped": 0, "flagged": 0, "open": 0, "times": []},
+        )
+        if a.status == "done":
+            u["done"] += 1
+        elif a.status == "skipped":
+            u["skipped"] += 1
+            u["flagged"] += a.flagged
+        elif a.status == "open":
+            u["open"] += 1
+    for user_id, t in session.exec(
+        select(Rating.user_id, Rating.time_spent_s).where(Rating.study_id == study.id)
+    ):
+        if user_id in per_user and t is not None:
+            per_user[user_id]["times"].append(t)
+    annotators = []
+    for u in per_user.values():
+        times = sorted(u.pop("times"))
+        u["median_seconds"] = times[len(times) // 2] if times else None
+        annotators.append(u)
+    complete = sum(1 for n in ratings_per_pair.values() if n >= study.k)
+    return {
+        "pairs": n_pairs,
+        "k": study.k,
+        "ratings": sum(ratings_per_pair.values()),
+        "ratings_needed": n_pairs * study.k,
+        "pairs_complete": complete,
+        "annotators": sorted(annotators, key=lambda u: u["annotator"]),
+    }

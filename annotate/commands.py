@@ -1,0 +1,170 @@
+"""Core commands: init, study, import, annotators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from annotate.cli import fail
+
+DEMO_STUDY = "demo"
+DEMO_FILE = "demo_outputs.csv"
+DEMO_ACCOUNTS = [("admin", "admin", "admin")] + [
+    (f"annotator{i}", "demo", "annotator") for i in (1, 2, 3)
+]
+
+study_app = typer.Typer(help="Create and inspect studies.", no_args_is_help=True)
+annotators_app = typer.Typer(help="Manage annotator and admin accounts.", no_args_is_help=True)
+
+
+def _session():
+    from sqlmodel import Session
+
+    from annotate.db import init_db
+
+    return Session(init_db(), expire_on_commit=False)
+
+
+def init(
+    demo: bool = typer.Option(False, "--demo", help="Also load the demo study and accounts."),
+) -> None:
+    """Create the database (and, with --demo, the demo study and accounts) if missing."""
+    from annotate.auth import create_user, get_user
+    from annotate.importing import import_paths
+    from annotate.settings import get_settings
+    from annotate.studies import create_study, list_studies
+
+    settings = get_settings()
+    with _session() as session:
+        typer.echo(f"database ready: {settings.database_url}")
+        if not demo:
+            return
+        if not any(s.name == DEMO_STUDY for s in list_studies(session)):
+            study = create_study(session, name=DEMO_STUDY, k=3, seed=2026)
+            report = import_paths(session, study=study, paths=[settings.data_dir / DEMO_FILE])
+            typer.echo(f"demo study {DEMO_STUDY!r}: {report.summary()}")
+        typer.echo("demo logins (change these before real use):")
+        for username, password, role in DEMO_ACCOUNTS:
+            if get_user(session, username) is None:
+                create_user(session, username=username, password=password, role=role)
+            typer.echo(f"  {username:<12} password {password!r:<8} ({role})")
+
+
+@study_app.command("create")
+def study_create(
+    name: str = typer.Argument(..., help="Unique study name."),
+    rubric: Path | None = typer.Option(None, help="Rubric JSON file (default rubric if omitted)."),
+    k: int = typer.Option(3, "--k", min=1, help="Distinct annotators each pair needs."),
+    seed: int | None = typer.Option(None, help="Seed of shuffles and side assignment."),
+) -> None:
+    """Create a study."""
+    from annotate.rubric import Rubric
+    from annotate.studies import create_study
+
+    try:
+        parsed = Rubric.from_file(rubric) if rubric else None
+        with _session() as session:
+            study = create_study(session, name=name, rubric=parsed, k=k, seed=seed)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"created study {study.name!r} (id {study.id}, k={study.k})")
+
+
+@study_app.command("list")
+def study_list() -> None:
+    """List studies with their pair and rating counts."""
+    from annotate.assignment import study_progress
+    from annotate.studies import list_studies
+
+    with _session() as session:
+        for study in list_studies(session):
+            p = study_progress(session, study=study)
+            typer.echo(
+                f"{study.id:>4}  {study.name:<30} pairs {p['pairs']:>6}  k={study.k}  "
+                f"ratings {p['ratings']}/{p['ratings_needed']}"
+            )
+
+
+def import_(
+    study: str = typer.Argument(..., help="Study name or id."),
+    files: list[Path] = typer.Argument(..., help="CSV, JSONL or alpaca_eval JSON files."),
+    pairing: str = typer.Option(
+        "all", help="Long/alpaca files: 'all' pairs of systems, or 'baseline' pairs only."
+    ),
+    baseline: str | None = typer.Option(None, help="Baseline system for --pairing baseline."),
+) -> None:
+    """Import model outputs into a study (all or nothing)."""
+    from annotate.importing import import_paths
+    from annotate.studies import get_study
+
+    try:
+        with _session() as session:
+            target = get_study(session, study)
+            report = import_paths(
+                session, study=target, paths=files, pairing=pairing, baseline=baseline
+            )
+    except (ValueError, LookupError) as exc:
+        raise fail(str(exc)) from None
+    for name, fmt in report.files:
+        typer.echo(f"{name}: {fmt} format")
+    typer.echo(report.summary())
+
+
+@annotators_app.command("add")
+def annotators_add(
+    username: str = typer.Argument(...),
+    admin: bool = typer.Option(False, "--admin", help="Give the account the admin role."),
+    password: str | None = typer.Option(
+        None, help="Password (prompted, hidden, when omitted).", show_default=False
+    ),
+) -> None:
+    """Create an account."""
+    from annotate.auth import create_user
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        with _session() as session:
+            user = create_user(
+                session,
+                username=username,
+                password=password,
+                role="admin" if admin else "annotator",
+            )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"created {user.role} {user.username!r}")
+
+
+@annotators_app.command("list")
+def annotators_list() -> None:
+    """List accounts."""
+    from sqlmodel import select
+
+    from annotate.models import User
+
+    with _session() as session:
+        for user in session.exec(select(User).order_by(User.username)):
+            login = "can log in" if user.password_hash and user.active else "no login"
+            typer.echo(f"{user.username:<24} {user.role:<10} {login}")
+
+
+@annotators_app.command("invite")
+def annotators_invite(
+    admin: bool = typer.Option(False, "--admin", help="Invite an admin."),
+    hours: float = typer.Option(72, help="Hours until the link expires."),
+) -> None:
+    """Print a one-time invite token (paste into the login page's 'Have an invite?' form)."""
+    from annotate.auth import create_invite
+
+    with _session() as session:
+        token = create_invite(session, role="admin" if admin else "annotator", hours=hours)
+    typer.echo(token)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("import")(import_)
+    app.add_typer(study_app, name="study")
+    app.add_typer(annotators_app, name="annotators")

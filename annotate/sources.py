@@ -1,0 +1,304 @@
+"""Read import files (CSV, JSONL, alpaca_eval JSON) into validated records.
+
+Pure parsing: no database. Every problem raises ``ImportValidationError`` naming the file,
+line and column, so the import can stop before it writes anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+LONG_COLUMNS = ("prompt_id", "prompt", "system", "output")
+PAIR_COLUMNS = ("prompt_id", "prompt", "system_a", "output_a", "system_b", "output_b")
+
+
+class ImportValidationError(ValueError):
+    """Bad input, located as precisely as the format allows."""
+
+    def __init__(
+        self, file: str, message: str, *, line: int | None = None, column: int | str | None = None
+    ) -> None:
+        self.file, self.line, self.column, self.message = file, line, column, message
+        where = file
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Loc:
+    file: str
+    line: int
+    column: str | None = None
+
+    def error(self, message: str, column: str | None = None) -> ImportValidationError:
+        col = column or self.column
+        return ImportValidationError(self.file, message, line=self.line, column=col)
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    loc: Loc
+    prompt_id: str
+    prompt: str
+    reference: str | None
+    system: str
+    output: str
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    loc: Loc
+    prompt_id: str
+    system_a: str
+    system_b: str
+
+
+@dataclass
+class ParsedFile:
+    name: str
+    format: str  # "long" | "pairs" | "alpaca_eval"
+    outputs: list[OutputRecord]
+    pairs: list[PairRecord]
+
+
+def _decode(name: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ImportValidationError(
+            name,
+            f"bytes {data[exc.start : exc.end]!r} are not valid UTF-8; save the file as UTF-8",
+            line=line,
+            column=column,
+        ) from None
+
+
+def _text(value: Any, loc: Loc, column: str, *, required: bool) -> str:
+    """A cell as text. Missing/None/NaN is '' (allowed only when not required)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        value = ""
+    if isinstance(value, bool | dict | list):
+        raise loc.error(f"expected text, got {type(value).__name__} {value!r}", column)
+    text = value if isinstance(value, str) else str(value)
+    if required and not text.strip():
+        raise loc.error(f"{column!r} is empty", column)
+    return text
+
+
+def _records_from_mapping(
+    row: dict[str, Any], loc: Loc, fmt: str
+) -> tuple[list[OutputRecord], PairRecord | None]:
+    pid = _text(row.get("prompt_id"), loc, "prompt_id", required=True).strip()
+    prompt = _text(row.get("prompt"), loc, "prompt", required=True)
+    ref = _text(row.get("reference"), loc, "reference", required=False) or None
+    if fmt == "long":
+        system = _text(row.get("system"), loc, "system", required=True).strip()
+        out = _text(row.get("output"), loc, "output", required=False)
+        return [OutputRecord(loc, pid, prompt, ref, system, out)], None
+    sa = _text(row.get("system_a"), loc, "system_a", required=True).strip()
+    sb = _text(row.get("system_b"), loc, "system_b", required=True).strip()
+    if sa == sb:
+        raise loc.error(f"system {sa!r} is on both sides of the pair", "system_b")
+    oa = _text(row.get("output_a"), loc, "output_a", required=False)
+    ob = _text(row.get("output_b"), loc, "output_b", required=False)
+    outs = [
+        OutputRecord(loc, pid, prompt, ref, sa, oa),
+        OutputRecord(loc, pid, prompt, ref, sb, ob),
+    ]
+    return outs, PairRecord(loc, pid, sa, sb)
+
+
+def _format_of(columns: set[str], name: str, line: int) -> str:
+    if "system_a" in columns or "system_b" in columns:
+        missing = [c for c in PAIR_COLUMNS if c not in columns]
+        fmt = "pairs"
+    else:
+        missing = [c for c in LONG_COLUMNS if c not in columns]
+        fmt = "long"
+    if missing:
+        raise ImportValidationError(
+            name,
+            f"missing column(s) {', '.join(missing)} for the {fmt} format "
+            f"(long: {', '.join(LONG_COLUMNS)}; pairs: {', '.join(PAIR_COLUMNS)}; "
+            "optional: reference)",
+            line=line,
+        )
+    return fmt
+
+
+def _parse_csv(name: str, text: str) -> ParsedFile:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportValidationError(name, "the file is empty", line=1) from None
+    header = [h.strip() for h in header]
+    fmt = _format_of(set(header), name, 1)
+    outputs: list[OutputRecord] = []
+    pairs: list[PairRecord] = []
+    start = reader.line_num + 1
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                start = reader.line_num + 1
+                continue
+            loc = Loc(name, start)
+            if len(cells) != len(header):
+                raise loc.error(f"expected {len(header)} fields, found {len(cells)}")
+            outs, pair = _records_from_mapping(dict(zip(header, cells, strict=True)), loc, fmt)
+            outputs += outs
+            if pair:
+                pairs.append(pair)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ImportValidationError(name, f"malformed CSV: {exc}", line=reader.line_num) from None
+    return ParsedFile(name, fmt, outputs, pairs)
+
+
+def _parse_jsonl(name: str, text: str) -> ParsedFile:
+    outputs: list[OutputRecord] = []
+    pairs: list[PairRecord] = []
+    fmt: str | None = None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ImportValidationError(
+                name, f"malformed JSON: {exc.msg}", line=lineno, column=exc.colno
+            ) from None
+        if not isinstance(row, dict):
+            raise ImportValidationError(
+                name, f"expected a JSON object, got {type(row).__name__}", line=lineno, column=1
+            )
+        row_fmt = _format_of(set(row), name, lineno)
+        if fmt is None:
+            fmt = row_fmt
+        elif row_fmt != fmt:
+            raise ImportValidationError(
+                name,
+                f"this line is in the {row_fmt} format but earlier lines are {fmt}",
+                line=lineno,
+            )
+        outs, pair = _records_from_mapping(row, Loc(name, lineno), fmt)
+        outputs += outs
+        if pair:
+            pairs.append(pair)
+    if fmt is None:
+        raise ImportValidationError(name, "the file has no records", line=1)
+    return ParsedFile(name, fmt, outputs, pairs)
+
+
+def alpaca_prompt_id(instruction: str) -> str:
+    """alpaca_eval files carry no ids: the instruction's hash joins files of different systems."""
+    return "alpaca-" + hashlib.sha1(instruction.encode()).hexdigest()[:12]
+
+
+def _parse_alpaca(name: str, text: str) -> ParsedFile:
+    decoder = json.JSONDecoder()
+
+    def where(pos: int) -> tuple[int, int]:
+        return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+    def fail(pos: int, msg: str) -> ImportValidationError:
+        line, col = where(pos)
+        return ImportValidationError(name, msg, line=line, column=col)
+
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportValidationError(
+            name, f"malformed JSON: {exc.msg}", line=exc.lineno, column=exc.colno
+        ) from None
+    pos = len(text) - len(text.lstrip())
+    if not text[pos:].startswith("["):
+        raise fail(pos, "expected a JSON list of {instruction, output, generator} objects")
+    pos += 1
+    outputs: list[OutputRecord] = []
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            break
+        item, end = decoder.raw_decode(text, pos)
+        line, _ = where(pos)
+        if not isinstance(item, dict):
+            raise fail(pos, f"expected an object, got {type(item).__name__}")
+        missing = [k for k in ("instruction", "output", "generator") if k not in item]
+        if missing:
+            raise fail(pos, f"missing field(s) {', '.join(missing)}")
+        loc = Loc(name, line)
+        instruction = _text(item["instruction"], loc, "instruction", required=True)
+        extra = _text(item.get("input"), loc, "input", required=False)
+        prompt = f"{instruction}\n\n{extra}" if extra.strip() else instruction
+        outputs.append(
+            OutputRecord(
+                loc,
+                alpaca_prompt_id(prompt),
+                prompt,
+                _text(item.get("reference"), loc, "reference", required=False) or None,
+                _text(item["generator"], loc, "generator", required=True).strip(),
+                _text(item["output"], loc, "output", required=False),
+            )
+        )
+        pos = end
+    if not outputs:
+        raise ImportValidationError(name, "the file has no records", line=1)
+    return ParsedFile(name, "alpaca_eval", outputs, [])
+
+
+def parse_source(name: str, data: bytes) -> ParsedFile:
+    """Parse one file by its extension (.csv, .jsonl/.ndjson, .json)."""
+    suffix = PurePath(name).suffix.lower()
+    parsers = {".csv": _parse_csv, ".jsonl": _parse_jsonl, ".ndjson": _parse_jsonl}
+    if suffix == ".json":
+        parser = _parse_alpaca
+    elif suffix in parsers:
+        parser = parsers[suffix]
+    else:
+        raise ImportValidationError(
+            name, f"unknown file type {suffix or '(none)'!r}: expected .csv, .jsonl or .json"
+        )
+    parsed = parser(name, _decode(name, data))
+    _check_consistency(parsed)
+    return parsed
+
+
+def _check_consistency(parsed: ParsedFile) -> None:
+    """Within one file: one prompt text per prompt_id; one output per (prompt_id, system)."""
+    prompts: dict[str, OutputRecord] = {}
+    seen: dict[tuple[str, str], OutputRecord] = {}
+    for rec in parsed.outputs:
+        first = prompts.setdefault(rec.prompt_id, rec)
+        if first.prompt != rec.prompt:
+            raise rec.loc.error(
+                f"prompt_id {rec.prompt_id!r} has a different prompt text than on line "
+                f"{first.loc.line}",
+                "prompt",
+            )
+        key = (rec.prompt_id, rec.system)
+        if key in seen:
+            prev = seen[key]
+            # The pairs format repeats an output in every pair it is in: fine if identical.
+            if parsed.format != "pairs" or prev.output != rec.output:
+                raise rec.loc.error(
+                    f"duplicate prompt_id {rec.prompt_id!r} for system {rec.system!r} "
+                    f"(first on line {prev.loc.line})",
+                    "prompt_id",
+                )
+        else:
+            seen[key] = rec
