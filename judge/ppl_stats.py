@@ -1,0 +1,207 @@
+"""Perplexity statistics: per-text scores of one run, corpus perplexity, bits per byte,
+bootstrap CIs over texts and the paired comparison of two models; plus reading text sets.
+
+Pure numpy, no torch: the Results page imports this without loading a model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class EmptyTextWarning(UserWarning):
+    """Empty or whitespace-only texts were skipped."""
+
+
+@dataclass
+class TextScores:
+    """Per-text results of one model on one text set; arrays are aligned with the input texts.
+
+    Skipped texts (empty / whitespace-only) have ``nll == 0`` and ``n_tokens == 0`` and are
+    listed in ``skipped``; they add nothing to any sum.
+    """
+
+    model: str
+    texts: str
+    nll: np.ndarray  # (n_texts,) float64, nats summed over the scored tokens of each text
+    n_tokens: np.ndarray  # (n_texts,) int64, scored tokens
+    n_bytes: np.ndarray  # (n_texts,) int64, UTF-8 bytes (0 for skipped texts)
+    skipped: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    processed_tokens: int = 0  # tokens fed to the model, window overlaps included
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def nll_sum(self) -> float:
+        return float(self.nll.sum())
+
+    @property
+    def total_tokens(self) -> int:
+        return int(self.n_tokens.sum())
+
+    @property
+    def perplexity(self) -> float:
+        """Corpus perplexity exp(total NLL / scored tokens); NaN only if nothing was scored."""
+        return corpus_perplexity(self.nll, self.n_tokens)
+
+    @property
+    def bits_per_byte(self) -> float:
+        total = int(self.n_bytes.sum())
+        return self.nll_sum / (math.log(2) * total) if total else float("nan")
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.total_tokens / self.seconds if self.seconds > 0 else float("nan")
+
+    def ci(self, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+        return bootstrap_ci(self.nll, self.n_tokens, n_boot=n_boot, seed=seed)
+
+    def summary(self, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+        low, high = self.ci(n_boot, seed)
+        return {
+            "model": self.model,
+            "texts": self.texts,
+            "perplexity": self.perplexity,
+            "nll_sum": self.nll_sum,
+            "n_tokens": self.total_tokens,
+            "bits_per_byte": self.bits_per_byte,
+            "ci_low": low,
+            "ci_high": high,
+            "tokens_per_second": self.tokens_per_second,
+        }
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def corpus_perplexity(nll: np.ndarray, n_tokens: np.ndarray) -> float:
+    """exp(sum(nll) / sum(n_tokens)) -- never the mean of per-text perplexities.
+
+    >>> corpus_perplexity(np.array([2.0, 0.0]), np.array([1, 1]))  # doctest: +ELLIPSIS
+    2.718...
+    """
+    total = int(np.asarray(n_tokens).sum())
+    return math.exp(float(np.asarray(nll).sum()) / total) if total else float("nan")
+
+
+def _resample_sums(
+    columns: Sequence[np.ndarray], n_boot: int, seed: int
+) -> list[np.ndarray]:
+    """Sums of each column over ``n_boot`` resamples of the rows (same rows for every column).
+
+    Chunked so memory stays ~O(1e7) however many texts there are."""
+    n = len(columns[0])
+    rng = np.random.default_rng(seed)
+    out = [np.empty(n_boot) for _ in columns]
+    chunk = max(1, 10_000_000 // max(n, 1))
+    for start in range(0, n_boot, chunk):
+        stop = min(n_boot, start + chunk)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        for col, acc in zip(columns, out, strict=True):
+            acc[start:stop] = np.asarray(col, dtype=np.float64)[idx].sum(axis=1)
+    return out
+
+
+def bootstrap_ci(
+    nll: np.ndarray, n_tokens: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
+    alpha: float = 0.05,
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of corpus perplexity, resampling texts with replacement."""
+    keep = np.asarray(n_tokens) > 0
+    if keep.sum() < 2:
+        return (float("nan"), float("nan"))
+    s_nll, s_n = _resample_sums([np.asarray(nll)[keep], np.asarray(n_tokens)[keep]], n_boot, seed)
+    ppl = np.exp(s_nll / s_n)
+    return (float(np.quantile(ppl, alpha / 2)), float(np.quantile(ppl, 1 - alpha / 2)))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Relative change of ``other`` against ``base`` on the same texts, with a paired CI."""
+
+    metric: str  # "perplexity" (same token counts) or "bits_per_byte" (different tokenizers)
+    base: float
+    other: float
+    rel_change: float
+    ci_low: float
+    ci_high: float
+
+
+def paired_comparison(
+    base: TextScores, other: TextScores, *, n_boot: int = 1000, seed: int = 0,
+    alpha: float = 0.05,
+) -> Comparison:
+    """Paired bootstrap over texts of the relative change other/base - 1.
+
+    Both results must cover the same texts. Perplexity is compared when both models tokenized
+    the texts identically (same per-text token counts); otherwise perplexities are not on one
+    scale and bits per byte is compared instead.
+    """
+    if len(base.nll) != len(other.nll):
+        raise ValueError(
+            f"cannot pair {base.texts!r} ({len(base.nll)} texts) with "
+            f"{other.texts!r} ({len(other.nll)} texts): not the same text set"
+        )
+    same_tok = np.array_equal(base.n_tokens, other.n_tokens)
+    keep = (base.n_tokens > 0) & (other.n_tokens > 0)
+    if same_tok:
+        metric, b_val, o_val = "perplexity", base.perplexity, other.perplexity
+        cols = [base.nll[keep], base.n_tokens[keep], other.nll[keep], other.n_tokens[keep]]
+    else:
+        metric, b_val, o_val = "bits_per_byte", base.bits_per_byte, other.bits_per_byte
+        cols = [base.nll[keep], base.n_bytes[keep], other.nll[keep], other.n_bytes[keep]]
+    rel = o_val / b_val - 1.0
+    if keep.sum() < 2:
+        return Comparison(metric, b_val, o_val, rel, float("nan"), float("nan"))
+    bn, bd, on, od = _resample_sums(cols, n_boot, seed)
+    # same tokens: ratio of perplexities; else ratio of bits per byte
+    boot = np.exp(on / od - bn / bd) - 1.0 if same_tok else (on / od) / (bn / bd) - 1.0
+    return Comparison(
+        metric, b_val, o_val, rel,
+        float(np.quantile(boot, alpha / 2)), float(np.quantile(boot, 1 - alpha / 2)),
+    )
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def read_texts(
+    path: str | Path, *, paragraphs: bool = False, field_name: str = "text"
+) -> list[str]:
+    """Texts of a ``.txt`` file (one per line, or blank-line separated paragraphs) or a
+    ``.jsonl`` file (one object per line with a string ``field_name``).
+
+    Raises ``ValueError`` naming the file and line of a malformed record."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    if path.suffix.lower() == ".jsonl":
+        texts = []
+        for lineno, line in enumerate(content.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+            if not isinstance(record, dict) or not isinstance(record.get(field_name), str):
+                raise ValueError(
+                    f"{path}:{lineno}: expected an object with a string {field_name!r} field"
+                )
+            texts.append(record[field_name])
+        return texts
+    if paragraphs:
+        return [p.strip() for p in re.split(r"\n[ \t\r\f\v]*\n", content) if p.strip()]
+    return content.splitlines()
