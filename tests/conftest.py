@@ -1,0 +1,63 @@
+"""Shared fixtures: a fresh SQLite database per test, pointed to by SIDEBYSIDE_DATABASE_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from annotate.db import get_engine, init_db
+from annotate.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    monkeypatch.setenv("SIDEBYSIDE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield url
+    get_engine(url).dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    return init_db(get_engine(db_url))
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+def make_long_csv(n_prompts: int, systems: tuple[str, ...] = ("base", "tuned")) -> bytes:
+    """A long-format file: every system answers every prompt."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["prompt_id", "prompt", "system", "output", "reference"])
+    for i in range(n_prompts):
+        for s in systems:
+            w.writerow([f"p{i}", f"Question {i}?", s, f"{s} answer to {i}", f"ref {i}"])
+    return buf.getvalue().encode()
+
+
+@pytest.fixture
+def study_with_pairs(session: Session):
+    """A study with 20 prompts × (base, tuned) = 20 pairs, k=2."""
+    from annotate.importing import import_sources
+    from annotate.studies import create_study
+
+    study = create_study(session, name="s", k=2, seed=1)
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(20))])
+    return study

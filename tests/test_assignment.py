@@ -1,0 +1,277 @@
+"""Assignment rules: k, no repeats, races, balance, shuffles, leases, resume, blinding."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, func, select
+
+from annotate.assignment import (
+    AssignmentError,
+    blind_view,
+    next_assignment,
+    progress,
+    queue_plan,
+    skip_assignment,
+    study_progress,
+    submit_rating,
+    to_canonical,
+    to_shown,
+)
+from annotate.auth import create_user
+from annotate.importing import import_sources
+from annotate.models import Assignment, Output, Pair, Rating, System, utcnow
+from annotate.studies import create_study
+from tests.conftest import make_long_csv
+
+SCORES = {c: {"A": 4, "B": 3} for c in ("Accuracy", "Relevance", "Format compliance", "Fluency")}
+
+
+def users(session: Session, n: int):
+    return [create_user(session, username=f"u{i}", password="pass1234") for i in range(n)]
+
+
+def rate(session: Session, study, user, preference: str = "A"):
+    a = next_assignment(session, study=study, user=user)
+    if a is None:
+        return None
+    return submit_rating(
+        session, assignment_id=a.id, user_id=user.id, preference=preference, scores=SCORES
+    )
+
+
+def test_queue_plan_is_a_balanced_seeded_permutation():
+    ids = list(range(101))
+    plan = queue_plan(3, 9, ids)
+    assert sorted(p for p, _ in plan) == ids
+    assert sum(s for _, s in plan) == 50
+    assert plan == queue_plan(3, 9, ids[::-1])
+    assert [p for p, _ in plan] != [p for p, _ in queue_plan(3, 10, ids)]  # per annotator
+    assert [p for p, _ in plan] != [p for p, _ in queue_plan(4, 9, ids)]  # per study seed
+
+
+def test_each_pair_gets_exactly_k_distinct_annotators_and_no_repeats(session, study_with_pairs):
+    study = study_with_pairs  # 20 pairs, k=2
+    people = users(session, 4)
+    done = Counter()
+    for _round in range(30):
+        for u in people:
+            if rate(session, study, u) is not None:
+                done[u.id] += 1
+    ratings = list(session.exec(select(Rating)))
+    assert len(ratings) == 20 * 2
+    per_pair = Counter(r.pair_id for r in ratings)
+    assert set(per_pair.values()) == {2}
+    assert len({(r.pair_id, r.user_id) for r in ratings}) == len(ratings)
+    for u in people:  # and then there is nothing left for anyone
+        assert next_assignment(session, study=study, user=u) is None
+
+
+def test_sides_balanced_and_order_shuffled_per_annotator(session):
+    study = create_study(session, name="bal", k=5, seed=11)
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(40))])
+    base = session.exec(select(System).where(System.name == "base")).one()
+    base_outputs = {o.id for o in session.exec(select(Output).where(Output.system_id == base.id))}
+    orders = []
+    for u in users(session, 3):
+        seen, left_base = [], 0
+        while (a := next_assignment(session, study=study, user=u)) is not None:
+            pair = session.get(Pair, a.pair_id)
+            left = pair.output_b_id if a.swapped else pair.output_a_id
+            left_base += left in base_outputs
+            seen.append(a.pair_id)
+            submit_rating(
+                session, assignment_id=a.id, user_id=u.id, preference="tie", scores=SCORES
+            )
+        assert len(seen) == 40 and left_base == 20  # base on the left exactly half the time
+        orders.append(seen)
+    assert orders[0] != orders[1] != orders[2]
+
+
+def test_race_for_the_last_slot_never_exceeds_k(session, engine):
+    study = create_study(session, name="race", k=3, seed=5)
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(1))])  # one pair
+    people = users(session, 12)
+    barrier = threading.Barrier(len(people))
+    got: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker(user) -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as s:
+                barrier.wait()
+                a = next_assignment(s, study=study, user=user)
+                if a is not None:
+                    submit_rating(
+                        s, assignment_id=a.id, user_id=user.id, preference="B", scores=SCORES
+                    )
+                    got.append(user.id)
+        except BaseException as exc:  # pragma: no cover - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(u,)) for u in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(got) == 3
+    assert session.exec(select(func.count()).select_from(Rating)).one() == 3
+
+
+def test_abandoned_pair_is_handed_on_after_the_lease(session):
+    study = create_study(session, name="lease", k=1, seed=2)
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(1))])
+    alice, bob = users(session, 2)
+    first = next_assignment(session, study=study, user=alice)
+    assert next_assignment(session, study=study, user=bob) is None  # held by alice
+    later = utcnow() + timedelta(minutes=31)
+    taken = next_assignment(session, study=study, user=bob, now=later)
+    assert taken is not None and taken.pair_id == first.pair_id
+    session.refresh(first)
+    assert first.status == "expired" and first.slot is None
+    submit_rating(session, assignment_id=taken.id, user_id=bob.id, preference="A", scores=SCORES)
+    # Alice comes back: the pair is full, so her late vote is refused, clearly.
+    with pytest.raises(AssignmentError, match="handed to another annotator"):
+        submit_rating(
+            session, assignment_id=first.id, user_id=alice.id, preference="B", scores=SCORES
+        )
+    assert session.exec(select(func.count()).select_from(Rating)).one() == 1
+    assert next_assignment(session, study=study, user=alice, now=later) is None
+
+
+def test_late_vote_counts_when_the_pair_still_has_room(session):
+    study = create_study(session, name="late", k=1, seed=2)
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(1))])
+    alice, bob = users(session, 2)
+    first = next_assignment(session, study=study, user=alice)
+    later = utcnow() + timedelta(minutes=31)
+    taken = next_assignment(session, study=study, user=bob, now=later)
+    skip_assignment(session, assignment_id=taken.id, user_id=bob.id, reason="not sure")
+    rating = submit_rating(
+        session, assignment_id=first.id, user_id=alice.id, preference="A", scores=SCORES
+    )
+    assert rating.id is not None
+
+
+def test_resume_returns_the_open_pair(session, study_with_pairs):
+    (u,) = users(session, 1)
+    first = next_assignment(session, study=study_with_pairs, user=u)
+    again = next_assignment(session, study=study_with_pairs, user=u)
+    assert again.id == first.id
+    assert progress(session, study=study_with_pairs, user=u).done == 0
+
+
+def test_double_submit_creates_one_rating(session, study_with_pairs):
+    (u,) = users(session, 1)
+    a = next_assignment(session, study=study_with_pairs, user=u)
+    r1 = submit_rating(session, assignment_id=a.id, user_id=u.id, preference="A", scores=SCORES)
+    r2 = submit_rating(session, assignment_id=a.id, user_id=u.id, preference="B", scores=SCORES)
+    assert r1.id == r2.id and r2.preference == r1.preference
+    assert session.exec(select(func.count()).select_from(Rating)).one() == 1
+    # The constraint holds even without the check in submit_rating.
+    session.add(Rating(study_id=a.study_id, pair_id=a.pair_id, user_id=u.id, preference="a"))
+    with pytest.raises(Exception, match="UNIQUE"):
+        session.commit()
+    session.rollback()
+
+
+def test_blinding_round_trip(session, study_with_pairs):
+    (u,) = users(session, 1)
+    seen_swapped = set()
+    while (a := next_assignment(session, study=study_with_pairs, user=u)) is not None:
+        view = blind_view(session, a)
+        pair = session.get(Pair, a.pair_id)
+        out_a, out_b = session.get(Output, pair.output_a_id), session.get(Output, pair.output_b_id)
+        # The annotator prefers whatever reads "tuned answer": always the tuned system.
+        pick = "A" if view.left.startswith("tuned") else "B"
+        scores = {c: {"A": 5, "B": 1} for c in SCORES}
+        r = submit_rating(session, assignment_id=a.id, user_id=u.id, preference=pick, scores=scores)
+        winner = out_a if r.preference == "a" else out_b
+        assert winner.text.startswith("tuned")
+        assert to_shown(r.preference, a.swapped) == pick
+        left_side = "b" if a.swapped else "a"
+        assert all(r.scores[c][left_side] == 5 for c in SCORES)
+        assert {view.left, view.right} == {out_a.text, out_b.text}
+        seen_swapped.add(a.swapped)
+    assert seen_swapped == {True, False}
+    for swapped in (True, False):
+        for shown in ("A", "B", "tie"):
+            assert to_shown(to_canonical(shown, swapped), swapped) == shown
+
+
+def test_invalid_votes_are_refused(session, study_with_pairs):
+    (u,) = users(session, 1)
+    a = next_assignment(session, study=study_with_pairs, user=u)
+    with pytest.raises(AssignmentError, match="one of A, B, tie"):
+        submit_rating(session, assignment_id=a.id, user_id=u.id, preference="X", scores=SCORES)
+    bad = dict(SCORES, Accuracy={"A": 9, "B": 1})
+    with pytest.raises(AssignmentError, match="from 1 to 5, got 9"):
+        submit_rating(session, assignment_id=a.id, user_id=u.id, preference="A", scores=bad)
+    with pytest.raises(AssignmentError, match="score both responses on 'Fluency'"):
+        submit_rating(
+            session,
+            assignment_id=a.id,
+            user_id=u.id,
+            preference="A",
+            scores={k: v for k, v in SCORES.items() if k != "Fluency"},
+        )
+    other = create_user(session, username="intruder", password="pass1234")
+    with pytest.raises(AssignmentError, match="not assigned to you"):
+        submit_rating(session, assignment_id=a.id, user_id=other.id, preference="A", scores=SCORES)
+    assert session.exec(select(func.count()).select_from(Rating)).one() == 0
+
+
+def test_skip_and_flag_free_the_slot_and_record_the_reason(session):
+    study = create_study(session, name="skip", k=1, seed=3)
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(1))])
+    alice, bob = users(session, 2)
+    a = next_assignment(session, study=study, user=alice)
+    skip_assignment(
+        session, assignment_id=a.id, user_id=alice.id, reason="both unusable", flag=True
+    )
+    row = session.get(Assignment, a.id)
+    assert (row.status, row.flagged, row.reason, row.slot) == (
+        "skipped",
+        True,
+        "both unusable",
+        None,
+    )
+    assert next_assignment(session, study=study, user=alice) is None  # never the same pair again
+    assert next_assignment(session, study=study, user=bob) is not None
+    stats = study_progress(session, study=study)
+    assert stats["annotators"][0]["flagged"] == 1
+
+
+def test_progress_and_time_spent(session, study_with_pairs):
+    (u,) = users(session, 1)
+    assert progress(session, study=study_with_pairs, user=u).total == 20
+    for _ in range(3):
+        a = next_assignment(session, study=study_with_pairs, user=u)
+        submit_rating(
+            session,
+            assignment_id=a.id,
+            user_id=u.id,
+            preference="A",
+            scores=SCORES,
+            time_spent_s=12.5,
+        )
+    p = progress(session, study=study_with_pairs, user=u)
+    assert (p.done, p.total) == (3, 20)
+    assert {r.time_spent_s for r in session.exec(select(Rating))} == {12.5}
+    # Without a measured time, the time since the pair was opened is used.
+    a = next_assignment(session, study=study_with_pairs, user=u)
+    r = submit_rating(
+        session,
+        assignment_id=a.id,
+        user_id=u.id,
+        preference="A",
+        scores=SCORES,
+        now=a.opened_at + timedelta(seconds=42),
+    )
+    assert r.time_spent_s == pytest.approx(42)
+    stats = study_progress(session, study=study_with_pairs)
+    assert stats["ratings"] == 4 and stats["ratings_needed"] == 40

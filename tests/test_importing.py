@@ -1,0 +1,229 @@
+"""Import: formats, every bad-input case, all-or-nothing, re-import."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlmodel import Session, func, select
+
+from annotate.importing import ImportValidationError, import_sources
+from annotate.models import Output, Pair, Prompt, System
+from annotate.studies import create_study
+from tests.conftest import make_long_csv
+
+
+def counts(session: Session) -> tuple[int, int, int, int]:
+    return tuple(
+        session.exec(select(func.count()).select_from(t)).one()
+        for t in (System, Prompt, Output, Pair)
+    )
+
+
+@pytest.fixture
+def study(session: Session):
+    return create_study(session, name="imp", seed=0)
+
+
+def test_long_csv_pairs_every_two_systems(session, study):
+    report = import_sources(
+        session, study=study, sources=[("o.csv", make_long_csv(4, ("x", "y", "z")))]
+    )
+    assert (report.systems_added, report.prompts_added, report.outputs_added) == (3, 4, 12)
+    assert report.pairs_added == 4 * 3  # C(3,2) per prompt
+    assert counts(session) == (3, 4, 12, 12)
+
+
+def test_baseline_pairing_only_pairs_against_baseline(session, study):
+    report = import_sources(
+        session,
+        study=study,
+        sources=[("o.csv", make_long_csv(4, ("x", "y", "z")))],
+        pairing="baseline",
+        baseline="y",
+    )
+    assert report.pairs_added == 4 * 2
+    base = session.exec(select(System).where(System.name == "y")).one()
+    base_outputs = {o.id for o in session.exec(select(Output).where(Output.system_id == base.id))}
+    for pair in session.exec(select(Pair)):
+        assert pair.output_a_id in base_outputs  # baseline is canonical side a
+
+
+def test_unknown_baseline_is_an_error(session, study):
+    with pytest.raises(ValueError, match="baseline system 'nope'"):
+        import_sources(
+            session,
+            study=study,
+            sources=[("o.csv", make_long_csv(2))],
+            pairing="baseline",
+            baseline="nope",
+        )
+    assert counts(session) == (0, 0, 0, 0)
+
+
+def test_pairs_jsonl_imported_exactly_as_given(session, study):
+    rows = [
+        {
+            "prompt_id": 1,
+            "prompt": "P1",
+            "system_a": "m1",
+            "output_a": "a1",
+            "system_b": "m2",
+            "output_b": "b1",
+        },
+        {
+            "prompt_id": 1,
+            "prompt": "P1",
+            "system_a": "m1",
+            "output_a": "a1",
+            "system_b": "m3",
+            "output_b": "c1",
+        },
+        {
+            "prompt_id": 2,
+            "prompt": "P2",
+            "system_a": "m3",
+            "output_a": "c2",
+            "system_b": "m2",
+            "output_b": "b2",
+            "reference": "R2",
+        },
+    ]
+    data = "\n".join(json.dumps(r) for r in rows).encode()
+    report = import_sources(session, study=study, sources=[("p.jsonl", data)])
+    assert report.files == [("p.jsonl", "pairs")]
+    assert report.pairs_added == 3  # m2-m3 on prompt 1 is not invented
+    assert counts(session) == (3, 2, 5, 3)
+    p2 = session.exec(select(Prompt).where(Prompt.external_id == "2")).one()
+    assert p2.reference == "R2"
+
+
+def test_alpaca_eval_files_one_per_system_are_joined_by_instruction(session, study):
+    a = [
+        {"instruction": "Say hi", "output": "hi", "generator": "base"},
+        {"instruction": "Count", "output": "1 2 3", "generator": "base"},
+    ]
+    b = [
+        {"instruction": "Count", "output": "1, 2, 3", "generator": "tuned"},
+        {"instruction": "Say hi", "output": "", "generator": "tuned"},
+    ]
+    report = import_sources(
+        session,
+        study=study,
+        sources=[("base.json", json.dumps(a).encode()), ("tuned.json", json.dumps(b).encode())],
+    )
+    assert report.prompts_added == 2 and report.pairs_added == 2
+    assert report.empty_outputs == 1
+    # A second system file later still joins the same prompts.
+    c = [{"instruction": "Count", "output": "one two three", "generator": "third"}]
+    report = import_sources(session, study=study, sources=[("c.json", json.dumps(c).encode())])
+    assert report.prompts_added == 0 and report.pairs_added == 2
+
+
+def test_empty_outputs_are_imported_and_counted(session, study):
+    data = b"prompt_id,prompt,system,output\n1,Q,base,\n1,Q,tuned,  \n2,Q2,base,x\n2,Q2,tuned,y\n"
+    report = import_sources(session, study=study, sources=[("o.csv", data)])
+    assert report.empty_outputs == 2 and report.pairs_added == 2
+    assert "2 outputs are empty" in report.summary()
+
+
+def test_reimport_is_harmless(session, study):
+    src = [("o.csv", make_long_csv(5))]
+    import_sources(session, study=study, sources=src)
+    before = counts(session)
+    report = import_sources(session, study=study, sources=src)
+    assert counts(session) == before
+    assert (report.outputs_added, report.pairs_added, report.unchanged) == (0, 0, 10)
+
+
+def test_multiline_csv_cells_keep_line_numbers(session, study):
+    data = (
+        b'prompt_id,prompt,system,output\n1,"multi\nline",base,x\n'
+        b'1,"multi\nline",tuned,\n2,,base,z\n'
+    )
+    with pytest.raises(ImportValidationError) as exc:
+        import_sources(session, study=study, sources=[("m.csv", data)])
+    assert (exc.value.line, exc.value.column) == (6, "prompt")
+
+
+BAD_INPUTS = [
+    # (file name, bytes, line, column, message fragment)
+    ("a.csv", b"prompt_id,prompt,output\n1,Q,x\n", 1, None, "missing column(s) system"),
+    (
+        "b.csv",
+        b"prompt_id,prompt,system,output\n1,Q,s,x\n1,Q,s,y\n",
+        3,
+        "prompt_id",
+        "duplicate prompt_id '1' for system 's' (first on line 2)",
+    ),
+    (
+        "c.csv",
+        b"prompt_id,prompt,system_a,output_a,system_b,output_b\n1,Q,m,x,m,y\n",
+        2,
+        "system_b",
+        "system 'm' is on both sides",
+    ),
+    ("d.csv", b"prompt_id,prompt,system,output\n1,Q,s,caf\xe9\n", 2, 10, "not valid UTF-8"),
+    (
+        "e.jsonl",
+        b'{"prompt_id": 1, "prompt": "Q", "system": "s", "output": "x"}\n{"prompt_id": 2,\n',
+        2,
+        17,
+        "malformed JSON",
+    ),
+    (
+        "f.jsonl",
+        b'{"prompt_id": 1, "prompt": "Q", "system": "s"}\n',
+        1,
+        None,
+        "missing column(s) output",
+    ),
+    ("g.csv", b"prompt_id,prompt,system,output\n1,Q,,x\n", 2, "system", "'system' is empty"),
+    ("h.csv", b"prompt_id,prompt,system,output\n1,Q,s,x,extra\n", 2, None, "expected 4 fields"),
+    (
+        "i.csv",
+        b"prompt_id,prompt,system,output\n1,Q,s,x\n1,Other,t,y\n",
+        3,
+        "prompt",
+        "different prompt text",
+    ),
+    ("j.json", b'[{"instruction": "Q", "output": "x"}]', 1, 2, "missing field(s) generator"),
+    ("k.json", b'{"instruction": "Q"}', 1, 1, "expected a JSON list"),
+    ("l.txt", b"whatever", None, None, "unknown file type '.txt'"),
+    ("m.csv", b"", 1, None, "the file is empty"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "line", "column", "fragment"), BAD_INPUTS)
+def test_bad_input_names_file_line_column_and_writes_nothing(
+    session, study, name, data, line, column, fragment
+):
+    import_sources(session, study=study, sources=[("good.csv", make_long_csv(3))])
+    before = counts(session)
+    with pytest.raises(ImportValidationError) as exc:
+        # A good file first: the bad one must roll it back too.
+        import_sources(
+            session, study=study, sources=[("new.csv", make_long_csv(2, ("u", "v"))), (name, data)]
+        )
+    err = exc.value
+    assert err.file == name and fragment in err.message
+    assert (err.line, err.column) == (line, column)
+    assert str(err).startswith(name)
+    assert counts(session) == before
+
+
+def test_conflicting_reimport_rolls_back_everything(session, study):
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(3))])
+    before = counts(session)
+    changed = make_long_csv(4).replace(b"tuned answer to 2", b"a different answer")
+    with pytest.raises(ImportValidationError, match="already has a different output"):
+        import_sources(session, study=study, sources=[("o2.csv", changed)])
+    assert counts(session) == before  # p3 (new) was not added either
+
+
+def test_same_prompt_and_system_across_files_must_agree(session, study):
+    one = b"prompt_id,prompt,system,output\n1,Q,s,x\n"
+    two = b"prompt_id,prompt,system,output\n1,Q,s,y\n"
+    with pytest.raises(ImportValidationError, match="different output in one.csv"):
+        import_sources(session, study=study, sources=[("one.csv", one), ("two.csv", two)])
+    assert counts(session) == (0, 0, 0, 0)
