@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,27 @@ from annotate.settings import get_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+#: Set to a PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run the
+#: database tests against PostgreSQL instead of a fresh SQLite file; tables are dropped first.
+PG_URL = os.environ.get("SIDEBYSIDE_TEST_POSTGRES_URL")
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlmodel import SQLModel
+
+    from annotate.db import load_tables
+
+    load_tables()
+    eng = get_engine(url)
+    SQLModel.metadata.drop_all(eng)
+    eng.dispose()
+
+
 @pytest.fixture
 def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'test.db'}"
+    url = PG_URL or f"sqlite:///{tmp_path / 'test.db'}"
+    if PG_URL:
+        _reset_postgres(url)
     monkeypatch.setenv("SIDEBYSIDE_DATABASE_URL", url)
     get_settings.cache_clear()
     get_engine.cache_clear()

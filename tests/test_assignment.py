@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from annotate.assignment import (
@@ -174,7 +175,7 @@ def test_double_submit_creates_one_rating(session, study_with_pairs):
     assert session.exec(select(func.count()).select_from(Rating)).one() == 1
     # The constraint holds even without the check in submit_rating.
     session.add(Rating(study_id=a.study_id, pair_id=a.pair_id, user_id=u.id, preference="a"))
-    with pytest.raises(Exception, match="UNIQUE"):
+    with pytest.raises(IntegrityError):
         session.commit()
     session.rollback()
 

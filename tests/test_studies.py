@@ -65,6 +65,8 @@ def test_schema_version_recorded_and_init_is_idempotent(session, engine):
 
 
 def test_sqlite_pragmas(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
