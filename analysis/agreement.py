@@ -1,0 +1,453 @@
+"""Inter-annotator agreement: Krippendorff's alpha, Fleiss' and Cohen's kappa, percent and
+leave-one-out agreement.
+
+Inputs are *long* tables — one row per (item, annotator, value) — or the ``value_counts``
+matrix derived from them (shape (U, V): how many annotators gave unit u the value v), the
+layout the ``krippendorff`` package calls ``value_counts``. Point estimates come from the
+well-kept libraries (``krippendorff``, statsmodels, scikit-learn); only the bootstrap
+recomputes alpha itself, from coincidence matrices, because it needs a thousand resamples at
+once (see ``analysis.bootstrap``). Tests check both paths against Krippendorff's published
+examples.
+
+Krippendorff (2011), *Computing Krippendorff's Alpha-Reliability*, 4 coders × 12 units:
+
+>>> data = [[1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+...         [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+...         [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+...         [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]]
+>>> long = wide_to_long(pd.DataFrame(data).T)
+>>> counts, domain = value_counts(long["item"], long["value"], domain=[1, 2, 3, 4, 5])
+>>> [round(krippendorff_alpha(counts, domain, lvl), 3) for lvl in LEVELS]
+[0.743, 0.815, 0.849, 0.797]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from itertools import combinations
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
+
+Level = Literal["nominal", "ordinal", "interval", "ratio"]
+LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
+
+#: Krippendorff's (2004) thresholds for drawing conclusions from coded data.
+RELIABLE, TENTATIVE = 0.800, 0.667
+
+
+def check_level(level: str) -> Level:
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    return level  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def wide_to_long(wide: pd.DataFrame) -> pd.DataFrame:
+    """One row per item, one column per annotator (missing = NaN/None) ─► long table
+    with columns ``item, annotator, value``; missing cells are dropped."""
+    long = wide.rename_axis(index="item", columns="annotator").stack(future_stack=True)
+    long = long.rename("value").reset_index()
+    return long[long["value"].notna()].reset_index(drop=True)
+
+
+def check_long(long: pd.DataFrame) -> pd.DataFrame:
+    """Validate a long table: the three columns present, one value per (item, annotator)."""
+    missing = [c for c in ("item", "annotator", "value") if c not in long.columns]
+    if missing:
+        raise ValueError(f"the table needs columns item, annotator, value; missing {missing}")
+    long = long[long["value"].notna()]
+    dupes = long.duplicated(["item", "annotator"], keep=False)
+    if dupes.any():
+        first = long[dupes].iloc[0]
+        raise ValueError(
+            f"annotator {first['annotator']!r} gave item {first['item']!r} more than one value"
+        )
+    return long
+
+
+def value_counts(
+    items: Sequence[Any] | pd.Series,
+    values: Sequence[Any] | pd.Series,
+    *,
+    domain: Sequence[Any] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Count matrix (U, V) of values per item, plus the value domain (V,) it is indexed by.
+
+    Items appear in order of first appearance; the domain is sorted unless given. A value
+    outside a given domain raises ``ValueError``.
+
+    >>> counts, dom = value_counts(["x", "x", "y"], ["b", "a", "a"])
+    >>> counts.tolist(), dom.tolist()
+    ([[1, 1], [1, 0]], ['a', 'b'])
+    """
+    items = pd.Series(np.asarray(items, dtype=object))
+    values = pd.Series(np.asarray(values, dtype=object))
+    dom = np.asarray(sorted(values.unique()) if domain is None else list(domain), dtype=object)
+    codes = pd.Index(dom).get_indexer(values)
+    if (codes < 0).any():
+        bad = values[codes < 0].iloc[0]
+        raise ValueError(f"value {bad!r} is not in the domain {list(dom)}")
+    unit_codes, _ = pd.factorize(items)
+    counts = np.zeros((int(unit_codes.max()) + 1 if len(unit_codes) else 0, len(dom)), int)
+    np.add.at(counts, (unit_codes, codes), 1)
+    with contextlib.suppress(TypeError, ValueError):  # numeric domains stay numeric
+        dom = dom.astype(float)
+    return counts, dom
+
+
+# --------------------------------------------------------------------------- alpha
+
+
+def krippendorff_alpha(counts: np.ndarray, domain: np.ndarray, level: str) -> float | None:
+    """Krippendorff's alpha from a (U, V) count matrix via the ``krippendorff`` package;
+    None when undefined (fewer than two values in use, or no unit with two values)."""
+    import krippendorff
+
+    level = check_level(level)
+    counts = np.asarray(counts)
+    pairable = counts[counts.sum(axis=1) >= 2]
+    if pairable.size == 0 or np.count_nonzero(pairable.sum(axis=0)) < 2:
+        return None
+    dom = domain if level != "nominal" else np.arange(len(domain))
+    value = krippendorff.alpha(value_counts=pairable, value_domain=dom, level_of_measurement=level)
+    return float(value) if np.isfinite(value) else None
+
+
+def unit_coincidences(counts: np.ndarray) -> np.ndarray:
+    """Each unit's share of the coincidence matrix, shape (U, V, V); units with fewer than two
+    values contribute zeros. Summed over units this is Krippendorff's ``o``."""
+    counts = np.asarray(counts, dtype=float)
+    m = counts.sum(axis=1)
+    o = counts[:, :, None] * counts[:, None, :]
+    idx = np.arange(counts.shape[1])
+    o[:, idx, idx] -= counts
+    scale = np.divide(1.0, m - 1, out=np.zeros_like(m), where=m >= 2)
+    return o * scale[:, None, None]
+
+
+def _distances(domain: np.ndarray, level: str, n_v: np.ndarray) -> np.ndarray:
+    """δ² for every value pair; shape (..., V, V) (ordinal depends on the marginals n_v)."""
+    v = len(domain)
+    if level == "nominal":
+        return 1.0 - np.eye(v)
+    x = np.asarray(domain, dtype=float)
+    if level == "interval":
+        return (x[:, None] - x[None, :]) ** 2
+    if level == "ratio":
+        s = x[:, None] + x[None, :]
+        return np.divide(x[:, None] - x[None, :], s, out=np.zeros((v, v)), where=s != 0) ** 2
+    i, j = np.meshgrid(np.arange(v), np.arange(v), indexing="ij")
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    cs = np.cumsum(n_v, axis=-1)
+    between = cs[..., hi] - cs[..., lo] + n_v[..., lo]
+    return (between - (n_v[..., i] + n_v[..., j]) / 2.0) ** 2
+
+
+def alpha_from_coincidences(o: np.ndarray, domain: np.ndarray, level: str) -> np.ndarray:
+    """Alpha from coincidence matrices of shape (..., V, V), vectorised over leading axes;
+    NaN where undefined. Equal to ``krippendorff.alpha`` on the same data (tested)."""
+    level = check_level(level)
+    o = np.asarray(o, dtype=float)
+    n_v = o.sum(axis=-1)
+    n = n_v.sum(axis=-1)
+    e = n_v[..., :, None] * n_v[..., None, :]
+    idx = np.arange(o.shape[-1])
+    e[..., idx, idx] -= n_v
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = e / (n - 1)[..., None, None]
+        d = _distances(domain, level, n_v)
+        d_o = (o * d).sum(axis=(-2, -1))
+        d_e = (e * d).sum(axis=(-2, -1))
+        return np.where(d_e > 0, 1.0 - d_o / d_e, np.nan)
+
+
+def cluster_coincidences(counts: np.ndarray, clusters: Sequence[Any] | None = None) -> np.ndarray:
+    """Per-cluster coincidence matrices (C, V, V): units of one cluster (e.g. the two sides of
+    a pair) are resampled together by the bootstrap."""
+    per_unit = unit_coincidences(counts)
+    if clusters is None:
+        return per_unit
+    codes, uniques = pd.factorize(np.asarray(clusters, dtype=object))
+    out = np.zeros((len(uniques), *per_unit.shape[1:]))
+    np.add.at(out, codes, per_unit)
+    return out
+
+
+def interpret_alpha(alpha: float | None) -> str:
+    """Krippendorff's (2004) reading of alpha in plain words.
+
+    >>> interpret_alpha(0.85)
+    'reliable (alpha ≥ 0.800): conclusions can rest on these ratings'
+    >>> interpret_alpha(0.7).split(" (")[0]
+    'tentative'
+    """
+    if alpha is None or not np.isfinite(alpha):
+        return "not defined: too few units rated twice, or every rating has the same value"
+    if alpha >= RELIABLE:
+        return "reliable (alpha ≥ 0.800): conclusions can rest on these ratings"
+    if alpha >= TENTATIVE:
+        return (
+            "tentative (0.667 ≤ alpha < 0.800): good enough for tentative conclusions only; "
+            "tighten the guidelines"
+        )
+    if alpha < 0:
+        return (
+            "systematic disagreement (alpha < 0): annotators disagree more than chance would; "
+            "check that everyone reads the scale the same way round"
+        )
+    return (
+        "unreliable (alpha < 0.667): the rubric or the guidelines need work before the "
+        "ratings can be trusted"
+    )
+
+
+def alpha_with_ci(
+    counts: np.ndarray,
+    domain: np.ndarray,
+    level: str,
+    *,
+    clusters: Sequence[Any] | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Alpha, a bootstrap percentile CI that resamples units (or ``clusters`` of units), the
+    number of units with at least two values, and the plain-language reading."""
+    alpha = krippendorff_alpha(counts, domain, level)
+    pairable = int((np.asarray(counts).sum(axis=1) >= 2).sum())
+    low = high = None
+    if alpha is not None and n_boot > 0:
+        per_cluster = cluster_coincidences(counts, clusters)
+        (boot,) = resample_sums([per_cluster], n_boot=n_boot, seed=seed)
+        low, high = percentile_ci(alpha_from_coincidences(boot, domain, level), confidence)
+    return {
+        "alpha": alpha,
+        "ci_low": low,
+        "ci_high": high,
+        "level": level,
+        "n_units": pairable,
+        "n_values": int(np.asarray(counts)[np.asarray(counts).sum(axis=1) >= 2].sum()),
+        "reading": interpret_alpha(alpha),
+    }
+
+
+# --------------------------------------------------------------------------- kappas
+
+
+def fleiss_kappa(counts: np.ndarray) -> float | None:
+    """Fleiss' kappa (statsmodels) over units rated at least once; None unless every such
+    unit has the same number (≥ 2) of ratings, or when it is undefined (one category only).
+
+    Fleiss (1971), 10 subjects × 14 raters (the Wikipedia worked example):
+
+    >>> table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0],
+    ...          [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2],
+    ...          [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    >>> round(fleiss_kappa(np.array(table)), 3)
+    0.21
+    """
+    from statsmodels.stats.inter_rater import fleiss_kappa as _fleiss
+
+    counts = np.asarray(counts)
+    counts = counts[counts.sum(axis=1) > 0]
+    if counts.size == 0:
+        return None
+    m = counts.sum(axis=1)
+    if m.min() != m.max() or m[0] < 2:
+        return None
+    if np.count_nonzero(counts.sum(axis=0)) < 2:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(_fleiss(counts, method="fleiss"))
+    return value if np.isfinite(value) else None
+
+
+def cohen_kappa(
+    r1: Sequence[Any], r2: Sequence[Any], *, weights: str | None = None, labels=None
+) -> float | None:
+    """Cohen's kappa (scikit-learn), optionally ``weights="quadratic"``/``"linear"``; with
+    ``labels`` the weights follow the positions in ``labels`` (pass the full scale so a
+    missing level does not shrink the distances). None when undefined.
+
+    Two readers, 50 proposals (Yes/Yes 20, Yes/No 5, No/Yes 10, No/No 15) — kappa 0.4:
+
+    >>> a = ["y"] * 25 + ["n"] * 25
+    >>> b = ["y"] * 20 + ["n"] * 5 + ["y"] * 10 + ["n"] * 15
+    >>> round(cohen_kappa(a, b), 3)
+    0.4
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    if len(r1) != len(r2):
+        raise ValueError(f"the two raters have {len(r1)} and {len(r2)} ratings")
+    if len(r1) == 0:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(cohen_kappa_score(r1, r2, weights=weights, labels=labels))
+    return value if np.isfinite(value) else None
+
+
+def _matrix(long: pd.DataFrame, domain: Sequence[Any] | None = None):
+    """(annotators, items) code matrix with -1 for missing, plus labels and domain."""
+    items, item_labels = pd.factorize(long["item"])
+    anns, ann_labels = pd.factorize(long["annotator"], sort=True)
+    dom = pd.Index(sorted(long["value"].unique()) if domain is None else list(domain))
+    codes = dom.get_indexer(long["value"])
+    if (codes < 0).any():
+        raise ValueError(f"value {long['value'][codes < 0].iloc[0]!r} is not in {list(dom)}")
+    mat = np.full((len(ann_labels), len(item_labels)), -1, dtype=np.int32)
+    mat[anns, items] = codes
+    return mat, list(ann_labels), dom
+
+
+def pairwise_cohen_kappa(
+    long: pd.DataFrame,
+    *,
+    weights: str | None = None,
+    domain: Sequence[Any] | None = None,
+    min_shared: int = 5,
+) -> list[dict[str, Any]]:
+    """Cohen's kappa for every pair of annotators sharing at least ``min_shared`` items:
+    a list of ``{"annotator_1", "annotator_2", "kappa", "n"}``."""
+    long = check_long(long)
+    if long.empty:
+        return []
+    mat, anns, dom = _matrix(long, domain)
+    labels = list(range(len(dom)))
+    rows = []
+    present = mat >= 0
+    for i, j in combinations(range(len(anns)), 2):
+        shared = present[i] & present[j]
+        n = int(shared.sum())
+        if n < min_shared:
+            continue
+        kappa = cohen_kappa(mat[i, shared], mat[j, shared], weights=weights, labels=labels)
+        rows.append({"annotator_1": anns[i], "annotator_2": anns[j], "kappa": kappa, "n": n})
+    return rows
+
+
+def percent_agreement(counts: np.ndarray) -> float | None:
+    """Share of agreeing rater pairs, averaged over units with at least two ratings.
+
+    >>> percent_agreement(np.array([[2, 0], [1, 1], [3, 0]]))
+    0.6666666666666666
+    """
+    counts = np.asarray(counts, dtype=float)
+    m = counts.sum(axis=1)
+    keep = m >= 2
+    if not keep.any():
+        return None
+    agree = (counts[keep] * (counts[keep] - 1)).sum(axis=1) / (m[keep] * (m[keep] - 1))
+    return float(agree.mean())
+
+
+# --------------------------------------------------------------------------- majorities
+
+
+def unique_mode(counts: np.ndarray, *, tie_code: int = -1) -> np.ndarray:
+    """Index of the single most frequent value per row; ``tie_code`` where several values
+    share the top count, -2 where a row is empty.
+
+    >>> unique_mode(np.array([[2, 1, 0], [1, 1, 0], [0, 0, 0]]), tie_code=9).tolist()
+    [0, 9, -2]
+    """
+    counts = np.asarray(counts)
+    top = counts.max(axis=1) if counts.shape[1] else np.zeros(len(counts))
+    n_top = (counts == top[:, None]).sum(axis=1)
+    out = np.where(n_top == 1, counts.argmax(axis=1), tie_code)
+    return np.where(top > 0, out, -2)
+
+
+def loo_agreement(
+    long: pd.DataFrame, *, tie_value: Any = None, domain: Sequence[Any] | None = None
+) -> list[dict[str, Any]]:
+    """Each annotator against the majority of the *other* annotators on the same items.
+
+    The majority is the single most frequent value among the others; where several share the
+    top count it is ``tie_value`` (for preferences, "tie"), or the item is skipped when
+    ``tie_value`` is None. Items nobody else rated are skipped. Returns one
+    ``{"annotator", "agreement", "agreement_no_ties", "n", "n_no_ties"}`` per annotator;
+    ``agreement_no_ties`` only counts items where neither side is ``tie_value``.
+    """
+    long = check_long(long)
+    if long.empty:
+        return []
+    dom = list(sorted(long["value"].unique()) if domain is None else domain)
+    if tie_value is not None and tie_value not in dom:
+        dom.append(tie_value)
+    dom_index = pd.Index(dom)
+    codes = dom_index.get_indexer(long["value"])
+    items, _ = pd.factorize(long["item"])
+    counts = np.zeros((items.max() + 1, len(dom)), dtype=int)
+    np.add.at(counts, (items, codes), 1)
+    others = counts[items].copy()
+    others[np.arange(len(codes)), codes] -= 1
+    tie_code = dom_index.get_loc(tie_value) if tie_value is not None else -1
+    maj = unique_mode(others, tie_code=tie_code)
+    valid = maj >= 0
+    agree = (maj == codes) & valid
+    frame = pd.DataFrame(
+        {
+            "annotator": long["annotator"].to_numpy(),
+            "valid": valid,
+            "agree": agree,
+            "decisive": valid & (codes != tie_code) & (maj != tie_code),
+        }
+    )
+    frame["agree_decisive"] = frame["agree"] & frame["decisive"]
+    rows = []
+    for ann, g in frame.groupby("annotator", sort=True):
+        n, n_dec = int(g["valid"].sum()), int(g["decisive"].sum())
+        rows.append(
+            {
+                "annotator": ann,
+                "agreement": float(g["agree"].sum() / n) if n else None,
+                "agreement_no_ties": float(g["agree_decisive"].sum() / n_dec) if n_dec else None,
+                "n": n,
+                "n_no_ties": n_dec,
+            }
+        )
+    return rows
+
+
+def agreement_summary(
+    long: pd.DataFrame,
+    level: str,
+    *,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    min_shared: int = 5,
+) -> dict[str, Any]:
+    """Everything ``sidebyside agreement`` prints, for any long table."""
+    level = check_level(level)
+    long = check_long(long)
+    if level != "nominal":
+        numeric = pd.to_numeric(long["value"], errors="coerce")
+        if numeric.isna().any():
+            bad = long["value"][numeric.isna()].iloc[0]
+            raise ValueError(f"level {level} needs numbers, got {bad!r}")
+        long = long.assign(value=numeric)
+    counts, domain = value_counts(long["item"], long["value"])
+    weights = None if level == "nominal" else "quadratic"
+    dom_list = list(domain)
+    return {
+        "level": level,
+        "n_items": int(counts.shape[0]),
+        "n_annotators": int(long["annotator"].nunique()),
+        "n_ratings": int(len(long)),
+        "krippendorff_alpha": alpha_with_ci(counts, domain, level, n_boot=n_boot, seed=seed),
+        "fleiss_kappa": fleiss_kappa(counts),
+        "percent_agreement": percent_agreement(counts),
+        "pairwise_cohen_kappa": pairwise_cohen_kappa(
+            long, weights=weights, domain=dom_list, min_shared=min_shared
+        ),
+        "cohen_kappa_weights": weights,
+        "loo_agreement": loo_agreement(long, domain=dom_list),
+    }

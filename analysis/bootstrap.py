@@ -1,0 +1,86 @@
+"""Cluster bootstrap by weighted sums: the engine behind every bootstrap CI in ``analysis``.
+
+Most statistics here are a function of a *sum over clusters* (prompts, pairs) of small
+per-cluster arrays: a coincidence matrix for Krippendorff's alpha, a win matrix for win rates
+and Bradley–Terry. A bootstrap resample of clusters is then a multinomial weight vector, and
+all resamples together are one matrix product ``weights (B × C) @ per_cluster (C × F)``. That
+keeps 1,000 resamples of 20,000 clusters well under a second, where re-running a library
+function 1,000 times would take minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Default number of bootstrap resamples (the report's setting; 95% percentile intervals).
+DEFAULT_N_BOOT = 1000
+
+
+def resample_sums(
+    per_cluster: Sequence[np.ndarray],
+    *,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    chunk: int = 50,
+) -> list[np.ndarray]:
+    """Sums of per-cluster arrays over ``n_boot`` bootstrap resamples of the clusters.
+
+    ``per_cluster`` holds arrays of shape (C, ...) that share the cluster axis C; every array
+    is summed over the *same* resamples, so statistics computed from different arrays stay
+    paired. Returns one array of shape (n_boot, ...) per input.
+
+    >>> x = np.ones((4, 2))
+    >>> [s.shape for s in resample_sums([x, x[:, 0]], n_boot=3)]
+    [(3, 2), (3,)]
+    >>> bool(np.all(resample_sums([x], n_boot=5)[0] == 4))  # each resample has C clusters
+    True
+    """
+    if not per_cluster:
+        return []
+    n_clusters = per_cluster[0].shape[0]
+    for arr in per_cluster:
+        if arr.shape[0] != n_clusters:
+            raise ValueError(
+                f"all arrays need the same number of clusters; got {arr.shape[0]} and {n_clusters}"
+            )
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
+    flat = [np.asarray(a, dtype=np.float64).reshape(n_clusters, -1) for a in per_cluster]
+    widths = [f.shape[1] for f in flat]
+    stacked = np.hstack(flat) if flat else np.zeros((n_clusters, 0))
+    out = np.empty((n_boot, stacked.shape[1]))
+    if n_clusters == 0:
+        out[:] = 0.0
+    else:
+        rng = np.random.default_rng(seed)
+        for start in range(0, n_boot, chunk):
+            b = min(chunk, n_boot - start)
+            draws = rng.integers(0, n_clusters, size=(b, n_clusters))
+            draws += np.arange(b)[:, None] * n_clusters
+            weights = np.bincount(draws.ravel(), minlength=b * n_clusters).reshape(b, n_clusters)
+            out[start : start + b] = weights @ stacked
+    results = []
+    offset = 0
+    for arr, width in zip(per_cluster, widths, strict=True):
+        results.append(out[:, offset : offset + width].reshape((n_boot, *arr.shape[1:])))
+        offset += width
+    return results
+
+
+def percentile_ci(draws: np.ndarray, confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Percentile interval of bootstrap draws, ignoring undefined (NaN) draws.
+
+    >>> [round(x, 6) for x in percentile_ci(np.arange(101.0))]
+    [2.5, 97.5]
+    >>> percentile_ci(np.array([np.nan, np.nan]))
+    (None, None)
+    """
+    draws = np.asarray(draws, dtype=float)
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return None, None
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(draws, [tail, 100.0 - tail])
+    return float(low), float(high)

@@ -1,0 +1,258 @@
+"""Can we trust a judge? Agreement with the human majority, position and verbosity bias.
+
+Inputs are slices of the verdicts table (``analysis.frames``): ``human`` has one row per
+rating (``pair_id, annotator, preference, system_a, system_b, len_a, len_b, first_shown``),
+``judge`` one row per pair (``pair_id, preference, winner_ab, winner_ba, len_a, len_b``).
+Preferences are canonical ``"a" | "b" | "tie"``; a judge's inconsistent pair is already a tie.
+
+The human majority of a pair is its single most frequent verdict, and a tie when no single
+verdict is most frequent. Agreement is reported the two ways of the MT-Bench paper (Zheng et
+al. 2023): with ties (a tie must match a tie) and without (only pairs where both sides are
+decisive). The leave-one-out figures put a judge and a human on equal footing (the AlpacaEval
+evaluator table): each human rating is compared with the majority of the *other* raters of
+its pair, and so is the judge's verdict on that pair.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.agreement import cohen_kappa, unique_mode
+
+CODES = ("a", "b", "tie")
+CONFUSION_LABELS = ("a", "tie", "b")
+
+
+def _codes(pref: pd.Series) -> np.ndarray:
+    return pd.Index(CODES).get_indexer(pref)
+
+
+def pair_counts(human: pd.DataFrame) -> pd.DataFrame:
+    """Votes per pair: columns a, b, tie indexed by pair_id."""
+    if human.empty:
+        return pd.DataFrame(columns=list(CODES), dtype=int)
+    counts = pd.crosstab(human["pair_id"], human["preference"])
+    return counts.reindex(columns=list(CODES), fill_value=0)
+
+
+def human_majority(human: pd.DataFrame) -> pd.Series:
+    """Majority verdict per pair (``"a" | "b" | "tie"``), indexed by pair_id.
+
+    >>> h = pd.DataFrame({"pair_id": [1, 1, 1, 2, 2], "preference": ["a", "a", "b", "a", "b"]})
+    >>> human_majority(h).to_dict()
+    {1: 'a', 2: 'tie'}
+    """
+    counts = pair_counts(human)
+    modes = unique_mode(counts.to_numpy(), tie_code=CODES.index("tie"))
+    return pd.Series(np.asarray(CODES, dtype=object)[modes], index=counts.index, name="majority")
+
+
+def _as_names(pref: np.ndarray, sys_a: np.ndarray, sys_b: np.ndarray) -> np.ndarray:
+    return np.where(pref == "a", sys_a, np.where(pref == "b", sys_b, "tie"))
+
+
+def agreement_with_majority(judge: pd.DataFrame, human: pd.DataFrame) -> dict[str, Any]:
+    """Judge vs the human majority: agreement with and without ties, Cohen's kappa on the
+    system-level outcome (winner's name or tie), and a confusion matrix (rows = humans,
+    columns = judge, labels a / tie / b = output_a wins / tie / output_b wins)."""
+    empty = {
+        "agreement_with_majority": None,
+        "agreement_with_majority_no_ties": None,
+        "cohen_kappa_vs_majority": None,
+        "confusion_matrix": None,
+        "n_with_humans": 0,
+        "n_no_ties": 0,
+    }
+    if judge.empty or human.empty:
+        return empty
+    maj = human_majority(human)
+    j = judge.drop_duplicates("pair_id").set_index("pair_id")
+    shared = j.index.intersection(maj.index)
+    if len(shared) == 0:
+        return empty
+    jp = j.loc[shared, "preference"].to_numpy()
+    hp = maj.loc[shared].to_numpy()
+    decisive = (jp != "tie") & (hp != "tie")
+    sa, sb = j.loc[shared, "system_a"].to_numpy(), j.loc[shared, "system_b"].to_numpy()
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(hp, jp, labels=list(CONFUSION_LABELS))
+    return {
+        "agreement_with_majority": float((jp == hp).mean()),
+        "agreement_with_majority_no_ties": float((jp == hp)[decisive].mean())
+        if decisive.any()
+        else None,
+        "cohen_kappa_vs_majority": cohen_kappa(_as_names(hp, sa, sb), _as_names(jp, sa, sb)),
+        "confusion_matrix": {
+            "labels": list(CONFUSION_LABELS),
+            "rows": "human majority",
+            "columns": "judge",
+            "matrix": matrix.tolist(),
+        },
+        "n_with_humans": int(len(shared)),
+        "n_no_ties": int(decisive.sum()),
+    }
+
+
+def loo_comparison(judge: pd.DataFrame | None, human: pd.DataFrame) -> dict[str, Any]:
+    """Leave-one-out agreement of the humans and of the judge on the same rating rows.
+
+    For each human rating whose pair has other raters (and, when ``judge`` is given, a judge
+    verdict), the majority of the other raters is compared with that rating (human figure)
+    and with the judge's verdict (judge figure).
+    """
+    out = {"human": None, "judge": None, "human_no_ties": None, "judge_no_ties": None, "n": 0}
+    if human.empty:
+        return out
+    h = human
+    if judge is not None:
+        h = human[human["pair_id"].isin(judge["pair_id"])]
+    if h.empty:
+        return out
+    counts = pair_counts(h)
+    row_pos = counts.index.get_indexer(h["pair_id"])
+    codes = _codes(h["preference"])
+    others = counts.to_numpy()[row_pos].copy()
+    others[np.arange(len(codes)), codes] -= 1
+    tie = CODES.index("tie")
+    maj = unique_mode(others, tie_code=tie)
+    valid = maj >= 0
+    if not valid.any():
+        return out
+    out["n"] = int(valid.sum())
+    out["human"] = float((codes == maj)[valid].mean())
+    dec_h = valid & (codes != tie) & (maj != tie)
+    out["human_no_ties"] = float((codes == maj)[dec_h].mean()) if dec_h.any() else None
+    if judge is not None:
+        jmap = judge.drop_duplicates("pair_id").set_index("pair_id")["preference"]
+        jcodes = _codes(jmap.reindex(h["pair_id"]).to_numpy())
+        out["judge"] = float((jcodes == maj)[valid].mean())
+        dec_j = valid & (jcodes != tie) & (maj != tie)
+        out["judge_no_ties"] = float((jcodes == maj)[dec_j].mean()) if dec_j.any() else None
+    return out
+
+
+def position_consistency(judge: pd.DataFrame) -> tuple[float | None, int]:
+    """Share of pairs whose two presentation orders gave the same canonical verdict, over
+    pairs where both orders produced a verdict; and that number of pairs."""
+    if judge.empty:
+        return None, 0
+    both = judge["winner_ab"].notna() & judge["winner_ba"].notna()
+    n = int(both.sum())
+    if n == 0:
+        return None, 0
+    same = judge.loc[both, "winner_ab"] == judge.loc[both, "winner_ba"]
+    return float(same.mean()), n
+
+
+def first_position_rate(df: pd.DataFrame) -> tuple[float | None, int]:
+    """Share of decisive verdicts won by the response shown first (0.5 = no position bias).
+
+    Judges: each order counts (order "ab" shows output_a first, order "ba" output_b), from
+    ``winner_ab``/``winner_ba``. Humans: from ``first_shown``. Returns (rate, n decisive).
+    """
+    if df.empty:
+        return None, 0
+    if "winner_ab" in df and (df["winner_ab"].notna().any() or df["winner_ba"].notna().any()):
+        ab = df["winner_ab"][df["winner_ab"].isin(["a", "b"])]
+        ba = df["winner_ba"][df["winner_ba"].isin(["a", "b"])]
+        n = len(ab) + len(ba)
+        first = int((ab == "a").sum() + (ba == "b").sum())
+    else:
+        known = df[df["first_shown"].isin(["a", "b"]) & df["preference"].isin(["a", "b"])]
+        n = len(known)
+        first = int((known["preference"] == known["first_shown"]).sum())
+    return (first / n if n else None), n
+
+
+def prefers_longer_rate(df: pd.DataFrame) -> tuple[float | None, int]:
+    """Share of decisive verdicts, on pairs whose outputs differ in length, that went to the
+    longer output (0.5 = no verbosity bias). Returns (rate, n)."""
+    if df.empty:
+        return None, 0
+    la, lb = df["len_a"].astype(float), df["len_b"].astype(float)
+    keep = df["preference"].isin(["a", "b"]) & (la != lb) & la.notna() & lb.notna()
+    n = int(keep.sum())
+    if n == 0:
+        return None, 0
+    longer = np.where(la[keep] > lb[keep], "a", "b")
+    return float((df.loc[keep, "preference"].to_numpy() == longer).mean()), n
+
+
+def score_correlations(judge_scores: pd.DataFrame, human: pd.DataFrame, criteria: list[str]):
+    """Spearman and Kendall correlation (scipy) between a single-mode judge's scores and the
+    mean human score of the same output, per criterion (names matched case-insensitively);
+    ``overall`` is compared with the mean of all human criterion scores. Rows: ``criterion,
+    spearman, spearman_p, kendall, kendall_p, n``."""
+    from scipy.stats import kendalltau, spearmanr
+
+    if judge_scores.empty or human.empty or not criteria:
+        return []
+    parts = []
+    for side in ("a", "b"):
+        cols = {f"{c}_{side}": c for c in criteria}
+        part = human[["pair_id", *cols]].rename(columns=cols)
+        parts.append(part.assign(side=side))
+    h = pd.concat(parts).groupby(["pair_id", "side"]).mean(numeric_only=True)
+    h["overall"] = h[criteria].mean(axis=1)
+    lower = {c.lower(): c for c in [*criteria, "overall"]}
+    rows = []
+    for crit, g in judge_scores.groupby("criterion", sort=False):
+        target = lower.get(str(crit).lower())
+        if target is None:
+            continue
+        merged = g.set_index(["pair_id", "side"])["score"].to_frame().join(h[target], how="inner")
+        merged = merged.dropna()
+        n = len(merged)
+        rho = rho_p = tau = tau_p = None
+        if n >= 3 and merged["score"].nunique() > 1 and merged[target].nunique() > 1:
+            r = spearmanr(merged["score"], merged[target])
+            k = kendalltau(merged["score"], merged[target])
+            rho, rho_p, tau, tau_p = map(float, (r.statistic, r.pvalue, k.statistic, k.pvalue))
+        rows.append(
+            {"criterion": target, "spearman": rho, "spearman_p": rho_p, "kendall": tau,
+             "kendall_p": tau_p, "n": n}  # fmt: skip
+        )
+    return rows
+
+
+def calibrate(
+    judge: pd.DataFrame,
+    human: pd.DataFrame,
+    *,
+    judge_scores: pd.DataFrame | None = None,
+    criteria: list[str] | None = None,
+) -> dict[str, Any]:
+    """Everything the report says about one judge. Human-dependent figures are None when
+    there are no human ratings; the judge's own figures are always computed."""
+    pos, n_pos = position_consistency(judge)
+    first, n_first = first_position_rate(judge)
+    longer, n_longer = prefers_longer_rate(judge)
+    human_longer, _ = prefers_longer_rate(human)
+    loo = loo_comparison(judge, human)
+    n = int(len(judge))
+    return {
+        **agreement_with_majority(judge, human),
+        "agreement_with_loo_majority": loo["judge"],
+        "agreement_with_loo_majority_no_ties": loo["judge_no_ties"],
+        "human_loo_agreement": loo["human"],
+        "human_loo_agreement_no_ties": loo["human_no_ties"],
+        "position_consistency": pos,
+        "n_both_orders": n_pos,
+        "first_position_rate": first,
+        "n_first_position": n_first,
+        "prefers_longer_rate": longer,
+        "n_length_decisive": n_longer,
+        "human_prefers_longer_rate": human_longer,
+        "tie_rate": float((judge["preference"] == "tie").mean()) if n else None,
+        "inconsistent_rate": float(judge["inconsistent"].fillna(False).astype(bool).mean())
+        if n
+        else None,
+        "score_correlation": score_correlations(judge_scores, human, criteria or [])
+        if judge_scores is not None and len(judge_scores)
+        else None,
+        "n": n,
+    }

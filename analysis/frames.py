@@ -1,0 +1,322 @@
+"""The one place that reads verdicts from the database into tidy DataFrames.
+
+``load_verdicts`` returns one row per verdict — a human rating or a judge's reconciled
+verdict — with these columns:
+
+=================  ===========================================================================
+source             "human" | "judge"
+judge              judge key (the spec, or the name in an imported file; a judge run in more
+                   than one mode gets " (mode)" appended to the non-pairwise ones); None for humans
+mode               judge mode (pairwise | single | imported); None for humans
+annotator          username for humans, the judge key for judges
+study_id, pair_id  ids
+prompt_id          the prompt's database id (bootstrap cluster)
+prompt             the prompt's external id (``prompt_id`` of the imported file)
+system_a/system_b  canonical systems of the pair (output_a / output_b)
+preference         "a" | "b" | "tie" relative to system_a / system_b
+winner             winning system name, or "tie"
+<criterion>_a/_b   rubric scores of system_a / system_b (NaN when not given)
+len_a, len_b       output lengths in characters
+swapped            humans: True when system_b was shown on the left (None if unknown)
+first_shown        "a" | "b" | None: the canonical side shown first (humans)
+winner_ab/_ba      judges: canonical winner of each presentation order (None if unknown)
+inconsistent       judges: the two orders disagreed (the verdict is then a tie)
+time_spent_s       humans: seconds on the pair
+created_at         when the verdict was stored
+record_id          Rating.id or JudgeVerdict.id
+=================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from annotate.models import Output, Pair, Prompt, Rating, Study, System, User
+from annotate.rubric import Rubric
+from judge.models import JudgeVerdict, Judgment
+
+BASE_COLUMNS = [
+    "source", "judge", "mode", "annotator", "study_id", "pair_id", "prompt_id", "prompt",
+    "system_a", "system_b", "preference", "winner",
+]  # fmt: skip
+TAIL_COLUMNS = [
+    "len_a", "len_b", "swapped", "first_shown", "winner_ab", "winner_ba", "inconsistent",
+    "time_spent_s", "created_at", "record_id",
+]  # fmt: skip
+
+
+@contextmanager
+def as_session(source: Session | Engine) -> Iterator[Session]:
+    """Use a given session, or open (and close) one on an engine."""
+    if isinstance(source, Session):
+        yield source
+    else:
+        with Session(source) as session:
+            yield session
+
+
+def resolve_study(session: Session, study: Study | int | str) -> Study:
+    """A Study row from a row, an id or a name (LookupError with the known names)."""
+    if isinstance(study, Study):
+        return study
+    from annotate.studies import get_study
+
+    return get_study(session, study)
+
+
+def criteria_of(study: Study) -> list[str]:
+    return Rubric.model_validate(study.rubric).names
+
+
+def score_columns(criteria: list[str]) -> list[str]:
+    return [f"{c}_{side}" for c in criteria for side in ("a", "b")]
+
+
+def load_pairs(session: Session, study_id: int) -> pd.DataFrame:
+    """One row per pair: ids, canonical system names and output lengths."""
+    oa, ob = aliased(Output), aliased(Output)
+    sa, sb = aliased(System), aliased(System)
+    stmt = (
+        select(
+            Pair.id.label("pair_id"),
+            Pair.prompt_id.label("prompt_id"),
+            Prompt.external_id.label("prompt"),
+            sa.name.label("system_a"),
+            sb.name.label("system_b"),
+            func.length(oa.text).label("len_a"),
+            func.length(ob.text).label("len_b"),
+            Pair.output_a_id.label("output_a_id"),
+            Pair.output_b_id.label("output_b_id"),
+        )
+        .join(Prompt, Prompt.id == Pair.prompt_id)
+        .join(oa, oa.id == Pair.output_a_id)
+        .join(ob, ob.id == Pair.output_b_id)
+        .join(sa, sa.id == oa.system_id)
+        .join(sb, sb.id == ob.system_id)
+        .where(Pair.study_id == study_id)
+        .order_by(Pair.id)
+    )
+    rows = session.execute(stmt).all()
+    cols = ["pair_id", "prompt_id", "prompt", "system_a", "system_b", "len_a", "len_b",
+            "output_a_id", "output_b_id"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _winner_names(df: pd.DataFrame) -> pd.Series:
+    return pd.Series(
+        np.where(
+            df["preference"] == "a",
+            df["system_a"],
+            np.where(df["preference"] == "b", df["system_b"], "tie"),
+        ),
+        index=df.index,
+        dtype=object,
+    )
+
+
+def _human_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: list[str]):
+    stmt = (
+        select(
+            Rating.id, Rating.pair_id, User.username, Rating.preference, Rating.scores,
+            Rating.swapped, Rating.time_spent_s, Rating.created_at,
+        )  # fmt: skip
+        .join(User, User.id == Rating.user_id)
+        .where(Rating.study_id == study_id)
+        .order_by(Rating.id)
+    )
+    rows = session.execute(stmt).all()
+    df = pd.DataFrame(
+        rows,
+        columns=["record_id", "pair_id", "annotator", "preference", "scores", "swapped",
+                 "time_spent_s", "created_at"],  # fmt: skip
+    )
+    scores = df.pop("scores").tolist()
+    for c in criteria:
+        for side in ("a", "b"):
+            df[f"{c}_{side}"] = np.array(
+                [_score(s, c, side) for s in scores], dtype=float
+            ) if len(df) else np.array([], dtype=float)
+    df = df.merge(pairs, on="pair_id", how="inner")
+    df["source"], df["judge"], df["mode"] = "human", None, None
+    df["swapped"] = df["swapped"].astype(object).where(df["swapped"].notna(), None)
+    df["first_shown"] = df["swapped"].map({True: "b", False: "a"}).astype(object)
+    df["first_shown"] = df["first_shown"].where(df["first_shown"].notna(), None)
+    df["winner_ab"] = df["winner_ba"] = df["inconsistent"] = None
+    return df
+
+
+def _score(scores: Any, criterion: str, side: str) -> float:
+    try:
+        value = scores[criterion][side]
+    except (KeyError, TypeError):
+        return np.nan
+    return float(value) if value is not None else np.nan
+
+
+def judge_keys(pairs_of_judge_and_mode: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Name judges: the spec alone, unless the same spec ran in several modes.
+
+    >>> judge_keys([("gpt", "pairwise"), ("gpt", "single"), ("x", "imported")])
+    {('gpt', 'pairwise'): 'gpt', ('gpt', 'single'): 'gpt (single)', ('x', 'imported'): 'x'}
+    """
+    modes: dict[str, set[str]] = {}
+    for judge, mode in pairs_of_judge_and_mode:
+        modes.setdefault(judge, set()).add(mode)
+    keys = {}
+    for judge, mode in pairs_of_judge_and_mode:
+        plain = len(modes[judge]) == 1 or mode == "pairwise"
+        keys[(judge, mode)] = judge if plain else f"{judge} ({mode})"
+    return keys
+
+
+def _judge_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: list[str]):
+    stmt = (
+        select(
+            JudgeVerdict.id, JudgeVerdict.pair_id, JudgeVerdict.judge, JudgeVerdict.mode,
+            JudgeVerdict.winner, JudgeVerdict.inconsistent, JudgeVerdict.winner_ab,
+            JudgeVerdict.winner_ba, JudgeVerdict.created_at,
+        )  # fmt: skip
+        .where(JudgeVerdict.study_id == study_id)
+        .order_by(JudgeVerdict.id)
+    )
+    df = pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=["record_id", "pair_id", "judge_name", "mode", "preference", "inconsistent",
+                 "winner_ab", "winner_ba", "created_at"],  # fmt: skip
+    )
+    keys = judge_keys(sorted(set(zip(df["judge_name"], df["mode"], strict=True))))
+    df["judge"] = [keys[(j, m)] for j, m in zip(df["judge_name"], df["mode"], strict=True)]
+    df = df.drop(columns="judge_name").merge(pairs, on="pair_id", how="inner")
+    df["source"], df["annotator"] = "judge", df["judge"]
+    df["swapped"] = df["first_shown"] = df["time_spent_s"] = None
+    for col in score_columns(criteria):
+        df[col] = np.nan
+    return df
+
+
+def load_verdicts(
+    source: Session | Engine, study: Study | int | str, *, pairs: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """All verdicts of a study, humans first then judges (see the module docstring)."""
+    with as_session(source) as session:
+        st = resolve_study(session, study)
+        criteria = criteria_of(st)
+        pairs = load_pairs(session, st.id) if pairs is None else pairs
+        parts = [
+            _human_rows(session, st.id, pairs, criteria),
+            _judge_rows(session, st.id, pairs, criteria),
+        ]
+    columns = BASE_COLUMNS + score_columns(criteria) + TAIL_COLUMNS
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    df = pd.concat(parts, ignore_index=True)
+    df["study_id"] = st.id
+    df["winner"] = _winner_names(df)
+    return df[columns]
+
+
+def load_judge_scores(source: Session | Engine, study: Study | int | str) -> pd.DataFrame:
+    """Single-mode judge scores, one row per (judge, pair, side, criterion) with columns
+    ``judge, pair_id, side, system, criterion, score``; the 1–10 overall score has criterion
+    ``"overall"``."""
+    with as_session(source) as session:
+        st = resolve_study(session, study)
+        rows = session.execute(
+            select(Judgment.judge, Judgment.pair_id, Judgment.order, Judgment.scores)
+            .where(Judgment.study_id == st.id, Judgment.mode == "single")
+            .where(Judgment.status == "ok")
+        ).all()
+        modes = session.execute(
+            select(JudgeVerdict.judge, JudgeVerdict.mode).where(JudgeVerdict.study_id == st.id)
+            .distinct()
+        ).all()  # fmt: skip
+        pairs = load_pairs(session, st.id) if rows else None
+    keys = judge_keys(sorted({*map(tuple, modes), *((r[0], "single") for r in rows)}))
+    out = []
+    for judge, pair_id, order, scores in rows:
+        if not isinstance(scores, dict) or order not in ("a", "b"):
+            continue
+        items = dict((scores.get("criteria") or {}).items())
+        if scores.get("overall") is not None:
+            items["overall"] = scores["overall"]
+        for criterion, value in items.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out.append((keys[(judge, "single")], pair_id, order, criterion, float(value)))
+    df = pd.DataFrame(out, columns=["judge", "pair_id", "side", "criterion", "score"])
+    if pairs is not None and len(df):
+        df = df.merge(pairs[["pair_id", "system_a", "system_b"]], on="pair_id", how="inner")
+        df["system"] = np.where(df["side"] == "a", df["system_a"], df["system_b"])
+        df = df.drop(columns=["system_a", "system_b"])
+    else:
+        df["system"] = pd.Series(dtype=object)
+    return df[["judge", "pair_id", "side", "system", "criterion", "score"]]
+
+
+@dataclass
+class StudyFrames:
+    """A study's metadata and its verdict tables, read once."""
+
+    study_id: int
+    name: str
+    systems: list[str]
+    criteria: list[str]
+    scale_min: int
+    scale_max: int
+    k: int
+    n_pairs: int
+    n_prompts: int
+    verdicts: pd.DataFrame
+    judge_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def human(self) -> pd.DataFrame:
+        return self.verdicts[self.verdicts["source"] == "human"]
+
+    @property
+    def judges(self) -> list[str]:
+        v = self.verdicts
+        return list(dict.fromkeys(v.loc[v["source"] == "judge", "judge"]))
+
+    def judge(self, key: str) -> pd.DataFrame:
+        v = self.verdicts
+        return v[(v["source"] == "judge") & (v["judge"] == key)]
+
+
+def load_study_frames(source: Session | Engine, study: Study | int | str) -> StudyFrames:
+    """Everything the analysis needs about one study."""
+    with as_session(source) as session:
+        st = resolve_study(session, study)
+        rubric = Rubric.model_validate(st.rubric)
+        systems = [
+            s.name
+            for s in session.execute(
+                select(System).where(System.study_id == st.id).order_by(System.id)
+            ).scalars()
+        ]
+        pairs = load_pairs(session, st.id)
+        verdicts = load_verdicts(session, st, pairs=pairs)
+        judge_scores = load_judge_scores(session, st)
+        return StudyFrames(
+            study_id=st.id,
+            name=st.name,
+            systems=systems,
+            criteria=rubric.names,
+            scale_min=rubric.scale_min,
+            scale_max=rubric.scale_max,
+            k=st.k,
+            n_pairs=len(pairs),
+            n_prompts=int(pairs["prompt_id"].nunique()) if len(pairs) else 0,
+            verdicts=verdicts,
+            judge_scores=judge_scores,
+        )

@@ -1,0 +1,258 @@
+"""The study report: one JSON-ready dict (a documented interface), rendered as JSON,
+Markdown or a self-contained HTML page (``analysis.report_html``).
+
+JSON schema (``schema_version`` 1; every figure that needs human ratings is null when the
+study has none; a judge's own figures are always present; see docs/report.md)::
+
+    schema_version, generated_at
+    study:    {id, name, systems[], criteria[], scale_min, scale_max, k, n_pairs, n_prompts}
+    settings: {n_boot, seed, confidence}
+    human:
+      n_ratings, n_annotators, n_pairs_rated
+      agreement:
+        krippendorff_alpha:
+          preference: {alpha, ci_low, ci_high, level: "nominal", n_units, n_values, reading}
+          <criterion>: {ordinal: {...same fields...}, interval: {...}}
+        fleiss_kappa            number | null (null unless every rated pair has the same
+                                number (≥ 2) of ratings)
+        fleiss_kappa_complete   {kappa, n_items, n_raters}: Fleiss over the pairs with the most
+                                common number of ratings (useful while a study is running)
+        pairwise_cohen_kappa:   [{annotator_1, annotator_2, kappa, n}]   (preference)
+        pairwise_weighted_kappa: {<criterion>: [{annotator_1, annotator_2, kappa, n}]}
+                                (quadratic weights over the rubric scale)
+        percent_agreement       share of agreeing rater pairs per pair, averaged
+      loo_agreement: [{annotator, agreement, agreement_no_ties, n, n_no_ties}]
+      prefers_longer_rate, first_position_rate
+      win_rates: [{system_a, system_b, wins_a, wins_b, ties, n, n_prompts, win_rate_a,
+                   ci_low, ci_high (Wilson), boot_ci_low, boot_ci_high (prompt bootstrap),
+                   p_value (two-sided sign test)}]
+      bradley_terry: [{system, rating, ci_low, ci_high, strength}] | null (< 3 systems)
+      win_rate_matrix: {systems[], win_rate[][], n[][]}
+      criteria: [{system, criterion, mean, ci_low, ci_high, sd, n}]
+    judges:
+      <judge key>:   (the spec, or the name given in an imported file; "ensemble" too)
+        mode, n, win_rates, bradley_terry, win_rate_matrix (as for humans)
+        calibration: {agreement_with_majority, agreement_with_majority_no_ties,
+                      cohen_kappa_vs_majority, confusion_matrix {labels, rows, columns,
+                      matrix}, agreement_with_loo_majority(_no_ties),
+                      human_loo_agreement(_no_ties), position_consistency, n_both_orders,
+                      first_position_rate, n_first_position, prefers_longer_rate,
+                      n_length_decisive, human_prefers_longer_rate, tie_rate,
+                      inconsistent_rate, score_correlation, n, n_with_humans, n_no_ties}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import agreement as ag
+from analysis import calibration as cal
+from analysis import winrates as wr
+from analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
+from analysis.frames import StudyFrames, load_study_frames
+
+SCHEMA_VERSION = 1
+FORMATS = ("json", "md", "html")
+
+
+def _preference_alpha(human: pd.DataFrame, systems: list[str], **boot) -> dict | None:
+    counts, domain = ag.value_counts(
+        human["pair_id"], human["winner"], domain=[*systems, "tie"]
+    )
+    return ag.alpha_with_ci(counts, domain, "nominal", **boot)
+
+
+def _criterion_long(human: pd.DataFrame, criterion: str) -> pd.DataFrame:
+    parts = []
+    for side in ("a", "b"):
+        col = f"{criterion}_{side}"
+        part = human[["pair_id", "annotator", col]].rename(columns={col: "value"})
+        parts.append(part.assign(item=part["pair_id"].astype(str) + side))
+    long = pd.concat(parts, ignore_index=True)
+    return long[long["value"].notna()]
+
+
+def _criterion_alphas(human, criterion, scale: list[int], **boot) -> dict | None:
+    long = _criterion_long(human, criterion)
+    if long.empty:
+        return None
+    domain = sorted(set(scale) | set(long["value"].astype(float)))
+    counts, dom = ag.value_counts(long["item"], long["value"].astype(float), domain=domain)
+    clusters = long.drop_duplicates("item")["pair_id"].to_numpy()
+    return {
+        level: ag.alpha_with_ci(counts, dom, level, clusters=clusters, **boot)
+        for level in ("ordinal", "interval")
+    }
+
+
+def _fleiss(counts: np.ndarray) -> tuple[float | None, dict | None]:
+    kappa = ag.fleiss_kappa(counts)
+    m = counts.sum(axis=1)
+    m = m[m >= 2]
+    if len(m) == 0:
+        return kappa, None
+    raters = Counter(m.tolist()).most_common(1)[0][0]
+    subset = counts[counts.sum(axis=1) == raters]
+    return kappa, {"kappa": ag.fleiss_kappa(subset), "n_items": int(len(subset)),
+                   "n_raters": int(raters)}  # fmt: skip
+
+
+def _votes_section(votes: pd.DataFrame, systems: list[str], n_boot: int, seed: int, conf: float):
+    """Win rates, Bradley–Terry and the matrix from one set of votes, sharing one bootstrap."""
+    if votes.empty:
+        return {"win_rates": None, "bradley_terry": None, "win_rate_matrix": None}
+    order = wr.system_order(votes, systems)
+    boot = None
+    if n_boot > 0:
+        per_prompt, _ = wr.per_prompt_wins(votes, order)
+        (boot,) = resample_sums([per_prompt], n_boot=n_boot, seed=seed)
+    kw = {"systems": order, "n_boot": n_boot, "seed": seed, "confidence": conf, "boot": boot}
+    return {
+        "win_rates": wr.win_rates(votes, **kw),
+        "bradley_terry": wr.bradley_terry_ratings(votes, **kw),
+        "win_rate_matrix": wr.win_rate_matrix(votes, systems=order),
+    }
+
+
+def _criteria_means(human: pd.DataFrame, criteria: list[str], systems: list[str], conf: float):
+    parts = []
+    for c in criteria:
+        for side in ("a", "b"):
+            part = human[[f"system_{side}", f"{c}_{side}"]]
+            parts.append(part.set_axis(["system", "score"], axis=1).assign(criterion=c))
+    if not parts:
+        return []
+    return wr.criterion_means(
+        pd.concat(parts), confidence=conf, systems=systems, criteria=criteria
+    )
+
+
+def human_section(fr: StudyFrames, n_boot: int, seed: int, conf: float) -> dict[str, Any]:
+    human = fr.human
+    boot = {"n_boot": n_boot, "seed": seed, "confidence": conf}
+    crit_null = {c: None for c in fr.criteria}
+    if human.empty:
+        return {
+            "n_ratings": 0, "n_annotators": 0, "n_pairs_rated": 0,
+            "agreement": {
+                "krippendorff_alpha": {"preference": None, **crit_null},
+                "fleiss_kappa": None, "fleiss_kappa_complete": None,
+                "pairwise_cohen_kappa": None, "pairwise_weighted_kappa": None,
+                "percent_agreement": None,
+            },
+            "loo_agreement": None, "prefers_longer_rate": None, "first_position_rate": None,
+            "win_rates": None, "bradley_terry": None, "win_rate_matrix": None, "criteria": None,
+        }  # fmt: skip
+    systems = fr.systems
+    scale = list(range(fr.scale_min, fr.scale_max + 1))
+    pref_long = human[["pair_id", "annotator", "winner"]].set_axis(
+        ["item", "annotator", "value"], axis=1
+    )
+    counts, _ = ag.value_counts(pref_long["item"], pref_long["value"], domain=[*systems, "tie"])
+    fleiss, fleiss_complete = _fleiss(counts)
+    alphas = {"preference": _preference_alpha(human, systems, **boot)}
+    weighted = {}
+    for c in fr.criteria:
+        alphas[c] = _criterion_alphas(human, c, scale, **boot)
+        long = _criterion_long(human, c)
+        dom = sorted(set(scale) | set(long["value"].astype(float)))
+        weighted[c] = (
+            ag.pairwise_cohen_kappa(long[["item", "annotator", "value"]], weights="quadratic",
+                                    domain=dom)  # fmt: skip
+            if len(long) else []
+        )
+    return {
+        "n_ratings": int(len(human)),
+        "n_annotators": int(human["annotator"].nunique()),
+        "n_pairs_rated": int(human["pair_id"].nunique()),
+        "agreement": {
+            "krippendorff_alpha": alphas,
+            "fleiss_kappa": fleiss,
+            "fleiss_kappa_complete": fleiss_complete,
+            "pairwise_cohen_kappa": ag.pairwise_cohen_kappa(pref_long, domain=[*systems, "tie"]),
+            "pairwise_weighted_kappa": weighted,
+            "percent_agreement": ag.percent_agreement(counts),
+        },
+        "loo_agreement": ag.loo_agreement(pref_long, tie_value="tie"),
+        "prefers_longer_rate": cal.prefers_longer_rate(human)[0],
+        "first_position_rate": cal.first_position_rate(human)[0],
+        **_votes_section(human, systems, n_boot, seed, conf),
+        "criteria": _criteria_means(human, fr.criteria, systems, conf),
+    }
+
+
+def judge_section(fr: StudyFrames, key: str, n_boot: int, seed: int, conf: float) -> dict:
+    judge = fr.judge(key)
+    scores = fr.judge_scores
+    if len(scores):
+        scores = scores[scores["judge"] == key]
+    modes = judge["mode"].dropna().unique().tolist()
+    return {
+        "mode": modes[0] if len(modes) == 1 else modes,
+        "n": int(len(judge)),
+        **_votes_section(judge, fr.systems, n_boot, seed, conf),
+        "calibration": cal.calibrate(judge, fr.human, judge_scores=scores, criteria=fr.criteria),
+    }
+
+
+def build_report(
+    fr: StudyFrames, *, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, confidence: float = 0.95
+) -> dict[str, Any]:
+    """The full report of one study as plain JSON-ready data (see the module docstring)."""
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "study": {
+            "id": fr.study_id, "name": fr.name, "systems": fr.systems, "criteria": fr.criteria,
+            "scale_min": fr.scale_min, "scale_max": fr.scale_max, "k": fr.k,
+            "n_pairs": fr.n_pairs, "n_prompts": fr.n_prompts,
+        },  # fmt: skip
+        "settings": {"n_boot": n_boot, "seed": seed, "confidence": confidence},
+        "human": human_section(fr, n_boot, seed, confidence),
+        "judges": {key: judge_section(fr, key, n_boot, seed, confidence) for key in fr.judges},
+    }
+    return clean(report)
+
+
+def report_for_study(source, study, **kwargs) -> dict[str, Any]:
+    """Read a study (session or engine, name or id) and build its report."""
+    return build_report(load_study_frames(source, study), **kwargs)
+
+
+def clean(obj: Any) -> Any:
+    """Plain JSON types: numpy scalars unwrapped, NaN/inf ─► None."""
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    """The report as ``json``, ``md`` or ``html`` text."""
+    if fmt == "json":
+        return to_json(report)
+    if fmt == "md":
+        from analysis.report_md import to_markdown
+
+        return to_markdown(report)
+    if fmt == "html":
+        from analysis.report_html import to_html
+
+        return to_html(report)
+    raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")

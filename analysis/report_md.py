@@ -1,0 +1,156 @@
+"""The report as Markdown: the same sections as the HTML page, as tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    """A number for a table; '—' for missing.
+
+    >>> fmt(0.12345), fmt(None), fmt(7), fmt(1e-6)
+    ('0.123', '—', '7', '1e-06')
+    """
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if x != 0 and abs(x) < 10 ** (-digits):
+            return f"{x:.0e}"
+        return f"{x:.{digits}f}"
+    return str(x).replace("|", "\\|")
+
+
+def ci(low: Any, high: Any, digits: int = 3) -> str:
+    return "—" if low is None or high is None else f"[{fmt(low, digits)}, {fmt(high, digits)}]"
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(fmt(c) if not isinstance(c, str) else c for c in r) + " |"
+            for r in rows]  # fmt: skip
+    return "\n".join(out)
+
+
+def _win_rates(rows: list[dict] | None) -> str:
+    if not rows:
+        return "_No verdicts._"
+    return table(
+        ["A", "B", "wins A", "wins B", "ties", "win rate A", "95% CI (Wilson)",
+         "95% CI (bootstrap)", "p (sign test)"],  # fmt: skip
+        [[r["system_a"], r["system_b"], r["wins_a"], r["wins_b"], r["ties"], r["win_rate_a"],
+          ci(r["ci_low"], r["ci_high"]), ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
+          r["p_value"]] for r in rows],  # fmt: skip
+    )
+
+
+def _bt(rows: list[dict] | None) -> str:
+    if rows is None:
+        return "_Bradley–Terry needs three or more systems._"
+    return table(
+        ["system", "rating", "95% CI"],
+        [[r["system"], fmt(r["rating"], 1), ci(r["ci_low"], r["ci_high"], 1)] for r in rows],
+    )
+
+
+def _alpha_rows(alphas: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for name, entry in alphas.items():
+        levels = [("nominal", entry)] if name == "preference" else list((entry or {}).items())
+        for level, a in levels:
+            if a is None:
+                rows.append([name, level, None, "—", "—"])
+            else:
+                rows.append([name, level, a["alpha"], ci(a["ci_low"], a["ci_high"]),
+                             a["reading"].split(":")[0]])  # fmt: skip
+    return rows
+
+
+def human_md(h: dict[str, Any]) -> list[str]:
+    out = ["## Human ratings", ""]
+    if not h["n_ratings"]:
+        return out + ["_No human ratings yet._", ""]
+    agr = h["agreement"]
+    out += [
+        f"{h['n_ratings']} ratings by {h['n_annotators']} annotators on "
+        f"{h['n_pairs_rated']} pairs.",
+        "",
+        "### Agreement",
+        "",
+        table(["measure", "level", "alpha", "95% CI", "reading"],
+              _alpha_rows(agr["krippendorff_alpha"])),  # fmt: skip
+        "",
+        f"- Fleiss' kappa (preference): {fmt(agr['fleiss_kappa'])}",
+        f"- Percent agreement (preference): {fmt(agr['percent_agreement'])}",
+        f"- P(prefers the longer response): {fmt(h['prefers_longer_rate'])}",
+        f"- P(prefers the response shown first): {fmt(h['first_position_rate'])}",
+        "",
+    ]
+    if agr["pairwise_cohen_kappa"]:
+        out += ["#### Pairwise Cohen's kappa (preference)", "",
+                table(["annotator 1", "annotator 2", "kappa", "shared"],
+                      [[r["annotator_1"], r["annotator_2"], r["kappa"], r["n"]]
+                       for r in agr["pairwise_cohen_kappa"]]), ""]  # fmt: skip
+    if h["loo_agreement"]:
+        out += ["#### Each annotator vs the majority of the others", "",
+                table(["annotator", "agreement", "without ties", "n"],
+                      [[r["annotator"], r["agreement"], r["agreement_no_ties"], r["n"]]
+                       for r in h["loo_agreement"]]), ""]  # fmt: skip
+    out += ["### Who wins (humans)", "", _win_rates(h["win_rates"]), "", _bt(h["bradley_terry"]),
+            ""]  # fmt: skip
+    if h["criteria"]:
+        out += ["### Criterion scores", "",
+                table(["system", "criterion", "mean", "95% CI", "n"],
+                      [[r["system"], r["criterion"], r["mean"], ci(r["ci_low"], r["ci_high"]),
+                        r["n"]] for r in h["criteria"]]), ""]  # fmt: skip
+    return out
+
+
+def judge_md(key: str, j: dict[str, Any]) -> list[str]:
+    c = j["calibration"]
+    rows = [
+        ["agreement with human majority", c["agreement_with_majority"]],
+        ["… without ties", c["agreement_with_majority_no_ties"]],
+        ["Cohen's kappa vs majority", c["cohen_kappa_vs_majority"]],
+        ["agreement with leave-one-out majority", c["agreement_with_loo_majority"]],
+        ["humans' leave-one-out agreement (same rows)", c["human_loo_agreement"]],
+        ["position consistency", c["position_consistency"]],
+        ["P(prefers the response shown first)", c["first_position_rate"]],
+        ["P(prefers the longer response)", c["prefers_longer_rate"]],
+        ["… humans", c["human_prefers_longer_rate"]],
+        ["tie rate", c["tie_rate"]],
+        ["pairs judged", c["n"]],
+        ["pairs also rated by humans", c["n_with_humans"]],
+    ]
+    out = [f"### {key}", "", f"Mode: {j['mode']}; {j['n']} verdicts.", "",
+           table(["calibration", "value"], rows), ""]  # fmt: skip
+    if c.get("score_correlation"):
+        out += [table(["criterion", "Spearman", "Kendall", "n"],
+                      [[r["criterion"], r["spearman"], r["kendall"], r["n"]]
+                       for r in c["score_correlation"]]), ""]  # fmt: skip
+    out += [_win_rates(j["win_rates"]), "", _bt(j["bradley_terry"]), ""]
+    return out
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    st = report["study"]
+    out = [
+        f"# Report: {st['name']}",
+        "",
+        f"Systems: {', '.join(st['systems']) or '—'}. {st['n_pairs']} pairs over "
+        f"{st['n_prompts']} prompts. Generated {report['generated_at']}; "
+        f"{report['settings']['n_boot']} bootstrap resamples, "
+        f"{report['settings']['confidence']:.0%} intervals.",
+        "",
+        *human_md(report["human"]),
+        "## Judges",
+        "",
+    ]
+    if not report["judges"]:
+        out += ["_No judge verdicts yet._", ""]
+    for key, j in report["judges"].items():
+        out += judge_md(key, j)
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,321 @@
+"""Who wins: win/tie/loss counts, win rates with Wilson and prompt-bootstrap CIs, sign tests,
+Bradley–Terry ratings, the pairwise win-rate matrix and per-criterion means.
+
+Input is a *votes* table, one row per verdict (a human rating or a judge verdict) with
+columns ``prompt_id`` (the bootstrap cluster: votes on one prompt are not independent),
+``system_a``, ``system_b`` and ``preference`` (``"a" | "b" | "tie"`` relative to
+``system_a``/``system_b``). Ties count as half a win for each side throughout.
+
+The Wilson interval is statsmodels' ``proportion_confint``; R's ``binom.confint(4, 100)``
+gives 0.01566 – 0.09837:
+
+>>> [round(x, 5) for x in wilson_ci(4, 100)]
+[0.01566, 0.09837]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
+
+#: Elo-style display scale: a 400-point gap means 10:1 odds (Chatbot Arena's convention).
+ELO_SCALE, ELO_BASE = 400.0 / np.log(10.0), 1000.0
+PREFERENCES = ("a", "b", "tie")
+
+
+def wilson_ci(successes: float, n: float, confidence: float = 0.95) -> tuple[float | None, ...]:
+    """Wilson score interval (statsmodels); ``successes`` may be fractional (half ties)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if n <= 0:
+        return None, None
+    low, high = proportion_confint(successes, n, alpha=1.0 - confidence, method="wilson")
+    return float(low), float(high)
+
+
+def sign_test(wins_a: int, wins_b: int, p: float = 0.5) -> float | None:
+    """Two-sided exact binomial (sign) test of the decisive votes; ties are left out.
+
+    R's ``binom.test(682, 925, p = 3/4)`` (Mendel's peas) gives p = 0.3825:
+
+    >>> round(sign_test(682, 243, p=0.75), 4)
+    0.3825
+    """
+    from scipy.stats import binomtest
+
+    n = int(wins_a) + int(wins_b)
+    if n == 0:
+        return None
+    return float(binomtest(int(wins_a), n, p=p, alternative="two-sided").pvalue)
+
+
+def check_votes(votes: pd.DataFrame) -> pd.DataFrame:
+    missing = {"prompt_id", "system_a", "system_b", "preference"} - set(votes.columns)
+    if missing:
+        raise ValueError(f"votes need columns prompt_id, system_a, system_b, preference; "
+                         f"missing {sorted(missing)}")
+    bad = ~votes["preference"].isin(PREFERENCES)
+    if bad.any():
+        got = votes["preference"][bad].iloc[0]
+        raise ValueError(f"preference must be a, b or tie; got {got!r}")
+    return votes
+
+
+def system_order(votes: pd.DataFrame, systems: Sequence[str] | None = None) -> list[str]:
+    """The systems to report: ``systems`` (study order) restricted to those with votes,
+    then any others alphabetically."""
+    seen = set(votes["system_a"]) | set(votes["system_b"])
+    order = [s for s in (systems or []) if s in seen]
+    return order + sorted(seen - set(order))
+
+
+def per_prompt_wins(votes: pd.DataFrame, systems: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-prompt win matrices, shape (P, S, S): entry [p, i, j] is the (half-tie) wins of
+    system i over system j on prompt p. Returns it with the prompt labels (P,)."""
+    check_votes(votes)
+    idx = pd.Index(list(systems))
+    ia, ib = idx.get_indexer(votes["system_a"]), idx.get_indexer(votes["system_b"])
+    if (ia < 0).any() or (ib < 0).any():
+        raise ValueError("a vote names a system that is not in the system list")
+    prompts, labels = pd.factorize(votes["prompt_id"])
+    pref = votes["preference"].to_numpy()
+    win_a = np.where(pref == "a", 1.0, np.where(pref == "tie", 0.5, 0.0))
+    s = len(idx)
+    out = np.zeros((len(labels), s, s))
+    np.add.at(out, (prompts, ia, ib), win_a)
+    np.add.at(out, (prompts, ib, ia), 1.0 - win_a)
+    return out, np.asarray(labels)
+
+
+def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
+    """Counts per unordered system pair, oriented the way most of its pairs are stored
+    (so an imported 'fine-tuned vs base' file keeps its direction); ties go to study order."""
+    rank = {s: i for i, s in enumerate(systems)}
+    v = votes[["system_a", "system_b", "preference", "prompt_id"]].copy()
+    v["first"] = np.where(
+        v["system_a"].map(rank) <= v["system_b"].map(rank), v["system_a"], v["system_b"]
+    )
+    v["second"] = np.where(v["first"] == v["system_a"], v["system_b"], v["system_a"])
+    v["as_stored"] = v["first"] == v["system_a"]
+    # winner relative to (first, second)
+    flip = {"a": "b", "b": "a", "tie": "tie"}
+    v["pref"] = np.where(v["as_stored"], v["preference"], v["preference"].map(flip))
+    rows = []
+    for (first, second), g in v.groupby(["first", "second"], sort=False):
+        keep = g["as_stored"].sum() * 2 >= len(g)  # stored mostly as first-vs-second
+        sa, sb = (first, second) if keep else (second, first)
+        wins_first = int((g["pref"] == "a").sum())
+        wins_second = int((g["pref"] == "b").sum())
+        rows.append(
+            {
+                "system_a": sa,
+                "system_b": sb,
+                "wins_a": wins_first if keep else wins_second,
+                "wins_b": wins_second if keep else wins_first,
+                "ties": int((g["pref"] == "tie").sum()),
+                "n_prompts": int(g["prompt_id"].nunique()),
+            }
+        )
+    order = {s: i for i, s in enumerate(systems)}
+    rows.sort(key=lambda r: (order[r["system_a"]], order[r["system_b"]]))
+    return pd.DataFrame(rows)
+
+
+def win_rates(
+    votes: pd.DataFrame,
+    *,
+    systems: Sequence[str] | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    confidence: float = 0.95,
+    boot: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """One row per compared system pair: ``system_a, system_b, wins_a, wins_b, ties, n,
+    n_prompts, win_rate_a`` (ties as half), ``ci_low, ci_high`` (Wilson, votes treated as
+    independent), ``boot_ci_low, boot_ci_high`` (percentile bootstrap resampling prompts) and
+    ``p_value`` (two-sided sign test on decisive votes).
+
+    ``boot`` may pass precomputed resampled win matrices (B, S, S) over ``systems``.
+    """
+    check_votes(votes)
+    if votes.empty:
+        return []
+    systems = system_order(votes, systems)
+    counts = _oriented_counts(votes, systems)
+    if boot is None and n_boot > 0:
+        per_prompt, _ = per_prompt_wins(votes, systems)
+        (boot,) = resample_sums([per_prompt], n_boot=n_boot, seed=seed)
+    idx = {s: i for i, s in enumerate(systems)}
+    rows = []
+    for r in counts.to_dict("records"):
+        n = r["wins_a"] + r["wins_b"] + r["ties"]
+        score = r["wins_a"] + 0.5 * r["ties"]
+        low, high = wilson_ci(score, n, confidence)
+        b_low = b_high = None
+        if boot is not None:
+            i, j = idx[r["system_a"]], idx[r["system_b"]]
+            tot = boot[:, i, j] + boot[:, j, i]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                b_low, b_high = percentile_ci(boot[:, i, j] / tot, confidence)
+        rows.append(
+            {
+                **{k: r[k] for k in ("system_a", "system_b", "wins_a", "wins_b", "ties")},
+                "n": n,
+                "n_prompts": r["n_prompts"],
+                "win_rate_a": score / n if n else None,
+                "ci_low": low,
+                "ci_high": high,
+                "boot_ci_low": b_low,
+                "boot_ci_high": b_high,
+                "p_value": sign_test(r["wins_a"], r["wins_b"]),
+            }
+        )
+    return rows
+
+
+def bradley_terry(
+    wins: np.ndarray, *, prior: float = 0.5, max_iter: int = 10_000, tol: float = 1e-10
+) -> np.ndarray:
+    """Bradley–Terry log-strengths (mean 0) from win matrices (..., S, S), vectorised over
+    leading axes, by Hunter's (2004) MM algorithm. ``prior`` pseudo-ties are added to every
+    compared pair so a system that never loses keeps a finite rating; use 0 for the pure MLE.
+    Systems never compared get NaN.
+
+    With two systems the fit reproduces the observed odds exactly (7 wins to 3):
+
+    >>> s = bradley_terry(np.array([[0, 7], [3, 0]]), prior=0)
+    >>> round(float(np.exp(s[0] - s[1])), 6)
+    2.333333
+    """
+    w = np.asarray(wins, dtype=float).copy()
+    s = w.shape[-1]
+    n = w + np.swapaxes(w, -1, -2)
+    compared = n > 0
+    w = w + np.where(compared, prior / 2.0, 0.0)
+    n = w + np.swapaxes(w, -1, -2)
+    played = compared.any(axis=-1)
+    total_wins = w.sum(axis=-1)
+    p = np.where(played, 1.0, np.nan)
+    eye = np.eye(s, dtype=bool)
+    for _ in range(max_iter):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            denom = np.where(eye | ~compared, 0.0, n / (p[..., :, None] + p[..., None, :]))
+            new = total_wins / np.nansum(denom, axis=-1)
+            new = np.where(played, new, np.nan)
+            log_new = np.log(new)
+            log_new -= np.nanmean(log_new, axis=-1, keepdims=True)
+            new = np.exp(log_new)
+            change = np.nanmax(np.abs(new - p)) if np.isfinite(new).any() else 0.0
+        p = new
+        if change < tol:
+            break
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+def bradley_terry_ratings(
+    votes: pd.DataFrame,
+    *,
+    systems: Sequence[str] | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    confidence: float = 0.95,
+    boot: np.ndarray | None = None,
+) -> list[dict[str, Any]] | None:
+    """Bradley–Terry ratings on the Elo-style scale (1000 = average system, +400 = 10:1
+    odds), with percentile bootstrap CIs resampling prompts; sorted best first. None with
+    fewer than three systems (a win rate says it all). Each row: ``system, rating, ci_low,
+    ci_high, strength`` (natural-log strength, mean 0)."""
+    check_votes(votes)
+    systems = system_order(votes, systems)
+    if len(systems) < 3:
+        return None
+    per_prompt, _ = per_prompt_wins(votes, systems)
+    strength = bradley_terry(per_prompt.sum(axis=0))
+    if boot is None and n_boot > 0:
+        (boot,) = resample_sums([per_prompt], n_boot=n_boot, seed=seed)
+    boot_strength = bradley_terry(boot) if boot is not None else None
+    rows = []
+    for i, name in enumerate(systems):
+        low = high = None
+        if boot_strength is not None:
+            low, high = percentile_ci(ELO_BASE + ELO_SCALE * boot_strength[:, i], confidence)
+        rows.append(
+            {
+                "system": name,
+                "rating": float(ELO_BASE + ELO_SCALE * strength[i]),
+                "ci_low": low,
+                "ci_high": high,
+                "strength": float(strength[i]),
+            }
+        )
+    rows.sort(key=lambda r: -r["rating"] if np.isfinite(r["rating"]) else np.inf)
+    return rows
+
+
+def win_rate_matrix(votes: pd.DataFrame, *, systems: Sequence[str] | None = None) -> dict:
+    """Row system's win rate over column system (ties as half; None where never compared):
+    ``{"systems": [...], "win_rate": [[...]], "n": [[...]]}``."""
+    check_votes(votes)
+    systems = system_order(votes, systems)
+    if not systems:
+        return {"systems": [], "win_rate": [], "n": []}
+    per_prompt, _ = per_prompt_wins(votes, systems)
+    w = per_prompt.sum(axis=0)
+    n = w + w.T
+    rate = [
+        [float(w[i, j] / n[i, j]) if n[i, j] > 0 else None for j in range(len(systems))]
+        for i in range(len(systems))
+    ]
+    return {"systems": systems, "win_rate": rate, "n": n.round().astype(int).tolist()}
+
+
+def criterion_means(
+    scores: pd.DataFrame,
+    *,
+    confidence: float = 0.95,
+    systems: Sequence[str] | None = None,
+    criteria: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Mean score per system and criterion with a t-interval (statsmodels), from a long
+    table with columns ``system, criterion, score``. Rows: ``system, criterion, mean,
+    ci_low, ci_high, sd, n``."""
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    missing = {"system", "criterion", "score"} - set(scores.columns)
+    if missing:
+        raise ValueError(f"scores need columns system, criterion, score; missing {sorted(missing)}")
+    scores = scores[scores["score"].notna()]
+    rank = {s: i for i, s in enumerate(systems or [])}
+    crank = {c: i for i, c in enumerate(criteria or [])}
+    rows = []
+    for (system, criterion), g in scores.groupby(["system", "criterion"], sort=False):
+        x = g["score"].to_numpy(dtype=float)
+        low = high = None
+        if len(x) >= 2 and x.std() > 0:
+            low, high = (float(v) for v in DescrStatsW(x).tconfint_mean(alpha=1 - confidence))
+        elif len(x) >= 2:
+            low = high = float(x[0])
+        rows.append(
+            {
+                "system": system,
+                "criterion": criterion,
+                "mean": float(x.mean()),
+                "ci_low": low,
+                "ci_high": high,
+                "sd": float(x.std(ddof=1)) if len(x) >= 2 else None,
+                "n": int(len(x)),
+            }
+        )
+    rows.sort(
+        key=lambda r: (
+            rank.get(r["system"], len(rank)), r["system"],
+            crank.get(r["criterion"], len(crank)), r["criterion"],
+        )  # fmt: skip
+    )
+    return rows
