@@ -18,7 +18,7 @@ from annotate.settings import get_settings
 SCHEMA_VERSION = 1
 
 #: Modules whose import registers tables on ``SQLModel.metadata``.
-TABLE_MODULES: tuple[str, ...] = ("annotate.models", "judge.models")
+TABLE_MODULES: tuple[str, ...] = ("annotate.models", "judge.models", "judge.metric_models")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every test

@@ -205,3 +205,59 @@ def read_texts(
     if paragraphs:
         return [p.strip() for p in re.split(r"\n[ \t\r\f\v]*\n", content) if p.strip()]
     return content.splitlines()
+
+
+def texts_sha256(texts: Sequence[str]) -> str:
+    """Identity of a text set: runs are only paired when this matches."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode()).hexdigest()
+
+
+def comparison_rows(
+    results: Sequence[TextScores], *, n_boot: int = 1000, seed: int = 0
+) -> list[dict[str, Any]]:
+    """The model x text set table: one row per result (text sets in order of appearance, then
+    models), with the relative change against the first model on the same texts and its paired
+    bootstrap CI (``rel_change`` is None for the first model or when it lacks that text set)."""
+    models = list(dict.fromkeys(r.model for r in results))
+    text_sets = list(dict.fromkeys(r.texts for r in results))
+    by_key = {(r.model, r.texts): r for r in results}
+    rows = []
+    for texts in text_sets:
+        base = by_key.get((models[0], texts))
+        for model in models:
+            result = by_key.get((model, texts))
+            if result is None:
+                continue
+            row = result.summary(n_boot=n_boot, seed=seed)
+            row.update(rel_change=None, rel_ci_low=None, rel_ci_high=None, compared_on=None)
+            if base is not None and model != models[0] and len(base.nll) == len(result.nll):
+                cmp = paired_comparison(base, result, n_boot=n_boot, seed=seed)
+                row.update(rel_change=cmp.rel_change, rel_ci_low=cmp.ci_low,
+                           rel_ci_high=cmp.ci_high, compared_on=cmp.metric)
+            rows.append(row)
+    return rows
+
+
+def format_rows(rows: Sequence[dict[str, Any]]) -> str:
+    """Plain-text table of ``comparison_rows`` (the relative change is in percent)."""
+
+    def pct(x: float | None) -> str:
+        return "" if x is None or math.isnan(x) else f"{100 * x:+.1f}%"
+
+    header = ("model", "texts", "ppl", "95% CI", "bits/byte", "tokens", "vs first", "95% CI")
+    table = [header]
+    for r in rows:
+        rel = pct(r["rel_change"])
+        if rel and r["compared_on"] == "bits_per_byte":
+            rel += " (bpb)"
+        table.append((
+            r["model"], r["texts"], f"{r['perplexity']:.3f}",
+            f"{r['ci_low']:.3f}-{r['ci_high']:.3f}", f"{r['bits_per_byte']:.4f}",
+            str(r["n_tokens"]), rel,
+            f"{pct(r['rel_ci_low'])} .. {pct(r['rel_ci_high'])}" if rel else "",
+        ))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                     for row in table)

@@ -1,0 +1,222 @@
+"""Automatic metrics of outputs against references, with bootstrap CIs over prompts.
+
+BLEU and chrF come from sacrebleu (corpus-level: the CI resamples per-segment sufficient
+statistics, as sacrebleu's own ``--confidence`` does), ROUGE-1/2/L F-measure from rouge-score
+with stemming, exact match after whitespace strip, SQuAD-style token F1; label tasks go through
+scikit-learn. All text metrics are on a 0-100 scale. Several references per prompt are allowed:
+BLEU/chrF use them all, the per-prompt metrics take the best-matching one.
+
+METEOR is left out on purpose: nltk's METEOR needs the WordNet corpus downloaded at run time,
+which an offline install does not have.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+TEXT_METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "exact_match", "token_f1")
+LABEL_METRICS = ("accuracy", "macro_f1", "weighted_f1")
+
+References = Sequence[str] | Sequence[Sequence[str]]
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric over a set of prompts with its percentile bootstrap 95% CI."""
+
+    name: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LabelReport:
+    """Accuracy and F1 of a label task, plus scikit-learn's per-class report."""
+
+    metrics: dict[str, MetricValue]
+    per_class: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- per-prompt
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces.
+
+    >>> normalize_answer("The  Eiffel Tower!")
+    'eiffel tower'
+    """
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, reference: str) -> float:
+    """1.0 if equal after stripping surrounding whitespace, else 0.0."""
+    return float(prediction.strip() == reference.strip())
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """SQuAD-style token F1 between normalised answers (both empty counts as a match).
+
+    >>> round(token_f1("the cat sat", "a cat sat down"), 4)
+    0.8
+    """
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(reference).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _as_ref_lists(predictions: Sequence[str], references: References) -> list[list[str]]:
+    if len(predictions) != len(references):
+        raise ValueError(
+            f"{len(predictions)} predictions but {len(references)} references: "
+            "each prediction needs its reference(s)"
+        )
+    out = []
+    for i, ref in enumerate(references):
+        refs = [ref] if isinstance(ref, str) else list(ref)
+        if not refs or not all(isinstance(r, str) for r in refs):
+            raise ValueError(f"reference {i + 1}: expected a string or a non-empty list of strings")
+        out.append(refs)
+    return out
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def _percentile_ci(samples: np.ndarray, alpha: float) -> tuple[float, float]:
+    return float(np.quantile(samples, alpha / 2)), float(np.quantile(samples, 1 - alpha / 2))
+
+
+def _boot_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def _mean_metric(name: str, values: np.ndarray, idx: np.ndarray, alpha: float) -> MetricValue:
+    low, high = _percentile_ci(values[idx].mean(axis=1), alpha) if len(idx) else (np.nan, np.nan)
+    return MetricValue(name, float(values.mean()), low, high, len(values))
+
+
+def _corpus_metric(
+    name: str, metric: Any, hyps: list[str], refs: list[list[str]], idx: np.ndarray, alpha: float
+) -> MetricValue:
+    """A sacrebleu corpus metric and its CI from resampled per-segment statistics."""
+    width = max(len(r) for r in refs)
+    # Pad with repeats: a duplicated reference changes neither BLEU's clipped counts and
+    # closest length nor chrF's best-reference choice.
+    streams = [[r[j] if j < len(r) else r[0] for r in refs] for j in range(width)]
+    value = float(metric.corpus_score(hyps, streams).score)
+    stats = np.asarray(metric._extract_corpus_statistics(hyps, streams), dtype=np.float64)
+    boot = np.array([metric._compute_score_from_stats(stats[row].sum(0)).score for row in idx])
+    low, high = _percentile_ci(boot, alpha) if len(idx) else (np.nan, np.nan)
+    return MetricValue(name, value, low, high, len(hyps))
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def text_metrics(
+    predictions: Sequence[str], references: References, *, n_boot: int = 1000, seed: int = 0,
+    alpha: float = 0.05,
+) -> dict[str, MetricValue]:
+    """BLEU, chrF, ROUGE-1/2/L F, exact match and token F1 (0-100) with bootstrap CIs over
+    prompts; every metric is resampled with the same prompt indices."""
+    from rouge_score import rouge_scorer
+    from sacrebleu.metrics import BLEU, CHRF
+
+    refs = _as_ref_lists(predictions, references)
+    hyps = [str(p) for p in predictions]
+    if not hyps:
+        raise ValueError("no predictions to score")
+    idx = _boot_indices(len(hyps), n_boot, seed) if n_boot > 0 else np.empty((0, len(hyps)), int)
+    out = {
+        "bleu": _corpus_metric("bleu", BLEU(), hyps, refs, idx, alpha),
+        "chrf": _corpus_metric("chrf", CHRF(), hyps, refs, idx, alpha),
+    }
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    rouge = {key: np.empty(len(hyps)) for key in ("rouge1", "rouge2", "rougeL")}
+    em, f1 = np.empty(len(hyps)), np.empty(len(hyps))
+    for i, (hyp, ref_list) in enumerate(zip(hyps, refs, strict=True)):
+        scores = scorer.score_multi(ref_list, hyp)  # best reference per ROUGE type
+        for key in rouge:
+            rouge[key][i] = 100 * scores[key].fmeasure
+        em[i] = 100 * max(exact_match(hyp, r) for r in ref_list)
+        f1[i] = 100 * max(token_f1(hyp, r) for r in ref_list)
+    for key, values in rouge.items():
+        out[key] = _mean_metric(key, values, idx, alpha)
+    out["exact_match"] = _mean_metric("exact_match", em, idx, alpha)
+    out["token_f1"] = _mean_metric("token_f1", f1, idx, alpha)
+    return out
+
+
+def label_metrics(
+    predictions: Sequence[str], references: Sequence[str], *, n_boot: int = 1000, seed: int = 0,
+    alpha: float = 0.05,
+) -> LabelReport:
+    """Accuracy, macro and weighted F1 (0-1) with bootstrap CIs, and the per-class report.
+
+    Labels are compared after stripping whitespace; a predicted label that is no reference
+    class counts as wrong (and appears in the report with zero support)."""
+    from sklearn.metrics import accuracy_score, classification_report, f1_score
+
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
+    if not predictions:
+        raise ValueError("no predictions to score")
+
+    pred = np.array([str(p).strip() for p in predictions])
+    gold = np.array([str(r).strip() for r in references])
+    labels = sorted(set(gold.tolist()) | set(pred.tolist()))
+    point = (
+        float(accuracy_score(gold, pred)),
+        float(f1_score(gold, pred, average="macro", zero_division=0)),
+        float(f1_score(gold, pred, average="weighted", zero_division=0)),
+    )
+    code = {label: i for i, label in enumerate(labels)}
+    cells = np.array([code[g] for g in gold]) * len(labels) + np.array([code[p] for p in pred])
+    boot = np.array([
+        _confusion_scores(np.bincount(cells[row], minlength=len(labels) ** 2), len(labels))
+        for row in _boot_indices(len(pred), n_boot, seed)
+    ])
+    metrics = {}
+    for j, name in enumerate(LABEL_METRICS):
+        low, high = _percentile_ci(boot[:, j], alpha) if len(boot) else (np.nan, np.nan)
+        metrics[name] = MetricValue(name, point[j], low, high, len(pred))
+    report = classification_report(gold, pred, labels=labels, output_dict=True, zero_division=0)
+    per_class = {label: {k: float(v) for k, v in report[label].items()} for label in labels}
+    return LabelReport(metrics=metrics, per_class=per_class)
+
+
+def _confusion_scores(counts: np.ndarray, k: int) -> tuple[float, float, float]:
+    """Accuracy, macro F1 and weighted F1 from flattened confusion counts (gold x predicted),
+    as scikit-learn computes them (classes absent from both sides are left out; 0/0 -> 0)."""
+    cm = counts.reshape(k, k).astype(np.float64)
+    tp, n_pred, n_gold = np.diag(cm), cm.sum(0), cm.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(n_pred > 0, tp / n_pred, 0.0)
+        recall = np.where(n_gold > 0, tp / n_gold, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    present = (n_pred + n_gold) > 0
+    return (
+        float(tp.sum() / cm.sum()),
+        float(f1[present].mean()),
+        float((f1 * n_gold).sum() / n_gold.sum()),
+    )
