@@ -23,7 +23,6 @@ Krippendorff (2011), *Computing Krippendorff's Alpha-Reliability*, 4 coders × 1
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from itertools import combinations
 from typing import Any, Literal
@@ -97,8 +96,8 @@ def value_counts(
     unit_codes, _ = pd.factorize(items)
     counts = np.zeros((int(unit_codes.max()) + 1 if len(unit_codes) else 0, len(dom)), int)
     np.add.at(counts, (unit_codes, codes), 1)
-    with contextlib.suppress(TypeError, ValueError):  # numeric domains stay numeric
-        dom = dom.astype(float)
+    if all(isinstance(x, int | float | np.number) and not isinstance(x, bool) for x in dom):
+        dom = dom.astype(float)  # numeric domains stay numeric for the distance metrics
     return counts, dom
 
 

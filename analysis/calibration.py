@@ -213,8 +213,14 @@ def score_correlations(judge_scores: pd.DataFrame, human: pd.DataFrame, criteria
             k = kendalltau(merged["score"], merged[target])
             rho, rho_p, tau, tau_p = map(float, (r.statistic, r.pvalue, k.statistic, k.pvalue))
         rows.append(
-            {"criterion": target, "spearman": rho, "spearman_p": rho_p, "kendall": tau,
-             "kendall_p": tau_p, "n": n}  # fmt: skip
+            {
+                "criterion": target,
+                "spearman": rho,
+                "spearman_p": rho_p,
+                "kendall": tau,
+                "kendall_p": tau_p,
+                "n": n,
+            }
         )
     return rows
 

@@ -46,13 +46,31 @@ from annotate.rubric import Rubric
 from judge.models import JudgeVerdict, Judgment
 
 BASE_COLUMNS = [
-    "source", "judge", "mode", "annotator", "study_id", "pair_id", "prompt_id", "prompt",
-    "system_a", "system_b", "preference", "winner",
-]  # fmt: skip
+    "source",
+    "judge",
+    "mode",
+    "annotator",
+    "study_id",
+    "pair_id",
+    "prompt_id",
+    "prompt",
+    "system_a",
+    "system_b",
+    "preference",
+    "winner",
+]
 TAIL_COLUMNS = [
-    "len_a", "len_b", "swapped", "first_shown", "winner_ab", "winner_ba", "inconsistent",
-    "time_spent_s", "created_at", "record_id",
-]  # fmt: skip
+    "len_a",
+    "len_b",
+    "swapped",
+    "first_shown",
+    "winner_ab",
+    "winner_ba",
+    "inconsistent",
+    "time_spent_s",
+    "created_at",
+    "record_id",
+]
 
 
 @contextmanager
@@ -107,8 +125,17 @@ def load_pairs(session: Session, study_id: int) -> pd.DataFrame:
         .order_by(Pair.id)
     )
     rows = session.execute(stmt).all()
-    cols = ["pair_id", "prompt_id", "prompt", "system_a", "system_b", "len_a", "len_b",
-            "output_a_id", "output_b_id"]  # fmt: skip
+    cols = [
+        "pair_id",
+        "prompt_id",
+        "prompt",
+        "system_a",
+        "system_b",
+        "len_a",
+        "len_b",
+        "output_a_id",
+        "output_b_id",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -127,9 +154,15 @@ def _winner_names(df: pd.DataFrame) -> pd.Series:
 def _human_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: list[str]):
     stmt = (
         select(
-            Rating.id, Rating.pair_id, User.username, Rating.preference, Rating.scores,
-            Rating.swapped, Rating.time_spent_s, Rating.created_at,
-        )  # fmt: skip
+            Rating.id,
+            Rating.pair_id,
+            User.username,
+            Rating.preference,
+            Rating.scores,
+            Rating.swapped,
+            Rating.time_spent_s,
+            Rating.created_at,
+        )
         .join(User, User.id == Rating.user_id)
         .where(Rating.study_id == study_id)
         .order_by(Rating.id)
@@ -137,15 +170,25 @@ def _human_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: 
     rows = session.execute(stmt).all()
     df = pd.DataFrame(
         rows,
-        columns=["record_id", "pair_id", "annotator", "preference", "scores", "swapped",
-                 "time_spent_s", "created_at"],  # fmt: skip
+        columns=[
+            "record_id",
+            "pair_id",
+            "annotator",
+            "preference",
+            "scores",
+            "swapped",
+            "time_spent_s",
+            "created_at",
+        ],
     )
     scores = df.pop("scores").tolist()
     for c in criteria:
         for side in ("a", "b"):
-            df[f"{c}_{side}"] = np.array(
-                [_score(s, c, side) for s in scores], dtype=float
-            ) if len(df) else np.array([], dtype=float)
+            df[f"{c}_{side}"] = (
+                np.array([_score(s, c, side) for s in scores], dtype=float)
+                if len(df)
+                else np.array([], dtype=float)
+            )
     df = df.merge(pairs, on="pair_id", how="inner")
     df["source"], df["judge"], df["mode"] = "human", None, None
     df["swapped"] = df["swapped"].astype(object).where(df["swapped"].notna(), None)
@@ -182,17 +225,32 @@ def judge_keys(pairs_of_judge_and_mode: list[tuple[str, str]]) -> dict[tuple[str
 def _judge_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: list[str]):
     stmt = (
         select(
-            JudgeVerdict.id, JudgeVerdict.pair_id, JudgeVerdict.judge, JudgeVerdict.mode,
-            JudgeVerdict.winner, JudgeVerdict.inconsistent, JudgeVerdict.winner_ab,
-            JudgeVerdict.winner_ba, JudgeVerdict.created_at,
-        )  # fmt: skip
+            JudgeVerdict.id,
+            JudgeVerdict.pair_id,
+            JudgeVerdict.judge,
+            JudgeVerdict.mode,
+            JudgeVerdict.winner,
+            JudgeVerdict.inconsistent,
+            JudgeVerdict.winner_ab,
+            JudgeVerdict.winner_ba,
+            JudgeVerdict.created_at,
+        )
         .where(JudgeVerdict.study_id == study_id)
         .order_by(JudgeVerdict.id)
     )
     df = pd.DataFrame(
         session.execute(stmt).all(),
-        columns=["record_id", "pair_id", "judge_name", "mode", "preference", "inconsistent",
-                 "winner_ab", "winner_ba", "created_at"],  # fmt: skip
+        columns=[
+            "record_id",
+            "pair_id",
+            "judge_name",
+            "mode",
+            "preference",
+            "inconsistent",
+            "winner_ab",
+            "winner_ba",
+            "created_at",
+        ],
     )
     keys = judge_keys(sorted(set(zip(df["judge_name"], df["mode"], strict=True))))
     df["judge"] = [keys[(j, m)] for j, m in zip(df["judge_name"], df["mode"], strict=True)]
@@ -238,9 +296,10 @@ def load_judge_scores(source: Session | Engine, study: Study | int | str) -> pd.
             .where(Judgment.status == "ok")
         ).all()
         modes = session.execute(
-            select(JudgeVerdict.judge, JudgeVerdict.mode).where(JudgeVerdict.study_id == st.id)
+            select(JudgeVerdict.judge, JudgeVerdict.mode)
+            .where(JudgeVerdict.study_id == st.id)
             .distinct()
-        ).all()  # fmt: skip
+        ).all()
         pairs = load_pairs(session, st.id) if rows else None
     keys = judge_keys(sorted({*map(tuple, modes), *((r[0], "single") for r in rows)}))
     out = []

@@ -63,9 +63,7 @@ FORMATS = ("json", "md", "html")
 
 
 def _preference_alpha(human: pd.DataFrame, systems: list[str], **boot) -> dict | None:
-    counts, domain = ag.value_counts(
-        human["pair_id"], human["winner"], domain=[*systems, "tie"]
-    )
+    counts, domain = ag.value_counts(human["pair_id"], human["winner"], domain=[*systems, "tie"])
     return ag.alpha_with_ci(counts, domain, "nominal", **boot)
 
 
@@ -100,8 +98,11 @@ def _fleiss(counts: np.ndarray) -> tuple[float | None, dict | None]:
         return kappa, None
     raters = Counter(m.tolist()).most_common(1)[0][0]
     subset = counts[counts.sum(axis=1) == raters]
-    return kappa, {"kappa": ag.fleiss_kappa(subset), "n_items": int(len(subset)),
-                   "n_raters": int(raters)}  # fmt: skip
+    return kappa, {
+        "kappa": ag.fleiss_kappa(subset),
+        "n_items": int(len(subset)),
+        "n_raters": int(raters),
+    }
 
 
 def _votes_section(votes: pd.DataFrame, systems: list[str], n_boot: int, seed: int, conf: float):
@@ -129,9 +130,7 @@ def _criteria_means(human: pd.DataFrame, criteria: list[str], systems: list[str]
             parts.append(part.set_axis(["system", "score"], axis=1).assign(criterion=c))
     if not parts:
         return []
-    return wr.criterion_means(
-        pd.concat(parts), confidence=conf, systems=systems, criteria=criteria
-    )
+    return wr.criterion_means(pd.concat(parts), confidence=conf, systems=systems, criteria=criteria)
 
 
 def human_section(fr: StudyFrames, n_boot: int, seed: int, conf: float) -> dict[str, Any]:
@@ -140,16 +139,25 @@ def human_section(fr: StudyFrames, n_boot: int, seed: int, conf: float) -> dict[
     crit_null = {c: None for c in fr.criteria}
     if human.empty:
         return {
-            "n_ratings": 0, "n_annotators": 0, "n_pairs_rated": 0,
+            "n_ratings": 0,
+            "n_annotators": 0,
+            "n_pairs_rated": 0,
             "agreement": {
                 "krippendorff_alpha": {"preference": None, **crit_null},
-                "fleiss_kappa": None, "fleiss_kappa_complete": None,
-                "pairwise_cohen_kappa": None, "pairwise_weighted_kappa": None,
+                "fleiss_kappa": None,
+                "fleiss_kappa_complete": None,
+                "pairwise_cohen_kappa": None,
+                "pairwise_weighted_kappa": None,
                 "percent_agreement": None,
             },
-            "loo_agreement": None, "prefers_longer_rate": None, "first_position_rate": None,
-            "win_rates": None, "bradley_terry": None, "win_rate_matrix": None, "criteria": None,
-        }  # fmt: skip
+            "loo_agreement": None,
+            "prefers_longer_rate": None,
+            "first_position_rate": None,
+            "win_rates": None,
+            "bradley_terry": None,
+            "win_rate_matrix": None,
+            "criteria": None,
+        }
     systems = fr.systems
     scale = list(range(fr.scale_min, fr.scale_max + 1))
     pref_long = human[["pair_id", "annotator", "winner"]].set_axis(
@@ -164,9 +172,11 @@ def human_section(fr: StudyFrames, n_boot: int, seed: int, conf: float) -> dict[
         long = _criterion_long(human, c)
         dom = sorted(set(scale) | set(long["value"].astype(float)))
         weighted[c] = (
-            ag.pairwise_cohen_kappa(long[["item", "annotator", "value"]], weights="quadratic",
-                                    domain=dom)  # fmt: skip
-            if len(long) else []
+            ag.pairwise_cohen_kappa(
+                long[["item", "annotator", "value"]], weights="quadratic", domain=dom
+            )
+            if len(long)
+            else []
         )
     return {
         "n_ratings": int(len(human)),
@@ -210,10 +220,16 @@ def build_report(
         "schema_version": SCHEMA_VERSION,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "study": {
-            "id": fr.study_id, "name": fr.name, "systems": fr.systems, "criteria": fr.criteria,
-            "scale_min": fr.scale_min, "scale_max": fr.scale_max, "k": fr.k,
-            "n_pairs": fr.n_pairs, "n_prompts": fr.n_prompts,
-        },  # fmt: skip
+            "id": fr.study_id,
+            "name": fr.name,
+            "systems": fr.systems,
+            "criteria": fr.criteria,
+            "scale_min": fr.scale_min,
+            "scale_max": fr.scale_max,
+            "k": fr.k,
+            "n_pairs": fr.n_pairs,
+            "n_prompts": fr.n_prompts,
+        },
         "settings": {"n_boot": n_boot, "seed": seed, "confidence": confidence},
         "human": human_section(fr, n_boot, seed, confidence),
         "judges": {key: judge_section(fr, key, n_boot, seed, confidence) for key in fr.judges},

@@ -21,10 +21,11 @@ h2{border-bottom:2px solid #3b6ea8;padding-bottom:.2em;margin-top:2em}.muted{col
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(c if isinstance(c, str) else fmt(c))}</td>" for c in r)
+        "<tr>"
+        + "".join(f"<td>{escape(c if isinstance(c, str) else fmt(c))}</td>" for c in r)
         + "</tr>"
         for r in rows
-    )  # fmt: skip
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -32,16 +33,41 @@ def _win_rate_block(rows: list[dict] | None, who: str) -> str:
     if not rows:
         return "<p class='muted'>No verdicts.</p>"
     chart = svg.interval_chart(
-        [(f"{r['system_a']} vs {r['system_b']}", r["win_rate_a"], r["ci_low"], r["ci_high"])
-         for r in rows],  # fmt: skip
-        lo=0, hi=1, ref=0.5, title=f"Win rate of A over B ({who}; ties = ½; Wilson 95% CI)",
-    )  # fmt: skip
+        [
+            (f"{r['system_a']} vs {r['system_b']}", r["win_rate_a"], r["ci_low"], r["ci_high"])
+            for r in rows
+        ],
+        lo=0,
+        hi=1,
+        ref=0.5,
+        title=f"Win rate of A over B ({who}; ties = ½; Wilson 95% CI)",
+    )
     table = _table(
-        ["A", "B", "wins A", "wins B", "ties", "win rate A", "Wilson 95% CI",
-         "bootstrap 95% CI", "p (sign test)"],  # fmt: skip
-        [[r["system_a"], r["system_b"], r["wins_a"], r["wins_b"], r["ties"], r["win_rate_a"],
-          ci(r["ci_low"], r["ci_high"]), ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
-          r["p_value"]] for r in rows],  # fmt: skip
+        [
+            "A",
+            "B",
+            "wins A",
+            "wins B",
+            "ties",
+            "win rate A",
+            "Wilson 95% CI",
+            "bootstrap 95% CI",
+            "p (sign test)",
+        ],
+        [
+            [
+                r["system_a"],
+                r["system_b"],
+                r["wins_a"],
+                r["wins_b"],
+                r["ties"],
+                r["win_rate_a"],
+                ci(r["ci_low"], r["ci_high"]),
+                ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
+                r["p_value"],
+            ]
+            for r in rows
+        ],
     )
     return chart + table
 
@@ -53,9 +79,13 @@ def _bt_block(rows: list[dict] | None, who: str) -> str:
     lo, hi = min(finite) - 20, max(finite) + 20
     return svg.interval_chart(
         [(r["system"], r["rating"], r["ci_low"], r["ci_high"]) for r in rows],
-        lo=lo, hi=hi, ref=1000.0, bars=False, digits=0,
+        lo=lo,
+        hi=hi,
+        ref=1000.0,
+        bars=False,
+        digits=0,
         title=f"Bradley–Terry rating ({who}; 1000 = average; 95% bootstrap CI)",
-    )  # fmt: skip
+    )
 
 
 def _kappa_heatmap(pairs: list[dict]) -> str:
@@ -65,8 +95,14 @@ def _kappa_heatmap(pairs: list[dict]) -> str:
     for r in pairs:
         i, j = idx[r["annotator_1"]], idx[r["annotator_2"]]
         m[i][j] = m[j][i] = r["kappa"]
-    return svg.heatmap(names, names, m, vmin=-0.2, vmax=1.0,
-                       title="Pairwise Cohen's kappa between annotators (preference)")
+    return svg.heatmap(
+        names,
+        names,
+        m,
+        vmin=-0.2,
+        vmax=1.0,
+        title="Pairwise Cohen's kappa between annotators (preference)",
+    )
 
 
 def _human(h: dict[str, Any]) -> str:
@@ -78,40 +114,58 @@ def _human(h: dict[str, Any]) -> str:
         levels = [("nominal", entry)] if name == "preference" else list((entry or {}).items())
         for level, a in levels:
             if a is not None:
-                alpha_rows.append([name, level, a["alpha"], ci(a["ci_low"], a["ci_high"]),
-                                   a["reading"]])  # fmt: skip
+                alpha_rows.append(
+                    [name, level, a["alpha"], ci(a["ci_low"], a["ci_high"]), a["reading"]]
+                )
     out = [
         "<h2>Human ratings</h2>",
         f"<p>{h['n_ratings']} ratings by {h['n_annotators']} annotators on "
         f"{h['n_pairs_rated']} pairs.</p>",
         "<h3>Agreement</h3>",
         _table(["measure", "level", "Krippendorff's alpha", "95% CI", "reading"], alpha_rows),
-        _table(["measure", "value"], [
-            ["Fleiss' kappa (preference)", agr["fleiss_kappa"]],
-            ["percent agreement (preference)", agr["percent_agreement"]],
-            ["P(prefers the longer response)", h["prefers_longer_rate"]],
-            ["P(prefers the response shown first)", h["first_position_rate"]],
-        ]),  # fmt: skip
+        _table(
+            ["measure", "value"],
+            [
+                ["Fleiss' kappa (preference)", agr["fleiss_kappa"]],
+                ["percent agreement (preference)", agr["percent_agreement"]],
+                ["P(prefers the longer response)", h["prefers_longer_rate"]],
+                ["P(prefers the response shown first)", h["first_position_rate"]],
+            ],
+        ),
     ]
     if agr["pairwise_cohen_kappa"]:
         out.append(_kappa_heatmap(agr["pairwise_cohen_kappa"]))
     if h["loo_agreement"]:
         out.append("<h4>Each annotator vs the majority of the others</h4>")
-        out.append(_table(["annotator", "agreement", "without ties", "n"],
-                          [[r["annotator"], r["agreement"], r["agreement_no_ties"], r["n"]]
-                           for r in h["loo_agreement"]]))  # fmt: skip
-    out += ["<h3>Who wins (humans)</h3>", _win_rate_block(h["win_rates"], "humans"),
-            _bt_block(h["bradley_terry"], "humans")]  # fmt: skip
+        out.append(
+            _table(
+                ["annotator", "agreement", "without ties", "n"],
+                [
+                    [r["annotator"], r["agreement"], r["agreement_no_ties"], r["n"]]
+                    for r in h["loo_agreement"]
+                ],
+            )
+        )
+    out += [
+        "<h3>Who wins (humans)</h3>",
+        _win_rate_block(h["win_rates"], "humans"),
+        _bt_block(h["bradley_terry"], "humans"),
+    ]
     if h["criteria"]:
         out.append("<h3>Criterion scores</h3><div class='charts'>")
         for crit in dict.fromkeys(r["criterion"] for r in h["criteria"]):
             rows = [r for r in h["criteria"] if r["criterion"] == crit]
             lo = min(r["ci_low"] if r["ci_low"] is not None else r["mean"] for r in rows)
             hi = max(r["ci_high"] if r["ci_high"] is not None else r["mean"] for r in rows)
-            out.append(svg.interval_chart(
-                [(r["system"], r["mean"], r["ci_low"], r["ci_high"]) for r in rows],
-                lo=max(lo - 0.5, 0), hi=hi + 0.5, bars=False, title=f"{crit}: mean (95% CI)",
-            ))  # fmt: skip
+            out.append(
+                svg.interval_chart(
+                    [(r["system"], r["mean"], r["ci_low"], r["ci_high"]) for r in rows],
+                    lo=max(lo - 0.5, 0),
+                    hi=hi + 0.5,
+                    bars=False,
+                    title=f"{crit}: mean (95% CI)",
+                )
+            )
         out.append("</div>")
     return "".join(out)
 
@@ -120,33 +174,51 @@ def _judge(key: str, j: dict[str, Any]) -> str:
     c = j["calibration"]
     out = [
         f"<h3>{escape(key)}</h3><p>Mode: {escape(str(j['mode']))}; {j['n']} verdicts.</p>",
-        _table(["calibration", "value"], [
-            ["agreement with the human majority", c["agreement_with_majority"]],
-            ["… without ties", c["agreement_with_majority_no_ties"]],
-            ["Cohen's kappa vs the majority", c["cohen_kappa_vs_majority"]],
-            ["agreement with the leave-one-out majority", c["agreement_with_loo_majority"]],
-            ["humans' leave-one-out agreement (same rows)", c["human_loo_agreement"]],
-            ["position consistency", c["position_consistency"]],
-            ["P(prefers the response shown first)", c["first_position_rate"]],
-            ["P(prefers the longer response)", c["prefers_longer_rate"]],
-            ["… humans", c["human_prefers_longer_rate"]],
-            ["tie rate", c["tie_rate"]],
-            ["pairs judged", c["n"]],
-            ["pairs also rated by humans", c["n_with_humans"]],
-        ]),  # fmt: skip
+        _table(
+            ["calibration", "value"],
+            [
+                ["agreement with the human majority", c["agreement_with_majority"]],
+                ["… without ties", c["agreement_with_majority_no_ties"]],
+                ["Cohen's kappa vs the majority", c["cohen_kappa_vs_majority"]],
+                ["agreement with the leave-one-out majority", c["agreement_with_loo_majority"]],
+                ["humans' leave-one-out agreement (same rows)", c["human_loo_agreement"]],
+                ["position consistency", c["position_consistency"]],
+                ["P(prefers the response shown first)", c["first_position_rate"]],
+                ["P(prefers the longer response)", c["prefers_longer_rate"]],
+                ["… humans", c["human_prefers_longer_rate"]],
+                ["tie rate", c["tie_rate"]],
+                ["pairs judged", c["n"]],
+                ["pairs also rated by humans", c["n_with_humans"]],
+            ],
+        ),
     ]
     cm = c.get("confusion_matrix")
     if cm:
         names = {"a": "A wins", "tie": "tie", "b": "B wins"}
         labels = [names[x] for x in cm["labels"]]
         top = max(max(r) for r in cm["matrix"]) or 1
-        out.append(svg.heatmap(labels, labels, cm["matrix"], vmin=0, vmax=top,
-                               title=f"{key} vs the human majority", row_title="human majority",
-                               col_title=key))  # fmt: skip
+        out.append(
+            svg.heatmap(
+                labels,
+                labels,
+                cm["matrix"],
+                vmin=0,
+                vmax=top,
+                title=f"{key} vs the human majority",
+                row_title="human majority",
+                col_title=key,
+            )
+        )
     if c.get("score_correlation"):
-        out.append(_table(["criterion", "Spearman", "Kendall", "n"],
-                          [[r["criterion"], r["spearman"], r["kendall"], r["n"]]
-                           for r in c["score_correlation"]]))  # fmt: skip
+        out.append(
+            _table(
+                ["criterion", "Spearman", "Kendall", "n"],
+                [
+                    [r["criterion"], r["spearman"], r["kendall"], r["n"]]
+                    for r in c["score_correlation"]
+                ],
+            )
+        )
     out += [_win_rate_block(j["win_rates"], key), _bt_block(j["bradley_terry"], key)]
     return "".join(out)
 

@@ -30,8 +30,9 @@ def ci(low: Any, high: Any, digits: int = 3) -> str:
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(fmt(c) if not isinstance(c, str) else c for c in r) + " |"
-            for r in rows]  # fmt: skip
+    out += [
+        "| " + " | ".join(fmt(c) if not isinstance(c, str) else c for c in r) + " |" for r in rows
+    ]
     return "\n".join(out)
 
 
@@ -39,11 +40,31 @@ def _win_rates(rows: list[dict] | None) -> str:
     if not rows:
         return "_No verdicts._"
     return table(
-        ["A", "B", "wins A", "wins B", "ties", "win rate A", "95% CI (Wilson)",
-         "95% CI (bootstrap)", "p (sign test)"],  # fmt: skip
-        [[r["system_a"], r["system_b"], r["wins_a"], r["wins_b"], r["ties"], r["win_rate_a"],
-          ci(r["ci_low"], r["ci_high"]), ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
-          r["p_value"]] for r in rows],  # fmt: skip
+        [
+            "A",
+            "B",
+            "wins A",
+            "wins B",
+            "ties",
+            "win rate A",
+            "95% CI (Wilson)",
+            "95% CI (bootstrap)",
+            "p (sign test)",
+        ],
+        [
+            [
+                r["system_a"],
+                r["system_b"],
+                r["wins_a"],
+                r["wins_b"],
+                r["ties"],
+                r["win_rate_a"],
+                ci(r["ci_low"], r["ci_high"]),
+                ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
+                r["p_value"],
+            ]
+            for r in rows
+        ],
     )
 
 
@@ -64,8 +85,15 @@ def _alpha_rows(alphas: dict[str, Any]) -> list[list[Any]]:
             if a is None:
                 rows.append([name, level, None, "—", "—"])
             else:
-                rows.append([name, level, a["alpha"], ci(a["ci_low"], a["ci_high"]),
-                             a["reading"].split(":")[0]])  # fmt: skip
+                rows.append(
+                    [
+                        name,
+                        level,
+                        a["alpha"],
+                        ci(a["ci_low"], a["ci_high"]),
+                        a["reading"].split(":")[0],
+                    ]
+                )
     return rows
 
 
@@ -80,8 +108,10 @@ def human_md(h: dict[str, Any]) -> list[str]:
         "",
         "### Agreement",
         "",
-        table(["measure", "level", "alpha", "95% CI", "reading"],
-              _alpha_rows(agr["krippendorff_alpha"])),  # fmt: skip
+        table(
+            ["measure", "level", "alpha", "95% CI", "reading"],
+            _alpha_rows(agr["krippendorff_alpha"]),
+        ),
         "",
         f"- Fleiss' kappa (preference): {fmt(agr['fleiss_kappa'])}",
         f"- Percent agreement (preference): {fmt(agr['percent_agreement'])}",
@@ -90,22 +120,52 @@ def human_md(h: dict[str, Any]) -> list[str]:
         "",
     ]
     if agr["pairwise_cohen_kappa"]:
-        out += ["#### Pairwise Cohen's kappa (preference)", "",
-                table(["annotator 1", "annotator 2", "kappa", "shared"],
-                      [[r["annotator_1"], r["annotator_2"], r["kappa"], r["n"]]
-                       for r in agr["pairwise_cohen_kappa"]]), ""]  # fmt: skip
+        out += [
+            "#### Pairwise Cohen's kappa (preference)",
+            "",
+            table(
+                ["annotator 1", "annotator 2", "kappa", "shared"],
+                [
+                    [r["annotator_1"], r["annotator_2"], r["kappa"], r["n"]]
+                    for r in agr["pairwise_cohen_kappa"]
+                ],
+            ),
+            "",
+        ]
     if h["loo_agreement"]:
-        out += ["#### Each annotator vs the majority of the others", "",
-                table(["annotator", "agreement", "without ties", "n"],
-                      [[r["annotator"], r["agreement"], r["agreement_no_ties"], r["n"]]
-                       for r in h["loo_agreement"]]), ""]  # fmt: skip
-    out += ["### Who wins (humans)", "", _win_rates(h["win_rates"]), "", _bt(h["bradley_terry"]),
-            ""]  # fmt: skip
+        out += [
+            "#### Each annotator vs the majority of the others",
+            "",
+            table(
+                ["annotator", "agreement", "without ties", "n"],
+                [
+                    [r["annotator"], r["agreement"], r["agreement_no_ties"], r["n"]]
+                    for r in h["loo_agreement"]
+                ],
+            ),
+            "",
+        ]
+    out += [
+        "### Who wins (humans)",
+        "",
+        _win_rates(h["win_rates"]),
+        "",
+        _bt(h["bradley_terry"]),
+        "",
+    ]
     if h["criteria"]:
-        out += ["### Criterion scores", "",
-                table(["system", "criterion", "mean", "95% CI", "n"],
-                      [[r["system"], r["criterion"], r["mean"], ci(r["ci_low"], r["ci_high"]),
-                        r["n"]] for r in h["criteria"]]), ""]  # fmt: skip
+        out += [
+            "### Criterion scores",
+            "",
+            table(
+                ["system", "criterion", "mean", "95% CI", "n"],
+                [
+                    [r["system"], r["criterion"], r["mean"], ci(r["ci_low"], r["ci_high"]), r["n"]]
+                    for r in h["criteria"]
+                ],
+            ),
+            "",
+        ]
     return out
 
 
@@ -125,12 +185,25 @@ def judge_md(key: str, j: dict[str, Any]) -> list[str]:
         ["pairs judged", c["n"]],
         ["pairs also rated by humans", c["n_with_humans"]],
     ]
-    out = [f"### {key}", "", f"Mode: {j['mode']}; {j['n']} verdicts.", "",
-           table(["calibration", "value"], rows), ""]  # fmt: skip
+    out = [
+        f"### {key}",
+        "",
+        f"Mode: {j['mode']}; {j['n']} verdicts.",
+        "",
+        table(["calibration", "value"], rows),
+        "",
+    ]
     if c.get("score_correlation"):
-        out += [table(["criterion", "Spearman", "Kendall", "n"],
-                      [[r["criterion"], r["spearman"], r["kendall"], r["n"]]
-                       for r in c["score_correlation"]]), ""]  # fmt: skip
+        out += [
+            table(
+                ["criterion", "Spearman", "Kendall", "n"],
+                [
+                    [r["criterion"], r["spearman"], r["kendall"], r["n"]]
+                    for r in c["score_correlation"]
+                ],
+            ),
+            "",
+        ]
     out += [_win_rates(j["win_rates"]), "", _bt(j["bradley_terry"]), ""]
     return out
 

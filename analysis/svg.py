@@ -48,16 +48,21 @@ def interval_chart(
         v = lo + (hi - lo) * tick / 4
         x = _x(v, lo, hi, x0, x1)
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{axis_y}" stroke="#eee"/>')
-        parts.append(f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" fill="{GREY}">'
-                     f"{v:.{digits}f}</text>")  # fmt: skip
+        parts.append(
+            f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" fill="{GREY}">'
+            f"{v:.{digits}f}</text>"
+        )
     if ref is not None:
         x = _x(ref, lo, hi, x0, x1)
-        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{axis_y}" '
-                     f'stroke="{GREY}" stroke-dasharray="4 3"/>')  # fmt: skip
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{axis_y}" '
+            f'stroke="{GREY}" stroke-dasharray="4 3"/>'
+        )
     for i, (label, value, low, high) in enumerate(rows):
         y = top + i * ROW + ROW / 2
-        parts.append(f'<text x="{LABEL_W - 8}" y="{y + 4:.1f}" text-anchor="end">'
-                     f"{escape(str(label))}</text>")  # fmt: skip
+        parts.append(
+            f'<text x="{LABEL_W - 8}" y="{y + 4:.1f}" text-anchor="end">{escape(str(label))}</text>'
+        )
         if value is None:
             parts.append(f'<text x="{x0}" y="{y + 4:.1f}" fill="{GREY}">n/a</text>')
             continue
@@ -65,17 +70,23 @@ def interval_chart(
         if bars:
             base = _x(lo if ref is None else ref, lo, hi, x0, x1)
             left, w = min(base, xv), abs(xv - base)
-            parts.append(f'<rect x="{left:.1f}" y="{y - 7:.1f}" width="{max(w, 1):.1f}" '
-                         f'height="14" fill="{BLUE}" opacity="0.75"/>')  # fmt: skip
+            parts.append(
+                f'<rect x="{left:.1f}" y="{y - 7:.1f}" width="{max(w, 1):.1f}" '
+                f'height="14" fill="{BLUE}" opacity="0.75"/>'
+            )
         else:
             parts.append(f'<circle cx="{xv:.1f}" cy="{y:.1f}" r="4" fill="{BLUE}"/>')
         if low is not None and high is not None:
             xl, xh = _x(low, lo, hi, x0, x1), _x(high, lo, hi, x0, x1)
-            parts.append(f'<line x1="{xl:.1f}" y1="{y:.1f}" x2="{xh:.1f}" y2="{y:.1f}" '
-                         'stroke="black" stroke-width="1.5"/>')  # fmt: skip
+            parts.append(
+                f'<line x1="{xl:.1f}" y1="{y:.1f}" x2="{xh:.1f}" y2="{y:.1f}" '
+                'stroke="black" stroke-width="1.5"/>'
+            )
             for xe in (xl, xh):
-                parts.append(f'<line x1="{xe:.1f}" y1="{y - 5:.1f}" x2="{xe:.1f}" '
-                             f'y2="{y + 5:.1f}" stroke="black" stroke-width="1.5"/>')  # fmt: skip
+                parts.append(
+                    f'<line x1="{xe:.1f}" y1="{y - 5:.1f}" x2="{xe:.1f}" '
+                    f'y2="{y + 5:.1f}" stroke="black" stroke-width="1.5"/>'
+                )
         parts.append(f'<text x="{x1 + 8}" y="{y + 4:.1f}">{value:.{digits}f}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -122,24 +133,33 @@ def heatmap(
     top = PAD + 20 + 40
     for j, c in enumerate(cols):
         x = LABEL_W + j * cell + cell / 2
-        parts.append(f'<text x="{x:.1f}" y="{top - 6}" text-anchor="start" '
-                     f'transform="rotate(-35 {x:.1f} {top - 6})">{escape(str(c))}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{top - 6}" text-anchor="start" '
+            f'transform="rotate(-35 {x:.1f} {top - 6})">{escape(str(c))}</text>'
+        )
     for i, r in enumerate(rows):
         y = top + i * cell
-        parts.append(f'<text x="{LABEL_W - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">'
-                     f"{escape(str(r))}</text>")  # fmt: skip
+        parts.append(
+            f'<text x="{LABEL_W - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">'
+            f"{escape(str(r))}</text>"
+        )
         for j, v in enumerate(matrix[i]):
             x = LABEL_W + j * cell
             fill = "#f7f7f7" if v is None else _color(float(v), vmin, vmax)
-            parts.append(f'<rect x="{x}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
-                         f'fill="{fill}"/>')  # fmt: skip
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell - 1}" height="{cell - 1}" fill="{fill}"/>'
+            )
             if v is not None:
                 text = f"{v:.{digits}f}" if isinstance(v, float) else str(v)
-                parts.append(f'<text x="{x + cell / 2:.1f}" y="{y + cell / 2 + 4:.1f}" '
-                             f'text-anchor="middle">{text}</text>')  # fmt: skip
+                parts.append(
+                    f'<text x="{x + cell / 2:.1f}" y="{y + cell / 2 + 4:.1f}" '
+                    f'text-anchor="middle">{text}</text>'
+                )
     foot = top + len(rows) * cell + 14
     if row_title or col_title:
-        parts.append(f'<text x="{PAD}" y="{foot}" fill="{GREY}">rows: {escape(row_title)}; '
-                     f"columns: {escape(col_title)}</text>")  # fmt: skip
+        parts.append(
+            f'<text x="{PAD}" y="{foot}" fill="{GREY}">rows: {escape(row_title)}; '
+            f"columns: {escape(col_title)}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)

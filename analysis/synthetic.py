@@ -64,8 +64,10 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
         sys_ids = [s.id for s in systems]
         session.execute(
             insert(Prompt),
-            [{"study_id": sid, "external_id": f"p{i}", "text": f"Prompt {i}?"}
-             for i in range(spec.n_prompts)],  # fmt: skip
+            [
+                {"study_id": sid, "external_id": f"p{i}", "text": f"Prompt {i}?"}
+                for i in range(spec.n_prompts)
+            ],
         )
         prompt_ids = session.scalars(
             select(Prompt.id).where(Prompt.study_id == sid).order_by(Prompt.id)
@@ -77,16 +79,20 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
         )
         session.execute(
             insert(Output),
-            [{"prompt_id": p, "system_id": sys_ids[j], "text": "w" * int(lengths[i, j])}
-             for i, p in enumerate(prompt_ids) for j in range(s_count)],  # fmt: skip
+            [
+                {"prompt_id": p, "system_id": sys_ids[j], "text": "w" * int(lengths[i, j])}
+                for i, p in enumerate(prompt_ids)
+                for j in range(s_count)
+            ],
         )
         out_ids = {
             (p, s): o
             for o, p, s in session.execute(
-                select(Output.id, Output.prompt_id, Output.system_id).join(Prompt)
+                select(Output.id, Output.prompt_id, Output.system_id)
+                .join(Prompt)
                 .where(Prompt.study_id == sid)
             ).all()
-        }  # fmt: skip
+        }
         combos = list(combinations(range(s_count), 2))
         pair_rows, meta = [], []
         for p in prompt_ids:
@@ -97,9 +103,14 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
             for x, y in chosen:
                 if rng.random() < 0.5:  # canonical order is not always the study order
                     x, y = y, x
-                pair_rows.append({"study_id": sid, "prompt_id": p,
-                                  "output_a_id": out_ids[(p, sys_ids[x])],
-                                  "output_b_id": out_ids[(p, sys_ids[y])]})  # fmt: skip
+                pair_rows.append(
+                    {
+                        "study_id": sid,
+                        "prompt_id": p,
+                        "output_a_id": out_ids[(p, sys_ids[x])],
+                        "output_b_id": out_ids[(p, sys_ids[y])],
+                    }
+                )
                 meta.append((x, y))
         session.execute(insert(Pair), pair_rows)
         pair_ids = session.scalars(
@@ -107,8 +118,10 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
         ).all()
         xs, ys = np.array([m[0] for m in meta]), np.array([m[1] for m in meta])
         p_a = 1.0 / (1.0 + np.exp(strengths[ys] - strengths[xs]))
-        users = [User(username=f"{spec.name}-ann{i}", password_hash=None)
-                 for i in range(spec.n_annotators)]  # fmt: skip
+        users = [
+            User(username=f"{spec.name}-ann{i}", password_hash=None)
+            for i in range(spec.n_annotators)
+        ]
         session.add_all(users)
         session.commit()
         user_ids = [u.id for u in users]
@@ -127,14 +140,26 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
             qa = 3 + strengths[xs] + rng.normal(0, 0.7, n_pairs)
             qb = 3 + strengths[ys] + rng.normal(0, 0.7, n_pairs)
             for k in range(n_pairs):
-                scores = {c: {"a": int(np.clip(round(qa[k] + rng.normal(0, 0.4)), 1, 5)),
-                              "b": int(np.clip(round(qb[k] + rng.normal(0, 0.4)), 1, 5))}
-                          for c in crit}  # fmt: skip
-                rating_rows.append({
-                    "study_id": sid, "pair_id": pair_ids[k], "user_id": user_ids[who[k]],
-                    "preference": prefs[k], "scores": scores, "swapped": bool(swapped[k]),
-                    "time_spent_s": float(rng.gamma(4, 10)), "source": "app", "comment": "",
-                })  # fmt: skip
+                scores = {
+                    c: {
+                        "a": int(np.clip(round(qa[k] + rng.normal(0, 0.4)), 1, 5)),
+                        "b": int(np.clip(round(qb[k] + rng.normal(0, 0.4)), 1, 5)),
+                    }
+                    for c in crit
+                }
+                rating_rows.append(
+                    {
+                        "study_id": sid,
+                        "pair_id": pair_ids[k],
+                        "user_id": user_ids[who[k]],
+                        "preference": prefs[k],
+                        "scores": scores,
+                        "swapped": bool(swapped[k]),
+                        "time_spent_s": float(rng.gamma(4, 10)),
+                        "source": "app",
+                        "comment": "",
+                    }
+                )
         session.execute(insert(Rating), rating_rows)
         verdicts = []
         for judge, bias in spec.judges.items():
@@ -142,11 +167,19 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
             w_ba = _pick(rng, np.where(rng.random(n_pairs) < bias, 0.0, p_a), spec.tie_rate / 2)
             for k in range(n_pairs):
                 consistent = w_ab[k] == w_ba[k]
-                verdicts.append({
-                    "study_id": sid, "pair_id": pair_ids[k], "judge": judge, "mode": "pairwise",
-                    "winner": w_ab[k] if consistent else "tie", "inconsistent": not consistent,
-                    "winner_ab": w_ab[k], "winner_ba": w_ba[k], "reasoning": "",
-                })  # fmt: skip
+                verdicts.append(
+                    {
+                        "study_id": sid,
+                        "pair_id": pair_ids[k],
+                        "judge": judge,
+                        "mode": "pairwise",
+                        "winner": w_ab[k] if consistent else "tie",
+                        "inconsistent": not consistent,
+                        "winner_ab": w_ab[k],
+                        "winner_ba": w_ba[k],
+                        "reasoning": "",
+                    }
+                )
         if verdicts:
             session.execute(insert(JudgeVerdict), verdicts)
         session.commit()

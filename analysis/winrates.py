@@ -57,8 +57,10 @@ def sign_test(wins_a: int, wins_b: int, p: float = 0.5) -> float | None:
 def check_votes(votes: pd.DataFrame) -> pd.DataFrame:
     missing = {"prompt_id", "system_a", "system_b", "preference"} - set(votes.columns)
     if missing:
-        raise ValueError(f"votes need columns prompt_id, system_a, system_b, preference; "
-                         f"missing {sorted(missing)}")
+        raise ValueError(
+            f"votes need columns prompt_id, system_a, system_b, preference; "
+            f"missing {sorted(missing)}"
+        )
     bad = ~votes["preference"].isin(PREFERENCES)
     if bad.any():
         got = votes["preference"][bad].iloc[0]
@@ -314,8 +316,10 @@ def criterion_means(
         )
     rows.sort(
         key=lambda r: (
-            rank.get(r["system"], len(rank)), r["system"],
-            crank.get(r["criterion"], len(crank)), r["criterion"],
-        )  # fmt: skip
+            rank.get(r["system"], len(rank)),
+            r["system"],
+            crank.get(r["criterion"], len(crank)),
+            r["criterion"],
+        )
     )
     return rows

@@ -1,0 +1,249 @@
+"""Commands of the analysis side: report, agreement, import-ratings, export."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from annotate.cli import fail
+
+REPORT_FORMATS = ("json", "md", "html")
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+LONG_COLUMNS = ("item", "annotator", "value")
+ITEM_NAMES = ("item", "unit", "id", "item_id")
+
+
+def _session():
+    from sqlmodel import Session
+
+    from annotate.db import init_db
+
+    return Session(init_db(), expire_on_commit=False)
+
+
+def _study(session, ref: str):
+    from annotate.studies import get_study
+
+    try:
+        return get_study(session, ref)
+    except LookupError as exc:
+        raise fail(str(exc.args[0] if exc.args else exc)) from None
+
+
+def _emit(data: bytes | str, out: Path | None) -> None:
+    if isinstance(data, str):
+        data = data.encode()
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror}") from None
+    typer.echo(f"wrote {out}", err=True)
+
+
+def report(
+    study: str = typer.Argument(..., help="Study name or id."),
+    fmt: str = typer.Option("json", "--format", "-f", help="json | md | html"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default stdout)."),
+    n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples (0 = none)."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap."),
+) -> None:
+    """Agreement, win rates, Bradley–Terry and judge calibration of a study."""
+    from analysis.report import render, report_for_study
+
+    if fmt not in REPORT_FORMATS:
+        raise fail(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
+    with _session() as session:
+        st = _study(session, study)
+        data = report_for_study(session, st, n_boot=n_boot, seed=seed)
+    _emit(render(data, fmt), out)
+
+
+def read_agreement_table(path: Path, level: str) -> Any:
+    """A long (item, annotator, value) or wide (one row per item, one column per annotator)
+    CSV/TSV, or a JSONL of {item, annotator, value}, as a long DataFrame. Empty cells are
+    missing; non-numeric values at numeric levels raise ValueError with line and column."""
+    import pandas as pd
+
+    name = str(path)
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ValueError(f"{name}: cannot read the file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{name}: the file is not valid UTF-8") from None
+    if path.suffix.lower() == ".jsonl":
+        rows = []
+        for lineno, line in enumerate(raw.splitlines(), start=1):
+            if line.strip():
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{name}, line {lineno}: malformed JSON: {exc.msg}") from None
+                rows.append({**obj, "_line": lineno})
+        df = pd.DataFrame(rows).astype({"_line": int}) if rows else pd.DataFrame()
+    else:
+        import io
+
+        sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        try:
+            df = pd.read_csv(io.StringIO(raw), sep=sep, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise ValueError(f"{name}: not a readable table: {exc}") from None
+        df["_line"] = range(2, len(df) + 2)
+    if df.empty:
+        raise ValueError(f"{name}: the file has no rows")
+    lower = {c.lower().strip(): c for c in df.columns}
+    if all(c in lower for c in LONG_COLUMNS):
+        long = df[[lower[c] for c in LONG_COLUMNS] + ["_line"]]
+        long.columns = [*LONG_COLUMNS, "_line"]
+        cells = [(r["_line"], lower["value"], r["value"]) for r in long.to_dict("records")]
+    else:
+        cols = [c for c in df.columns if c != "_line"]
+        item_col = cols[0] if cols[0].lower().strip() in ITEM_NAMES else None
+        annotators = [c for c in cols if c != item_col]
+        if not annotators:
+            raise ValueError(
+                f"{name}: no annotator columns (long format needs item,annotator,value)"
+            )
+        items = df[item_col] if item_col else df["_line"].astype(str)
+        recs = []
+        for item, line, row in zip(
+            items, df["_line"], df[annotators].to_dict("records"), strict=True
+        ):
+            for ann, v in row.items():
+                recs.append(
+                    {"item": item, "annotator": ann, "value": v, "_line": line, "_col": ann}
+                )
+        long = pd.DataFrame(recs)
+        cells = [(r["_line"], r["_col"], r["value"]) for r in recs]
+    values = []
+    for line, col, v in cells:
+        if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):
+            values.append(None)
+            continue
+        if level == "nominal":
+            values.append(str(v).strip() if isinstance(v, str) else v)
+            continue
+        try:
+            values.append(float(v))
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name}, line {line}, column {col!r}: {v!r} is not a number "
+                f"(level {level} needs numbers; use --level nominal for labels)"
+            ) from None
+    long = long.assign(value=values)[["item", "annotator", "value"]]
+    return long[long["value"].notna()].reset_index(drop=True)
+
+
+def agreement(
+    file: Path = typer.Argument(..., help="Long (item,annotator,value) or wide CSV/TSV/JSONL."),
+    level: str = typer.Option("nominal", help="nominal | ordinal | interval | ratio"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+    n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples (0 = none)."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap."),
+) -> None:
+    """Krippendorff's alpha (with a bootstrap CI), Fleiss' and Cohen's kappa, percent and
+    leave-one-out agreement of any table of ratings."""
+    from analysis.agreement import agreement_summary
+    from analysis.report import clean, to_json
+    from analysis.report_md import ci, fmt
+
+    if level not in LEVELS:
+        raise fail(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
+    try:
+        long = read_agreement_table(file, level)
+        summary = clean(agreement_summary(long, level, n_boot=n_boot, seed=seed))
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(to_json(summary), nl=False)
+        return
+    a = summary["krippendorff_alpha"]
+    lines = [
+        f"{summary['n_items']} items, {summary['n_annotators']} annotators, "
+        f"{summary['n_ratings']} ratings ({level})",
+        f"Krippendorff's alpha: {fmt(a['alpha'])}  95% CI {ci(a['ci_low'], a['ci_high'])}  "
+        f"({a['n_units']} items rated at least twice)",
+        f"  reading: {a['reading']}",
+        f"Fleiss' kappa: {fmt(summary['fleiss_kappa'])}"
+        + (
+            ""
+            if summary["fleiss_kappa"] is not None
+            else " (needs the same number of raters on every item)"
+        ),
+        f"Percent agreement: {fmt(summary['percent_agreement'])}",
+    ]
+    weights = summary["cohen_kappa_weights"]
+    if summary["pairwise_cohen_kappa"]:
+        lines.append(f"Pairwise Cohen's kappa{' (' + weights + ' weights)' if weights else ''}:")
+        for r in summary["pairwise_cohen_kappa"]:
+            lines.append(
+                f"  {r['annotator_1']} / {r['annotator_2']}: {fmt(r['kappa'])} (n={r['n']})"
+            )
+    if summary["loo_agreement"]:
+        lines.append("Each annotator vs the majority of the others:")
+        for r in summary["loo_agreement"]:
+            lines.append(f"  {r['annotator']}: {fmt(r['agreement'])} (n={r['n']})")
+    typer.echo("\n".join(lines))
+
+
+def import_ratings(
+    study: str = typer.Argument(..., help="Study name or id."),
+    file: Path = typer.Argument(..., help="CSV or JSONL of ratings."),
+) -> None:
+    """Import human ratings made elsewhere (all or nothing). Columns: prompt_id, system_a,
+    system_b, annotator, winner (a|b|tie or a system name), optional <criterion>_a/_b."""
+    from annotate.rating_import import import_ratings_path
+    from annotate.sources import ImportValidationError
+
+    with _session() as session:
+        st = _study(session, study)
+        try:
+            rep = import_ratings_path(session, study=st, path=file)
+        except ImportValidationError as exc:
+            raise fail(f"{exc}\nnothing was imported") from None
+    typer.echo(rep.summary())
+
+
+def export(
+    study: str = typer.Argument(..., help="Study name or id."),
+    what: str = typer.Option("ratings", help="ratings | judgments | verdicts | dpo"),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv | jsonl | parquet"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default stdout)."),
+    source: str | None = typer.Option(
+        None, help="human or judge:SPEC (verdicts, judgments, dpo; dpo defaults to human)."
+    ),
+) -> None:
+    """Export ratings, judgments, verdicts or DPO preference pairs."""
+    from annotate.export import FORMATS, TEXT_FORMATS, WHATS, export_frame, write_export
+
+    if what not in WHATS:
+        raise fail(f"--what must be one of {', '.join(WHATS)}, got {what!r}")
+    if fmt not in FORMATS:
+        raise fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if out is None and fmt not in TEXT_FORMATS:
+        raise fail(f"--format {fmt} is binary; give a file with --out")
+    with _session() as session:
+        st = _study(session, study)
+        try:
+            df = export_frame(session, st, what, source)
+        except (ValueError, LookupError) as exc:
+            raise fail(str(exc.args[0] if exc.args else exc)) from None
+    _emit(write_export(df, fmt), out)
+    if out is not None:
+        typer.echo(f"{len(df)} rows", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.command("agreement")(agreement)
+    app.command("import-ratings")(import_ratings)
+    app.command("export")(export)

@@ -1,0 +1,332 @@
+"""Study ─► tables: ratings, judgments, verdicts and DPO preference pairs, as CSV, JSONL or
+Parquet. Used by ``sidebyside export`` and by the app's download buttons.
+
+Two calls do everything::
+
+    df = export_frame(engine_or_session, "my-study", "ratings")        # a DataFrame
+    data = write_export(df, "csv")                                     # bytes (out=None)
+    write_export(df, "parquet", "ratings.parquet")                     # or a file
+
+What each ``what`` gives (one row per …):
+
+- ``ratings``: human rating, unblinded — ``rating_id, pair_id, prompt_id`` (the external
+  id), ``annotator, system_a, system_b, shown_left, shown_right`` (None when the side is
+  unknown, e.g. imported), ``preference`` (canonical a|b|tie), ``winner`` (the winning system's
+  name or "tie"), ``<criterion>_a, <criterion>_b`` for every rubric criterion (scores of
+  system_a / system_b), ``comment, time_spent_s, opened_at, created_at, source``. The columns
+  are a superset of what ``sidebyside import-ratings`` reads, so an export re-imports.
+- ``judgments``: judge call (one per presentation order), with its raw text, tokens and cost.
+- ``verdicts``: the tidy verdicts table of ``analysis.frames`` (humans and reconciled judges).
+- ``dpo``: ``prompt, chosen, rejected`` rows, the format TRL's DPOTrainer reads, from pairs
+  with a clear human majority (the top verdict is a side and has more than half the
+  ratings), or with ``source="judge:SPEC"`` from that judge's consistent, decisive verdicts.
+
+``source`` is ``None``, ``"human"`` or ``"judge:SPEC"`` and filters verdicts, judgments and
+dpo rows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from analysis.frames import as_session, criteria_of, load_pairs, load_verdicts, resolve_study
+from annotate.models import Assignment, Output, Pair, Prompt, Rating, Study, User
+from judge.models import Judgment
+
+WHATS = ("ratings", "judgments", "verdicts", "dpo")
+FORMATS = ("csv", "jsonl", "parquet")
+TEXT_FORMATS = ("csv", "jsonl")
+
+
+def parse_source(source: str | None) -> tuple[str | None, str | None]:
+    """``None`` | ``"human"`` | ``"judge:SPEC"`` ─► (kind, spec).
+
+    >>> parse_source("judge:openai:gpt-4o"), parse_source("human"), parse_source(None)
+    (('judge', 'openai:gpt-4o'), ('human', None), (None, None))
+    """
+    if source is None or source == "":
+        return None, None
+    if source == "human":
+        return "human", None
+    if source.startswith("judge:") and len(source) > len("judge:"):
+        return "judge", source[len("judge:") :]
+    raise ValueError(f"--source must be 'human' or 'judge:SPEC', got {source!r}")
+
+
+def _ratings(session: Session, study: Study) -> pd.DataFrame:
+    criteria = criteria_of(study)
+    pairs = load_pairs(session, study.id)
+    rows = session.execute(
+        select(
+            Rating.id,
+            Rating.pair_id,
+            User.username,
+            Rating.preference,
+            Rating.scores,
+            Rating.swapped,
+            Rating.comment,
+            Rating.time_spent_s,
+            Assignment.opened_at,
+            Rating.created_at,
+            Rating.source,
+        )
+        .join(User, User.id == Rating.user_id)
+        .outerjoin(Assignment, Assignment.id == Rating.assignment_id)
+        .where(Rating.study_id == study.id)
+        .order_by(Rating.id)
+    ).all()
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "rating_id",
+            "pair_id",
+            "annotator",
+            "preference",
+            "scores",
+            "swapped",
+            "comment",
+            "time_spent_s",
+            "opened_at",
+            "created_at",
+            "source",
+        ],
+    )
+    df = df.merge(pairs[["pair_id", "prompt", "system_a", "system_b"]], on="pair_id", how="left")
+    df = df.rename(columns={"prompt": "prompt_id"})
+    swapped = df["swapped"]
+    known = swapped.notna()
+    df["shown_left"] = np.where(
+        known,
+        np.where(swapped == True, df["system_b"], df["system_a"]),  # noqa: E712
+        None,
+    )
+    df["shown_right"] = np.where(
+        known,
+        np.where(swapped == True, df["system_a"], df["system_b"]),  # noqa: E712
+        None,
+    )
+    df["winner"] = np.where(
+        df["preference"] == "a",
+        df["system_a"],
+        np.where(df["preference"] == "b", df["system_b"], "tie"),
+    )
+    scores = df.pop("scores").tolist()
+    for c in criteria:
+        for side in ("a", "b"):
+            df[f"{c}_{side}"] = [_score(s, c, side) for s in scores]
+    cols = [
+        "rating_id",
+        "pair_id",
+        "prompt_id",
+        "annotator",
+        "system_a",
+        "system_b",
+        "shown_left",
+        "shown_right",
+        "preference",
+        "winner",
+        *[f"{c}_{s}" for c in criteria for s in ("a", "b")],
+        "comment",
+        "time_spent_s",
+        "opened_at",
+        "created_at",
+        "source",
+    ]
+    return df[cols]
+
+
+def _score(scores: Any, criterion: str, side: str) -> Any:
+    try:
+        return scores[criterion][side]
+    except (KeyError, TypeError):
+        return None
+
+
+def _judgments(session: Session, study: Study, spec: str | None) -> pd.DataFrame:
+    pairs = load_pairs(session, study.id)
+    stmt = select(Judgment).where(Judgment.study_id == study.id).order_by(Judgment.id)
+    if spec is not None:
+        stmt = stmt.where(Judgment.judge == spec)
+    rows = [j.model_dump() for j in session.execute(stmt).scalars()]
+    cols = [
+        "id",
+        "judge",
+        "mode",
+        "order",
+        "pair_id",
+        "output_id",
+        "template_version",
+        "status",
+        "shown_winner",
+        "winner",
+        "scores",
+        "reasoning",
+        "raw",
+        "error",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_s",
+        "created_at",
+    ]
+    df = pd.DataFrame(rows, columns=cols).rename(columns={"id": "judgment_id"})
+    df = df.drop(columns=["output_id"]).merge(
+        pairs[["pair_id", "prompt", "system_a", "system_b"]], on="pair_id", how="left"
+    )
+    df = df.rename(columns={"prompt": "prompt_id"})
+    first = {"ab": "system_a", "ba": "system_b", "a": "system_a", "b": "system_b"}
+    df["shown_first"] = [
+        row[first[o]] if o in first else None
+        for o, row in zip(df["order"], df.to_dict("records"), strict=True)
+    ]
+    df["winner_system"] = np.where(
+        df["winner"] == "a",
+        df["system_a"],
+        np.where(df["winner"] == "b", df["system_b"], df["winner"]),
+    )
+    lead = [
+        "judgment_id",
+        "judge",
+        "mode",
+        "order",
+        "pair_id",
+        "prompt_id",
+        "system_a",
+        "system_b",
+        "shown_first",
+        "status",
+        "shown_winner",
+        "winner",
+        "winner_system",
+    ]
+    return df[lead + [c for c in df.columns if c not in lead]]
+
+
+def _filter_verdicts(df: pd.DataFrame, kind: str | None, spec: str | None) -> pd.DataFrame:
+    if kind == "human":
+        return df[df["source"] == "human"]
+    if kind == "judge":
+        known = sorted(set(df.loc[df["source"] == "judge", "judge"]))
+        if spec not in known:
+            raise LookupError(
+                f"no verdicts from judge {spec!r} in this study "
+                f"(judges: {', '.join(known) if known else 'none yet'})"
+            )
+        return df[(df["source"] == "judge") & (df["judge"] == spec)]
+    return df
+
+
+def _texts(session: Session, study: Study) -> pd.DataFrame:
+    oa, ob = aliased(Output), aliased(Output)
+    rows = session.execute(
+        select(Pair.id, Prompt.text, oa.text, ob.text)
+        .join(Prompt, Prompt.id == Pair.prompt_id)
+        .join(oa, oa.id == Pair.output_a_id)
+        .join(ob, ob.id == Pair.output_b_id)
+        .where(Pair.study_id == study.id)
+    ).all()
+    return pd.DataFrame(rows, columns=["pair_id", "prompt", "output_a", "output_b"])
+
+
+def _dpo(session: Session, study: Study, kind: str | None, spec: str | None) -> pd.DataFrame:
+    verdicts = _filter_verdicts(load_verdicts(session, study), kind or "human", spec)
+    if kind == "judge":
+        ok = verdicts[verdicts["preference"].isin(["a", "b"])]
+        ok = ok[~ok["inconsistent"].fillna(False).astype(bool)]
+        winners = ok.drop_duplicates("pair_id").set_index("pair_id")["preference"]
+    else:
+        counts = pd.crosstab(verdicts["pair_id"], verdicts["preference"]).reindex(
+            columns=["a", "b", "tie"], fill_value=0
+        )
+        total = counts.sum(axis=1)
+        top = counts.max(axis=1)
+        unique_top = (counts == top.to_numpy()[:, None]).sum(axis=1) == 1
+        side = counts.idxmax(axis=1)
+        clear = unique_top & (side != "tie") & (top * 2 > total)
+        winners = side[clear]
+    texts = _texts(session, study).set_index("pair_id").loc[winners.index]
+    a_wins = (winners == "a").to_numpy()
+    return pd.DataFrame(
+        {
+            "prompt": texts["prompt"].to_numpy(),
+            "chosen": np.where(a_wins, texts["output_a"], texts["output_b"]),
+            "rejected": np.where(a_wins, texts["output_b"], texts["output_a"]),
+        }
+    )
+
+
+def export_frame(
+    source_db: Session | Engine, study: Study | int | str, what: str, source: str | None = None
+) -> pd.DataFrame:
+    """The table ``what`` (ratings | judgments | verdicts | dpo) of a study as a DataFrame.
+
+    ``source_db`` is a Session or an Engine; ``study`` a Study, id or name; ``source`` is
+    None, "human" or "judge:SPEC" (see the module docstring). Raises ``ValueError`` for a bad
+    ``what``/``source`` and ``LookupError`` for an unknown study or judge.
+    """
+    if what not in WHATS:
+        raise ValueError(f"unknown export {what!r}; choose one of {', '.join(WHATS)}")
+    kind, spec = parse_source(source)
+    with as_session(source_db) as session:
+        st = resolve_study(session, study)
+        if what == "ratings":
+            if kind == "judge":
+                raise ValueError("ratings are human; use --what judgments or verdicts for judges")
+            return _ratings(session, st)
+        if what == "judgments":
+            if kind == "human":
+                raise ValueError("judgments come from judges; use --source judge:SPEC or none")
+            df = _judgments(session, st, spec)
+            if spec is not None and df.empty:
+                raise LookupError(f"no judgments from judge {spec!r} in study {st.name!r}")
+            return df
+        if what == "verdicts":
+            return _filter_verdicts(load_verdicts(session, st), kind, spec).reset_index(drop=True)
+        return _dpo(session, st, kind, spec)
+
+
+def _jsonable(df: pd.DataFrame) -> pd.DataFrame:
+    """Dict/list cells as JSON text, timestamps as ISO text (for CSV and Parquet)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, dict | list)).any():
+            out[col] = out[col].map(
+                lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+            )
+    return out
+
+
+def write_export(
+    df: pd.DataFrame, fmt: str, out: str | Path | IO[bytes] | None = None
+) -> bytes | None:
+    """Write ``df`` as ``csv`` | ``jsonl`` | ``parquet``. With ``out=None`` return the bytes
+    (for a download button or stdout); else write to the path or binary file and return None.
+    Dict cells (judge scores) become JSON text in CSV and Parquet; timestamps are ISO 8601."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        data = _jsonable(df).to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%f").encode()
+    elif fmt == "jsonl":
+        text = df.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+        data = (text if text.endswith("\n") or not text else text + "\n").encode()
+    else:
+        buf = io.BytesIO()
+        _jsonable(df).to_parquet(buf, index=False)
+        data = buf.getvalue()
+    if out is None:
+        return data
+    if isinstance(out, str | Path):
+        Path(out).write_bytes(data)
+    else:
+        out.write(data)
+    return None
