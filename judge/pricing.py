@@ -1,0 +1,99 @@
+"""Token prices (judge/prices.json, overridable) and cost arithmetic.
+
+Unknown model -> cost ``None`` (unknown), never 0. Baselines and local ``hf:`` models have no
+API charge, so their cost is 0.
+
+>>> Prices({"openai:m": Price(1.0, 2.0)}).cost("openai", "m-2024-01-02", None, 1_000_000, 500_000)
+2.0
+>>> Prices({}).cost("openai", "mystery", None, 10, 10) is None
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PRICES = Path(__file__).resolve().parent / "prices.json"
+#: Environment variable naming a JSON file whose entries override/extend the default table.
+PRICES_ENV = "SIDEBYSIDE_JUDGE_PRICES"
+_DATED = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest)$")
+FREE_PROVIDERS = ("baseline", "hf")
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+
+
+def _read(path: Path) -> dict[str, Price]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read price table: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: price table must be a JSON object of PROVIDER:MODEL entries")
+    table: dict[str, Price] = {}
+    for key, value in data.items():
+        if key.startswith("_"):
+            continue
+        try:
+            table[key] = Price(float(value["input"]), float(value["output"]))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ValueError(
+                f'{path}: entry {key!r} must be {{"input": USD_PER_MTOK, "output": USD_PER_MTOK}}'
+            ) from exc
+    return table
+
+
+class Prices:
+    """A price table keyed by ``provider:model`` (optionally ``provider:model@url``)."""
+
+    def __init__(self, table: dict[str, Price]):
+        self.table = table
+
+    @classmethod
+    def load(cls, override: str | Path | None = None) -> Prices:
+        """Default table, then the file named by ``SIDEBYSIDE_JUDGE_PRICES``, then ``override``."""
+        table = _read(DEFAULT_PRICES)
+        for extra in (os.environ.get(PRICES_ENV), override):
+            if extra:
+                table.update(_read(Path(extra)))
+        return cls(table)
+
+    def lookup(self, provider: str, model: str, base_url: str | None) -> Price | None:
+        if provider in FREE_PROVIDERS:
+            return Price(0.0, 0.0)
+        keys = []
+        if base_url:
+            keys.append(f"{provider}:{model}@{base_url}")
+        keys += [f"{provider}:{model}", f"{provider}:{_DATED.sub('', model)}"]
+        return next((self.table[k] for k in keys if k in self.table), None)
+
+    def cost(
+        self,
+        provider: str,
+        model: str,
+        base_url: str | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+    ) -> float | None:
+        price = self.lookup(provider, model, base_url)
+        if price is None:
+            return None
+        if provider in FREE_PROVIDERS:
+            return 0.0
+        if input_tokens is None or output_tokens is None:
+            return None
+        return (input_tokens * price.input + output_tokens * price.output) / 1e6
+
+
+def estimate_tokens(text: str) -> int:
+    """A deliberately high token estimate (3 characters per token) for budgets and dry runs."""
+    return len(text) // 3 + 1

@@ -1,0 +1,69 @@
+"""Anthropic Messages API through the official SDK (max_retries=0: the runner retries)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import anthropic
+
+from judge.providers import api_key, resolve_base_url
+from judge.providers.base import Completion, JudgeRequest, ProviderError, http_error
+from judge.specs import JudgeSpec
+
+_TAKES_TEMPERATURE = (
+    "temperature" in inspect.signature(anthropic.resources.messages.AsyncMessages.create).parameters
+)
+
+
+class AnthropicJudge:
+    def __init__(self, spec: JudgeSpec, *, timeout: float = 120.0, **_: object):
+        self.spec = spec
+        self.base_url = resolve_base_url(spec)
+        self.client = anthropic.AsyncAnthropic(
+            api_key=api_key(spec), base_url=self.base_url, max_retries=0, timeout=timeout
+        )
+
+    async def complete(self, request: JudgeRequest) -> Completion:
+        system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
+        messages = [m for m in request.messages if m["role"] != "system"]
+        kwargs: dict[str, object] = {
+            "model": self.spec.model,
+            "messages": messages,
+            "max_tokens": request.max_tokens,
+        }
+        # Newer SDKs dropped the named argument; the API still takes it for models that do.
+        if _TAKES_TEMPERATURE:
+            kwargs["temperature"] = request.temperature
+        else:
+            kwargs["extra_body"] = {"temperature": request.temperature}
+        if system:
+            kwargs["system"] = system
+        try:
+            response = await self.client.messages.create(**kwargs)
+        except anthropic.APIStatusError as exc:
+            raise http_error(exc.status_code, _message(exc), exc.response.headers) from exc
+        except anthropic.APITimeoutError as exc:
+            raise ProviderError("request timed out", retryable=True) from exc
+        except anthropic.APIConnectionError as exc:
+            raise ProviderError(f"connection failed: {exc}", retryable=True) from exc
+        except (anthropic.APIResponseValidationError, json.JSONDecodeError, ValueError) as exc:
+            raise ProviderError(f"malformed response body: {exc}", retryable=True) from exc
+        content = getattr(response, "content", None)
+        if not isinstance(content, list):
+            raise ProviderError(f"response has no content: {str(response)[:200]}", retryable=True)
+        text = "".join(getattr(block, "text", "") or "" for block in content)
+        usage = getattr(response, "usage", None)
+        return Completion(
+            text=text,
+            input_tokens=getattr(usage, "input_tokens", None),
+            output_tokens=getattr(usage, "output_tokens", None),
+            extra={"stop_reason": getattr(response, "stop_reason", None)},
+        )
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def _message(exc: anthropic.APIStatusError) -> str:
+    return str(getattr(exc, "api_message", None) or exc)[:300]

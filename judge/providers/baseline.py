@@ -1,0 +1,44 @@
+"""Honest reference judges that read only the two responses: longest wins, shortest wins, or a
+coin flip seeded by the request (reruns reproduce). They cost nothing and send nothing.
+
+AlpacaEval reports "longest answer wins" at 62% agreement with humans: a real judge that does
+not beat it is measuring length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+
+from judge.providers.base import Completion, JudgeRequest, ProviderError
+from judge.specs import JudgeSpec
+
+
+class BaselineJudge:
+    base_url = None
+
+    def __init__(self, spec: JudgeSpec, **_: object):
+        self.spec = spec
+
+    async def complete(self, request: JudgeRequest) -> Completion:
+        if request.mode != "pairwise" or len(request.responses) != 2:
+            raise ProviderError(f"{self.spec.name} judges pairs only (pairwise mode)")
+        a, b = (len(text.strip()) for text in request.responses)
+        kind = self.spec.model
+        if kind == "random":
+            seed = int(hashlib.sha256(request.key.encode()).hexdigest()[:16], 16)
+            winner = random.Random(seed).choice(["A", "B"])
+            reason = "coin flip"
+        else:
+            if a == b:
+                winner = "tie"
+            elif (a > b) == (kind == "longest"):
+                winner = "A"
+            else:
+                winner = "B"
+            reason = f"{kind} response wins (A: {a} characters, B: {b} characters)"
+        return Completion(text=json.dumps({"reasoning": reason, "winner": winner}))
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,180 @@
+"""Judgments (one per order) -> one JudgeVerdict per judge and pair; several judges -> an
+``ensemble`` verdict. Pure functions decide; :func:`reconcile` and :func:`ensemble` store.
+
+A pairwise verdict needs both orders answered: agreeing orders give the winner, disagreeing
+orders give a tie flagged ``inconsistent``. An unparsed or failed order is never a vote, so
+such a pair has no verdict (until a rerun fills the gap).
+
+>>> combine_orders("a", "a")
+('a', False)
+>>> combine_orders("a", "b")
+('tie', True)
+>>> majority(["a", "a", "b"]), majority(["a", "b"]), majority(["tie", "a", "tie"])
+('a', 'tie', 'tie')
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from annotate.models import utcnow
+from judge.models import JudgeVerdict, Judgment
+from judge.specs import ENSEMBLE
+
+
+def combine_orders(winner_ab: str, winner_ba: str) -> tuple[str, bool]:
+    """(winner, inconsistent) from the canonical winners of the two orders."""
+    if winner_ab == winner_ba:
+        return winner_ab, False
+    return "tie", True
+
+
+def majority(votes: Sequence[str]) -> str:
+    """The vote with strictly more support than any other; a tie when split or empty."""
+    counts = Counter(votes).most_common()
+    if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
+        return "tie"
+    return counts[0][0]
+
+
+def prefer_by_scores(scores_a: dict, scores_b: dict) -> str:
+    """Single mode: the response with the higher overall score wins; equal is a tie."""
+    a, b = scores_a["overall"], scores_b["overall"]
+    return "a" if a > b else "b" if b > a else "tie"
+
+
+@dataclass
+class ReconcileStats:
+    verdicts: int = 0
+    inconsistent: int = 0
+    incomplete: int = 0
+    changed: int = 0
+    removed: int = 0
+
+
+def _pairwise_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
+    by_pair: dict[int, dict[str, Judgment]] = defaultdict(dict)
+    for row in rows:
+        by_pair[row.pair_id][row.order] = row
+    verdicts, incomplete = {}, 0
+    for pair_id, orders in by_pair.items():
+        ab, ba = orders.get("ab"), orders.get("ba")
+        if not (ab and ba and ab.status == "ok" and ba.status == "ok"):
+            incomplete += 1
+            continue
+        winner, inconsistent = combine_orders(ab.winner, ba.winner)
+        verdicts[pair_id] = {
+            "winner": winner,
+            "inconsistent": inconsistent,
+            "winner_ab": ab.winner,
+            "winner_ba": ba.winner,
+            "reasoning": f"[order ab] {ab.reasoning}\n\n[order ba] {ba.reasoning}",
+        }
+    return verdicts, incomplete
+
+
+def _single_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
+    by_pair: dict[int, dict[str, Judgment]] = defaultdict(dict)
+    for row in rows:
+        by_pair[row.pair_id][row.order] = row
+    verdicts, incomplete = {}, 0
+    for pair_id, sides in by_pair.items():
+        a, b = sides.get("a"), sides.get("b")
+        if not (a and b and a.status == "ok" and b.status == "ok" and a.scores and b.scores):
+            incomplete += 1
+            continue
+        verdicts[pair_id] = {
+            "winner": prefer_by_scores(a.scores, b.scores),
+            "inconsistent": False,
+            "winner_ab": None,
+            "winner_ba": None,
+            "reasoning": f"[a: {a.scores['overall']}/10] {a.reasoning}\n\n"
+            f"[b: {b.scores['overall']}/10] {b.reasoning}",
+        }
+    return verdicts, incomplete
+
+
+def _store(
+    session: Session, *, study_id: int, judge: str, mode: str, verdicts: dict[int, dict]
+) -> ReconcileStats:
+    """Make the stored verdicts of (study, judge, mode) equal ``verdicts``; touch only rows
+    that change, so a cached rerun writes nothing."""
+    stats = ReconcileStats(verdicts=len(verdicts))
+    stats.inconsistent = sum(v["inconsistent"] for v in verdicts.values())
+    existing = {
+        v.pair_id: v
+        for v in session.exec(
+            select(JudgeVerdict).where(
+                JudgeVerdict.study_id == study_id,
+                JudgeVerdict.judge == judge,
+                JudgeVerdict.mode == mode,
+            )
+        ).all()
+    }
+    for pair_id, fields in verdicts.items():
+        row = existing.pop(pair_id, None)
+        if row is None:
+            session.add(
+                JudgeVerdict(study_id=study_id, pair_id=pair_id, judge=judge, mode=mode, **fields)
+            )
+            stats.changed += 1
+        elif any(getattr(row, k) != v for k, v in fields.items()):
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.created_at = utcnow()
+            session.add(row)
+            stats.changed += 1
+    for row in existing.values():
+        session.delete(row)
+        stats.removed += 1
+    return stats
+
+
+def reconcile(session: Session, *, study_id: int, judge: str, mode: str) -> ReconcileStats:
+    """Recompute one judge's verdicts on a study from its stored judgments (caller commits)."""
+    if mode not in ("pairwise", "single"):
+        raise ValueError(f"cannot reconcile mode {mode!r}")
+    rows = session.exec(
+        select(Judgment).where(
+            Judgment.study_id == study_id, Judgment.judge == judge, Judgment.mode == mode
+        )
+    ).all()
+    build = _pairwise_verdicts if mode == "pairwise" else _single_verdicts
+    verdicts, incomplete = build(rows)
+    stats = _store(session, study_id=study_id, judge=judge, mode=mode, verdicts=verdicts)
+    stats.incomplete = incomplete
+    return stats
+
+
+def ensemble(
+    session: Session, *, study_id: int, judges: Sequence[str], mode: str
+) -> ReconcileStats:
+    """Majority of the given judges' verdicts per pair (tie when split), stored as judge
+    ``ensemble``. A pair counts when at least one member has a verdict; the voters are listed
+    in the reasoning."""
+    if len(judges) < 2:
+        raise ValueError("an ensemble needs at least two judges")
+    votes: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for row in session.exec(
+        select(JudgeVerdict).where(
+            JudgeVerdict.study_id == study_id,
+            JudgeVerdict.mode == mode,
+            JudgeVerdict.judge.in_(list(judges)),  # type: ignore[attr-defined]
+        )
+    ).all():
+        votes[row.pair_id].append((row.judge, row.winner))
+    verdicts = {}
+    for pair_id, cast in votes.items():
+        cast.sort()
+        verdicts[pair_id] = {
+            "winner": majority([w for _, w in cast]),
+            "inconsistent": False,
+            "winner_ab": None,
+            "winner_ba": None,
+            "reasoning": "votes: " + ", ".join(f"{j}={w}" for j, w in cast),
+        }
+    return _store(session, study_id=study_id, judge=ENSEMBLE, mode=mode, verdicts=verdicts)

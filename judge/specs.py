@@ -1,0 +1,117 @@
+"""Judge spec strings: the one way a judge is named in the CLI, the UI and the Python API.
+
+>>> parse_spec("openai:gpt-4o-mini")
+JudgeSpec(provider='openai', model='gpt-4o-mini', base_url=None)
+>>> parse_spec("openai:llama3@http://localhost:11434/v1").name
+'openai:llama3@http://localhost:11434/v1'
+>>> parse_spec("baseline:longest").is_baseline
+True
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PROVIDER_NAMES = ("openai", "anthropic", "hf", "baseline")
+BASELINES = ("longest", "shortest", "random")
+#: Judge name reserved for the majority vote of the real judges of a run.
+ENSEMBLE = "ensemble"
+
+_URL = re.compile(r"@(https?://\S+)$")
+
+
+class SpecError(ValueError):
+    """A judge spec string that cannot be understood."""
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """A parsed judge spec: ``provider:model`` plus an optional server URL."""
+
+    provider: str
+    model: str
+    base_url: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The judge's name as stored on every judgment and verdict."""
+        base = f"{self.provider}:{self.model}"
+        return f"{base}@{self.base_url}" if self.base_url else base
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.provider == "baseline"
+
+    @property
+    def is_api(self) -> bool:
+        """Whether calls cost money and go over the network."""
+        return self.provider in ("openai", "anthropic")
+
+    def with_base_url(self, url: str | None) -> JudgeSpec:
+        if not url or self.base_url:
+            return self
+        return JudgeSpec(self.provider, self.model, url.rstrip("/"))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def parse_spec(text: str) -> JudgeSpec:
+    """Parse ``openai:MODEL``, ``openai:MODEL@URL``, ``anthropic:MODEL[@URL]``, ``hf:PATH`` or
+    ``baseline:longest|shortest|random``; raise :class:`SpecError` saying what is wrong."""
+    raw = text.strip()
+    provider, sep, rest = raw.partition(":")
+    provider = provider.strip().lower()
+    if not sep or not rest.strip():
+        raise SpecError(
+            f"judge spec {text!r} must look like PROVIDER:MODEL "
+            f"(providers: {', '.join(PROVIDER_NAMES)}), e.g. openai:gpt-4o-mini or baseline:longest"
+        )
+    if provider not in PROVIDER_NAMES:
+        raise SpecError(
+            f"judge spec {text!r}: unknown provider {provider!r}; "
+            f"use one of {', '.join(PROVIDER_NAMES)}"
+        )
+    rest = rest.strip()
+    base_url = None
+    match = _URL.search(rest)
+    if match:
+        if provider not in ("openai", "anthropic"):
+            raise SpecError(f"judge spec {text!r}: only openai: and anthropic: judges take @URL")
+        base_url = match.group(1).rstrip("/")
+        rest = rest[: match.start()]
+    if not rest:
+        raise SpecError(f"judge spec {text!r}: the model name is empty")
+    if provider == "baseline" and rest.lower() not in BASELINES:
+        raise SpecError(
+            f"judge spec {text!r}: unknown baseline {rest!r}; use one of "
+            + ", ".join(f"baseline:{b}" for b in BASELINES)
+        )
+    if provider == "baseline":
+        rest = rest.lower()
+    return JudgeSpec(provider, rest, base_url)
+
+
+def parse_specs(
+    texts: list[str] | tuple[str, ...], *, base_url: str | None = None
+) -> list[JudgeSpec]:
+    """Parse several specs; ``base_url`` applies to openai: specs without their own @URL.
+    Duplicates (after normalisation) are an error, as is the reserved name ``ensemble``."""
+    specs: list[JudgeSpec] = []
+    for text in texts:
+        if text.strip().lower() == ENSEMBLE:
+            raise SpecError("'ensemble' is computed from the other judges; it is not a spec")
+        spec = parse_spec(text)
+        if spec.provider == "openai":
+            spec = spec.with_base_url(base_url)
+        specs.append(spec)
+    if not specs:
+        raise SpecError("give at least one judge, e.g. --judge baseline:longest")
+    if base_url and not any(s.provider == "openai" for s in specs):
+        raise SpecError("--base-url applies to openai: judges, and none was given")
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SpecError(f"judge given twice: {', '.join(dupes)}")
+    return specs

@@ -1,0 +1,179 @@
+"""A study + judge specs -> the list of judge calls to make (one :class:`Task` per order, or
+per scored response in single mode), each with its rendered messages and cache key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from annotate.models import Output, Pair, Prompt, Study
+from annotate.rubric import Rubric
+from judge.parsing import Parsed, parse_pairwise, parse_single
+from judge.providers import resolve_base_url
+from judge.providers.base import JudgeRequest
+from judge.specs import JudgeSpec
+from judge.templates import DEFAULT_TEMPLATES, load_template, render_pairwise, render_single
+
+MODES = ("pairwise", "single")
+PAIRWISE_ORDERS = ("ab", "ba")
+SINGLE_SIDES = ("a", "b")
+
+
+def cache_key(
+    *,
+    provider: str,
+    model: str,
+    base_url: str | None,
+    messages: Iterable[dict[str, str]],
+    sampling: dict[str, object],
+    template_version: str,
+) -> str:
+    """sha256 of everything that changes the answer and nothing that does not (timeouts,
+    concurrency and the study or pair ids are left out, so equal calls share one answer)."""
+    payload = {
+        "provider": provider,
+        "model": model,
+        "base_url": base_url,
+        "messages": list(messages),
+        "sampling": sampling,
+        "template": template_version,
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)  # identity: a task is a dict key in the runner
+class Task:
+    """One judge call: which judge, which pair, which order (or scored side), what to send."""
+
+    spec: JudgeSpec
+    study_id: int
+    pair_id: int
+    mode: str
+    order: str
+    output_id: int
+    request: JudgeRequest
+    cache_key: str
+    template_version: str
+    criteria: tuple[str, ...] = ()
+    scale: tuple[int, int] = (1, 5)
+
+    @property
+    def judge(self) -> str:
+        return self.spec.name
+
+    @property
+    def slot(self) -> tuple[str, str, int, str, int]:
+        """The Judgment row's unique key: one stored answer per judge, mode, pair, order."""
+        return (self.judge, self.mode, self.pair_id, self.order, self.output_id)
+
+    def parse(self, text: str) -> Parsed:
+        if self.mode == "single":
+            return parse_single(text, criteria=list(self.criteria), scale=self.scale)
+        return parse_pairwise(text)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How to ask. Every field here changes the answer, so it is in the cache key."""
+
+    mode: str = "pairwise"
+    reference: bool = False
+    template: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = 512
+
+
+def study_rubric(study: Study) -> Rubric:
+    return Rubric.model_validate(study.rubric)
+
+
+def build_tasks(
+    session: Session, *, study: Study, specs: list[JudgeSpec], options: PlanOptions
+) -> list[Task]:
+    """Every call the judges need on the study's pairs, ordered pair by pair (both orders of a
+    pair next to each other, so a budget stop leaves few half-judged pairs)."""
+    if options.mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {options.mode!r}")
+    template = load_template(options.template or DEFAULT_TEMPLATES[options.mode])
+    rubric = study_rubric(study)
+    pairs = session.exec(select(Pair).where(Pair.study_id == study.id).order_by(Pair.id)).all()
+    prompts = {
+        p.id: p for p in session.exec(select(Prompt).where(Prompt.study_id == study.id)).all()
+    }
+    outputs = {
+        o.id: o
+        for o in session.exec(select(Output).join(Prompt).where(Prompt.study_id == study.id)).all()
+    }
+    sampling = JudgeRequest(
+        messages=(), temperature=options.temperature, max_tokens=options.max_tokens
+    ).sampling()
+    base_urls = {s.name: resolve_base_url(s) for s in specs}
+    criteria = tuple(rubric.names)
+    tasks: list[Task] = []
+    for pair in pairs:
+        prompt = prompts[pair.prompt_id]
+        reference = prompt.reference if options.reference and prompt.reference else None
+        version = template.version(reference is not None)
+        out_a, out_b = outputs[pair.output_a_id], outputs[pair.output_b_id]
+        calls: list[tuple[str, int, tuple[str, ...], list[dict[str, str]]]] = []
+        if options.mode == "pairwise":
+            for order in PAIRWISE_ORDERS:
+                first, second = (out_a, out_b) if order == "ab" else (out_b, out_a)
+                messages = render_pairwise(
+                    template,
+                    rubric=rubric,
+                    prompt=prompt.text,
+                    response_a=first.text,
+                    response_b=second.text,
+                    reference=reference,
+                )
+                calls.append((order, 0, (first.text, second.text), messages))
+        else:
+            for side, out in zip(SINGLE_SIDES, (out_a, out_b), strict=True):
+                messages = render_single(
+                    template,
+                    rubric=rubric,
+                    prompt=prompt.text,
+                    response=out.text,
+                    reference=reference,
+                )
+                calls.append((side, out.id, (out.text,), messages))
+        for spec in specs:
+            for order, output_id, responses, messages in calls:
+                key = cache_key(
+                    provider=spec.provider,
+                    model=spec.model,
+                    base_url=base_urls[spec.name],
+                    messages=messages,
+                    sampling=sampling,
+                    template_version=version,
+                )
+                request = JudgeRequest(
+                    messages=tuple(messages),
+                    mode=options.mode,
+                    responses=responses,
+                    temperature=options.temperature,
+                    max_tokens=options.max_tokens,
+                    key=key,
+                )
+                tasks.append(
+                    Task(
+                        spec=spec,
+                        study_id=study.id,
+                        pair_id=pair.id,
+                        mode=options.mode,
+                        order=order,
+                        output_id=output_id,
+                        request=request,
+                        cache_key=key,
+                        template_version=version,
+                        criteria=criteria,
+                        scale=(rubric.scale_min, rubric.scale_max),
+                    )
+                )
+    return tasks

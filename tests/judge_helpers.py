@@ -1,0 +1,54 @@
+"""Study fixtures for the judge tests, written with plain SQLModel inserts."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from sqlmodel import Session
+
+from annotate.models import Output, Pair, Prompt, Study, System
+from annotate.rubric import default_rubric
+
+
+def make_study(
+    session: Session,
+    *,
+    name: str = "judged",
+    n_prompts: int = 6,
+    systems: tuple[str, ...] = ("base", "tuned"),
+    references: bool = False,
+    texts: dict[str, str] | None = None,
+) -> Study:
+    """A study where system i answers prompt p with a text of length growing in i (so
+    "longest" always prefers the last system), every two systems paired on every prompt."""
+    study = Study(name=name, rubric=default_rubric().model_dump(), k=1, seed=3)
+    session.add(study)
+    session.flush()
+    rows = [System(study_id=study.id, name=s) for s in systems]
+    session.add_all(rows)
+    session.flush()
+    for p in range(n_prompts):
+        prompt = Prompt(
+            study_id=study.id,
+            external_id=f"p{p}",
+            text=f"Question {p}: what is {p} + {p}?",
+            reference=f"{2 * p}" if references else None,
+        )
+        session.add(prompt)
+        session.flush()
+        outputs = []
+        for i, system in enumerate(rows):
+            text = (texts or {}).get(system.name) or (
+                f"{system.name} says {2 * p}." + " Indeed." * i
+            )
+            out = Output(prompt_id=prompt.id, system_id=system.id, text=text)
+            session.add(out)
+            session.flush()
+            outputs.append(out)
+        for a, b in combinations(outputs, 2):
+            session.add(
+                Pair(study_id=study.id, prompt_id=prompt.id, output_a_id=a.id, output_b_id=b.id)
+            )
+    session.commit()
+    session.refresh(study)
+    return study
