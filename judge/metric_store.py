@@ -106,10 +106,10 @@ def study_references(session: Session, *, study: Study) -> dict[str, tuple[list[
 
 def compute_study_metrics(
     session: Session, *, study: Study, labels: bool = False, n_boot: int = 1000, seed: int = 0
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Score every system of a study against the references and store the results,
-    replacing earlier ones. Returns {system: {metric: MetricValue}}; raises ``ValueError``
-    when no prompt of the study has a reference."""
+    replacing earlier ones. Returns ({system: {metric: MetricValue}}, {system: per-class
+    report} (label tasks only)); raises ``ValueError`` when no prompt has a reference."""
     from judge.textmetrics import label_metrics, text_metrics
 
     data = study_references(session, study=study)
@@ -122,11 +122,13 @@ def compute_study_metrics(
         s.name: s.id for s in session.exec(select(System).where(System.study_id == study.id))
     }
     results: dict[str, dict[str, Any]] = {}
+    per_class: dict[str, dict[str, Any]] = {}
     rows: list[MetricResult] = []
     for name, (preds, refs) in data.items():
         if labels:
             report = label_metrics(preds, refs, n_boot=n_boot, seed=seed)
             results[name] = dict(report.metrics)
+            per_class[name] = report.per_class
             details: dict[str, Any] = {"per_class": report.per_class}
         else:
             results[name] = text_metrics(preds, refs, n_boot=n_boot, seed=seed)
@@ -141,7 +143,7 @@ def compute_study_metrics(
     session.exec(delete(MetricResult).where(col(MetricResult.study_id) == study.id))
     session.add_all(rows)
     session.commit()
-    return results
+    return results, per_class
 
 
 def metric_results(session: Session, *, study_id: int) -> list[tuple[str, MetricResult]]:
