@@ -64,7 +64,10 @@ def check_long(long: pd.DataFrame) -> pd.DataFrame:
     long = long[long["value"].notna()]
     dupes = long.duplicated(["item", "annotator"], keep=False)
     if dupes.any():
-        first = long[dupes].iloc[0]
+        first = {
+            k: (v.item() if isinstance(v, np.generic) else v)
+            for k, v in long[dupes].iloc[0].items()
+        }
         raise ValueError(
             f"annotator {first['annotator']!r} gave item {first['item']!r} more than one value"
         )
