@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 from typing import Any
 
 import torch
 import transformers
 
-from judge.providers.base import Completion, JudgeRequest, ProviderError
+from judge.providers.base import Completion, JudgeRequest, ProviderError, ProviderUnavailable
 from judge.specs import JudgeSpec
 
 #: (path, device) -> (model, tokenizer); one load per process however many judges use it.
@@ -26,15 +27,20 @@ def best_device() -> str:
 def load_model(path: str, device: str | None = None) -> tuple[Any, Any]:
     """The model and tokenizer at ``path`` (a directory or a Hub id), cached per process."""
     device = device or best_device()
+    looks_local = path.startswith((".", "~", "/")) or path.count("/") > 1
+    if looks_local and not Path(path).expanduser().is_dir():
+        raise ProviderUnavailable(f"hf:{path}: no such model directory")
+    source = str(Path(path).expanduser()) if looks_local else path
     with _LOCK:
         if (path, device) not in _LOADED:
             try:
-                tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+                tokenizer = transformers.AutoTokenizer.from_pretrained(source)
                 model = transformers.AutoModelForCausalLM.from_pretrained(
-                    path, dtype=torch.bfloat16 if device == "cuda" else torch.float32
+                    source, dtype=torch.bfloat16 if device == "cuda" else torch.float32
                 )
             except (OSError, ValueError) as exc:
-                raise ProviderError(f"hf:{path}: cannot load model: {exc}", fatal=True) from exc
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ProviderUnavailable(f"hf:{path}: cannot load model: {first}") from exc
             model.to(device).eval()
             tokenizer.padding_side = "left"  # decoder-only batches pad on the left
             tokenizer.truncation_side = "left"

@@ -1,0 +1,252 @@
+"""``sidebyside judge`` and ``sidebyside import-judgments``. SDKs and torch are imported only
+when a judge that needs them is built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from annotate.cli import fail
+
+MODES = ("pairwise", "single")
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+def judge_command(
+    study: str = typer.Argument(..., help="Study name or id."),
+    judges: list[str] = typer.Option(
+        ...,
+        "--judge",
+        "-j",
+        help="Judge spec (repeatable): openai:MODEL, openai:MODEL@URL, anthropic:MODEL, "
+        "hf:PATH_OR_ID, baseline:longest|shortest|random.",
+    ),
+    mode: str = typer.Option("pairwise", help="pairwise (both orders) or single (scores)."),
+    reference: bool = typer.Option(
+        False, "--reference/--no-reference", help="Show prompts' reference answers to the judge."
+    ),
+    concurrency: int = typer.Option(16, min=1, help="Requests in flight per provider."),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="USD budget: no request starts that could exceed it."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls and cost; send nothing."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="OpenAI-compatible server for openai: judges (vLLM, Ollama...)."
+    ),
+    timeout: float = typer.Option(120.0, min=0.1, help="Seconds before a request times out."),
+    max_retries: int = typer.Option(6, min=0, help="Retries on 429, 5xx and timeouts."),
+    max_tokens: int = typer.Option(512, min=16, help="Longest judge answer, in tokens."),
+    temperature: float = typer.Option(0.0, min=0, max=2, help="Sampling temperature."),
+    prices: Path | None = typer.Option(None, help="JSON price table overriding the defaults."),
+) -> None:
+    """Run LLM judges (and baselines) on every pair of a study, in both orders."""
+    from pydantic import ValidationError
+
+    from annotate.db import init_db
+    from judge.providers.base import ProviderUnavailable
+    from judge.service import JudgeRunConfig, build_judges, estimate
+    from judge.specs import SpecError
+
+    if mode not in MODES:
+        raise fail(f"--mode must be pairwise or single, got {mode!r}")
+    try:
+        config = JudgeRunConfig(
+            judges=judges,
+            mode=mode,
+            reference=reference,
+            concurrency=concurrency,
+            max_cost=max_cost,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            prices_file=str(prices) if prices else None,
+        )
+        specs = config.specs()
+    except ValidationError as exc:
+        raise fail("; ".join(e["msg"] for e in exc.errors())) from None
+    except (SpecError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    engine = init_db()
+    try:
+        _check_study(engine, study)
+        if dry_run:
+            _print_estimate(estimate(engine, study, config), config)
+            return
+        judge_objects = build_judges(specs, config)  # fail fast: SDKs, keys, local models
+    except (LookupError, ValueError, ProviderUnavailable) as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # a provider's own loading error (e.g. a bad hf: path)
+        raise fail(f"{type(exc).__name__}: {exc}") from None
+    summary = _run_with_progress(engine, study, config, judge_objects)
+    _print_summary(summary)
+    if any(j.stopped for j in summary.judges):
+        raise typer.Exit(code=1)
+
+
+def _check_study(engine, study: str) -> None:
+    from sqlmodel import Session
+
+    from annotate.studies import get_study
+
+    with Session(engine) as session:
+        get_study(session, study)
+
+
+def _run_with_progress(engine, study, config, judge_objects):
+    import asyncio
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from judge.service import run_judges_async
+
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("[bold]judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failures {task.fields[failures]}  cost ${task.fields[cost]:.4f}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task_id = bar.add_task("judging", total=None, failures=0, cost=0.0)
+
+        def on_progress(p) -> None:
+            bar.update(task_id, total=p.total, completed=p.done, failures=p.failures, cost=p.cost)
+
+        try:
+            return asyncio.run(
+                run_judges_async(
+                    engine, study, config, on_progress=on_progress, judges=judge_objects
+                )
+            )
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from None
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain aligned text table (first column left, the rest right); never wraps."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _print_estimate(rows, config) -> None:
+    from judge.service import EXPECTED_OUTPUT_TOKENS
+
+    typer.echo(f"dry run ({config.mode}): nothing is sent")
+    typer.echo(
+        _table(
+            ["judge", "calls", "cached", "to send", "prompt tokens", "cost (est.)", "at most"],
+            [
+                [
+                    r.judge,
+                    str(r.calls),
+                    str(r.cached),
+                    str(r.to_send),
+                    f"{r.input_tokens:,}",
+                    _money(r.cost),
+                    _money(r.worst_cost),
+                ]
+                for r in rows
+            ],
+        )
+    )
+    known = [r.cost for r in rows]
+    total = None if any(c is None for c in known) else sum(known)
+    typer.echo(
+        f"estimated total {_money(total)} (prompt tokens estimated at 3 characters each, "
+        f"{EXPECTED_OUTPUT_TOKENS} answer tokens per call; 'at most' assumes {config.max_tokens})"
+    )
+
+
+def _print_summary(summary) -> None:
+    rows = []
+    for j in summary.judges:
+        rate = j.inconsistent_rate
+        rows.append(
+            [
+                j.judge,
+                f"{j.verdicts['a']}/{j.verdicts['b']}/{j.verdicts['tie']}",
+                "-" if rate is None else f"{j.inconsistent} ({rate:.0%})",
+                str(j.unparsed),
+                str(j.errors),
+                str(j.sent),
+                str(j.cached),
+                f"{j.input_tokens:,}/{j.output_tokens:,}",
+                _money(j.cost),
+                f"{j.wall_s:.1f}",
+            ]
+        )
+    typer.echo(f"study {summary.study!r}, {summary.mode}: verdicts are a = output_a wins")
+    typer.echo(
+        _table(
+            [
+                "judge",
+                "a/b/tie",
+                "inconsistent",
+                "unparsed",
+                "failed",
+                "sent",
+                "cached",
+                "tokens in/out",
+                "cost",
+                "wall s",
+            ],
+            rows,
+        )
+    )
+    for j in summary.judges:
+        if j.stopped:
+            typer.echo(f"{j.judge} stopped: {j.stopped}")
+        for message in j.error_messages:
+            typer.echo(f"{j.judge} failed: {message}")
+        if j.skipped and not j.stopped:
+            typer.echo(f"{j.judge}: {j.skipped} call(s) not sent (budget)")
+    if summary.budget_stopped:
+        typer.echo(
+            "budget reached: rerun with a larger --max-cost (or none) to finish; "
+            "nothing already judged is sent again"
+        )
+    typer.echo(f"total cost this run ${summary.cost:.4f}, wall {summary.wall_s:.1f} s")
+
+
+def import_judgments_command(
+    study: str = typer.Argument(..., help="Study name or id."),
+    file: Path = typer.Argument(
+        ...,
+        help=".csv/.tsv/.jsonl/.json with prompt_id, system_a, "
+        "system_b, judge, winner[, reasoning].",
+    ),
+) -> None:
+    """Import judge verdicts produced elsewhere (all or nothing)."""
+    from annotate.db import init_db
+    from judge.importer import ImportJudgmentsError
+    from judge.service import import_judgments
+
+    try:
+        summary = import_judgments(init_db(), study, file)
+    except (ImportJudgmentsError, LookupError) as exc:
+        raise fail(str(exc)) from None
+    judges = ", ".join(f"{name} ({n})" for name, n in sorted(summary.judges.items()))
+    typer.echo(
+        f"imported {summary.rows} verdict(s) into {study!r}: {summary.inserted} new, "
+        f"{summary.replaced} replaced; judges: {judges}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("judge")(judge_command)
+    app.command("import-judgments")(import_judgments_command)
