@@ -425,9 +425,10 @@ def agreement_summary(
     *,
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
-    min_shared: int = 5,
+    min_shared: int = 2,
 ) -> dict[str, Any]:
-    """Everything ``sidebyside agreement`` prints, for any long table."""
+    """Everything ``sidebyside agreement`` prints, for any long table (Cohen's kappa for
+    every pair of annotators sharing at least ``min_shared`` items)."""
     level = check_level(level)
     long = check_long(long)
     if level != "nominal":

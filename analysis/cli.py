@@ -9,12 +9,17 @@ from typing import Any
 
 import typer
 
-from annotate.cli import fail
-
 REPORT_FORMATS = ("json", "md", "html")
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 LONG_COLUMNS = ("item", "annotator", "value")
 ITEM_NAMES = ("item", "unit", "id", "item_id")
+
+
+def fail(message: str) -> typer.Exit:
+    """``annotate.cli.fail``, imported late: annotate.cli imports this module while it loads."""
+    from annotate.cli import fail as _fail
+
+    return _fail(message)
 
 
 def _session():

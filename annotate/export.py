@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -295,10 +296,17 @@ def export_frame(
         return _dpo(session, st, kind, spec)
 
 
-def _jsonable(df: pd.DataFrame) -> pd.DataFrame:
-    """Dict/list cells as JSON text, timestamps as ISO text (for CSV and Parquet)."""
+def _jsonable(df: pd.DataFrame, *, iso_dates: bool = False) -> pd.DataFrame:
+    """Dict/list cells as JSON text (CSV, Parquet); with ``iso_dates`` timestamps as ISO 8601
+    text with their UTC offset, which ``import-ratings`` reads back."""
     out = df.copy()
     for col in out.columns:
+        if iso_dates and (
+            pd.api.types.is_datetime64_any_dtype(out[col])
+            or out[col].map(lambda v: isinstance(v, datetime)).any()
+        ):
+            out[col] = out[col].map(lambda v: v.isoformat() if isinstance(v, datetime) else v)
+            continue
         if out[col].dtype == object and out[col].map(lambda v: isinstance(v, dict | list)).any():
             out[col] = out[col].map(
                 lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
@@ -315,7 +323,7 @@ def write_export(
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "csv":
-        data = _jsonable(df).to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%f").encode()
+        data = _jsonable(df, iso_dates=True).to_csv(index=False).encode()
     elif fmt == "jsonl":
         text = df.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
         data = (text if text.endswith("\n") or not text else text + "\n").encode()

@@ -119,8 +119,6 @@ def _rows(name: str, data: bytes) -> tuple[list[str], list[_Row], str]:
             start = reader.line_num + 1
     except csv.Error as exc:
         raise ImportValidationError(name, f"malformed CSV: {exc}", line=reader.line_num) from None
-    if not rows:
-        raise ImportValidationError(name, "the file has no ratings", line=2)
     return header, rows, "csv"
 
 
@@ -168,6 +166,8 @@ def import_ratings(
                 line=1,
             )
     crit_cols = _criterion_columns(name, columns, rubric)
+    if not rows:
+        raise ImportValidationError(name, "the file has no ratings", line=2)
 
     prompts = dict(
         session.execute(
@@ -279,8 +279,10 @@ def import_ratings(
                 created = datetime.fromisoformat(_text(v.get("created_at")))
             except ValueError:
                 raise err("created_at is not an ISO 8601 date-time", "created_at") from None
-            if created.tzinfo is not None:  # stored as naive UTC
-                created = created.astimezone(UTC).replace(tzinfo=None)
+            # timestamps are stored in UTC; a time without an offset is taken as UTC
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            created = created.astimezone(UTC)
         dup = seen.get((pair_id, annotator))
         if dup is not None:
             raise err(f"annotator {annotator!r} already rated this pair on line {dup}", "annotator")

@@ -92,10 +92,15 @@ def rate(
 ) -> None:
     session.add(
         Rating(
-            study_id=b.study.id, pair_id=pair_id, user_id=user(session, b, annotator),
-            preference=preference, scores=scores or {}, swapped=swapped, time_spent_s=12.5,
+            study_id=b.study.id,
+            pair_id=pair_id,
+            user_id=user(session, b, annotator),
+            preference=preference,
+            scores=scores or {},
+            swapped=swapped,
+            time_spent_s=12.5,
         )
-    )  # fmt: skip
+    )
     session.commit()
 
 
@@ -117,18 +122,30 @@ def verdict(
         winner, inconsistent = (winner_ab or winner_ba or "tie"), False
     session.add(
         JudgeVerdict(
-            study_id=b.study.id, pair_id=pair_id, judge=judge, mode=mode, winner=winner,
-            inconsistent=inconsistent, winner_ab=winner_ab, winner_ba=winner_ba,
+            study_id=b.study.id,
+            pair_id=pair_id,
+            judge=judge,
+            mode=mode,
+            winner=winner,
+            inconsistent=inconsistent,
+            winner_ab=winner_ab,
+            winner_ba=winner_ba,
         )
-    )  # fmt: skip
+    )
     for order, w in (("ab", winner_ab), ("ba", winner_ba)):
         if w is not None and mode == "pairwise":
             session.add(
                 Judgment(
-                    study_id=b.study.id, pair_id=pair_id, judge=judge, mode=mode, order=order,
-                    winner=w, shown_winner=w.upper() if w != "tie" else "tie", raw=f"[[{w}]]",
+                    study_id=b.study.id,
+                    pair_id=pair_id,
+                    judge=judge,
+                    mode=mode,
+                    order=order,
+                    winner=w,
+                    shown_winner=w.upper() if w != "tie" else "tie",
+                    raw=f"[[{w}]]",
                 )
-            )  # fmt: skip
+            )
     session.commit()
 
 
@@ -137,8 +154,13 @@ def single_scores(
 ) -> None:
     session.add(
         Judgment(
-            study_id=b.study.id, pair_id=pair_id, judge=judge, mode="single", order=side,
-            output_id=0 if side == "a" else 1, scores={"criteria": criteria, "overall": overall},
+            study_id=b.study.id,
+            pair_id=pair_id,
+            judge=judge,
+            mode="single",
+            order=side,
+            output_id=0 if side == "a" else 1,
+            scores={"criteria": criteria, "overall": overall},
         )
-    )  # fmt: skip
+    )
     session.commit()

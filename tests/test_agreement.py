@@ -20,22 +20,105 @@ K2011_ALPHA = {"nominal": 0.743, "ordinal": 0.815, "interval": 0.849, "ratio": 0
 
 # Fleiss (1971): 30 patients, 6 psychiatrists, 5 diagnoses (R irr::diagnoses); kappa 0.4302.
 DIAGNOSES = np.array(
-    [[4, 4, 4, 4, 4, 4], [2, 2, 2, 5, 5, 5], [2, 3, 3, 3, 3, 5], [5, 5, 5, 5, 5, 5],
-     [2, 2, 2, 4, 4, 4], [1, 1, 3, 3, 3, 3], [3, 3, 3, 3, 5, 5], [1, 1, 3, 3, 3, 4],
-     [1, 1, 4, 4, 4, 4], [5, 5, 5, 5, 5, 5], [1, 4, 4, 4, 4, 4], [1, 2, 4, 4, 4, 4],
-     [2, 2, 2, 3, 3, 3], [1, 4, 4, 4, 4, 4], [2, 2, 4, 4, 4, 5], [3, 3, 3, 3, 3, 5],
-     [1, 1, 1, 4, 5, 5], [1, 1, 1, 1, 1, 2], [2, 2, 4, 4, 4, 4], [1, 3, 3, 5, 5, 5],
-     [5, 5, 5, 5, 5, 5], [2, 4, 4, 4, 4, 4], [2, 2, 4, 5, 5, 5], [1, 1, 4, 4, 4, 4],
-     [1, 4, 4, 4, 4, 5], [2, 2, 2, 2, 2, 4], [1, 1, 1, 1, 5, 5], [2, 2, 4, 4, 4, 4],
-     [1, 3, 3, 3, 3, 3], [5, 5, 5, 5, 5, 5]]
-)  # fmt: skip
+    [
+        [4, 4, 4, 4, 4, 4],
+        [2, 2, 2, 5, 5, 5],
+        [2, 3, 3, 3, 3, 5],
+        [5, 5, 5, 5, 5, 5],
+        [2, 2, 2, 4, 4, 4],
+        [1, 1, 3, 3, 3, 3],
+        [3, 3, 3, 3, 5, 5],
+        [1, 1, 3, 3, 3, 4],
+        [1, 1, 4, 4, 4, 4],
+        [5, 5, 5, 5, 5, 5],
+        [1, 4, 4, 4, 4, 4],
+        [1, 2, 4, 4, 4, 4],
+        [2, 2, 2, 3, 3, 3],
+        [1, 4, 4, 4, 4, 4],
+        [2, 2, 4, 4, 4, 5],
+        [3, 3, 3, 3, 3, 5],
+        [1, 1, 1, 4, 5, 5],
+        [1, 1, 1, 1, 1, 2],
+        [2, 2, 4, 4, 4, 4],
+        [1, 3, 3, 5, 5, 5],
+        [5, 5, 5, 5, 5, 5],
+        [2, 4, 4, 4, 4, 4],
+        [2, 2, 4, 5, 5, 5],
+        [1, 1, 4, 4, 4, 4],
+        [1, 4, 4, 4, 4, 5],
+        [2, 2, 2, 2, 2, 4],
+        [1, 1, 1, 1, 5, 5],
+        [2, 2, 4, 4, 4, 4],
+        [1, 3, 3, 3, 3, 3],
+        [5, 5, 5, 5, 5, 5],
+    ]
+)
 
 # R irr::anxiety (20 subjects, 3 raters); kappa2(anxiety[,2:3]) = -0.00629, "squared" 0.2520.
 ANXIETY = np.array(
-    [3, 3, 3, 4, 5, 5, 2, 3, 5, 2, 2, 6, 1, 5, 2, 2, 1, 2, 4, 3,
-     3, 6, 4, 6, 2, 4, 2, 4, 3, 3, 2, 3, 3, 3, 2, 2, 1, 3, 3, 4,
-     2, 1, 4, 4, 3, 2, 1, 6, 1, 1, 1, 2, 3, 3, 1, 1, 3, 3, 2, 2]
-).reshape(20, 3, order="F")  # fmt: skip
+    [
+        3,
+        3,
+        3,
+        4,
+        5,
+        5,
+        2,
+        3,
+        5,
+        2,
+        2,
+        6,
+        1,
+        5,
+        2,
+        2,
+        1,
+        2,
+        4,
+        3,
+        3,
+        6,
+        4,
+        6,
+        2,
+        4,
+        2,
+        4,
+        3,
+        3,
+        2,
+        3,
+        3,
+        3,
+        2,
+        2,
+        1,
+        3,
+        3,
+        4,
+        2,
+        1,
+        4,
+        4,
+        3,
+        2,
+        1,
+        6,
+        1,
+        1,
+        1,
+        2,
+        3,
+        3,
+        1,
+        1,
+        3,
+        3,
+        2,
+        2,
+    ]
+).reshape(20, 3, order="F")
 
 
 def k2011_counts():
@@ -101,9 +184,16 @@ def test_alpha_undefined_cases():
 
 @pytest.mark.parametrize(
     ("alpha", "word"),
-    [(0.9, "reliable"), (0.8, "reliable"), (0.7, "tentative"), (0.667, "tentative"),
-     (0.5, "unreliable"), (-0.1, "systematic"), (None, "not defined")],
-)  # fmt: skip
+    [
+        (0.9, "reliable"),
+        (0.8, "reliable"),
+        (0.7, "tentative"),
+        (0.667, "tentative"),
+        (0.5, "unreliable"),
+        (-0.1, "systematic"),
+        (None, "not defined"),
+    ],
+)
 def test_interpretation_thresholds(alpha, word):
     assert ag.interpret_alpha(alpha).startswith(word)
 
@@ -139,15 +229,22 @@ def test_weighted_kappa_on_r_irr_anxiety():
     squared = ag.pairwise_cohen_kappa(long, weights="quadratic")
     assert plain[0]["kappa"] == pytest.approx(-0.006289308, abs=1e-8)
     assert squared[0]["kappa"] == pytest.approx(0.2520325, abs=1e-7)
-    assert squared[0] | {"kappa": 0} == {"annotator_1": "r2", "annotator_2": "r3", "kappa": 0,
-                                          "n": 20}  # fmt: skip
+    assert squared[0] | {"kappa": 0} == {
+        "annotator_1": "r2",
+        "annotator_2": "r3",
+        "kappa": 0,
+        "n": 20,
+    }
 
 
 def test_pairwise_kappa_skips_pairs_with_few_shared_items():
     long = pd.DataFrame(
-        {"item": [1, 2, 3, 1, 2, 3, 4], "annotator": ["x"] * 3 + ["y"] * 3 + ["z"],
-         "value": ["a", "b", "a", "a", "b", "b", "a"]}
-    )  # fmt: skip
+        {
+            "item": [1, 2, 3, 1, 2, 3, 4],
+            "annotator": ["x"] * 3 + ["y"] * 3 + ["z"],
+            "value": ["a", "b", "a", "a", "b", "b", "a"],
+        }
+    )
     rows = ag.pairwise_cohen_kappa(long, min_shared=3)
     assert [(r["annotator_1"], r["annotator_2"], r["n"]) for r in rows] == [("x", "y", 3)]
 
@@ -174,9 +271,12 @@ def test_loo_agreement_spots_the_careless_rater():
 
 def test_loo_agreement_hand_example():
     long = pd.DataFrame(
-        {"item": [1, 1, 1, 2, 2, 3], "annotator": ["x", "y", "z", "x", "y", "x"],
-         "value": ["a", "a", "b", "a", "b", "a"]}
-    )  # fmt: skip
+        {
+            "item": [1, 1, 1, 2, 2, 3],
+            "annotator": ["x", "y", "z", "x", "y", "x"],
+            "value": ["a", "a", "b", "a", "b", "a"],
+        }
+    )
     res = {r["annotator"]: r for r in ag.loo_agreement(long, tie_value="tie")}
     # item 1: x vs {a,b} ─► tie (no), y vs {a,b} ─► tie (no), z vs {a,a} ─► a (no)
     # item 2: x vs {b} (no), y vs {a} (no); item 3: x alone ─► skipped

@@ -37,8 +37,13 @@ def test_sign_test_matches_r():
 
 
 def test_win_rates_counts_orientation_and_ties():
-    rows = [(1, "base", "tuned", "b"), (2, "base", "tuned", "b"), (3, "tuned", "base", "a"),
-            (4, "base", "tuned", "tie"), (5, "base", "tuned", "a")]  # fmt: skip
+    rows = [
+        (1, "base", "tuned", "b"),
+        (2, "base", "tuned", "b"),
+        (3, "tuned", "base", "a"),
+        (4, "base", "tuned", "tie"),
+        (5, "base", "tuned", "a"),
+    ]
     (r,) = wr.win_rates(votes(rows), systems=["base", "tuned"], n_boot=200)
     # stored mostly as base-vs-tuned, so that orientation is kept
     assert (r["system_a"], r["system_b"]) == ("base", "tuned")

@@ -1,0 +1,78 @@
+"""The verdicts table read from the database."""
+
+from __future__ import annotations
+
+import pytest
+from analysis_helpers import build_study, pair_of, rate, single_scores, verdict
+
+from analysis.frames import load_judge_scores, load_study_frames, load_verdicts
+
+
+@pytest.fixture
+def built(session):
+    b = build_study(session, lengths={"base": 5, "tuned": 12}, flip={1})
+    p0, base_first = pair_of(b, 0, "base", "tuned")
+    assert base_first
+    p1, base_first = pair_of(b, 1, "base", "tuned")
+    assert not base_first  # stored as tuned-vs-base
+    rate(session, b, "ann", p0, "b", scores={"Accuracy": {"a": 2, "b": 5}}, swapped=True)
+    rate(session, b, "ann", p1, "a", scores={"Accuracy": {"a": 4, "b": 1}, "Fluency": {"a": 3}})
+    verdict(session, b, "openai:gpt", p0, "b", "b")
+    verdict(session, b, "openai:gpt", p1, "a", "b")  # inconsistent ─► tie
+    verdict(session, b, "gpt-3.5", p1, "a", None, mode="imported")
+    return b, p0, p1
+
+
+def test_one_row_per_verdict_with_unblinded_names(session, built):
+    b, p0, p1 = built
+    df = load_verdicts(session, b.study.name)
+    assert list(df["source"]) == ["human", "human", "judge", "judge", "judge"]
+    h = df[df["source"] == "human"].set_index("pair_id")
+    assert h.loc[p0, "winner"] == "tuned" and h.loc[p1, "winner"] == "tuned"
+    assert (h.loc[p1, "system_a"], h.loc[p1, "system_b"]) == ("tuned", "base")
+    assert (h.loc[p0, "len_a"], h.loc[p0, "len_b"]) == (5, 12)
+    assert h.loc[p0, "Accuracy_b"] == 5 and h.loc[p1, "Fluency_a"] == 3
+    assert h.loc[p1, "Fluency_b"] != h.loc[p1, "Fluency_b"]  # NaN when not given
+    assert h.loc[p0, "swapped"] is True and h.loc[p0, "first_shown"] == "b"
+    assert h.loc[p1, "swapped"] is None and h.loc[p1, "first_shown"] is None
+    assert h.loc[p0, "prompt"] == "p0" and h.loc[p0, "annotator"] == "ann"
+
+
+def test_judge_rows(session, built):
+    b, p0, p1 = built
+    df = load_verdicts(session, b.study.id)
+    j = df[df["source"] == "judge"]
+    gpt = j[j["judge"] == "openai:gpt"].set_index("pair_id")
+    assert gpt.loc[p1, "preference"] == "tie" and bool(gpt.loc[p1, "inconsistent"])
+    assert gpt.loc[p1, "winner"] == "tie" and gpt.loc[p0, "winner"] == "tuned"
+    assert (gpt.loc[p1, "winner_ab"], gpt.loc[p1, "winner_ba"]) == ("a", "b")
+    imp = j[j["judge"] == "gpt-3.5"].iloc[0]
+    assert imp["mode"] == "imported" and imp["annotator"] == "gpt-3.5"
+    assert imp["winner"] == "tuned"
+
+
+def test_empty_study_has_all_columns(session):
+    b = build_study(session, name="empty")
+    df = load_verdicts(session, b.study)
+    assert df.empty and {"source", "winner", "Accuracy_a", "len_b"} <= set(df.columns)
+    fr = load_study_frames(session, b.study.name)
+    assert fr.systems == ["base", "tuned"] and fr.n_pairs == 4 and fr.n_prompts == 4
+    assert fr.judges == [] and fr.human.empty
+
+
+def test_unknown_study(session):
+    with pytest.raises(LookupError, match="no study 'nope'"):
+        load_verdicts(session, "nope")
+
+
+def test_single_mode_scores_and_judge_keys(session, built):
+    b, p0, p1 = built
+    single_scores(session, b, "openai:gpt", p0, "a", {"Accuracy": 2, "Fluency": 4}, 6)
+    single_scores(session, b, "openai:gpt", p0, "b", {"Accuracy": 5}, 9)
+    verdict(session, b, "openai:gpt", p0, "b", None, mode="single")
+    scores = load_judge_scores(session, b.study)
+    assert set(scores["judge"]) == {"openai:gpt (single)"}
+    row = scores[(scores["side"] == "b") & (scores["criterion"] == "overall")].iloc[0]
+    assert row["system"] == "tuned" and row["score"] == 9
+    fr = load_study_frames(session, b.study)
+    assert fr.judges == ["openai:gpt", "gpt-3.5", "openai:gpt (single)"]

@@ -1,0 +1,167 @@
+"""The report: the documented JSON contract, and the Markdown and offline HTML renderings."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from analysis_helpers import build_study, pair_of, rate, verdict
+from sqlalchemy.engine import Engine
+
+from analysis.report import build_report, render, report_for_study
+from analysis.synthetic import SyntheticSpec, build_synthetic_study
+
+WIN_RATE_KEYS = {
+    "system_a",
+    "system_b",
+    "wins_a",
+    "wins_b",
+    "ties",
+    "win_rate_a",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "boot_ci_low",
+    "boot_ci_high",
+}
+CALIBRATION_KEYS = {
+    "agreement_with_majority",
+    "agreement_with_majority_no_ties",
+    "cohen_kappa_vs_majority",
+    "position_consistency",
+    "first_position_rate",
+    "prefers_longer_rate",
+    "n",
+}
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> tuple[Engine, dict]:
+    from annotate.db import get_engine, init_db
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('r') / 'r.db'}"
+    engine = init_db(get_engine(url))
+    spec = SyntheticSpec(
+        strengths=[0.0, 0.7, 1.4],
+        n_prompts=60,
+        n_annotators=6,
+        per_pair=3,
+        careless=0.95,
+        judges={"judge:fair": 0.0, "judge:biased": 0.6, "ensemble": 0.0},
+    )
+    sid = build_synthetic_study(engine, spec)
+    report = report_for_study(engine, sid, n_boot=200)
+    yield engine, report
+    engine.dispose()
+
+
+def test_contract_keys(synthetic):
+    _, r = synthetic
+    json.dumps(r, allow_nan=False)  # plain JSON, no NaN
+    agr = r["human"]["agreement"]
+    pref = agr["krippendorff_alpha"]["preference"]
+    assert pref["level"] == "nominal" and pref["ci_low"] <= pref["alpha"] <= pref["ci_high"]
+    for crit in r["study"]["criteria"]:
+        assert set(agr["krippendorff_alpha"][crit]) == {"ordinal", "interval"}
+    assert isinstance(agr["fleiss_kappa"], float)  # every pair has 3 ratings
+    pair = agr["pairwise_cohen_kappa"][0]
+    assert set(pair) == {"annotator_1", "annotator_2", "kappa", "n"}
+    assert 0 < agr["percent_agreement"] < 1
+    for section in [r["human"], *r["judges"].values()]:
+        assert len(section["win_rates"]) == 3
+        assert all(set(w) >= WIN_RATE_KEYS for w in section["win_rates"])
+        assert [
+            set(b) >= {"system", "rating", "ci_low", "ci_high"} for b in section["bradley_terry"]
+        ] == [True] * 3
+    assert set(r["judges"]) == {"judge:fair", "judge:biased", "ensemble"}
+    for j in r["judges"].values():
+        assert set(j["calibration"]) >= CALIBRATION_KEYS
+    loo = {x["annotator"]: x["agreement"] for x in r["human"]["loo_agreement"]}
+    assert min(loo, key=loo.get) == "synthetic-ann5"  # the careless one
+    assert r["human"]["prefers_longer_rate"] is not None
+
+
+def test_figures_make_sense(synthetic):
+    _, r = synthetic
+    bt = r["human"]["bradley_terry"]
+    assert [b["system"] for b in bt] == ["system-2", "system-1", "system-0"]
+    fair, biased = (
+        r["judges"]["judge:fair"]["calibration"],
+        r["judges"]["judge:biased"]["calibration"],
+    )
+    assert biased["first_position_rate"] > 0.7 > fair["first_position_rate"]
+    assert biased["position_consistency"] < fair["position_consistency"]
+    assert fair["agreement_with_majority_no_ties"] > 0.6
+    assert fair["n"] == r["study"]["n_pairs"] == fair["n_with_humans"]
+
+
+def test_report_without_human_ratings(session):
+    b = build_study(session, systems=("base", "tuned"), n_prompts=6)
+    for i in range(6):
+        pid, _ = pair_of(b, i, "base", "tuned")
+        verdict(session, b, "gpt-3.5-file", pid, "b" if i % 3 else "a", None, mode="imported")
+        verdict(session, b, "judge:x", pid, "b", "b" if i % 2 else "a")
+    r = report_for_study(session, b.study.name, n_boot=50)
+    h = r["human"]
+    assert h["agreement"]["krippendorff_alpha"] == {
+        "preference": None,
+        "Accuracy": None,
+        "Fluency": None,
+    }
+    assert h["agreement"]["fleiss_kappa"] is None and h["agreement"]["pairwise_cohen_kappa"] is None
+    assert h["win_rates"] is None and h["bradley_terry"] is None and h["loo_agreement"] is None
+    assert h["prefers_longer_rate"] is None
+    imported = r["judges"]["gpt-3.5-file"]
+    assert imported["win_rates"][0]["wins_b"] == 4 and imported["bradley_terry"] is None
+    c = imported["calibration"]
+    assert c["agreement_with_majority"] is None and c["position_consistency"] is None
+    assert c["n"] == 6 and c["prefers_longer_rate"] is None  # equal lengths
+    cx = r["judges"]["judge:x"]["calibration"]
+    assert cx["position_consistency"] == 0.5 and cx["first_position_rate"] is not None
+    for fmt in ("md", "html"):
+        assert "gpt-3.5-file" in render(r, fmt)
+
+
+def test_two_annotators_unequal_raters(session):
+    b = build_study(session, n_prompts=5)
+    for i in range(5):
+        pid, _ = pair_of(b, i, "base", "tuned")
+        rate(session, b, "u1", pid, "a", scores={"Accuracy": {"a": 4, "b": 2}})
+        if i < 3:
+            rate(session, b, "u2", pid, "a" if i else "b", scores={"Accuracy": {"a": 4, "b": 3}})
+    from analysis.frames import load_study_frames
+
+    r = build_report(load_study_frames(session, b.study), n_boot=0)
+    agr = r["human"]["agreement"]
+    assert agr["fleiss_kappa"] is None  # 2 raters on 3 pairs, 1 on the others
+    assert agr["fleiss_kappa_complete"]["n_items"] == 3
+    assert agr["krippendorff_alpha"]["preference"]["ci_low"] is None  # n_boot=0
+    assert agr["krippendorff_alpha"]["Fluency"] is None  # never scored
+    assert r["human"]["bradley_terry"] is None  # two systems
+
+
+def test_markdown_and_html(synthetic):
+    _, r = synthetic
+    md = render(r, "md")
+    assert md.startswith("# Report: synthetic") and "| system-0 | system-1 |" in md
+    html = render(r, "html")
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") >= 8
+    # self-contained: no scripts, no external resources
+    assert "<script" not in html and not re.search(r"""(src|href)=["']?https?:""", html)
+    assert "judge:biased vs the human majority" in html
+
+
+def test_html_escapes_names(session):
+    b = build_study(session, systems=("<b>x</b>", "y&z"), n_prompts=3)
+    for i in range(3):
+        pid, _ = pair_of(b, i, "<b>x</b>", "y&z")
+        verdict(session, b, "<script>alert(1)</script>", pid, "a", "a")
+    html = render(report_for_study(session, b.study, n_boot=20), "html")
+    assert "<script>" not in html and "<b>x</b>" not in html
+    assert "&lt;script&gt;" in html and "y&amp;z" in html
+
+
+def test_unknown_format(synthetic):
+    with pytest.raises(ValueError, match="unknown report format"):
+        render(synthetic[1], "pdf")
