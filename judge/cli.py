@@ -7,9 +7,14 @@ from pathlib import Path
 
 import typer
 
-from annotate.cli import fail
-
 MODES = ("pairwise", "single")
+
+
+def fail(message: str) -> typer.Exit:
+    """annotate.cli.fail, imported late: annotate.cli imports this module while it loads."""
+    from annotate.cli import fail as _fail
+
+    return _fail(message)
 
 
 def _money(value: float | None) -> str:

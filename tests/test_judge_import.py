@@ -1,0 +1,135 @@
+"""import-judgments: verdicts from elsewhere, validated, all or nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlmodel import Session, select
+
+from judge.importer import ImportJudgmentsError, import_judgments
+from judge.models import JudgeVerdict
+from tests.judge_helpers import make_study
+
+
+@pytest.fixture
+def study(session: Session):
+    return make_study(session, n_prompts=3, systems=("base", "tuned", "big"))
+
+
+def _csv(*rows: str, header: str = "prompt_id,system_a,system_b,judge,winner,reasoning") -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def _verdicts(session: Session) -> list[JudgeVerdict]:
+    session.expire_all()
+    return list(session.exec(select(JudgeVerdict).order_by(JudgeVerdict.id)))
+
+
+def test_csv_import_maps_to_canonical_pairs(session, study):
+    data = _csv(
+        "p0,base,tuned,gpt4,a,base is right",
+        "p0,tuned,base,gpt4-rev,tuned,",  # reversed systems: winner by name
+        "p1,big,tuned,gpt4,a,",  # pair stored as (tuned, big): a -> b
+        "p2,base,big,gpt4,TIE,",
+    )
+    summary = import_judgments(session, study=study, name="v.csv", data=data)
+    session.commit()
+    assert (
+        summary.rows == 4 and summary.inserted == 4 and summary.judges == {"gpt4": 3, "gpt4-rev": 1}
+    )
+    got = {(v.judge, v.pair_id): v for v in _verdicts(session)}
+    assert all(v.mode == "imported" for v in got.values())
+    winners = sorted((v.judge, v.winner, v.reasoning) for v in got.values())
+    assert winners == [
+        ("gpt4", "a", "base is right"),
+        ("gpt4", "b", ""),
+        ("gpt4", "tie", ""),
+        ("gpt4-rev", "b", ""),
+    ]
+
+
+def test_reimport_replaces(session, study):
+    import_judgments(session, study=study, name="v.csv", data=_csv("p0,base,tuned,j,a,"))
+    session.commit()
+    summary = import_judgments(session, study=study, name="v.csv", data=_csv("p0,tuned,base,j,a,"))
+    session.commit()
+    assert (summary.inserted, summary.replaced) == (0, 1)
+    assert [v.winner for v in _verdicts(session)] == ["b"]
+
+
+def test_jsonl_and_json(session, study):
+    rows = [
+        {
+            "prompt_id": "p1",
+            "system_a": "base",
+            "system_b": "big",
+            "judge": "j",
+            "winner": "big",
+            "reasoning": "longer",
+        }
+    ]
+    jsonl = "\n".join(json.dumps(r) for r in rows).encode() + b"\n\n"
+    assert import_judgments(session, study=study, name="v.jsonl", data=jsonl).rows == 1
+    rows[0]["judge"] = "k"
+    assert (
+        import_judgments(session, study=study, name="v.json", data=json.dumps(rows).encode()).rows
+        == 1
+    )
+    session.commit()
+    assert [v.winner for v in _verdicts(session)] == ["b", "b"]
+
+
+def test_every_problem_is_reported_with_file_and_line_and_nothing_is_written(session, study):
+    data = _csv(
+        "p0,base,tuned,j,a,",
+        "p9,base,tuned,j,a,",
+        "p0,base,nobody,j,a,",
+        "p0,base,tuned,j,maybe,",
+        "p0,base,tuned,j,b,",
+        "p1,base,tuned,,a,",
+        "p1,base,tuned,ensemble,a,",
+    )
+    with pytest.raises(ImportJudgmentsError) as info:
+        import_judgments(session, study=study, name="v.csv", data=data)
+    problems = info.value.problems
+    assert problems == [
+        "v.csv:3: prompt_id 'p9' is not in study 'judged'",
+        "v.csv:4: unknown system(s) 'nobody' (study has: base, big, tuned)",
+        "v.csv:5: winner 'maybe' must be a, b, tie, 'base' or 'tuned'",
+        "v.csv:6: judge 'j' already has a verdict on this pair at line 2",
+        "v.csv:7: empty or missing judge",
+        "v.csv:8: judge name 'ensemble' is reserved; rename it",
+    ]
+    assert "6 problem(s), nothing imported" in str(info.value)
+    session.rollback()
+    assert _verdicts(session) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        (
+            "v.csv",
+            b"prompt_id,judge\np0,j\n",
+            "v.csv:1: missing column(s) system_a, system_b, winner",
+        ),
+        ("v.jsonl", b'{"prompt_id": "p0"}\n{bad\n', "v.jsonl:2: invalid JSON at column 2"),
+        ("v.jsonl", b"[1]\n", "v.jsonl:1: expected a JSON object, got list"),
+        ("v.json", b'{"a": 1}', "v.json: expected a JSON array of objects"),
+        ("v.xlsx", b"PK", "unsupported file type .xlsx"),
+        ("v.csv", b"\xff\xfe\x00", "v.csv: not UTF-8 text"),
+        ("v.csv", b"prompt_id,system_a,system_b,judge,winner\n", "no verdicts in the file"),
+    ],
+)
+def test_unreadable_files(session, study, name, data, problem):
+    with pytest.raises(ImportJudgmentsError) as info:
+        import_judgments(session, study=study, name=name, data=data)
+    assert problem in info.value.problems[0]
+
+
+def test_multiline_csv_fields_keep_line_numbers(session, study):
+    data = _csv('p0,base,tuned,j,a,"two\nlines"', "p0,base,tuned,j,x,")
+    with pytest.raises(ImportJudgmentsError) as info:
+        import_judgments(session, study=study, name="v.csv", data=data)
+    assert info.value.problems[0].startswith("v.csv:4:")

@@ -1,0 +1,145 @@
+"""Provider registry, fail-fast errors, SDK settings, baselines, error classification."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from judge.providers import PROVIDERS, load_judge, provider_class, resolve_base_url
+from judge.providers.base import (
+    JudgeRequest,
+    ProviderError,
+    ProviderUnavailable,
+    http_error,
+    retry_after_seconds,
+)
+from judge.specs import parse_spec
+
+
+def test_importing_the_judge_package_loads_no_sdk_and_no_torch():
+    code = (
+        "import sys, judge.providers, judge.service, judge.cli, judge.runner\n"
+        "heavy = ('openai', 'anthropic', 'torch', 'transformers')\n"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_registered_provider_has_the_protocol():
+    for name in PROVIDERS:
+        cls = provider_class(name)
+        assert callable(cls.complete) and callable(cls.aclose)
+
+
+@pytest.mark.parametrize(
+    ("provider", "module", "extra"),
+    [("openai", "openai", "api"), ("anthropic", "anthropic", "api"), ("hf", "torch", "local")],
+)
+def test_missing_sdk_names_the_pip_extra(monkeypatch, provider, module, extra):
+    monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    monkeypatch.delitem(sys.modules, f"judge.providers.{provider}", raising=False)
+    with pytest.raises(ProviderUnavailable) as info:
+        provider_class(provider)
+    message = str(info.value)
+    assert f"pip install 'sidebyside[{extra}]'" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("spec", "env"),
+    [("openai:gpt-4o-mini", "OPENAI_API_KEY"), ("anthropic:claude-3-5-haiku", "ANTHROPIC_API_KEY")],
+)
+def test_missing_key_names_the_variable(monkeypatch, spec, env):
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(ProviderUnavailable, match=f"set {env}"):
+        load_judge(parse_spec(spec))
+
+
+def test_local_servers_need_no_key_and_env_base_urls_are_honoured(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
+    spec = parse_spec("openai:llama3")
+    assert resolve_base_url(spec) == "http://127.0.0.1:9/v1"
+    judge = load_judge(spec)
+    assert judge.base_url == "http://127.0.0.1:9/v1"
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    assert resolve_base_url(spec) == "https://api.openai.com/v1"
+    assert resolve_base_url(parse_spec("baseline:longest")) is None
+
+
+def test_sdk_clients_never_retry_themselves(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    for spec in ("openai:gpt-4o-mini", "anthropic:claude-3-5-haiku"):
+        judge = load_judge(parse_spec(spec), timeout=7)
+        assert judge.client.max_retries == 0
+        assert judge.client.timeout == 7
+
+
+def test_openai_request_parameters(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    request = JudgeRequest(messages=({"role": "user", "content": "x"},), max_tokens=100)
+    official = load_judge(parse_spec("openai:gpt-4o-mini"))._kwargs(request)
+    assert official["max_completion_tokens"] == 100 and official["temperature"] == 0.0
+    assert official["response_format"] == {"type": "json_object"}
+    reasoning = load_judge(parse_spec("openai:o3-mini"))._kwargs(request)
+    assert "temperature" not in reasoning  # reasoning models take only the default
+    local = load_judge(parse_spec("openai:llama@http://127.0.0.1:9/v1"))._kwargs(request)
+    assert local["max_tokens"] == 100 and "max_completion_tokens" not in local
+
+
+def _pair(a: str, b: str, key: str = "k") -> JudgeRequest:
+    return JudgeRequest(messages=(), responses=(a, b), key=key)
+
+
+async def test_baselines():
+    longest = load_judge(parse_spec("baseline:longest"))
+    shortest = load_judge(parse_spec("baseline:shortest"))
+    rand = load_judge(parse_spec("baseline:random"))
+
+    async def winner(judge, request):
+        return json.loads((await judge.complete(request)).text)["winner"]
+
+    assert await winner(longest, _pair("short", "much longer")) == "B"
+    assert await winner(longest, _pair("much longer", "short")) == "A"
+    assert await winner(longest, _pair("  same ", "same")) == "tie"  # whitespace ignored
+    assert await winner(shortest, _pair("short", "much longer")) == "A"
+    flips = [await winner(rand, _pair("x", "y", key=str(i))) for i in range(200)]
+    assert set(flips) == {"A", "B"} and 70 < flips.count("A") < 130
+    assert flips == [await winner(rand, _pair("x", "y", key=str(i))) for i in range(200)]
+    with pytest.raises(ProviderError, match="pairwise"):
+        await longest.complete(JudgeRequest(messages=(), mode="single", responses=("x",)))
+
+
+def test_retry_after_http_date():
+    header = {"Retry-After": "Wed, 21 Oct 2015 07:28:10 GMT"}
+    import email.utils
+
+    now = email.utils.parsedate_to_datetime("Wed, 21 Oct 2015 07:28:00 GMT").timestamp()
+    assert retry_after_seconds(header, now=now) == 10
+    assert retry_after_seconds({"Retry-After": "soon"}) is None
+    assert retry_after_seconds({"retry-after": "-3"}) == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable", "fatal"),
+    [
+        (429, True, False),
+        (500, True, False),
+        (503, True, False),
+        (529, True, False),
+        (408, True, False),
+        (400, False, False),
+        (401, False, True),
+        (404, False, True),
+    ],
+)
+def test_http_error_classification(status, retryable, fatal):
+    error = http_error(status, "boom", {"retry-after": "1"})
+    assert (error.retryable, error.fatal, error.status) == (retryable, fatal, status)
+    if retryable:
+        assert error.retry_after == 1
