@@ -1,0 +1,242 @@
+"""Judges (admins): pick judges, mode, concurrency and budget; see the cost estimate; run with
+live progress; browse verdicts with both orders' reasoning side by side.
+
+Thin: the judge package does the work; this page reads widgets, calls it, renders. Model text
+and judge answers are untrusted and rendered as Markdown with HTML disabled.
+"""
+
+import streamlit as st
+
+from judge.browse import judges_of, pair_detail, verdict_rows
+from judge.service import JudgeRunConfig, estimate, run_judges
+from ui.common import db_session, get_engine_cached, pick_study, render_untrusted, require_admin
+
+SPEC_HELP = (
+    "One judge per line: `openai:MODEL`, `openai:MODEL@http://host:port/v1` (vLLM, Ollama, "
+    "llama.cpp, LM Studio), `anthropic:MODEL`, `hf:PATH_OR_ID` (local transformers model), "
+    "`baseline:longest`, `baseline:shortest`, `baseline:random`. Keys come from "
+    "OPENAI_API_KEY / ANTHROPIC_API_KEY on the server."
+)
+
+require_admin()
+st.title("LLM judges")
+study = pick_study()
+if study is None:
+    st.stop()
+engine = get_engine_cached()
+
+
+def _config() -> JudgeRunConfig | None:
+    specs = [line.strip() for line in st.session_state.judge_specs.splitlines() if line.strip()]
+    try:
+        return JudgeRunConfig(
+            judges=specs,
+            mode=st.session_state.judge_mode,
+            reference=st.session_state.judge_reference,
+            concurrency=int(st.session_state.judge_concurrency),
+            max_cost=st.session_state.judge_budget or None,
+            base_url=st.session_state.judge_base_url.strip() or None,
+        )
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        st.error(f"Check the settings: {exc}")
+        return None
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+with st.form("judge_run"):
+    st.text_area("Judges", value="baseline:longest", key="judge_specs", help=SPEC_HELP)
+    left, mid, right = st.columns(3)
+    left.radio(
+        "Mode",
+        ["pairwise", "single"],
+        key="judge_mode",
+        horizontal=True,
+        help="pairwise: A vs B in both orders; single: 1-5 per criterion, 1-10 overall.",
+    )
+    left.toggle("Show reference answers", key="judge_reference")
+    mid.number_input("Concurrency per provider", 1, 256, 16, key="judge_concurrency")
+    mid.number_input("Budget (USD, 0 = none)", 0.0, 10_000.0, 0.0, step=1.0, key="judge_budget")
+    right.text_input(
+        "Base URL for openai: judges (optional)",
+        key="judge_base_url",
+        placeholder="http://localhost:8000/v1",
+    )
+    b1, b2 = st.columns(2)
+    want_estimate = b1.form_submit_button("Estimate cost", icon=":material/calculate:")
+    want_run = b2.form_submit_button("Run judges", type="primary", icon=":material/play_arrow:")
+
+if want_estimate or want_run:
+    config = _config()
+    if config is not None:
+        try:
+            rows = estimate(engine, study.id, config)
+        except (LookupError, ValueError) as exc:
+            st.error(str(exc))
+            rows = None
+        if rows is not None:
+            st.caption("Estimate (prompt tokens at 3 characters each; nothing sent yet)")
+            st.dataframe(
+                [
+                    {
+                        "judge": r.judge,
+                        "calls": r.calls,
+                        "cached": r.cached,
+                        "to send": r.to_send,
+                        "prompt tokens": r.input_tokens,
+                        "cost (est.)": _money(r.cost),
+                        "at most": _money(r.worst_cost),
+                    }
+                    for r in rows
+                ],
+                hide_index=True,
+            )
+        if rows is not None and want_run:
+            bar = st.progress(0.0, text="starting…")
+
+            def on_progress(p) -> None:
+                share = p.done / p.total if p.total else 1.0
+                bar.progress(
+                    share,
+                    text=f"{p.done}/{p.total} done · {p.failures} failed · ${p.cost:.4f} spent",
+                )
+
+            try:
+                summary = run_judges(engine, study.id, config, on_progress=on_progress)
+            except Exception as exc:  # a user error (key, SDK, spec) or a provider failure
+                st.error(f"{type(exc).__name__}: {exc}")
+            else:
+                bar.progress(
+                    1.0, text=f"finished in {summary.wall_s:.1f} s, ${summary.cost:.4f} spent"
+                )
+                st.dataframe(
+                    [
+                        {
+                            "judge": j.judge,
+                            "a": j.verdicts["a"],
+                            "b": j.verdicts["b"],
+                            "tie": j.verdicts["tie"],
+                            "inconsistent": j.inconsistent,
+                            "unparsed": j.unparsed,
+                            "failed": j.errors,
+                            "sent": j.sent,
+                            "cached": j.cached,
+                            "cost": _money(j.cost),
+                            "wall s": round(j.wall_s, 1),
+                        }
+                        for j in summary.judges
+                    ],
+                    hide_index=True,
+                )
+                for j in summary.judges:
+                    if j.stopped:
+                        st.error(f"{j.judge} stopped: {j.stopped}")
+                    for message in j.error_messages:
+                        st.warning(f"{j.judge}: {message}")
+                if summary.budget_stopped:
+                    st.warning(
+                        "Budget reached: run again with a larger budget to finish; "
+                        "nothing already judged is sent again."
+                    )
+
+st.divider()
+st.subheader("Browse verdicts")
+with db_session() as session:
+    available = judges_of(session, study.id)
+if not available:
+    st.info("No judgments on this study yet.")
+    st.stop()
+labels = [f"{judge} ({mode})" for judge, mode in available]
+choice = st.selectbox("Judge", labels, key="browse_judge")
+judge, mode = available[labels.index(choice)]
+only = st.segmented_control(
+    "Show",
+    ["all", "inconsistent", "no verdict", "a", "b", "tie"],
+    default="all",
+    key="browse_filter",
+)
+with db_session() as session:
+    rows = verdict_rows(session, study_id=study.id, judge=judge, mode=mode)
+if only == "inconsistent":
+    rows = [r for r in rows if r["inconsistent"]]
+elif only == "no verdict":
+    rows = [r for r in rows if r["winner"] is None]
+elif only in ("a", "b", "tie"):
+    rows = [r for r in rows if r["winner"] == only]
+st.caption(f"{len(rows)} pair(s)")
+st.dataframe(
+    rows,
+    hide_index=True,
+    column_order=[
+        "prompt_id",
+        "system_a",
+        "system_b",
+        "winner_system",
+        "inconsistent",
+        "judgments",
+    ],
+)
+if not rows:
+    st.stop()
+pair_labels = [f"{r['prompt_id']}: {r['system_a']} vs {r['system_b']}" for r in rows]
+picked = st.selectbox("Pair", pair_labels, key="browse_pair")
+with db_session() as session:
+    detail = pair_detail(
+        session, pair_id=rows[pair_labels.index(picked)]["pair_id"], judge=judge, mode=mode
+    )
+
+st.markdown("**Prompt**")
+render_untrusted(detail.prompt)
+if detail.reference:
+    with st.expander("Reference answer"):
+        render_untrusted(detail.reference)
+col_a, col_b = st.columns(2)
+with col_a:
+    st.markdown(f"**output a** · {detail.system_a}")
+    render_untrusted(detail.output_a)
+with col_b:
+    st.markdown(f"**output b** · {detail.system_b}")
+    render_untrusted(detail.output_b)
+
+if detail.verdict is not None:
+    v = detail.verdict
+    verdict = {"a": detail.system_a, "b": detail.system_b}.get(v.winner, "tie")
+    st.success(
+        f"Verdict: **{verdict}**" + (" (the two orders disagreed)" if v.inconsistent else "")
+    )
+else:
+    st.warning("No verdict: an order is missing, unparsed or failed.")
+
+orders = ("ab", "ba") if mode == "pairwise" else ("a", "b")
+captions = {
+    "ab": f"Order ab: Response A = {detail.system_a}",
+    "ba": f"Order ba: Response A = {detail.system_b}",
+    "a": f"Scored alone: {detail.system_a}",
+    "b": f"Scored alone: {detail.system_b}",
+}
+for col, order in zip(st.columns(2), orders, strict=True):
+    with col:
+        st.markdown(f"**{captions[order]}**")
+        j = detail.judgments.get(order)
+        if j is None:
+            st.caption("not asked yet")
+            continue
+        if j.status == "ok" and mode == "pairwise":
+            names = {"a": detail.system_a, "b": detail.system_b, "tie": "tie"}
+            st.markdown(f"said **{j.shown_winner}** → {names.get(j.winner, '?')}")
+        elif j.status == "ok":
+            st.markdown(
+                f"overall **{j.scores['overall']}/10** · "
+                + ", ".join(f"{k} {s}" for k, s in j.scores["criteria"].items())
+            )
+        else:
+            st.error(f"{j.status}: {j.error}")
+        render_untrusted(j.reasoning or "(no reasoning)")
+        st.caption(
+            f"tokens {j.input_tokens}/{j.output_tokens} · cost {_money(j.cost_usd)} · "
+            f"latency {j.latency_s or 0:.2f} s · template {j.template_version}"
+        )
+        with st.expander("Raw answer"):
+            st.code(j.raw or "", language=None)
