@@ -1,0 +1,50 @@
+"""Log in, or create an account from a one-time invite link (?invite=TOKEN)."""
+
+import streamlit as st
+
+from annotate.auth import authenticate, redeem_invite
+from ui.common import db_session, login
+
+st.title("sidebyside")
+token = st.query_params.get("invite")
+
+if token:
+    st.subheader("Create your account")
+    st.caption("This invite link works once. Choose a username and a password.")
+    with st.form("invite"):
+        username = st.text_input("Username")
+        password = st.text_input("Password", type="password")
+        again = st.text_input("Repeat password", type="password")
+        create = st.form_submit_button("Create account", type="primary")
+    if create:
+        if password != again:
+            st.error("The two passwords differ.")
+        else:
+            try:
+                with db_session() as session:
+                    user = redeem_invite(
+                        session, token=token, username=username.strip(), password=password
+                    )
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                st.query_params.clear()  # the token must not linger in the address bar
+                login(user)
+                st.rerun()
+    if st.button("I already have an account"):
+        st.query_params.clear()
+        st.rerun()
+else:
+    st.subheader("Log in")
+    with st.form("login"):
+        username = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    if submitted:
+        with db_session() as session:
+            user = authenticate(session, username=username, password=password)
+        if user is None:
+            st.error("Wrong username or password, or the account is deactivated.")
+        else:
+            login(user)
+            st.rerun()

@@ -1,0 +1,145 @@
+"""Real-browser helpers shared by the end-to-end test and docs/screenshot.py: a fresh demo
+database, the app served on a free localhost port, and Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env(db_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["SIDEBYSIDE_DATABASE_URL"] = db_url
+    env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
+    return env
+
+
+def init_demo(db_url: str) -> str:
+    """`sidebyside init --demo` against ``db_url``; returns its output."""
+    proc = subprocess.run(
+        [str(BIN / "sidebyside"), "init", "--demo"],
+        env=app_env(db_url),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"sidebyside init --demo failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout
+
+
+@contextmanager
+def serve_app(db_url: str, log: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port; yields the base URL, stops the server after."""
+    port = free_port()
+    cmd = [
+        str(BIN / "streamlit"),
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=app_env(db_url), stdout=out, stderr=out)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, proc, log)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)  # polling a server start-up, not a timing assert
+    raise RuntimeError(f"streamlit did not answer within {timeout}s:\n{log.read_text()}")
+
+
+@contextmanager
+def chromium(profile_dir: Path, *, width: int = 1400, height: int = 1000) -> Iterator:
+    """A Playwright page in Debian's Chromium with a fresh profile."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile_dir),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": width, "height": height},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            context.close()
+
+
+def log_in(page, base_url: str, username: str, password: str) -> None:
+    page.goto(base_url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    password_box = page.get_by_role("textbox", name="Password")
+    password_box.fill(password)
+    password_box.press("Enter")
+    page.get_by_role("heading", name="Annotate").wait_for()
+
+
+def wait_idle(page) -> None:
+    """Wait until the app has no script run in flight (Streamlit marks it on stApp)."""
+    page.wait_for_function(
+        "() => { const app = document.querySelector('[data-testid=stApp]');"
+        " return app && app.dataset.testScriptState === 'notRunning'; }"
+    )

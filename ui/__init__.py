@@ -1,0 +1,1 @@
+"""Shared Streamlit helpers of the pages (kept out of the importable packages)."""
