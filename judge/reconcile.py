@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
 from annotate.models import utcnow
@@ -98,39 +99,57 @@ def _single_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
     return verdicts, incomplete
 
 
+_FIELDS = ("winner", "inconsistent", "winner_ab", "winner_ba", "reasoning")
+
+
 def _store(
     session: Session, *, study_id: int, judge: str, mode: str, verdicts: dict[int, dict]
 ) -> ReconcileStats:
-    """Make the stored verdicts of (study, judge, mode) equal ``verdicts``; touch only rows
-    that change, so a cached rerun writes nothing."""
+    """Make the stored verdicts of (study, judge, mode) equal ``verdicts``; write only rows
+    that change (bulk statements), so a cached rerun writes nothing."""
     stats = ReconcileStats(verdicts=len(verdicts))
     stats.inconsistent = sum(v["inconsistent"] for v in verdicts.values())
     existing = {
-        v.pair_id: v
-        for v in session.exec(
-            select(JudgeVerdict).where(
+        row.pair_id: row
+        for row in session.exec(
+            select(
+                JudgeVerdict.id, JudgeVerdict.pair_id, *(getattr(JudgeVerdict, f) for f in _FIELDS)
+            ).where(
                 JudgeVerdict.study_id == study_id,
                 JudgeVerdict.judge == judge,
                 JudgeVerdict.mode == mode,
             )
         ).all()
     }
+    now = utcnow()
+    inserts, updates = [], []
     for pair_id, fields in verdicts.items():
         row = existing.pop(pair_id, None)
         if row is None:
-            session.add(
-                JudgeVerdict(study_id=study_id, pair_id=pair_id, judge=judge, mode=mode, **fields)
+            inserts.append(
+                {
+                    "study_id": study_id,
+                    "pair_id": pair_id,
+                    "judge": judge,
+                    "mode": mode,
+                    "created_at": now,
+                    **fields,
+                }
             )
-            stats.changed += 1
         elif any(getattr(row, k) != v for k, v in fields.items()):
-            for key, value in fields.items():
-                setattr(row, key, value)
-            row.created_at = utcnow()
-            session.add(row)
-            stats.changed += 1
-    for row in existing.values():
-        session.delete(row)
-        stats.removed += 1
+            updates.append({"id": row.id, "created_at": now, **fields})
+    if inserts:
+        session.execute(insert(JudgeVerdict), inserts)
+    if updates:
+        session.execute(update(JudgeVerdict), updates)
+    if existing:
+        session.execute(
+            delete(JudgeVerdict).where(
+                JudgeVerdict.id.in_([row.id for row in existing.values()])  # type: ignore[attr-defined]
+            )
+        )
+    stats.changed = len(inserts) + len(updates)
+    stats.removed = len(existing)
     return stats
 
 
@@ -139,9 +158,14 @@ def reconcile(session: Session, *, study_id: int, judge: str, mode: str) -> Reco
     if mode not in ("pairwise", "single"):
         raise ValueError(f"cannot reconcile mode {mode!r}")
     rows = session.exec(
-        select(Judgment).where(
-            Judgment.study_id == study_id, Judgment.judge == judge, Judgment.mode == mode
-        )
+        select(
+            Judgment.pair_id,
+            Judgment.order,
+            Judgment.status,
+            Judgment.winner,
+            Judgment.reasoning,
+            Judgment.scores,
+        ).where(Judgment.study_id == study_id, Judgment.judge == judge, Judgment.mode == mode)
     ).all()
     build = _pairwise_verdicts if mode == "pairwise" else _single_verdicts
     verdicts, incomplete = build(rows)

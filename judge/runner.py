@@ -4,7 +4,7 @@ max_retries=0), the database cache, a cost budget, and one committed row per res
 
 The runner owns policy; providers only talk. The runner alone writes Judgment rows, on one
 writer thread, each result committed as it arrives, so a killed run loses only what was in
-flight and a rerun sends nothing it already has.
+flight and a rerun sends nothing it already has (rows: judge/writer.py).
 """
 
 from __future__ import annotations
@@ -14,21 +14,18 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from annotate.models import utcnow
 from judge import cache
-from judge.models import Judgment
-from judge.parsing import Parsed, shown_to_canonical
+from judge.parsing import Parsed
 from judge.pricing import Prices, estimate_tokens
 from judge.providers.base import Completion, Judge, ProviderError
 from judge.tasks import Task
+from judge.writer import JudgmentWriter, copy_fields, error_fields, result_fields
 
 
 @dataclass(frozen=True)
@@ -165,11 +162,10 @@ class Runner:
             self._stats[t.judge].total += 1
         self._total, self._done, self._failures = len(tasks), 0, 0
         self._spent, self._reserved, self._budget_stopped = 0.0, 0.0, False
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge-writer")
+        with Session(self.engine) as session:
+            plan = cache.plan(session, tasks)
+        self._writer = JudgmentWriter(self.engine, plan.row_ids)
         try:
-            with Session(self.engine) as session:
-                plan = cache.plan(session, tasks)
-            self._row_ids = dict(plan.row_ids)
             groups = self._leaders(plan.send)
             if self.options.max_cost is not None:
                 unknown = sorted({t.judge for t in groups if self.worst_cost(t) is None})
@@ -181,14 +177,14 @@ class Runner:
             for task in plan.stored:
                 self._stats[task.judge].stored += 1
             if plan.copy:
-                await self._write([self._copy_fields(t, src) for t, src in plan.copy])
+                await self._writer.write([copy_fields(t, src) for t, src in plan.copy])
                 for task, _ in plan.copy:
                     self._stats[task.judge].copied += 1
             self._done = len(plan.stored) + len(plan.copy)
             self._report()
             await self._launch_all(groups)
         finally:
-            self._writer.shutdown(wait=True)
+            self._writer.close()
             for judge in self.judges.values():
                 await judge.aclose()
         return RunResult(
@@ -241,40 +237,24 @@ class Runner:
         self, leader: Task, group: list[Task], reserved: float, sem: asyncio.Semaphore
     ) -> None:
         stats = self._stats[leader.judge]
-        judge = self.judges[leader.judge]
+        if stats.started is None:
+            stats.started = time.monotonic()
         try:
-            if stats.started is None:
-                stats.started = time.monotonic()
-            attempt, started = 0, time.monotonic()
-            while True:
-                stats.attempts += 1
-                started = time.monotonic()
-                try:
-                    completion = await judge.complete(leader.request)
-                    error = None
-                    break
-                except ProviderError as exc:
-                    error = exc
-                except TimeoutError as exc:
-                    error = ProviderError(f"request timed out: {exc}", retryable=True)
-                except Exception as exc:  # noqa: BLE001 - a provider bug must not end the run
-                    error = ProviderError(f"{type(exc).__name__}: {exc}")
-                if error.fatal or not error.retryable or attempt >= self.options.max_retries:
-                    break
-                await self.sleep(self._delay(attempt, error.retry_after))
-                attempt += 1
-                stats.retries += 1
-            latency = time.monotonic() - started
+            try:
+                completion, error, latency = await self._call(leader)
+            finally:
+                sem.release()  # the slot is for the provider; the write below needs none
             if error is not None:
-                cost = None
-                fields = [self._error_fields(t, str(error)) for t in group]
                 if error.fatal and not stats.stopped:
                     stats.stopped = str(error)
-            else:
-                cost = self._cost(leader, completion)
-                parsed = leader.parse(completion.text)
-                fields = [
-                    self._result_fields(
+                await self._writer.write([error_fields(t, str(error)) for t in group])
+                self._account_error(leader, group, error)
+                return
+            cost = self._cost(leader, completion)
+            parsed = leader.parse(completion.text)
+            await self._writer.write(
+                [
+                    result_fields(
                         t,
                         parsed,
                         completion,
@@ -283,15 +263,35 @@ class Runner:
                     )
                     for t in group
                 ]
-            await self._write(fields)
-            if error is None:
-                self._account_result(leader, group, completion, parsed, cost)
-            else:
-                self._account_error(leader, group, error)
+            )
+            self._account_result(leader, group, completion, parsed, cost)
         finally:
             self._reserved -= reserved
             stats.finished = time.monotonic()
-            sem.release()
+
+    async def _call(self, task: Task) -> tuple[Completion | None, ProviderError | None, float]:
+        """One call with retries: (completion, None, latency) or (None, final error, latency).
+        Retries 429, 5xx, timeouts and broken bodies with backoff; honours Retry-After."""
+        stats = self._stats[task.judge]
+        judge = self.judges[task.judge]
+        attempt = 0
+        while True:
+            stats.attempts += 1
+            started = time.monotonic()
+            try:
+                completion = await judge.complete(task.request)
+                return completion, None, time.monotonic() - started
+            except ProviderError as exc:
+                error = exc
+            except TimeoutError as exc:
+                error = ProviderError(f"request timed out: {exc}", retryable=True)
+            except Exception as exc:  # noqa: BLE001 - a provider bug must not end the run
+                error = ProviderError(f"{type(exc).__name__}: {exc}")
+            if error.fatal or not error.retryable or attempt >= self.options.max_retries:
+                return None, error, time.monotonic() - started
+            await self.sleep(self._delay(attempt, error.retry_after))
+            attempt += 1
+            stats.retries += 1
 
     def _account_error(self, leader: Task, group: list[Task], error: ProviderError) -> None:
         stats = self._stats[leader.judge]
@@ -341,118 +341,3 @@ class Runner:
                     budget_stopped=self._budget_stopped,
                 )
             )
-
-    # -- rows -----------------------------------------------------------------------------
-    def _base_fields(self, task: Task) -> dict[str, Any]:
-        return {
-            "study_id": task.study_id,
-            "pair_id": task.pair_id,
-            "judge": task.judge,
-            "mode": task.mode,
-            "order": task.order,
-            "output_id": task.output_id,
-            "template_version": task.template_version,
-            "cache_key": task.cache_key,
-        }
-
-    def _result_fields(
-        self,
-        task: Task,
-        parsed: Parsed,
-        completion: Completion,
-        cost: float | None,
-        latency: float | None,
-    ) -> dict[str, Any]:
-        fields = self._base_fields(task) | {
-            "status": "ok" if parsed.ok else "unparsed",
-            "raw": completion.text,
-            "reasoning": parsed.reasoning,
-            "error": None if parsed.ok else parsed.problem,
-            "input_tokens": completion.input_tokens,
-            "output_tokens": completion.output_tokens,
-            "cost_usd": cost,
-            "latency_s": latency,
-            "shown_winner": None,
-            "winner": None,
-            "scores": None,
-        }
-        if parsed.ok and task.mode == "pairwise":
-            fields["shown_winner"] = parsed.winner
-            fields["winner"] = shown_to_canonical(parsed.winner, task.order)
-        elif parsed.ok:
-            fields["scores"] = parsed.scores
-        return fields
-
-    def _copy_fields(self, task: Task, source: Judgment) -> dict[str, Any]:
-        """Take a stored answer with the same cache key (nothing is paid again)."""
-        completion = Completion(source.raw, source.input_tokens, source.output_tokens)
-        return self._result_fields(task, task.parse(source.raw), completion, 0.0, None)
-
-    def _error_fields(self, task: Task, message: str) -> dict[str, Any]:
-        return self._base_fields(task) | {
-            "status": "error",
-            "error": message,
-            "raw": "",
-            "reasoning": "",
-            "shown_winner": None,
-            "winner": None,
-            "scores": None,
-            "cost_usd": None,
-            "input_tokens": None,
-            "output_tokens": None,
-            "latency_s": None,
-        }
-
-    async def _write(self, rows: list[dict[str, Any]]) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._writer, self._write_sync, rows)
-
-    def _write_sync(self, rows: list[dict[str, Any]]) -> None:
-        """Upsert rows by their slot in one short transaction (runs on the writer thread)."""
-        try:
-            with Session(self.engine) as session:
-                for fields in rows:
-                    self._upsert(session, fields)
-                session.commit()
-        except IntegrityError:  # another process inserted one of the slots meanwhile
-            with Session(self.engine) as session:
-                for fields in rows:
-                    self._row_ids.pop(self._slot(fields), None)
-                    self._upsert(session, fields, lookup=True)
-                session.commit()
-
-    @staticmethod
-    def _slot(fields: dict[str, Any]) -> tuple:
-        return (
-            fields["judge"],
-            fields["mode"],
-            fields["pair_id"],
-            fields["order"],
-            fields["output_id"],
-        )
-
-    def _upsert(self, session: Session, fields: dict[str, Any], lookup: bool = False) -> None:
-        slot = self._slot(fields)
-        row = None
-        if slot in self._row_ids:
-            row = session.get(Judgment, self._row_ids[slot])
-        elif lookup:
-            row = session.exec(
-                select(Judgment).where(
-                    Judgment.judge == slot[0],
-                    Judgment.mode == slot[1],
-                    Judgment.pair_id == slot[2],
-                    Judgment.order == slot[3],
-                    Judgment.output_id == slot[4],
-                )
-            ).first()
-        if row is None:
-            row = Judgment(**fields)
-            session.add(row)
-            session.flush()
-            self._row_ids[slot] = row.id
-        else:
-            for key, value in fields.items():
-                setattr(row, key, value)
-            row.created_at = utcnow()
-            session.add(row)

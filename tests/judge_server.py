@@ -163,7 +163,8 @@ class LoopbackServer:
 
             def do_GET(self) -> None:  # noqa: N802
                 if self.path == "/_stats":
-                    self._send(200, json.dumps({"requests": server.count}).encode())
+                    stats = {"requests": server.count, "max_in_flight": server.max_in_flight}
+                    self._send(200, json.dumps(stats).encode())
                 else:
                     self._send(404, b'{"error": {"message": "not found"}}')
 

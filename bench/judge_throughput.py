@@ -1,0 +1,153 @@
+"""Judge runner throughput against a loopback server with fixed latency per request.
+
+500 pairs x 2 orders x 2 judges (one OpenAI-format, one Anthropic-format judge, so two
+providers with their own concurrency limit) = 2000 requests at 100 ms each. Prints:
+
+- sequential: the one-request-at-a-time loop of textbook examples (official sync SDK clients,
+  call, parse). It would take ~200 s in full, so it runs on a sample and is extrapolated;
+- runner: ``sidebyside judge`` through the Python API (async, cache lookups, a committed row
+  per result, reconciliation, ensemble);
+- floor: requests x latency / total concurrency, the best any client could do;
+- cached rerun: the same run again, which must send zero requests.
+
+The server runs in its own process (tests/judge_server.py) so it does not share the GIL with
+the client. Usage: python bench/judge_throughput.py [--pairs 500] [--latency 0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlmodel import Session  # noqa: E402
+
+from annotate.db import get_engine, init_db  # noqa: E402
+from judge.parsing import parse_pairwise  # noqa: E402
+from judge.service import JudgeRunConfig, plan, run_judges  # noqa: E402
+from tests.judge_helpers import make_study  # noqa: E402
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "judge_server.py"), "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    port = int(proc.stdout.readline())
+    return proc, port
+
+
+def server_count(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stats") as response:
+        return json.loads(response.read())["requests"]
+
+
+def sequential(tasks, port: int, sample: int) -> tuple[float, int]:
+    """The textbook loop on the first ``sample`` calls (alternating the two judges)."""
+    import anthropic
+    import openai
+
+    oa = openai.OpenAI(api_key="x", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    an = anthropic.Anthropic(api_key="x", base_url=f"http://127.0.0.1:{port}", max_retries=0)
+    by_provider = {"openai": [], "anthropic": []}
+    for task in tasks:
+        by_provider[task.spec.provider].append(task)
+    chosen = [
+        t
+        for pair in zip(by_provider["openai"], by_provider["anthropic"], strict=False)
+        for t in pair
+    ][:sample]
+    start = time.perf_counter()
+    for task in chosen:
+        messages = list(task.request.messages)
+        if task.spec.provider == "openai":
+            reply = oa.chat.completions.create(
+                model=task.spec.model, messages=messages, temperature=0, max_tokens=512
+            )
+            text = reply.choices[0].message.content
+        else:
+            reply = an.messages.create(
+                model=task.spec.model,
+                system=messages[0]["content"],
+                messages=messages[1:],
+                max_tokens=512,
+            )
+            text = reply.content[0].text
+        parse_pairwise(text)
+    return time.perf_counter() - start, len(chosen)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=500)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--concurrency", type=int, default=16, help="per provider")
+    parser.add_argument("--sequential-sample", type=int, default=50)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="sbs-bench-"))
+    engine = init_db(get_engine(f"sqlite:///{tmp / 'bench.db'}"))
+    proc, port = start_server(args.latency)
+    try:
+        with Session(engine) as session:
+            study = make_study(session, name="bench", n_prompts=args.pairs)
+        judges = [
+            f"openai:bench-gpt@http://127.0.0.1:{port}/v1",
+            f"anthropic:bench-claude@http://127.0.0.1:{port}",
+        ]
+        config = JudgeRunConfig(judges=judges, concurrency=args.concurrency)
+        with Session(engine) as session:
+            tasks = plan(session, study, config)
+        n = len(tasks)
+        total_concurrency = args.concurrency * len(judges)
+        floor = n * args.latency / total_concurrency
+
+        seq_s, seq_n = sequential(tasks, port, args.sequential_sample)
+        seq_full = seq_s / seq_n * n
+        before = server_count(port)
+
+        start = time.perf_counter()
+        summary = run_judges(engine, study.id, config)
+        runner_s = time.perf_counter() - start
+        sent = server_count(port) - before
+        assert sent == n, f"expected {n} requests, server saw {sent}"
+        assert all(j.n_verdicts == args.pairs for j in summary.judges), summary.judges
+
+        before = server_count(port)
+        start = time.perf_counter()
+        run_judges(engine, study.id, config)
+        cached_s = time.perf_counter() - start
+        cached_sent = server_count(port) - before
+    finally:
+        proc.terminate()
+        proc.wait()
+
+    print(
+        f"judge throughput: {args.pairs} pairs x 2 orders x {len(judges)} judges = {n} "
+        f"requests, {args.latency * 1000:.0f} ms latency, concurrency {args.concurrency} "
+        f"per provider ({total_concurrency} total), {os.cpu_count()} CPU(s)"
+    )
+    print(
+        f"  sequential loop   {seq_full:8.1f} s  (extrapolated from {seq_n} requests "
+        f"in {seq_s:.1f} s)"
+    )
+    print(f"  runner            {runner_s:8.2f} s  ({n / runner_s:.0f} requests/s)")
+    print(f"  floor             {floor:8.2f} s  (requests x latency / concurrency)")
+    print(f"  runner / floor    {runner_s / floor:8.2f} x  (target <= 1.5)")
+    print(f"  speed-up vs sequential {seq_full / runner_s:5.1f} x")
+    print(f"  cached rerun      {cached_s:8.2f} s  ({cached_sent} requests; target < 1 s, 0)")
+
+
+if __name__ == "__main__":
+    main()
