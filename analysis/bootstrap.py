@@ -23,7 +23,7 @@ def resample_sums(
     *,
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
-    chunk: int = 50,
+    chunk: int = 100,
 ) -> list[np.ndarray]:
     """Sums of per-cluster arrays over ``n_boot`` bootstrap resamples of the clusters.
 
@@ -60,7 +60,7 @@ def resample_sums(
             draws = rng.integers(0, n_clusters, size=(b, n_clusters))
             draws += np.arange(b)[:, None] * n_clusters
             weights = np.bincount(draws.ravel(), minlength=b * n_clusters).reshape(b, n_clusters)
-            out[start : start + b] = weights @ stacked
+            out[start : start + b] = weights.astype(np.float64) @ stacked  # BLAS dgemm
     results = []
     offset = 0
     for arr, width in zip(per_cluster, widths, strict=True):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.agreement import cohen_kappa, unique_mode
+from analysis.agreement import kappa_from_table, unique_mode
 
 CODES = ("a", "b", "tie")
 CONFUSION_LABELS = ("a", "tie", "b")
@@ -31,11 +31,14 @@ def _codes(pref: pd.Series) -> np.ndarray:
 
 
 def pair_counts(human: pd.DataFrame) -> pd.DataFrame:
-    """Votes per pair: columns a, b, tie indexed by pair_id."""
+    """Votes per pair: columns a, b, tie indexed by pair_id (sorted)."""
     if human.empty:
         return pd.DataFrame(columns=list(CODES), dtype=int)
-    counts = pd.crosstab(human["pair_id"], human["preference"])
-    return counts.reindex(columns=list(CODES), fill_value=0)
+    pairs, labels = pd.factorize(human["pair_id"].to_numpy(), sort=True)
+    codes = _codes(human["preference"])
+    counts = np.zeros((len(labels), len(CODES)), dtype=int)
+    np.add.at(counts, (pairs, codes), 1)
+    return pd.DataFrame(counts, index=pd.Index(labels, name="pair_id"), columns=list(CODES))
 
 
 def human_majority(human: pd.DataFrame) -> pd.Series:
@@ -76,16 +79,23 @@ def agreement_with_majority(judge: pd.DataFrame, human: pd.DataFrame) -> dict[st
     jp = j.loc[shared, "preference"].to_numpy()
     hp = maj.loc[shared].to_numpy()
     decisive = (jp != "tie") & (hp != "tie")
-    sa, sb = j.loc[shared, "system_a"].to_numpy(), j.loc[shared, "system_b"].to_numpy()
+    sa = j.loc[shared, "system_a"].to_numpy(dtype=object)
+    sb = j.loc[shared, "system_b"].to_numpy(dtype=object)
     from sklearn.metrics import confusion_matrix
 
     matrix = confusion_matrix(hp, jp, labels=list(CONFUSION_LABELS))
+    # kappa on the system-level outcome (winner's name or tie), from its contingency table
+    names = pd.Index(pd.unique(np.concatenate([sa, sb, ["tie"]])))
+    hc = names.get_indexer(_as_names(hp, sa, sb))
+    jc = names.get_indexer(_as_names(jp, sa, sb))
+    v = len(names)
+    table = np.bincount(hc * v + jc, minlength=v * v).reshape(v, v)
     return {
         "agreement_with_majority": float((jp == hp).mean()),
         "agreement_with_majority_no_ties": float((jp == hp)[decisive].mean())
         if decisive.any()
         else None,
-        "cohen_kappa_vs_majority": cohen_kappa(_as_names(hp, sa, sb), _as_names(jp, sa, sb)),
+        "cohen_kappa_vs_majority": kappa_from_table(table),
         "confusion_matrix": {
             "labels": list(CONFUSION_LABELS),
             "rows": "human majority",

@@ -32,11 +32,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -124,7 +123,6 @@ def load_pairs(session: Session, study_id: int) -> pd.DataFrame:
         .where(Pair.study_id == study_id)
         .order_by(Pair.id)
     )
-    rows = session.execute(stmt).all()
     cols = [
         "pair_id",
         "prompt_id",
@@ -136,7 +134,7 @@ def load_pairs(session: Session, study_id: int) -> pd.DataFrame:
         "output_a_id",
         "output_b_id",
     ]
-    return pd.DataFrame(rows, columns=cols)
+    return _frame(session, stmt, cols)
 
 
 def _winner_names(df: pd.DataFrame) -> pd.Series:
@@ -151,59 +149,53 @@ def _winner_names(df: pd.DataFrame) -> pd.Series:
     )
 
 
+def _frame(session: Session, stmt, columns: list[str]) -> pd.DataFrame:
+    """Run a Core select (no ORM row building) into a DataFrame."""
+    rows = session.connection().execute(stmt).all()
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+
+
+def _timestamps(values: pd.Series) -> pd.Series:
+    """Stored timestamps (text on SQLite, datetimes elsewhere) as UTC datetimes, vectorised."""
+    return pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+
+
 def _human_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: list[str]):
+    # The database pulls scores out of the JSON (json_extract / #>>): parsing 100k JSON
+    # documents in Python would dominate the load time.
+    score_cols = [
+        Rating.scores[(c, side)].as_float().label(f"{c}_{side}")
+        for c in criteria
+        for side in ("a", "b")
+    ]
     stmt = (
         select(
             Rating.id,
             Rating.pair_id,
             User.username,
             Rating.preference,
-            Rating.scores,
             Rating.swapped,
             Rating.time_spent_s,
-            Rating.created_at,
+            type_coerce(Rating.created_at, String),
+            *score_cols,
         )
         .join(User, User.id == Rating.user_id)
         .where(Rating.study_id == study_id)
         .order_by(Rating.id)
     )
-    rows = session.execute(stmt).all()
-    df = pd.DataFrame(
-        rows,
-        columns=[
-            "record_id",
-            "pair_id",
-            "annotator",
-            "preference",
-            "scores",
-            "swapped",
-            "time_spent_s",
-            "created_at",
-        ],
-    )
-    scores = df.pop("scores").tolist()
-    for c in criteria:
-        for side in ("a", "b"):
-            df[f"{c}_{side}"] = (
-                np.array([_score(s, c, side) for s in scores], dtype=float)
-                if len(df)
-                else np.array([], dtype=float)
-            )
+    cols = ["record_id", "pair_id", "annotator", "preference", "swapped", "time_spent_s"]
+    df = _frame(session, stmt, [*cols, "created_at", *score_columns(criteria)])
+    for col in score_columns(criteria):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    df["created_at"] = _timestamps(df["created_at"])
     df = df.merge(pairs, on="pair_id", how="inner")
     df["source"], df["judge"], df["mode"] = "human", None, None
-    df["swapped"] = df["swapped"].astype(object).where(df["swapped"].notna(), None)
-    df["first_shown"] = df["swapped"].map({True: "b", False: "a"}).astype(object)
-    df["first_shown"] = df["first_shown"].where(df["first_shown"].notna(), None)
+    swapped = df["swapped"].astype(object).map({True: True, False: False})  # 1/0 hash as True/False
+    df["swapped"] = swapped.astype(object).where(swapped.notna(), None)
+    first = df["swapped"].map({True: "b", False: "a"}).astype(object)
+    df["first_shown"] = first.where(first.notna(), None)
     df["winner_ab"] = df["winner_ba"] = df["inconsistent"] = None
     return df
-
-
-def _score(scores: Any, criterion: str, side: str) -> float:
-    try:
-        value = scores[criterion][side]
-    except (KeyError, TypeError):
-        return np.nan
-    return float(value) if value is not None else np.nan
 
 
 def judge_keys(pairs_of_judge_and_mode: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -233,14 +225,15 @@ def _judge_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: 
             JudgeVerdict.inconsistent,
             JudgeVerdict.winner_ab,
             JudgeVerdict.winner_ba,
-            JudgeVerdict.created_at,
+            type_coerce(JudgeVerdict.created_at, String),
         )
         .where(JudgeVerdict.study_id == study_id)
         .order_by(JudgeVerdict.id)
     )
-    df = pd.DataFrame(
-        session.execute(stmt).all(),
-        columns=[
+    df = _frame(
+        session,
+        stmt,
+        [
             "record_id",
             "pair_id",
             "judge_name",
@@ -252,6 +245,8 @@ def _judge_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: 
             "created_at",
         ],
     )
+    df["created_at"] = _timestamps(df["created_at"])
+    df["inconsistent"] = df["inconsistent"].astype(bool)
     keys = judge_keys(sorted(set(zip(df["judge_name"], df["mode"], strict=True))))
     df["judge"] = [keys[(j, m)] for j, m in zip(df["judge_name"], df["mode"], strict=True)]
     df = df.drop(columns="judge_name").merge(pairs, on="pair_id", how="inner")

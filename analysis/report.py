@@ -62,32 +62,49 @@ SCHEMA_VERSION = 1
 FORMATS = ("json", "md", "html")
 
 
-def _preference_alpha(human: pd.DataFrame, systems: list[str], **boot) -> dict | None:
-    counts, domain = ag.value_counts(human["pair_id"], human["winner"], domain=[*systems, "tie"])
-    return ag.alpha_with_ci(counts, domain, "nominal", **boot)
-
-
 def _criterion_long(human: pd.DataFrame, criterion: str) -> pd.DataFrame:
+    """One row per (pair, side, annotator) score; the item id is 2·pair_id + side."""
     parts = []
-    for side in ("a", "b"):
+    for k, side in enumerate(("a", "b")):
         col = f"{criterion}_{side}"
         part = human[["pair_id", "annotator", col]].rename(columns={col: "value"})
-        parts.append(part.assign(item=part["pair_id"].astype(str) + side))
+        parts.append(part.assign(item=part["pair_id"].to_numpy() * 2 + k))
     long = pd.concat(parts, ignore_index=True)
     return long[long["value"].notna()]
 
 
-def _criterion_alphas(human, criterion, scale: list[int], **boot) -> dict | None:
-    long = _criterion_long(human, criterion)
-    if long.empty:
-        return None
-    domain = sorted(set(scale) | set(long["value"].astype(float)))
-    counts, dom = ag.value_counts(long["item"], long["value"].astype(float), domain=domain)
-    clusters = long.drop_duplicates("item")["pair_id"].to_numpy()
-    return {
-        level: ag.alpha_with_ci(counts, dom, level, clusters=clusters, **boot)
-        for level in ("ordinal", "interval")
-    }
+def _human_alphas(human, systems, criteria, scale, n_boot, seed, conf) -> dict[str, Any]:
+    """Alpha for the preference and for every criterion (ordinal and interval), with CIs from
+    ONE bootstrap resample of pairs shared by all of them (a pair's preference and scores
+    move together, and the resampling is paid once)."""
+    pair_index = pd.Index(pd.unique(human["pair_id"]))
+    stats: list[tuple[str, np.ndarray, np.ndarray, tuple[str, ...]]] = []
+    counts, domain = ag.value_counts(human["pair_id"], human["winner"], domain=[*systems, "tie"])
+    stats.append(("preference", counts, domain, ("nominal",)))
+    clusters = {"preference": pd.unique(human["pair_id"])}
+    for c in criteria:
+        long = _criterion_long(human, c)
+        if long.empty:
+            continue
+        dom = sorted(set(scale) | set(long["value"].astype(float)))
+        cc, cd = ag.value_counts(long["item"], long["value"].astype(float), domain=dom)
+        stats.append((c, cc, cd, ("ordinal", "interval")))
+        clusters[c] = pd.unique(long["item"]) // 2
+    boots: list[np.ndarray | None] = [None] * len(stats)
+    if n_boot > 0:
+        per_cluster = [
+            ag.cluster_coincidences(cnt, clusters[name], index=pair_index)
+            for name, cnt, _, _ in stats
+        ]
+        boots = resample_sums(per_cluster, n_boot=n_boot, seed=seed)
+    out: dict[str, Any] = {c: None for c in criteria}
+    for (name, cnt, dom, levels), boot in zip(stats, boots, strict=True):
+        res = {
+            lvl: ag.alpha_with_ci(cnt, dom, lvl, n_boot=0, boot=boot, confidence=conf)
+            for lvl in levels
+        }
+        out[name] = res["nominal"] if name == "preference" else res
+    return {"preference": out.pop("preference"), **out}
 
 
 def _fleiss(counts: np.ndarray) -> tuple[float | None, dict | None]:
@@ -105,16 +122,25 @@ def _fleiss(counts: np.ndarray) -> tuple[float | None, dict | None]:
     }
 
 
-def _votes_section(votes: pd.DataFrame, systems: list[str], n_boot: int, seed: int, conf: float):
-    """Win rates, Bradley–Terry and the matrix from one set of votes, sharing one bootstrap."""
+def _prompt_boots(fr: StudyFrames, sources: list[pd.DataFrame], n_boot: int, seed: int):
+    """Resampled win matrices for every source (humans, each judge) from ONE resample of
+    the study's prompts; returns (system order, boot) per source."""
+    orders = [wr.system_order(v, fr.systems) for v in sources]
+    if n_boot <= 0 or not sources:
+        return [(o, None) for o in orders]
+    prompts = pd.Index(pd.unique(pd.concat([v["prompt_id"] for v in sources])))
+    per_prompt = [
+        wr.per_prompt_wins(v, o, prompts)[0] for v, o in zip(sources, orders, strict=True)
+    ]
+    boots = resample_sums(per_prompt, n_boot=n_boot, seed=seed)
+    return list(zip(orders, boots, strict=True))
+
+
+def _votes_section(votes: pd.DataFrame, order: list[str], boot, conf: float) -> dict[str, Any]:
+    """Win rates, Bradley–Terry and the matrix from one set of votes."""
     if votes.empty:
         return {"win_rates": None, "bradley_terry": None, "win_rate_matrix": None}
-    order = wr.system_order(votes, systems)
-    boot = None
-    if n_boot > 0:
-        per_prompt, _ = wr.per_prompt_wins(votes, order)
-        (boot,) = resample_sums([per_prompt], n_boot=n_boot, seed=seed)
-    kw = {"systems": order, "n_boot": n_boot, "seed": seed, "confidence": conf, "boot": boot}
+    kw = {"systems": order, "n_boot": 0, "confidence": conf, "boot": boot}
     return {
         "win_rates": wr.win_rates(votes, **kw),
         "bradley_terry": wr.bradley_terry_ratings(votes, **kw),
@@ -133,31 +159,33 @@ def _criteria_means(human: pd.DataFrame, criteria: list[str], systems: list[str]
     return wr.criterion_means(pd.concat(parts), confidence=conf, systems=systems, criteria=criteria)
 
 
-def human_section(fr: StudyFrames, n_boot: int, seed: int, conf: float) -> dict[str, Any]:
+def _empty_human(criteria: list[str]) -> dict[str, Any]:
+    return {
+        "n_ratings": 0,
+        "n_annotators": 0,
+        "n_pairs_rated": 0,
+        "agreement": {
+            "krippendorff_alpha": {"preference": None, **{c: None for c in criteria}},
+            "fleiss_kappa": None,
+            "fleiss_kappa_complete": None,
+            "pairwise_cohen_kappa": None,
+            "pairwise_weighted_kappa": None,
+            "percent_agreement": None,
+        },
+        "loo_agreement": None,
+        "prefers_longer_rate": None,
+        "first_position_rate": None,
+        "win_rates": None,
+        "bradley_terry": None,
+        "win_rate_matrix": None,
+        "criteria": None,
+    }
+
+
+def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: float) -> dict:
     human = fr.human
-    boot = {"n_boot": n_boot, "seed": seed, "confidence": conf}
-    crit_null = {c: None for c in fr.criteria}
     if human.empty:
-        return {
-            "n_ratings": 0,
-            "n_annotators": 0,
-            "n_pairs_rated": 0,
-            "agreement": {
-                "krippendorff_alpha": {"preference": None, **crit_null},
-                "fleiss_kappa": None,
-                "fleiss_kappa_complete": None,
-                "pairwise_cohen_kappa": None,
-                "pairwise_weighted_kappa": None,
-                "percent_agreement": None,
-            },
-            "loo_agreement": None,
-            "prefers_longer_rate": None,
-            "first_position_rate": None,
-            "win_rates": None,
-            "bradley_terry": None,
-            "win_rate_matrix": None,
-            "criteria": None,
-        }
+        return _empty_human(fr.criteria)
     systems = fr.systems
     scale = list(range(fr.scale_min, fr.scale_max + 1))
     pref_long = human[["pair_id", "annotator", "winner"]].set_axis(
@@ -165,10 +193,8 @@ def human_section(fr: StudyFrames, n_boot: int, seed: int, conf: float) -> dict[
     )
     counts, _ = ag.value_counts(pref_long["item"], pref_long["value"], domain=[*systems, "tie"])
     fleiss, fleiss_complete = _fleiss(counts)
-    alphas = {"preference": _preference_alpha(human, systems, **boot)}
     weighted = {}
     for c in fr.criteria:
-        alphas[c] = _criterion_alphas(human, c, scale, **boot)
         long = _criterion_long(human, c)
         dom = sorted(set(scale) | set(long["value"].astype(float)))
         weighted[c] = (
@@ -183,7 +209,9 @@ def human_section(fr: StudyFrames, n_boot: int, seed: int, conf: float) -> dict[
         "n_annotators": int(human["annotator"].nunique()),
         "n_pairs_rated": int(human["pair_id"].nunique()),
         "agreement": {
-            "krippendorff_alpha": alphas,
+            "krippendorff_alpha": _human_alphas(
+                human, systems, fr.criteria, scale, n_boot, seed, conf
+            ),
             "fleiss_kappa": fleiss,
             "fleiss_kappa_complete": fleiss_complete,
             "pairwise_cohen_kappa": ag.pairwise_cohen_kappa(pref_long, domain=[*systems, "tie"]),
@@ -193,12 +221,12 @@ def human_section(fr: StudyFrames, n_boot: int, seed: int, conf: float) -> dict[
         "loo_agreement": ag.loo_agreement(pref_long, tie_value="tie"),
         "prefers_longer_rate": cal.prefers_longer_rate(human)[0],
         "first_position_rate": cal.first_position_rate(human)[0],
-        **_votes_section(human, systems, n_boot, seed, conf),
+        **_votes_section(human, order, boot, conf),
         "criteria": _criteria_means(human, fr.criteria, systems, conf),
     }
 
 
-def judge_section(fr: StudyFrames, key: str, n_boot: int, seed: int, conf: float) -> dict:
+def judge_section(fr: StudyFrames, key: str, order, boot, conf: float) -> dict[str, Any]:
     judge = fr.judge(key)
     scores = fr.judge_scores
     if len(scores):
@@ -207,7 +235,7 @@ def judge_section(fr: StudyFrames, key: str, n_boot: int, seed: int, conf: float
     return {
         "mode": modes[0] if len(modes) == 1 else modes,
         "n": int(len(judge)),
-        **_votes_section(judge, fr.systems, n_boot, seed, conf),
+        **_votes_section(judge, order, boot, conf),
         "calibration": cal.calibrate(judge, fr.human, judge_scores=scores, criteria=fr.criteria),
     }
 
@@ -216,6 +244,10 @@ def build_report(
     fr: StudyFrames, *, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, confidence: float = 0.95
 ) -> dict[str, Any]:
     """The full report of one study as plain JSON-ready data (see the module docstring)."""
+    human = fr.human
+    sources = ([human] if len(human) else []) + [fr.judge(k) for k in fr.judges]
+    boots = _prompt_boots(fr, sources, n_boot, seed)
+    human_boot = boots.pop(0) if len(human) else (fr.systems, None)
     report = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -231,8 +263,11 @@ def build_report(
             "n_prompts": fr.n_prompts,
         },
         "settings": {"n_boot": n_boot, "seed": seed, "confidence": confidence},
-        "human": human_section(fr, n_boot, seed, confidence),
-        "judges": {key: judge_section(fr, key, n_boot, seed, confidence) for key in fr.judges},
+        "human": human_section(fr, *human_boot, n_boot, seed, confidence),
+        "judges": {
+            key: judge_section(fr, key, *ob, confidence)
+            for key, ob in zip(fr.judges, boots, strict=True)
+        },
     }
     return clean(report)
 

@@ -71,59 +71,74 @@ def check_votes(votes: pd.DataFrame) -> pd.DataFrame:
 def system_order(votes: pd.DataFrame, systems: Sequence[str] | None = None) -> list[str]:
     """The systems to report: ``systems`` (study order) restricted to those with votes,
     then any others alphabetically."""
-    seen = set(votes["system_a"]) | set(votes["system_b"])
+    seen = set(pd.unique(votes["system_a"])) | set(pd.unique(votes["system_b"]))
     order = [s for s in (systems or []) if s in seen]
     return order + sorted(seen - set(order))
 
 
-def per_prompt_wins(votes: pd.DataFrame, systems: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def per_prompt_wins(
+    votes: pd.DataFrame, systems: Sequence[str], prompts: pd.Index | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-prompt win matrices, shape (P, S, S): entry [p, i, j] is the (half-tie) wins of
-    system i over system j on prompt p. Returns it with the prompt labels (P,)."""
+    system i over system j on prompt p. Returns it with the prompt labels (P,). With
+    ``prompts`` the rows follow that index (zeros for prompts without votes), so several
+    sources can share one bootstrap resample of prompts."""
     check_votes(votes)
     idx = pd.Index(list(systems))
     ia, ib = idx.get_indexer(votes["system_a"]), idx.get_indexer(votes["system_b"])
     if (ia < 0).any() or (ib < 0).any():
         raise ValueError("a vote names a system that is not in the system list")
-    prompts, labels = pd.factorize(votes["prompt_id"])
+    if prompts is None:
+        codes, labels = pd.factorize(votes["prompt_id"])
+    else:
+        codes, labels = prompts.get_indexer(votes["prompt_id"]), prompts
+        if (codes < 0).any():
+            raise ValueError("a vote's prompt is not in the given prompt index")
     pref = votes["preference"].to_numpy()
     win_a = np.where(pref == "a", 1.0, np.where(pref == "tie", 0.5, 0.0))
     s = len(idx)
     out = np.zeros((len(labels), s, s))
-    np.add.at(out, (prompts, ia, ib), win_a)
-    np.add.at(out, (prompts, ib, ia), 1.0 - win_a)
+    np.add.at(out, (codes, ia, ib), win_a)
+    np.add.at(out, (codes, ib, ia), 1.0 - win_a)
     return out, np.asarray(labels)
 
 
 def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
     """Counts per unordered system pair, oriented the way most of its pairs are stored
     (so an imported 'fine-tuned vs base' file keeps its direction); ties go to study order."""
-    rank = {s: i for i, s in enumerate(systems)}
-    v = votes[["system_a", "system_b", "preference", "prompt_id"]].copy()
-    v["first"] = np.where(
-        v["system_a"].map(rank) <= v["system_b"].map(rank), v["system_a"], v["system_b"]
-    )
-    v["second"] = np.where(v["first"] == v["system_a"], v["system_b"], v["system_a"])
-    v["as_stored"] = v["first"] == v["system_a"]
-    # winner relative to (first, second)
-    flip = {"a": "b", "b": "a", "tie": "tie"}
-    v["pref"] = np.where(v["as_stored"], v["preference"], v["preference"].map(flip))
+    idx = pd.Index(list(systems))
+    ia, ib = idx.get_indexer(votes["system_a"]), idx.get_indexer(votes["system_b"])
+    lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
+    as_stored = ia <= ib
+    pref = votes["preference"].to_numpy()
+    # preference relative to (lo, hi)
+    lo_wins = np.where(as_stored, pref == "a", pref == "b")
+    hi_wins = np.where(as_stored, pref == "b", pref == "a")
+    s = len(idx)
+    key = lo * s + hi
+    frame = pd.DataFrame(
+        {"key": key, "stored": as_stored, "lo": lo_wins, "hi": hi_wins, "tie": pref == "tie",
+         "prompt": votes["prompt_id"].to_numpy()}
+    )  # fmt: skip
+    agg = frame.groupby("key", sort=True).agg(
+        stored=("stored", "sum"), n=("stored", "size"), lo=("lo", "sum"), hi=("hi", "sum"),
+        ties=("tie", "sum"), n_prompts=("prompt", "nunique"),
+    )  # fmt: skip
     rows = []
-    for (first, second), g in v.groupby(["first", "second"], sort=False):
-        keep = g["as_stored"].sum() * 2 >= len(g)  # stored mostly as first-vs-second
-        sa, sb = (first, second) if keep else (second, first)
-        wins_first = int((g["pref"] == "a").sum())
-        wins_second = int((g["pref"] == "b").sum())
+    for k, r in agg.iterrows():
+        i, j = divmod(int(k), s)
+        keep = r["stored"] * 2 >= r["n"]  # stored mostly as lower-vs-higher study order
         rows.append(
             {
-                "system_a": sa,
-                "system_b": sb,
-                "wins_a": wins_first if keep else wins_second,
-                "wins_b": wins_second if keep else wins_first,
-                "ties": int((g["pref"] == "tie").sum()),
-                "n_prompts": int(g["prompt_id"].nunique()),
+                "system_a": idx[i] if keep else idx[j],
+                "system_b": idx[j] if keep else idx[i],
+                "wins_a": int(r["lo"] if keep else r["hi"]),
+                "wins_b": int(r["hi"] if keep else r["lo"]),
+                "ties": int(r["ties"]),
+                "n_prompts": int(r["n_prompts"]),
             }
         )
-    order = {s: i for i, s in enumerate(systems)}
+    order = {name: n for n, name in enumerate(systems)}
     rows.sort(key=lambda r: (order[r["system_a"]], order[r["system_b"]]))
     return pd.DataFrame(rows)
 
@@ -284,34 +299,36 @@ def criterion_means(
     systems: Sequence[str] | None = None,
     criteria: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Mean score per system and criterion with a t-interval (statsmodels), from a long
+    """Mean score per system and criterion with a Student-t interval (scipy), from a long
     table with columns ``system, criterion, score``. Rows: ``system, criterion, mean,
     ci_low, ci_high, sd, n``."""
-    from statsmodels.stats.weightstats import DescrStatsW
+    from scipy.stats import t as student_t
 
     missing = {"system", "criterion", "score"} - set(scores.columns)
     if missing:
         raise ValueError(f"scores need columns system, criterion, score; missing {sorted(missing)}")
     scores = scores[scores["score"].notna()]
+    if scores.empty:
+        return []
+    agg = scores.groupby(["system", "criterion"], sort=False)["score"].agg(["mean", "std", "size"])
     rank = {s: i for i, s in enumerate(systems or [])}
     crank = {c: i for i, c in enumerate(criteria or [])}
     rows = []
-    for (system, criterion), g in scores.groupby(["system", "criterion"], sort=False):
-        x = g["score"].to_numpy(dtype=float)
+    for (system, criterion), r in agg.iterrows():
+        n, mean, sd = int(r["size"]), float(r["mean"]), r["std"]
         low = high = None
-        if len(x) >= 2 and x.std() > 0:
-            low, high = (float(v) for v in DescrStatsW(x).tconfint_mean(alpha=1 - confidence))
-        elif len(x) >= 2:
-            low = high = float(x[0])
+        if n >= 2:
+            half = float(student_t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n))
+            low, high = mean - half, mean + half
         rows.append(
             {
                 "system": system,
                 "criterion": criterion,
-                "mean": float(x.mean()),
+                "mean": mean,
                 "ci_low": low,
                 "ci_high": high,
-                "sd": float(x.std(ddof=1)) if len(x) >= 2 else None,
-                "n": int(len(x)),
+                "sd": float(sd) if n >= 2 else None,
+                "n": n,
             }
         )
     rows.sort(

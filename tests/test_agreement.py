@@ -308,3 +308,16 @@ def test_summary_on_krippendorff_example():
     assert s["n_items"] == 12 and s["n_annotators"] == 4 and s["n_ratings"] == 41
     assert s["fleiss_kappa"] is None  # raters per unit differ
     assert len(s["pairwise_cohen_kappa"]) == 6
+
+
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic"])
+def test_table_kappa_equals_sklearn(weights):
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 5, 300)
+    b = np.clip(a + rng.integers(-1, 2, 300), 0, 4)
+    table = np.bincount(a * 5 + b, minlength=25).reshape(5, 5)
+    expected = cohen_kappa_score(a, b, weights=weights, labels=list(range(5)))
+    assert ag.kappa_from_table(table, weights=weights) == pytest.approx(expected, abs=1e-12)
+    assert ag.kappa_from_table(np.array([[4, 0], [0, 0]]), weights=weights) is None
