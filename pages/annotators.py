@@ -1,0 +1,101 @@
+"""Admin: accounts, roles, one-time invite links, deactivation."""
+
+from urllib.parse import urlsplit
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import select
+
+from annotate.auth import ROLES, create_invite, create_user, get_user, set_active, set_password
+from annotate.models import User
+from ui.common import db_session, require_admin
+
+me = require_admin()
+st.title("Annotators")
+
+
+def _app_root() -> str:
+    """Scheme, host and port the admin is using, for invite links ("" if unknown)."""
+    url = st.context.url or ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+with db_session() as session:
+    users = list(session.exec(select(User).order_by(User.username)))
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "username": u.username,
+                "role": u.role,
+                "active": u.active,
+                "can log in": bool(u.password_hash),
+                "created (UTC)": u.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for u in users
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+add, invite, manage = st.tabs(["Add an account", "Invite link", "Deactivate or reset"])
+
+with add, st.form("add_user", clear_on_submit=True):
+    username = st.text_input("Username")
+    password = st.text_input("Password", type="password", help="At least 4 characters.")
+    role = st.radio("Role", ROLES[::-1], horizontal=True)  # annotator first
+    if st.form_submit_button("Create account", type="primary"):
+        try:
+            with db_session() as session:
+                user = create_user(session, username=username.strip(), password=password, role=role)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Created {user.role} {user.username!r}.")
+
+with invite:
+    st.caption(
+        "An invite link lets one person create their own account; it works once and expires."
+    )
+    with st.form("invite"):
+        invite_role = st.radio("Role", ROLES[::-1], horizontal=True, key="invite_role")
+        hours = st.number_input("Valid for (hours)", min_value=1, max_value=24 * 30, value=72)
+        make = st.form_submit_button("Create invite link", type="primary")
+    if make:
+        with db_session() as session:
+            token = create_invite(session, role=invite_role, hours=float(hours))
+        st.success("Send this link to the new annotator. It is shown only once.")
+        st.code(f"{_app_root()}/?invite={token}", language=None)
+
+with manage:
+    others = [u.username for u in users]
+    if not others:
+        st.info("No accounts yet.")
+    else:
+        who = st.selectbox("Account", others, key="manage_user")
+        target = next(u for u in users if u.username == who)
+        state_text = "active" if target.active else "deactivated"
+        st.caption(f"{target.username} is a {target.role} and is {state_text}.")
+        if target.id == me.id:
+            st.caption("You cannot deactivate your own account.")
+        elif target.active:
+            if st.button("Deactivate", key="deactivate"):
+                with db_session() as session:
+                    set_active(session, user=get_user(session, who), active=False)
+                st.rerun()
+        elif st.button("Reactivate", key="reactivate"):
+            with db_session() as session:
+                set_active(session, user=get_user(session, who), active=True)
+            st.rerun()
+        with st.form("reset_password", clear_on_submit=True):
+            new_password = st.text_input("New password", type="password")
+            if st.form_submit_button("Set password"):
+                try:
+                    with db_session() as session:
+                        set_password(session, user=get_user(session, who), password=new_password)
+                except ValueError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(f"Password of {who!r} changed.")

@@ -1,0 +1,88 @@
+"""Admin: progress per study and per annotator, skipped/flagged pairs, and exports."""
+
+import shlex
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import col, select
+
+from annotate.assignment import study_progress
+from annotate.export import FORMATS, WHATS, export_frame, write_export
+from annotate.models import Assignment, Pair, Prompt, User
+from ui.common import db_session, get_engine_cached, pick_study, require_admin
+
+MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/octet-stream"}
+WHAT_HELP = {
+    "ratings": "one row per human rating, unblinded",
+    "judgments": "one row per LLM judge call (each order)",
+    "verdicts": "humans and reconciled judges in one tidy table",
+    "dpo": "prompt / chosen / rejected pairs with a clear human majority",
+}
+
+require_admin()
+st.title("Progress")
+study = pick_study("Study", key="progress_study")
+if study is None:
+    st.stop()
+
+with db_session() as session:
+    p = study_progress(session, study=study)
+    skipped = session.exec(
+        select(Prompt.external_id, User.username, Assignment.flagged, Assignment.reason)
+        .join(Pair, col(Pair.id) == Assignment.pair_id)
+        .join(Prompt, col(Prompt.id) == Pair.prompt_id)
+        .join(User, col(User.id) == Assignment.user_id)
+        .where(Assignment.study_id == study.id, Assignment.status == "skipped")
+        .order_by(col(Assignment.finished_at).desc())
+    ).all()
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Pairs", p["pairs"])
+c2.metric("Annotators per pair (k)", p["k"])
+c3.metric("Ratings", f"{p['ratings']} / {p['ratings_needed']}")
+c4.metric("Pairs with k ratings", p["pairs_complete"])
+if p["ratings_needed"]:
+    share = min(p["ratings"] / p["ratings_needed"], 1.0)
+    st.progress(share, text=f"{share:.0%} of the ratings this study needs")
+
+st.subheader("Per annotator")
+if p["annotators"]:
+    table = pd.DataFrame(p["annotators"]).rename(
+        columns={"median_seconds": "median seconds per pair"}
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+else:
+    st.info("Nobody has opened a pair of this study yet.")
+
+if skipped:
+    st.subheader("Skipped and flagged pairs")
+    st.dataframe(
+        pd.DataFrame(skipped, columns=["prompt_id", "annotator", "flagged", "reason"]),
+        hide_index=True,
+        width="stretch",
+    )
+
+st.subheader("Export")
+left, right = st.columns(2)
+what = left.selectbox("Table", WHATS, format_func=lambda w: f"{w}: {WHAT_HELP.get(w, '')}")
+fmt = right.radio("Format", FORMATS, horizontal=True)
+study_id, study_name, engine = study.id, study.name, get_engine_cached()
+
+
+def build() -> bytes:
+    """Runs only when the button is pressed (Streamlit calls it in its own thread)."""
+    return write_export(export_frame(engine, study_id, what), fmt)
+
+
+st.download_button(
+    f"Download {what} ({fmt})",
+    data=build,
+    file_name=f"{study_name}-{what}.{fmt}",
+    mime=MIME[fmt],
+    type="primary",
+    icon=":material/download:",
+)
+st.caption(
+    f"The same from a shell: `sidebyside export {shlex.quote(study_name)} --what {what} "
+    f"--format {fmt} --out FILE`"
+)

@@ -1,0 +1,220 @@
+"""Admin: create studies, import model outputs, and set the rubric and k."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from annotate.assignment import study_progress
+from annotate.importing import ImportValidationError, import_sources
+from annotate.rubric import Criterion, Rubric
+from annotate.studies import (
+    create_study,
+    list_studies,
+    study_has_ratings,
+    study_rubric,
+    update_study,
+)
+from ui.common import db_session, require_admin
+
+require_admin()
+st.title("Studies")
+
+
+def _rubric_error(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'rubric'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+with db_session() as session:
+    studies = list_studies(session)
+    overview = [
+        {
+            "study": s.name,
+            "k": s.k,
+            "pairs": (p := study_progress(session, study=s))["pairs"],
+            "ratings": f"{p['ratings']} / {p['ratings_needed']}",
+            "complete pairs": p["pairs_complete"],
+            "created (UTC)": s.created_at.strftime("%Y-%m-%d %H:%M"),
+        }
+        for s in studies
+    ]
+if overview:
+    st.dataframe(pd.DataFrame(overview), hide_index=True, width="stretch")
+
+with st.expander("Create a study", expanded=not studies), st.form("create_study"):
+    name = st.text_input("Name", help="Annotators see this name; keep system names out of it.")
+    description = st.text_area("Description (optional)", height=80)
+    k = st.number_input("Annotators per pair (k)", min_value=1, max_value=100, value=3)
+    rubric_file = st.file_uploader(
+        "Rubric JSON (optional; the default rubric otherwise)", type=["json"], key="new_rubric"
+    )
+    if st.form_submit_button("Create study", type="primary"):
+        try:
+            rubric = None
+            if rubric_file is not None:
+                rubric = Rubric.model_validate(json.loads(rubric_file.getvalue()))
+            with db_session() as session:
+                created = create_study(
+                    session, name=name, rubric=rubric, k=int(k), description=description
+                )
+        except ValidationError as exc:
+            st.error(f"{rubric_file.name}: not a valid rubric: {_rubric_error(exc)}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["studies_pick"] = created.name
+            st.rerun()
+
+if not studies:
+    st.stop()
+
+names = [s.name for s in studies]
+if st.session_state.get("studies_pick") not in names:
+    st.session_state["studies_pick"] = names[-1]
+chosen = st.selectbox("Study", names, key="studies_pick")
+study = studies[names.index(chosen)]
+
+tab_import, tab_settings = st.tabs(["Import outputs", "Rubric and settings"])
+
+with tab_import:
+    st.markdown(
+        "Upload one or more files (format detected by extension):\n"
+        "- **long** CSV/JSONL: `prompt_id, prompt, system, output` (optional `reference`)\n"
+        "- **pairs** CSV/JSONL: `prompt_id, prompt, system_a, output_a, system_b, output_b` "
+        "(optional `reference`)\n"
+        "- **alpaca_eval** JSON: a list of `{instruction, output, generator}`, one file per system"
+        "\n\nAn import is all or nothing, and importing the same file again changes nothing."
+    )
+    with st.form(f"import_{study.id}", clear_on_submit=False):
+        files = st.file_uploader(
+            "Files", type=["csv", "jsonl", "json"], accept_multiple_files=True, key="import_files"
+        )
+        pairing = st.radio(
+            "Pairs from long and alpaca_eval files",
+            ["all", "baseline"],
+            format_func={
+                "all": "every pair of systems on each prompt",
+                "baseline": "only pairs against a baseline system",
+            }.get,
+            horizontal=True,
+        )
+        baseline = st.text_input("Baseline system (for baseline pairing)")
+        submitted = st.form_submit_button("Import", type="primary")
+    if submitted:
+        if not files:
+            st.error("Choose at least one file to import.")
+        else:
+            try:
+                with db_session() as session:
+                    report = import_sources(
+                        session,
+                        study=study,
+                        sources=[(f.name, f.getvalue()) for f in files],
+                        pairing=pairing,
+                        baseline=baseline.strip() or None,
+                    )
+            except ImportValidationError as exc:
+                st.error(f"Nothing was imported. {exc}")
+            except ValueError as exc:
+                st.error(f"Nothing was imported: {exc}")
+            else:
+                st.success(f"Imported: {report.summary()}.")
+                cols = st.columns(5)
+                for col, (label, value) in zip(
+                    cols,
+                    [
+                        ("systems added", report.systems_added),
+                        ("prompts added", report.prompts_added),
+                        ("outputs added", report.outputs_added),
+                        ("pairs added", report.pairs_added),
+                        ("empty outputs", report.empty_outputs),
+                    ],
+                    strict=True,
+                ):
+                    col.metric(label, value)
+                if report.files:
+                    st.caption(
+                        "Formats: " + ", ".join(f"{name} ({fmt})" for name, fmt in report.files)
+                    )
+                if report.unchanged:
+                    st.info(f"{report.unchanged} outputs were already in the study (unchanged).")
+
+with tab_settings:
+    with db_session() as session:
+        locked = study_has_ratings(session, study.id)
+    rubric = study_rubric(study)
+    if locked:
+        st.info(
+            "This study already has ratings, so its rubric is frozen (ratings given so far were "
+            "against it). k and the description can still change."
+        )
+    with st.form(f"settings_{study.id}"):
+        new_k = st.number_input(
+            "Annotators per pair (k)", min_value=1, max_value=100, value=int(study.k)
+        )
+        new_description = st.text_area("Description", value=study.description, height=80)
+        st.markdown("**Criteria** (each rated on both responses)")
+        criteria = st.data_editor(
+            pd.DataFrame([{"name": c.name, "description": c.description} for c in rubric.criteria]),
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
+            disabled=locked,
+            column_config={
+                "name": st.column_config.TextColumn("Name", required=True, max_chars=60),
+                "description": st.column_config.TextColumn("Description", max_chars=500),
+            },
+        )
+        c1, c2, c3 = st.columns(3)
+        scale_min = c1.number_input("Lowest score", value=rubric.scale_min, step=1, disabled=locked)
+        scale_max = c2.number_input(
+            "Highest score", value=rubric.scale_max, step=1, disabled=locked
+        )
+        allow_ties = c3.checkbox("Allow ties", value=rubric.allow_ties, disabled=locked)
+        guidelines = st.text_area(
+            "Guidelines (Markdown, shown to annotators)",
+            value=rubric.guidelines,
+            height=160,
+            disabled=locked,
+        )
+        save = st.form_submit_button("Save settings", type="primary")
+    if save:
+        try:
+            new_rubric = None
+            if not locked:
+                rows = criteria.fillna("").to_dict("records")
+                new_rubric = Rubric(
+                    criteria=[
+                        Criterion(
+                            name=str(r["name"]).strip(),
+                            description=str(r["description"]).strip(),
+                        )
+                        for r in rows
+                        if str(r["name"]).strip()
+                    ],
+                    scale_min=int(scale_min),
+                    scale_max=int(scale_max),
+                    allow_ties=allow_ties,
+                    guidelines=guidelines,
+                )
+                if not new_rubric.criteria:
+                    raise ValueError("a rubric needs at least one criterion")
+            with db_session() as session:
+                update_study(
+                    session,
+                    study=study,
+                    rubric=new_rubric,
+                    k=int(new_k),
+                    description=new_description,
+                )
+        except ValidationError as exc:
+            st.error(f"Not saved: {_rubric_error(exc)}")
+        except ValueError as exc:
+            st.error(f"Not saved: {exc}")
+        else:
+            st.success("Settings saved.")
+    with st.expander("Rubric as JSON"):
+        st.code(json.dumps(study.rubric, indent=2), language="json")
