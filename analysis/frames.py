@@ -374,3 +374,17 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             verdicts=verdicts,
             judge_scores=judge_scores,
         )
+
+
+def data_fingerprint(source: Session | Engine, study_id: int) -> tuple:
+    """A cheap key that changes whenever a study's verdicts change: counts and max ids of
+    its ratings, judge verdicts and pairs (three indexed aggregate queries). Caches of the
+    Results page are keyed on it."""
+    with as_session(source) as session:
+        out = []
+        for table in (Rating, JudgeVerdict, Pair):
+            n, top = session.execute(
+                select(func.count(), func.max(table.id)).where(table.study_id == study_id)
+            ).one()
+            out += [int(n), int(top or 0)]
+        return tuple(out)

@@ -1,0 +1,244 @@
+"""Admin: who wins, can we trust the humans, can we trust each judge — charts and tables."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from analysis.frames import data_fingerprint, load_study_frames
+from analysis.report import build_report, render
+from ui.common import get_engine_cached, pick_study, require_admin
+
+
+@st.cache_data(show_spinner="Computing the analysis…", max_entries=16)
+def analyse(study_id: int, fingerprint: tuple, n_boot: int) -> tuple[dict, pd.DataFrame]:
+    """The report and the score distributions, recomputed only when the study's data (its
+    fingerprint) or the number of resamples changes."""
+    del fingerprint  # part of the cache key only
+    frames = load_study_frames(get_engine_cached(), study_id)
+    report = build_report(frames, n_boot=n_boot)
+    human = frames.human
+    parts = []
+    for c in frames.criteria:
+        for side in ("a", "b"):
+            part = human[[f"system_{side}", f"{c}_{side}"]].dropna()
+            parts.append(part.set_axis(["system", "score"], axis=1).assign(criterion=c))
+    scores = pd.concat(parts) if parts else pd.DataFrame(columns=["system", "score", "criterion"])
+    dist = scores.groupby(["criterion", "system", "score"]).size().rename("n").reset_index()
+    return report, dist
+
+
+def win_rate_chart(rows: list[dict], source: str) -> alt.Chart:
+    df = pd.DataFrame(rows).assign(
+        pair=lambda d: d["system_a"] + " vs " + d["system_b"], source=source
+    )
+    base = alt.Chart(df).encode(y=alt.Y("pair:N", title=None, sort=None))
+    bars = base.mark_bar(opacity=0.7).encode(
+        x=alt.X("win_rate_a:Q", title="win rate of A (ties = ½)", scale=alt.Scale(domain=[0, 1])),
+        tooltip=[
+            "pair",
+            "wins_a",
+            "wins_b",
+            "ties",
+            alt.Tooltip("win_rate_a", format=".3f"),
+            alt.Tooltip("p_value", format=".2g"),
+        ],
+    )
+    whiskers = base.mark_rule(strokeWidth=2).encode(x="ci_low:Q", x2="ci_high:Q")
+    half = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 3]).encode(x="x:Q")
+    return (bars + whiskers + half).properties(title=f"Win rates ({source}, Wilson 95% CI)")
+
+
+def forest_plot(sections: dict[str, list[dict] | None]) -> alt.Chart | None:
+    rows = [dict(r, source=src) for src, bt in sections.items() if bt for r in bt]
+    if not rows:
+        return None
+    df = pd.DataFrame(rows)
+    base = alt.Chart(df).encode(
+        y=alt.Y("system:N", sort="-x", title=None), color=alt.Color("source:N", title="source")
+    )
+    points = base.mark_point(filled=True, size=70).encode(
+        x=alt.X(
+            "rating:Q", title="Bradley–Terry rating (1000 = average)", scale=alt.Scale(zero=False)
+        ),
+        yOffset="source:N",
+        tooltip=[
+            "source",
+            "system",
+            alt.Tooltip("rating", format=".0f"),
+            alt.Tooltip("ci_low", format=".0f"),
+            alt.Tooltip("ci_high", format=".0f"),
+        ],
+    )
+    lines = base.mark_rule().encode(x="ci_low:Q", x2="ci_high:Q", yOffset="source:N")
+    return (lines + points).properties(title="Bradley–Terry ratings with 95% bootstrap CIs")
+
+
+def heatmap(df: pd.DataFrame, x: str, y: str, value: str, title: str, fmt: str) -> alt.Chart:
+    base = alt.Chart(df).encode(x=alt.X(f"{x}:N", sort=None), y=alt.Y(f"{y}:N", sort=None))
+    cells = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="blues")), tooltip=[x, y, value]
+    )
+    text = base.mark_text().encode(text=alt.Text(f"{value}:Q", format=fmt))
+    return (cells + text).properties(title=title)
+
+
+def kappa_heatmap(pairs: list[dict]) -> alt.Chart:
+    rows = []
+    for r in pairs:
+        rows.append({"annotator": r["annotator_1"], "other": r["annotator_2"], "kappa": r["kappa"]})
+        rows.append({"annotator": r["annotator_2"], "other": r["annotator_1"], "kappa": r["kappa"]})
+    return heatmap(
+        pd.DataFrame(rows),
+        "other",
+        "annotator",
+        "kappa",
+        "Pairwise Cohen's kappa (preference)",
+        ".2f",
+    )
+
+
+def confusion_chart(key: str, cm: dict) -> alt.Chart:
+    names = {"a": "A wins", "tie": "tie", "b": "B wins"}
+    rows = [
+        {"human majority": names[h], "judge": names[j], "pairs": cm["matrix"][i][k]}
+        for i, h in enumerate(cm["labels"])
+        for k, j in enumerate(cm["labels"])
+    ]
+    return heatmap(
+        pd.DataFrame(rows), "judge", "human majority", "pairs", f"{key} vs the human majority", "d"
+    )
+
+
+def human_tab(report: dict, dist: pd.DataFrame) -> None:
+    h = report["human"]
+    if not h["n_ratings"]:
+        st.info("No human ratings yet: import some (sidebyside import-ratings) or annotate.")
+        return
+    agr = h["agreement"]
+    pref = agr["krippendorff_alpha"]["preference"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Ratings", h["n_ratings"])
+    c2.metric(
+        "Krippendorff's α (preference)",
+        "—" if pref is None or pref["alpha"] is None else f"{pref['alpha']:.3f}",
+    )
+    c3.metric("Fleiss' κ", "—" if agr["fleiss_kappa"] is None else f"{agr['fleiss_kappa']:.3f}")
+    c4.metric(
+        "Percent agreement",
+        "—" if agr["percent_agreement"] is None else f"{agr['percent_agreement']:.1%}",
+    )
+    if pref is not None:
+        st.caption(f"Reading: {pref['reading']}")
+    rows = []
+    for name, entry in agr["krippendorff_alpha"].items():
+        levels = {"nominal": entry} if name == "preference" else (entry or {})
+        for level, a in levels.items():
+            if a is not None:
+                rows.append(
+                    {
+                        "measure": name,
+                        "level": level,
+                        "alpha": a["alpha"],
+                        "ci_low": a["ci_low"],
+                        "ci_high": a["ci_high"],
+                        "units": a["n_units"],
+                    }
+                )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if agr["pairwise_cohen_kappa"]:
+        st.altair_chart(kappa_heatmap(agr["pairwise_cohen_kappa"]), width="stretch")
+    if h["loo_agreement"]:
+        st.markdown(
+            "**Each annotator vs the majority of the others** (a careless rater stands out low)"
+        )
+        st.dataframe(pd.DataFrame(h["loo_agreement"]), hide_index=True, width="stretch")
+    if not dist.empty:
+        chart = (
+            alt.Chart(dist)
+            .mark_bar()
+            .encode(
+                x=alt.X("score:O"),
+                y=alt.Y("n:Q", title="ratings"),
+                color="system:N",
+                xOffset="system:N",
+                column=alt.Column("criterion:N", title=None),
+                tooltip=["criterion", "system", "score", "n"],
+            )
+            .properties(width=160, title="Criterion score distributions")
+        )
+        st.altair_chart(chart)
+        st.dataframe(pd.DataFrame(h["criteria"]), hide_index=True, width="stretch")
+
+
+def wins_tab(report: dict) -> None:
+    sections = {"humans": report["human"]}
+    sections.update(report["judges"])
+    for source, sec in sections.items():
+        if sec.get("win_rates"):
+            st.altair_chart(win_rate_chart(sec["win_rates"], source), width="stretch")
+    forest = forest_plot({src: sec.get("bradley_terry") for src, sec in sections.items()})
+    if forest is not None:
+        st.altair_chart(forest, width="stretch")
+    elif report["human"]["win_rates"] or report["judges"]:
+        st.caption("Bradley–Terry ratings need three or more systems.")
+    for source, sec in sections.items():
+        if sec.get("win_rates"):
+            with st.expander(f"Win-rate table: {source}"):
+                st.dataframe(pd.DataFrame(sec["win_rates"]), hide_index=True, width="stretch")
+    if not any(sec.get("win_rates") for sec in sections.values()):
+        st.info("No verdicts yet.")
+
+
+def judges_tab(report: dict) -> None:
+    if not report["judges"]:
+        st.info("No judge verdicts yet: run `sidebyside judge` or import some.")
+        return
+    rows = [
+        {
+            "judge": key,
+            **{k: v for k, v in j["calibration"].items() if not isinstance(v, dict | list)},
+        }
+        for key, j in report["judges"].items()
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    cols = st.columns(2)
+    for n, (key, j) in enumerate(report["judges"].items()):
+        cm = j["calibration"].get("confusion_matrix")
+        if cm:
+            cols[n % 2].altair_chart(confusion_chart(key, cm), width="stretch")
+
+
+require_admin()
+st.title("Results")
+study = pick_study("Study", key="results_study")
+if study is None:
+    st.stop()
+n_boot = st.sidebar.select_slider("Bootstrap resamples", options=[200, 500, 1000], value=1000)
+fingerprint = data_fingerprint(get_engine_cached(), study.id)
+report, dist = analyse(study.id, fingerprint, n_boot)
+
+wins, humans, judges, metrics, download = st.tabs(
+    ["Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]
+)
+with wins:
+    wins_tab(report)
+with humans:
+    human_tab(report, dist)
+with judges:
+    judges_tab(report)
+with metrics:
+    from ui.metrics_section import render_metrics_section  # lazy: only this tab needs it
+
+    render_metrics_section(study.id)
+with download:
+    st.write("The full report; the HTML file is self-contained and opens offline.")
+    for fmt, mime in (("html", "text/html"), ("md", "text/markdown"), ("json", "application/json")):
+        st.download_button(
+            f"Download {fmt.upper()}",
+            render(report, fmt),
+            file_name=f"{study.name}-report.{fmt}",
+            mime=mime,
+            key=f"report_{fmt}",
+        )

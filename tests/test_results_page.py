@@ -1,0 +1,76 @@
+"""AppTest smoke tests of the admin Results page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from analysis_helpers import build_study, pair_of, rate, verdict
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from analysis.frames import data_fingerprint
+from annotate.auth import create_user
+from annotate.db import get_engine, init_db
+from annotate.settings import get_settings
+from ui.common import USER_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "results.py")
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIDEBYSIDE_DATABASE_URL", f"sqlite:///{tmp_path / 'results.db'}")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    engine = init_db(get_engine())
+    with Session(engine, expire_on_commit=False) as s:
+        b = build_study(s, name="res", systems=("base", "tuned", "big"), n_prompts=6)
+        for i in range(6):
+            for x, y in (("base", "tuned"), ("base", "big"), ("tuned", "big")):
+                pid, _ = pair_of(b, i, x, y)
+                for ann, pref in (("u1", "b"), ("u2", "b" if i % 3 else "a"), ("u3", "tie")):
+                    rate(s, b, ann, pid, pref, scores={"Accuracy": {"a": 2, "b": 4}})
+                verdict(s, b, "openai:gpt", pid, "b", "b" if i % 2 else "a")
+        admin = create_user(s, username="boss", password="secret", role="admin")
+        ann = create_user(s, username="ann9", password="secret")
+    yield {"engine": engine, "admin": admin, "ann": ann, "built": b}
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def run_as(user) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[USER_KEY] = user.id
+    return at.run()
+
+
+def test_results_page_renders_every_tab(world):
+    at = run_as(world["admin"])
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Results"]
+    labels = [t.label for t in at.tabs]
+    assert labels == ["Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Ratings"] == "54"
+    frames = [d.value for d in at.dataframe]
+    assert any("agreement_with_majority" in f.columns for f in frames)
+    assert any("annotator" in f.columns and "agreement" in f.columns for f in frames)
+    assert len(at.get("download_button")) == 3
+
+
+def test_results_page_is_admin_only(world):
+    at = run_as(world["ann"])
+    assert [e.value for e in at.error] == ["This page is for admins only."]
+    assert not at.tabs
+
+
+def test_fingerprint_changes_with_new_verdicts(world):
+    engine, b = world["engine"], world["built"]
+    before = data_fingerprint(engine, b.study.id)
+    with Session(engine) as s:
+        pid, _ = pair_of(b, 0, "base", "tuned")
+        verdict(s, b, "judge:new", pid, "a", "a")
+    after = data_fingerprint(engine, b.study.id)
+    assert before != after and after[2] == before[2] + 1
