@@ -116,14 +116,24 @@ def _run_with_progress(engine, study, config, judge_objects):
         TextColumn("[bold]judging"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("failures {task.fields[failures]}  cost ${task.fields[cost]:.4f}"),
+        TextColumn(
+            "failures {task.fields[failures]}  not sent {task.fields[skipped]}  "
+            "cost ${task.fields[cost]:.4f}"
+        ),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=False) as bar:
-        task_id = bar.add_task("judging", total=None, failures=0, cost=0.0)
+        task_id = bar.add_task("judging", total=None, failures=0, cost=0.0, skipped=0)
 
         def on_progress(p) -> None:
-            bar.update(task_id, total=p.total, completed=p.done, failures=p.failures, cost=p.cost)
+            bar.update(
+                task_id,
+                total=p.total,
+                completed=p.done,
+                failures=p.failures,
+                cost=p.cost,
+                skipped=p.skipped,
+            )
 
         try:
             return asyncio.run(

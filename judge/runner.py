@@ -83,6 +83,8 @@ class Progress:
     sent: int
     cached: int
     budget_stopped: bool
+    #: Calls not sent (budget reached or judge stopped); ``done + skipped == total`` at the end.
+    skipped: int = 0
 
 
 @dataclass
@@ -162,6 +164,7 @@ class Runner:
             self._stats[t.judge].total += 1
         self._total, self._done, self._failures = len(tasks), 0, 0
         self._spent, self._reserved, self._budget_stopped = 0.0, 0.0, False
+        self._unmetered = 0.0
         with Session(self.engine) as session:
             plan = cache.plan(session, tasks)
         self._writer = JudgmentWriter(self.engine, plan.row_ids)
@@ -222,13 +225,17 @@ class Runner:
                 not stats.stopped
                 and limit is not None
                 and worst > 0
-                and (self._budget_stopped or self._spent + self._reserved + worst > limit)
+                and (
+                    self._budget_stopped
+                    or self._spent + self._unmetered + self._reserved + worst > limit
+                )
             ):
                 self._budget_stopped = True
             if stats.stopped or (self._budget_stopped and worst > 0):
                 sem.release()
                 for task in groups[leader]:
                     self._stats[task.judge].skipped += 1
+                self._report()
                 continue
             self._reserved += worst
             tg.create_task(self._work(leader, groups[leader], worst, sem))
@@ -264,7 +271,7 @@ class Runner:
                     for t in group
                 ]
             )
-            self._account_result(leader, group, completion, parsed, cost)
+            self._account_result(leader, group, completion, parsed, cost, reserved)
         finally:
             self._reserved -= reserved
             stats.finished = time.monotonic()
@@ -309,6 +316,7 @@ class Runner:
         completion: Completion,
         parsed: Parsed,
         cost: float | None,
+        reserved: float,
     ) -> None:
         stats = self._stats[leader.judge]
         stats.sent += 1
@@ -322,6 +330,7 @@ class Runner:
         stats.output_tokens += completion.output_tokens or 0
         if cost is None:
             stats.cost_unknown += 1
+            self._unmetered += reserved  # no usage reported: the budget counts the worst case
         else:
             stats.cost += cost
             self._spent += cost
@@ -339,5 +348,6 @@ class Runner:
                     sent=sum(s.sent for s in self._stats.values()),
                     cached=sum(s.stored + s.copied for s in self._stats.values()),
                     budget_stopped=self._budget_stopped,
+                    skipped=sum(s.skipped for s in self._stats.values()),
                 )
             )

@@ -136,13 +136,19 @@ def test_budget_stops_before_exceeding(engine, session, study, server, tmp_path:
     prices.write_text(json.dumps({"openai:judge-model": {"input": 1000.0, "output": 0.0}}))
     spec = oa(server)
     # One request is about 200-300 prompt tokens: $0.2-0.3 each at $1000 per million.
+    seen: list[Progress] = []
     summary = run_judges(
-        engine, study.name, config(spec, max_cost=1.5, prices_file=str(prices), concurrency=2)
+        engine,
+        study.name,
+        config(spec, max_cost=1.5, prices_file=str(prices), concurrency=2),
+        on_progress=seen.append,
     )
     s = summary.judges[0]
     assert summary.budget_stopped
     assert 0 < s.sent < 12 and s.skipped == 12 - s.sent
     assert summary.cost <= 1.5 and s.cost == pytest.approx(summary.cost)
+    last = seen[-1]
+    assert last.budget_stopped and last.done + last.skipped == last.total == 12
     stored = rows(session, spec)
     assert len(stored) == s.sent and all(j.cost_usd and j.cost_usd > 0 for j in stored)
     assert sum(j.cost_usd for j in stored) == pytest.approx(summary.cost)
@@ -272,3 +278,24 @@ def test_two_judges_and_their_ensemble(engine, session, study, server):
     assert {v.winner for v in ens} == {"tie"}
     assert all("baseline" not in v.reasoning for v in ens)
     assert {v.winner for v in verdicts(session, "baseline:longest")} == {"b"}
+
+
+async def test_writer_updates_a_slot_another_process_inserted(engine, session, study):
+    from judge.parsing import parse_pairwise
+    from judge.providers.base import Completion
+    from judge.specs import parse_spec
+    from judge.tasks import PlanOptions, build_tasks
+    from judge.writer import JudgmentWriter, error_fields, result_fields
+
+    task = build_tasks(
+        session, study=study, specs=[parse_spec("baseline:longest")], options=PlanOptions()
+    )[0]
+    writer = JudgmentWriter(engine, {})  # planned before the other process wrote the slot
+    other = JudgmentWriter(engine, {})
+    await other.write([error_fields(task, "from the other process")])
+    text = '{"reasoning": "r", "winner": "B"}'
+    await writer.write([result_fields(task, parse_pairwise(text), Completion(text), 0.0, 0.1)])
+    writer.close()
+    other.close()
+    stored = rows(session, "baseline:longest")
+    assert len(stored) == 1 and stored[0].status == "ok" and stored[0].winner == "b"
