@@ -90,6 +90,8 @@ def judge_command(
         raise fail(f"{type(exc).__name__}: {exc}") from None
     summary = _run_with_progress(engine, study, config, judge_objects)
     _print_summary(summary)
+    if config.reference and not summary.reference_used:
+        typer.echo("note: --reference given, but no prompt of this study has a reference answer")
     if any(j.stopped for j in summary.judges):
         raise typer.Exit(code=1)
 

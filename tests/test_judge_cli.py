@@ -48,8 +48,9 @@ def test_judge_with_baselines_prints_a_summary(engine, study):
     out = result.stdout
     assert "baseline:longest" in out and "0/5/0" in out and "total cost this run $0.0000" in out
     assert _count(engine, JudgeVerdict) == 10
-    again = invoke("judge", study.name, "-j", "baseline:longest")
+    again = invoke("judge", study.name, "-j", "baseline:longest", "--reference")
     assert again.exit_code == 0 and "  10  " in again.stdout  # all 10 calls cached
+    assert "no prompt of this study has a reference answer" in again.stdout
 
 
 def test_judge_against_an_openai_compatible_server(engine, study, server):
