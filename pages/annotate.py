@@ -173,7 +173,9 @@ for column, title, text in ((left, "Response A", view.left), (right, "Response B
 # One form per vote: scores and comment travel with the click (or key) that casts the vote,
 # so nothing typed is lost and the page reruns once per pair, not once per score.
 scale = list(range(rubric.scale_min, rubric.scale_max + 1))
-with st.form("rate", border=False):
+# enter_to_submit=False: Ctrl+Enter in the comment would otherwise press the form's first
+# button, a silent vote for A.
+with st.form("rate", border=False, enter_to_submit=False):
     st.subheader("Scores")
     header = st.columns([2, 3, 3])
     header[1].markdown("**Response A**")
@@ -205,7 +207,7 @@ with st.form("rate", border=False):
                 width="stretch",
             )
 
-with st.expander("Skip or flag this pair"), st.form("skip", border=False):
+with st.expander("Skip or flag this pair"), st.form("skip", border=False, enter_to_submit=False):
     st.radio("Reason", list(SKIP_REASONS), key=f"skip_reason_{state['_gen']}")
     st.text_input("Details (optional)", key=f"skip_detail_{state['_gen']}")
     st.form_submit_button("Skip this pair", on_click=on_skip, args=(assignment.id, user.id))

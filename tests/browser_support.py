@@ -143,3 +143,25 @@ def wait_idle(page) -> None:
         "() => { const app = document.querySelector('[data-testid=stApp]');"
         " return app && app.dataset.testScriptState === 'notRunning'; }"
     )
+
+
+def rate_current_pair(
+    page, scores: list[int], vote_key: str, *, comment: str = "", n_groups: int = 8
+) -> None:
+    """Rate the pair on screen with the keyboard only: Space/arrows pick each score, Tab moves
+    to the next score, an Alt-chord casts the vote. ``scores`` holds one value (1-5) per
+    radio group, in page order (criterion 1 A, criterion 1 B, ...)."""
+    groups = page.get_by_role("radiogroup")
+    groups.nth(n_groups - 1).wait_for()  # radios are lazily loaded; wait for the last one
+    wait_idle(page)
+    groups.nth(0).get_by_role("radio").first.focus()  # where a Tab from the prompt would land
+    for i, score in enumerate(scores):
+        page.keyboard.press("Space")  # selects the first option of the focused group
+        for _ in range(score - 1):
+            page.keyboard.press("ArrowRight")
+        if i < len(scores) - 1:
+            page.keyboard.press("Tab")
+    if comment:
+        page.keyboard.press("Tab")  # into the comment box
+        page.keyboard.type(comment)
+    page.keyboard.press(vote_key)

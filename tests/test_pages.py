@@ -239,6 +239,10 @@ def test_annotate_page_reveals_no_system(world):
         assert not md.proto.allow_html
     assert titles(at) == ["Annotate"]
     assert [s.value for s in at.subheader][:3] == ["Prompt", "Response A", "Response B"]
+    # Ctrl+Enter in the comment must not press the first vote button (a silent "A").
+    forms = {f.proto.form.form_id: f.proto.form for f in at.get("form")}
+    assert set(forms) == {"rate", "skip"}
+    assert not any(f.enter_to_submit for f in forms.values())
 
 
 def test_hostile_and_empty_outputs_render_as_text(world):

@@ -1,0 +1,86 @@
+"""End to end in a real browser: Debian's headless Chromium driven by Playwright against
+`streamlit run app.py` on a demo database. Rates three pairs with the keyboard only, reloads,
+and checks the export. Fails (never skips) when the browser is missing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from browser_support import (
+    BIN,
+    CHROMIUM,
+    ROOT,
+    app_env,
+    chromium,
+    init_demo,
+    log_in,
+    rate_current_pair,
+    serve_app,
+    wait_idle,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+VOTES = [  # (scores per radio group, vote key, comment)
+    ([4, 2, 5, 3, 4, 4, 3, 2], "Alt+KeyA", "A is more accurate"),
+    ([3, 3, 3, 3, 3, 3, 3, 3], "Alt+KeyT", ""),
+    ([1, 5, 2, 4, 1, 5, 2, 5], "Alt+KeyB", ""),
+]
+
+
+def test_chromium_is_installed():
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: apt-get install chromium"
+
+
+def test_rate_three_pairs_with_keyboard_then_export(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    init_demo(db_url)
+    dialogs: list[str] = []
+    with serve_app(db_url, tmp_path / "streamlit.log") as url, chromium(tmp_path / "p") as page:
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        log_in(page, url, "annotator1", "demo")
+        page.get_by_text("Progress: 0 / 30 pairs done").wait_for()
+        for n, (scores, key, comment) in enumerate(VOTES, start=1):
+            html = page.content()
+            assert "fine-tuned" not in html  # no system name reaches the browser
+            rate_current_pair(page, scores, key, comment=comment)
+            page.get_by_text(f"Progress: {n} / 30 pairs done").wait_for()
+        assert "?" not in page.url  # nothing in the URL either
+
+        page.reload()  # a new browser session: log in again, continue where we stopped
+        log_in(page, url, "annotator1", "demo")
+        page.get_by_text("Progress: 3 / 30 pairs done").wait_for()
+        wait_idle(page)
+        # Untrusted output never becomes markup: no <img onerror> element, no alert.
+        assert page.locator("img[src='x']").count() == 0
+    assert dialogs == []
+
+    proc = subprocess.run(
+        [str(BIN / "sidebyside"), "export", "demo", "--what", "ratings", "--format", "jsonl"],
+        env=app_env(db_url),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert len(rows) == 3
+    assert {r["annotator"] for r in rows} == {"annotator1"}
+    assert {r["source"] for r in rows} == {"app"}
+    # Each vote unblinds to the system that was shown on the side pressed.
+    for row, (scores, key, comment) in zip(
+        sorted(rows, key=lambda r: r["rating_id"]), VOTES, strict=True
+    ):
+        shown = {"Alt+KeyA": row["shown_left"], "Alt+KeyB": row["shown_right"]}.get(key, "tie")
+        assert row["winner"] == shown
+        left_is_a = row["shown_left"] == row["system_a"]
+        side = {True: ("a", "b"), False: ("b", "a")}[left_is_a]
+        assert row["Accuracy_" + side[0]] == scores[0]
+        assert row["Accuracy_" + side[1]] == scores[1]
+        assert row["Fluency_" + side[1]] == scores[7]
+        assert row["comment"] == comment
+        assert row["time_spent_s"] > 0
