@@ -155,8 +155,11 @@ def agreement(
     n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples (0 = none)."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
 ) -> None:
-    """Krippendorff's alpha (with a bootstrap CI), Fleiss' and Cohen's kappa, percent and
-    leave-one-out agreement of any table of ratings."""
+    """Inter-annotator agreement of any table of ratings.
+
+    Krippendorff's alpha with a bootstrap CI, Fleiss' and Cohen's kappa, percent and
+    leave-one-out agreement. FILE is long (item, annotator, value) or wide (one row per item,
+    one column per annotator, empty = missing)."""
     from analysis.agreement import agreement_summary
     from analysis.report import clean, to_json
     from analysis.report_md import ci, fmt
@@ -204,8 +207,11 @@ def import_ratings(
     study: str = typer.Argument(..., help="Study name or id."),
     file: Path = typer.Argument(..., help="CSV or JSONL of ratings."),
 ) -> None:
-    """Import human ratings made elsewhere (all or nothing). Columns: prompt_id, system_a,
-    system_b, annotator, winner (a|b|tie or a system name), optional <criterion>_a/_b."""
+    """Import human ratings made elsewhere (all or nothing).
+
+    Columns: prompt_id, system_a, system_b, annotator, winner (a, b, tie or a system name);
+    optional <criterion>_a / <criterion>_b scores, comment, time_spent_s, created_at.
+    Unknown annotators become accounts that cannot log in."""
     from annotate.rating_import import import_ratings_path
     from annotate.sources import ImportValidationError
 
