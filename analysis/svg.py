@@ -122,15 +122,15 @@ def heatmap(
     True
     """
     cell = max(28, min(64, (WIDTH - LABEL_W) // max(len(cols), 1)))
-    width = LABEL_W + cell * len(cols) + PAD
-    height = PAD + 20 + 40 + cell * len(rows) + PAD + 14
+    width = LABEL_W + cell * len(cols) + 140  # room for the rotated column labels
+    height = PAD + 20 + 70 + cell * len(rows) + PAD + 14
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
         'font-family="sans-serif" font-size="11">',
         f'<text x="{PAD}" y="{PAD + 8}" font-weight="bold" font-size="12">{escape(title)}</text>',
     ]
-    top = PAD + 20 + 40
+    top = PAD + 20 + 70
     for j, c in enumerate(cols):
         x = LABEL_W + j * cell + cell / 2
         parts.append(
