@@ -12,6 +12,14 @@ HERE = Path(__file__).parent
 # url_paths differ from the file names on purpose: Streamlit's legacy pages/ mode hashes pages
 # by file name, and a shared hash would run a page file without this gate (tests and the very
 # first run of a server). Every page checks the user itself as well.
+# (file, title, icon, url_path); later features' pages join as soon as their file exists.
+ADMIN_PAGES = [
+    ("pages/studies.py", "Studies", ":material/folder_open:", "admin-studies"),
+    ("pages/annotators.py", "Annotators", ":material/group:", "accounts"),
+    ("pages/progress.py", "Progress", ":material/monitoring:", "study-progress"),
+    ("pages/judges.py", "Judges", ":material/gavel:", "llm-judges"),
+    ("pages/results.py", "Results", ":material/leaderboard:", "study-results"),
+]
 
 
 def _log_out() -> None:
@@ -21,54 +29,27 @@ def _log_out() -> None:
 
 user = current_user()
 if user is None:
-    pages = [
-        st.Page(
-            "pages/login.py",
-            title="Log in",
-            icon=":material/login:",
-            url_path="signin",
-            default=True,
-        )
-    ]
-    nav = st.navigation(pages, position="hidden")
+    login = st.Page("pages/login.py", title="Log in", url_path="signin", default=True)
+    nav = st.navigation([login], position="hidden")
 else:
+    is_admin = user.role == "admin"
+    # Admins land on Studies, so looking around never claims a pair to rate.
     annotate = st.Page(
         "pages/annotate.py",
         title="Annotate",
         icon=":material/rate_review:",
         url_path="rate",
-        default=True,
+        default=not is_admin,
     )
-    account = [st.Page(_log_out, title="Log out", icon=":material/logout:", url_path="logout")]
-    if user.role == "admin":
-        admin = [
-            st.Page(
-                "pages/studies.py",
-                title="Studies",
-                icon=":material/folder_open:",
-                url_path="admin-studies",
-            ),
-            st.Page(
-                "pages/annotators.py",
-                title="Annotators",
-                icon=":material/group:",
-                url_path="accounts",
-            ),
-            st.Page(
-                "pages/progress.py",
-                title="Progress",
-                icon=":material/monitoring:",
-                url_path="study-progress",
-            ),
+    menu = {"Rate": [annotate]}
+    if is_admin:
+        menu["Admin"] = [
+            st.Page(path, title=title, icon=icon, url_path=url, default=i == 0)
+            for i, (path, title, icon, url) in enumerate(ADMIN_PAGES)
+            if (HERE / path).exists()
         ]
-        # Pages of later features join the menu as soon as their file exists.
-        for path, title, icon, url in (
-            ("pages/judges.py", "Judges", ":material/gavel:", "llm-judges"),
-            ("pages/results.py", "Results", ":material/leaderboard:", "study-results"),
-        ):
-            if (HERE / path).exists():
-                admin.append(st.Page(path, title=title, icon=icon, url_path=url))
-        nav = st.navigation({"Rate": [annotate], "Admin": admin, f"{user.username}": account})
-    else:
-        nav = st.navigation({"Rate": [annotate], f"{user.username}": account})
+    menu[user.username] = [
+        st.Page(_log_out, title="Log out", icon=":material/logout:", url_path="logout")
+    ]
+    nav = st.navigation(menu)
 nav.run()

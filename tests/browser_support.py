@@ -128,13 +128,14 @@ def chromium(profile_dir: Path, *, width: int = 1400, height: int = 1000) -> Ite
             context.close()
 
 
-def log_in(page, base_url: str, username: str, password: str) -> None:
+def log_in(page, base_url: str, username: str, password: str, landing: str = "Annotate") -> None:
+    """Log in through the form and wait for the ``landing`` page's title."""
     page.goto(base_url)
     page.get_by_role("textbox", name="Username").fill(username)
     password_box = page.get_by_role("textbox", name="Password")
     password_box.fill(password)
     password_box.press("Enter")
-    page.get_by_role("heading", name="Annotate").wait_for()
+    page.get_by_role("heading", name=landing).wait_for()
 
 
 def wait_idle(page) -> None:

@@ -216,6 +216,9 @@ def test_admin_sees_every_page(world):
     no_exception(at)
     registered = {Path(info.get("script_path", "")).name for info in at._registered_pages.values()}
     assert {"annotate.py", "studies.py", "annotators.py", "progress.py"} <= registered
+    assert titles(at) == ["Studies"]  # admins land on Studies: looking around claims no pair
+    with Session(world["engine"]) as s:
+        assert not s.exec(select(Assignment)).all()
 
 
 # ---------------------------------------------------------------- annotate
