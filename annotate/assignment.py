@@ -11,53 +11,26 @@
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from annotate.models import Assignment, Output, Pair, Prompt, Rating, Study, User, utcnow
-from annotate.rubric import Rubric
+from annotate.blinding import (  # noqa: F401 - re-exported: the pages import them from here
+    SHOWN,
+    AssignmentError,
+    BlindPair,
+    blind_view,
+    canonical_scores,
+    queue_plan,
+    to_canonical,
+    to_shown,
+)
+from annotate.models import Assignment, Pair, Rating, Study, User, utcnow
 from annotate.settings import get_settings
-
-SHOWN = ("A", "B", "tie")
-
-
-class AssignmentError(ValueError):
-    """A submission that cannot be taken (expired, not yours, invalid values)."""
-
-
-def queue_plan(seed: int, user_id: int, pair_ids: list[int]) -> list[tuple[int, bool]]:
-    """The annotator's queue: (pair_id, swapped) in the order they will see them.
-
-    Deterministic in (seed, user_id, set of pairs); exactly ``len // 2`` pairs are swapped.
-
-    >>> plan = queue_plan(7, 1, list(range(10)))
-    >>> sorted(p for p, _ in plan) == list(range(10)), sum(s for _, s in plan)
-    (True, 5)
-    >>> plan == queue_plan(7, 1, list(reversed(range(10))))
-    True
-    """
-    rng = random.Random(f"sidebyside:{seed}:{user_id}")
-    order = sorted(pair_ids)
-    rng.shuffle(order)
-    sides = [i % 2 == 1 for i in range(len(order))]
-    rng.shuffle(sides)
-    return list(zip(order, sides, strict=True))
-
-
-@dataclass(frozen=True)
-class BlindPair:
-    """What an annotator's browser may receive: text only, no system, no ids."""
-
-    prompt: str
-    reference: str | None
-    left: str
-    right: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +52,16 @@ def _slot_holders(session: Session, study_id: int) -> dict[int, list[Assignment]
     for a in rows:
         holders[a.pair_id].append(a)
     return holders
+
+
+def _imported(session: Session, study_id: int, pair_id: int | None = None) -> dict[int, int]:
+    """Ratings made outside the app (import-ratings) per pair: they count towards k too."""
+    query = select(Rating.pair_id, func.count()).where(
+        Rating.study_id == study_id, col(Rating.assignment_id).is_(None)
+    )
+    if pair_id is not None:
+        query = query.where(Rating.pair_id == pair_id)
+    return dict(session.exec(query.group_by(Rating.pair_id)).all())
 
 
 def _open_assignment(session: Session, study_id: int, user_id: int) -> Assignment | None:
@@ -107,11 +90,12 @@ def _available(
         )
     )
     holders = _slot_holders(session, study.id)
+    imported = _imported(session, study.id)
 
     def has_room(pair_id: int) -> bool:
         held = holders.get(pair_id, [])
         live = [a for a in held if a.status != "open" or a.opened_at >= cutoff]
-        return len(live) < study.k
+        return len(live) < study.k - imported.get(pair_id, 0)
 
     return [
         (pid, swapped)
@@ -131,13 +115,14 @@ def _try_claim(
             )
         )
     )
+    capacity = study.k - _imported(session, study.id, pair_id).get(pair_id, 0)
     used = {a.slot for a in held}
-    free = [s for s in range(study.k) if s not in used]
-    if free:
+    free = [s for s in range(capacity) if s not in used]
+    stale = [a for a in held if a.status == "open" and a.opened_at < cutoff]
+    if free and len(held) < capacity:
         slot = free[0]
     else:
-        stale = [a for a in held if a.status == "open" and a.opened_at < cutoff]
-        if not stale:
+        if not stale or len(held) - len(stale) >= capacity:
             return None
         victim = stale[0]
         # Conditional update: only one claimer can expire a given assignment.
@@ -196,59 +181,6 @@ def next_assignment(
     return None
 
 
-def blind_view(session: Session, assignment: Assignment) -> BlindPair:
-    pair = session.get(Pair, assignment.pair_id)
-    prompt = session.get(Prompt, pair.prompt_id)
-    out_a = session.get(Output, pair.output_a_id)
-    out_b = session.get(Output, pair.output_b_id)
-    left, right = (out_b, out_a) if assignment.swapped else (out_a, out_b)
-    return BlindPair(
-        prompt=prompt.text, reference=prompt.reference, left=left.text, right=right.text
-    )
-
-
-def to_canonical(shown: str, swapped: bool) -> str:
-    """Map a preference as shown (A = left) to the pair's canonical side.
-
-    >>> [to_canonical(s, False) for s in SHOWN], [to_canonical(s, True) for s in SHOWN]
-    (['a', 'b', 'tie'], ['b', 'a', 'tie'])
-    """
-    if shown not in SHOWN:
-        raise AssignmentError(f"preference must be one of {', '.join(SHOWN)}, got {shown!r}")
-    if shown == "tie":
-        return "tie"
-    return {"A": "b", "B": "a"}[shown] if swapped else shown.lower()
-
-
-def to_shown(canonical: str, swapped: bool) -> str:
-    """Inverse of ``to_canonical``: which letter the annotator pressed."""
-    if canonical == "tie":
-        return "tie"
-    return {"a": "B", "b": "A"}[canonical] if swapped else canonical.upper()
-
-
-def _canonical_scores(
-    rubric: Rubric, scores: dict[str, dict[str, int]], swapped: bool
-) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for name in rubric.names:
-        given = scores.get(name)
-        if not given or set(given) != {"A", "B"}:
-            raise AssignmentError(f"score both responses on {name!r}")
-        for side, value in given.items():
-            if not isinstance(value, int) or not rubric.scale_min <= value <= rubric.scale_max:
-                raise AssignmentError(
-                    f"{name!r} for response {side} must be a whole number from "
-                    f"{rubric.scale_min} to {rubric.scale_max}, got {value!r}"
-                )
-        left, right = given["A"], given["B"]
-        out[name] = {"a": right, "b": left} if swapped else {"a": left, "b": right}
-    unknown = set(scores) - set(rubric.names)
-    if unknown:
-        raise AssignmentError(f"unknown criteria: {', '.join(sorted(unknown))}")
-    return out
-
-
 def _own(session: Session, assignment_id: int, user_id: int) -> Assignment:
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.user_id != user_id:
@@ -287,7 +219,7 @@ def submit_rating(
     if preference == "tie" and not rubric.allow_ties:
         raise AssignmentError("this study does not allow ties: choose A or B")
     canonical = to_canonical(preference, assignment.swapped)
-    canon_scores = _canonical_scores(rubric, scores, assignment.swapped)
+    canon_scores = canonical_scores(rubric, scores, assignment.swapped)
     if assignment.slot is None:
         _reclaim_for_late_submit(session, study, assignment)
     if time_spent_s is None:
@@ -329,8 +261,9 @@ def _reclaim_for_late_submit(session: Session, study: Study, assignment: Assignm
             )
         )
     )
-    free = [s for s in range(study.k) if s not in used]
-    if not free:
+    capacity = study.k - _imported(session, study.id, assignment.pair_id).get(assignment.pair_id, 0)
+    free = [s for s in range(capacity) if s not in used]
+    if not free or len(used) >= capacity:
         raise AssignmentError(
             "this pair was handed to another annotator while it sat unanswered, and it now "
             "has all the ratings it needs; your vote on it was not stored"

@@ -276,3 +276,26 @@ def test_progress_and_time_spent(session, study_with_pairs):
     assert r.time_spent_s == pytest.approx(42)
     stats = study_progress(session, study=study_with_pairs)
     assert stats["ratings"] == 4 and stats["ratings_needed"] == 40
+
+
+def test_ratings_imported_from_elsewhere_count_towards_k(session):
+    study = create_study(session, name="imp-k", k=2, seed=4)
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(2))])
+    outsider = create_user(session, username="elsewhere", password=None)
+    pairs = list(session.exec(select(Pair).where(Pair.study_id == study.id).order_by(Pair.id)))
+    session.add(
+        Rating(
+            study_id=study.id,
+            pair_id=pairs[0].id,
+            user_id=outsider.id,
+            preference="a",
+            source="import",
+        )
+    )
+    session.commit()
+    people = users(session, 3)
+    for u in people:
+        while rate(session, study, u) is not None:
+            pass
+    per_pair = Counter(r.pair_id for r in session.exec(select(Rating)))
+    assert per_pair == {pairs[0].id: 2, pairs[1].id: 2}
