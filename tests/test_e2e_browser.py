@@ -46,6 +46,8 @@ def test_rate_three_pairs_with_keyboard_then_export(tmp_path):
         for n, (scores, key, comment) in enumerate(VOTES, start=1):
             html = page.content()
             assert "fine-tuned" not in html  # no system name reaches the browser
+            # Untrusted output never becomes markup (the demo has <img onerror> and <script>).
+            assert page.locator("img[src='x']").count() == 0
             rate_current_pair(page, scores, key, comment=comment)
             page.get_by_text(f"Progress: {n} / 30 pairs done").wait_for()
         assert "?" not in page.url  # nothing in the URL either

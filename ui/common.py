@@ -19,7 +19,7 @@ from annotate.settings import get_settings
 USER_KEY = "_user_id"
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _engine_for(url: str) -> Engine:
     return init_db(get_engine(url))
 
