@@ -7,6 +7,8 @@ providers with their own concurrency limit) = 2000 requests at 100 ms each. Prin
   call, parse). It would take ~200 s in full, so it runs on a sample and is extrapolated;
 - runner: ``sidebyside judge`` through the Python API (async, cache lookups, a committed row
   per result, reconciliation, ensemble);
+- bare async SDKs: the same requests through the async SDKs with a semaphore per provider
+  and nothing else, i.e. what this machine and the SDKs allow;
 - floor: requests x latency / total concurrency, the best any client could do;
 - cached rerun: the same run again, which must send zero requests.
 
@@ -88,6 +90,49 @@ def sequential(tasks, port: int, sample: int) -> tuple[float, int]:
     return time.perf_counter() - start, len(chosen)
 
 
+def bare_async(tasks, port: int, concurrency: int) -> float:
+    """The same requests with the async SDKs and a semaphore per provider, and nothing else
+    (no cache, no parsing, no database): what this machine and these SDKs allow."""
+    import asyncio
+
+    import anthropic
+    import openai
+
+    async def go() -> float:
+        oa = openai.AsyncOpenAI(api_key="x", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+        an = anthropic.AsyncAnthropic(
+            api_key="x", base_url=f"http://127.0.0.1:{port}", max_retries=0
+        )
+        sems = {
+            "openai": asyncio.Semaphore(concurrency),
+            "anthropic": asyncio.Semaphore(concurrency),
+        }
+
+        async def one(task) -> None:
+            messages = list(task.request.messages)
+            async with sems[task.spec.provider]:
+                if task.spec.provider == "openai":
+                    await oa.chat.completions.create(
+                        model=task.spec.model, messages=messages, temperature=0, max_tokens=512
+                    )
+                else:
+                    await an.messages.create(
+                        model=task.spec.model,
+                        system=messages[0]["content"],
+                        messages=messages[1:],
+                        max_tokens=512,
+                    )
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(t) for t in tasks))
+        elapsed = time.perf_counter() - start
+        await oa.close()
+        await an.close()
+        return elapsed
+
+    return asyncio.run(go())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=500)
@@ -115,6 +160,7 @@ def main() -> None:
 
         seq_s, seq_n = sequential(tasks, port, args.sequential_sample)
         seq_full = seq_s / seq_n * n
+        bare_s = bare_async(tasks, port, args.concurrency)
         before = server_count(port)
 
         start = time.perf_counter()
@@ -142,9 +188,11 @@ def main() -> None:
         f"  sequential loop   {seq_full:8.1f} s  (extrapolated from {seq_n} requests "
         f"in {seq_s:.1f} s)"
     )
+    print(f"  bare async SDKs   {bare_s:8.2f} s  (same requests, no cache/parse/DB)")
     print(f"  runner            {runner_s:8.2f} s  ({n / runner_s:.0f} requests/s)")
     print(f"  floor             {floor:8.2f} s  (requests x latency / concurrency)")
     print(f"  runner / floor    {runner_s / floor:8.2f} x  (target <= 1.5)")
+    print(f"  runner / bare     {runner_s / bare_s:8.2f} x  (the runner's own overhead)")
     print(f"  speed-up vs sequential {seq_full / runner_s:5.1f} x")
     print(f"  cached rerun      {cached_s:8.2f} s  ({cached_sent} requests; target < 1 s, 0)")
 

@@ -2,8 +2,8 @@
 upserts them.
 
 The writer is a single thread with group commit: every result is queued the moment it
-arrives and committed by the next transaction (a few milliseconds later at most); results
-that arrive while a commit is running share the next one. SQLite allows one writer anyway,
+arrives and committed by the next transaction, a few milliseconds later (results arriving
+within ``LINGER_S`` or while a commit runs share one transaction). SQLite allows one writer anyway,
 so this is as fast as the database can go, and a killed run loses only what was in flight.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -24,6 +25,9 @@ from judge.parsing import Parsed, shown_to_canonical
 from judge.providers.base import Completion
 from judge.tasks import Task
 
+#: How long the writer waits for company before a commit: small next to any request, large
+#: enough that a burst of results shares one transaction (fewer commits, less GIL contention).
+LINGER_S = 0.005
 Slot = tuple[str, str, int, str, int]
 _TABLE = Judgment.__table__
 
@@ -141,6 +145,7 @@ class JudgmentWriter:
 
     def _drain(self) -> None:
         while True:
+            time.sleep(LINGER_S)  # let results arriving together share one commit
             with self._lock:
                 batch, self._queue = self._queue, []
                 if not batch:
