@@ -12,11 +12,9 @@ from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from annotate.auth import create_invite, create_user
-from annotate.db import get_engine, init_db
 from annotate.importing import import_sources
 from annotate.models import Assignment, Rating, Study, User
 from annotate.rubric import default_rubric
-from annotate.settings import get_settings
 from annotate.studies import create_study
 from ui.common import USER_KEY, escape_dollars
 
@@ -37,17 +35,7 @@ def long_csv(rows: list[tuple[str, str, str, str]]) -> bytes:
 
 
 @pytest.fixture
-def engine(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIDEBYSIDE_DATABASE_URL", f"sqlite:///{tmp_path / 'pages.db'}")
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield init_db(get_engine())
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-
-
-@pytest.fixture
-def world(engine):
+def world(engine):  # engine: tests/conftest.py (fresh database, env var set)
     """A study with three prompts by two systems, one empty output, one hostile output,
     an admin and two annotators."""
     with Session(engine, expire_on_commit=False) as s:
