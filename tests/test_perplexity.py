@@ -252,3 +252,28 @@ def test_no_warning_for_clean_texts(tiny_models):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _scorer(tiny_models["bos"]).score(["A clean text."])
+
+
+def test_auto_batch_backs_off_on_out_of_memory(tiny_models, monkeypatch):
+    import torch
+
+    scorer = _scorer(tiny_models["bos"], token_budget=8 * N_POS)
+    expected = _scorer(tiny_models["bos"], batch_size=1).score(TEXTS)
+    real_forward = scorer._forward
+    widths: list[int] = []
+
+    def forward(batch):  # pretend that more than 2 windows of this width do not fit
+        widths.append(len(batch))
+        if len(batch) > 2:
+            raise torch.OutOfMemoryError("fake")
+        return real_forward(batch)
+
+    monkeypatch.setattr(scorer, "_forward", forward)
+    got = scorer.score(TEXTS)
+    assert widths[:3] == [8, 4, 2] and max(widths[2:]) <= 2  # halved until it fit, then stayed
+    np.testing.assert_allclose(got.nll, expected.nll, rtol=1e-5)
+
+    fixed = _scorer(tiny_models["bos"], batch_size=4)
+    monkeypatch.setattr(fixed, "_forward", forward)
+    with pytest.raises(RuntimeError, match="smaller batch size"):
+        fixed.score(TEXTS)
