@@ -88,7 +88,22 @@ def load_model(name: str, device: str = "auto", dtype: str = "auto") -> tuple[An
     except ValueError:  # an architecture without SDPA support: its default attention
         model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
     tokenizer = AutoTokenizer.from_pretrained(name)
-    return model.to(dev).eval(), tokenizer
+    return optimize_for_inference(model.to(dev).eval()), tokenizer
+
+
+def optimize_for_inference(model: Any) -> Any:
+    """Swap the Python tanh-GELU (GPT-2's ``gelu_new``: five elementwise passes) for the
+    fused kernel of the same formula, which transformers documents as equivalent up to
+    rounding. Done on models this module loads, in place; returns the model."""
+    try:
+        from transformers.activations import GELUTanh, NewGELUActivation
+    except ImportError:  # older transformers: keep the model as it is
+        return model
+    for module in list(model.modules()):
+        for child_name, child in list(module.named_children()):
+            if type(child) is NewGELUActivation:
+                setattr(module, child_name, GELUTanh())
+    return model
 
 
 # --------------------------------------------------------------------------- windows
@@ -291,12 +306,14 @@ class PerplexityScorer:
         targets = ids.view(-1)[torch.from_numpy(tgt).to(self.device)]
         if self._head is not None:
             base, head, softcap = self._head
-            hidden = base(input_ids=ids, attention_mask=mask, position_ids=position_ids)[0]
+            hidden = base(
+                input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=False
+            )[0]
             hidden = hidden.reshape(-1, hidden.shape[-1])[hid_idx]
             token_nll = _chunked_nll(hidden, targets, head, softcap)
         else:  # no separable head: full logits in model dtype, log-softmax still chunked
             logits = self.model(
-                input_ids=ids, attention_mask=mask, position_ids=position_ids
+                input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=False
             ).logits
             rows = logits.reshape(-1, logits.shape[-1])[hid_idx]
             token_nll = _chunked_nll(rows, targets, None, None)

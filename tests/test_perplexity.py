@@ -277,3 +277,24 @@ def test_auto_batch_backs_off_on_out_of_memory(tiny_models, monkeypatch):
     monkeypatch.setattr(fixed, "_forward", forward)
     with pytest.raises(RuntimeError, match="smaller batch size"):
         fixed.score(TEXTS)
+
+
+def test_full_logits_fallback_agrees(tiny_models):
+    """Models whose LM head cannot be split off go through their own forward."""
+    split = _scorer(tiny_models["bos"], batch_size=3)
+    whole = _scorer(tiny_models["bos"], batch_size=3)
+    whole._head = None
+    np.testing.assert_allclose(whole.score(TEXTS).nll, split.score(TEXTS).nll, rtol=1e-5)
+
+
+def test_fused_gelu_swap_is_exact_enough(tiny_models):
+    from transformers import AutoModelForCausalLM
+
+    from judge.perplexity import optimize_for_inference
+
+    plain = AutoModelForCausalLM.from_pretrained(tiny_models["bos"]).eval()
+    tokenizer = load_model(tiny_models["bos"], "cpu", "float32")[1]
+    before = PerplexityScorer(plain, tokenizer).score(TEXTS)
+    after = PerplexityScorer(optimize_for_inference(plain), tokenizer).score(TEXTS)
+    assert "GELUTanh" in {type(m).__name__ for m in plain.modules()}
+    np.testing.assert_allclose(after.nll, before.nll, rtol=1e-5)
