@@ -9,10 +9,10 @@ Same process, same random-weight GPT-2 shapes, same mixed-length texts, for thre
                padded to the longest, full float32 logits, masked cross-entropy.
 
 All three prepend the BOS token and score every text token, so they score the same tokens.
-Printed: scored tokens/s, the ratio to the textbook loop, and the largest absolute per-text NLL
-difference from a float64 reference (a full causal forward per text in float64). On CUDA also
-the model FLOP utilisation: 2 x parameters x processed tokens/s over a bf16 matmul rate
-measured in the same run.
+Printed: scored tokens/s, the ratio to the textbook loop, the largest absolute per-text NLL
+difference from a float64 reference (a full causal forward per text in float64), and the model
+FLOP utilisation: 2 x parameters x processed tokens/s over the dense matmul rate of the device
+measured in the same run (bf16 on CUDA, float32 on CPU).
 
     python bench/perplexity.py                       # CPU: tiny, small and 124M shapes
     python bench/perplexity.py --device cuda --shape 124m --shape 1b --n-texts 2000
@@ -110,7 +110,7 @@ def run_evaluate(model, tok, texts, device, batch_size: int = 16):
             bos = torch.full((encoded.size(0), 1), tok.bos_token_id, device=device)
             encoded = torch.cat([bos, encoded], dim=1)
             attn = torch.cat([torch.ones_like(bos), attn], dim=1)
-            processed += encoded.numel()
+            processed += int(attn.sum())  # real tokens: padding is waste, not work
             logits = model(encoded, attention_mask=attn).logits
             shift_logits = logits[..., :-1, :].contiguous().float()
             shift_labels = encoded[..., 1:].contiguous()
@@ -133,10 +133,12 @@ def reference(model, tok, texts, device) -> np.ndarray:
     return out
 
 
-def matmul_tflops(device: str, n: int = 8192, iters: int = 20) -> float:
-    """Measured dense bf16 matmul rate (TFLOP/s) of this device."""
-    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
-    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+def matmul_tflops(device: str, dtype: torch.dtype) -> float:
+    """Measured dense matmul rate (TFLOP/s) of this device in ``dtype`` (the MFU denominator):
+    8192-square bf16 on a GPU, 2048-square on a CPU."""
+    n, iters = (8192, 20) if device == "cuda" else (2048, 5)
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     for _ in range(3):
         a @ b
     sync(device)
@@ -216,11 +218,11 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     shapes = args.shape or (["124m", "1b"] if args.device == "cuda" else ["tiny", "small", "124m"])
-    peak = matmul_tflops(args.device) if args.device == "cuda" else None
+    peak = matmul_tflops(args.device, getattr(torch, args.dtype))
     device_name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
     print(f"device {device_name}, dtype {args.dtype}, torch {torch.__version__}, "
           f"threads {torch.get_num_threads()}, {args.n_texts} texts of {args.min_len}-"
-          f"{args.max_len} tokens" + (f", bf16 matmul {peak:.0f} TFLOP/s" if peak else ""))
+          f"{args.max_len} tokens, {args.dtype} matmul {peak:.3g} TFLOP/s")
     header = f"{'shape':<6} {'params':>7} {'method':<9} {'tokens/s':>10} {'x textbook':>10} " \
              f"{'max|dNLL|':>10}" + ("  MFU" if peak else "")
     print(header)

@@ -40,9 +40,21 @@ def perplexity_frame(rows: list[dict[str, Any]]) -> list[dict[str, str | int]]:
     return out
 
 
-def _perplexity_table(study_id: int) -> None:
-    from judge.metric_store import latest_perplexity_runs, runs_scores
+@st.cache_data(show_spinner="Bootstrapping …", max_entries=32)
+def _comparison(database_url: str, run_ids: tuple[int, ...]) -> list[dict[str, Any]]:
+    """The table rows of these stored runs (cached: bootstraps over many texts take a while;
+    runs are immutable, so their ids and the database are the whole key)."""
+    from judge.metric_models import PerplexityRun
+    from judge.metric_store import runs_scores
     from judge.ppl_stats import comparison_rows
+
+    with db_session() as session:
+        runs = [session.get(PerplexityRun, run_id) for run_id in run_ids]
+    return comparison_rows(runs_scores([r for r in runs if r is not None]), n_boot=1000)
+
+
+def _perplexity_table(study_id: int) -> None:
+    from judge.metric_store import latest_perplexity_runs
 
     with db_session() as session:
         runs = latest_perplexity_runs(session, study_id=study_id)
@@ -50,7 +62,9 @@ def _perplexity_table(study_id: int) -> None:
         st.info("No perplexity run yet: launch one below or with `sidebyside perplexity "
                 "--study ...`.")
         return
-    rows = comparison_rows(runs_scores(runs), n_boot=1000)
+    from annotate.settings import get_settings
+
+    rows = _comparison(get_settings().database_url, tuple(run.id for run in runs))
     st.dataframe(perplexity_frame(rows), hide_index=True, width="stretch")
     st.caption(
         "Corpus perplexity exp(total NLL / scored tokens) with a 95% bootstrap CI over texts. "
