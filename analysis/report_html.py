@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from analysis import svg
-from analysis.report_md import ci, fmt
+from analysis.report_md import WIN_RATE_HEADERS, ci, fmt, win_rate_cells
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
@@ -42,33 +42,7 @@ def _win_rate_block(rows: list[dict] | None, who: str) -> str:
         ref=0.5,
         title=f"Win rate of A over B ({who}; ties = ½; Wilson 95% CI)",
     )
-    table = _table(
-        [
-            "A",
-            "B",
-            "wins A",
-            "wins B",
-            "ties",
-            "win rate A",
-            "Wilson 95% CI",
-            "bootstrap 95% CI",
-            "p (sign test)",
-        ],
-        [
-            [
-                r["system_a"],
-                r["system_b"],
-                r["wins_a"],
-                r["wins_b"],
-                r["ties"],
-                r["win_rate_a"],
-                ci(r["ci_low"], r["ci_high"]),
-                ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
-                r["p_value"],
-            ]
-            for r in rows
-        ],
-    )
+    table = _table(WIN_RATE_HEADERS, win_rate_cells(rows))
     return chart + table
 
 

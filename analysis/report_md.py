@@ -36,36 +36,41 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(out)
 
 
+WIN_RATE_HEADERS = [
+    "A",
+    "B",
+    "wins A",
+    "wins B",
+    "ties",
+    "win rate A",
+    "95% CI (Wilson)",
+    "95% CI (bootstrap)",
+    "p (sign test)",
+]
+
+
+def win_rate_cells(rows: list[dict]) -> list[list[Any]]:
+    """Cells of the win-rate table, shared by the Markdown and HTML reports."""
+    return [
+        [
+            r["system_a"],
+            r["system_b"],
+            r["wins_a"],
+            r["wins_b"],
+            r["ties"],
+            r["win_rate_a"],
+            ci(r["ci_low"], r["ci_high"]),
+            ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
+            r["p_value"],
+        ]
+        for r in rows
+    ]
+
+
 def _win_rates(rows: list[dict] | None) -> str:
     if not rows:
         return "_No verdicts._"
-    return table(
-        [
-            "A",
-            "B",
-            "wins A",
-            "wins B",
-            "ties",
-            "win rate A",
-            "95% CI (Wilson)",
-            "95% CI (bootstrap)",
-            "p (sign test)",
-        ],
-        [
-            [
-                r["system_a"],
-                r["system_b"],
-                r["wins_a"],
-                r["wins_b"],
-                r["ties"],
-                r["win_rate_a"],
-                ci(r["ci_low"], r["ci_high"]),
-                ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
-                r["p_value"],
-            ]
-            for r in rows
-        ],
-    )
+    return table(WIN_RATE_HEADERS, win_rate_cells(rows))
 
 
 def _bt(rows: list[dict] | None) -> str:
