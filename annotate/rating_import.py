@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from sqlmodel import Session, select
 
 from annotate.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
 from annotate.rubric import Rubric
-from annotate.sources import ImportValidationError
+from annotate.sources import ImportValidationError, jsonl_records
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "annotator", "winner")
 OPTIONAL = ("comment", "time_spent_s", "created_at")
@@ -82,17 +81,7 @@ def _rows(name: str, data: bytes) -> tuple[list[str], list[_Row], str]:
     stripped = text.lstrip()
     if name.lower().endswith(".jsonl") or stripped.startswith("{"):
         rows, keys = [], []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ImportValidationError(
-                    name, f"malformed JSON: {exc.msg}", line=lineno, column=exc.colno
-                ) from None
-            if not isinstance(obj, dict):
-                raise ImportValidationError(name, "expected a JSON object", line=lineno, column=1)
+        for lineno, obj in jsonl_records(name, text):
             keys += [k for k in obj if k not in keys]
             rows.append(_Row(lineno, obj))
         if not rows:

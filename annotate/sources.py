@@ -168,10 +168,9 @@ def _parse_csv(name: str, text: str) -> ParsedFile:
     return ParsedFile(name, fmt, outputs, pairs)
 
 
-def _parse_jsonl(name: str, text: str) -> ParsedFile:
-    outputs: list[OutputRecord] = []
-    pairs: list[PairRecord] = []
-    fmt: str | None = None
+def jsonl_records(name: str, text: str) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; the first bad line raises."""
+    records = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -185,6 +184,15 @@ def _parse_jsonl(name: str, text: str) -> ParsedFile:
             raise ImportValidationError(
                 name, f"expected a JSON object, got {type(row).__name__}", line=lineno, column=1
             )
+        records.append((lineno, row))
+    return records
+
+
+def _parse_jsonl(name: str, text: str) -> ParsedFile:
+    outputs: list[OutputRecord] = []
+    pairs: list[PairRecord] = []
+    fmt: str | None = None
+    for lineno, row in jsonl_records(name, text):
         row_fmt = _format_of(set(row), name, lineno)
         if fmt is None:
             fmt = row_fmt
