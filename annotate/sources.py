@@ -12,7 +12,7 @@ import io
 import json
 import math
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 LONG_COLUMNS = ("prompt_id", "prompt", "system", "output")
@@ -166,6 +166,14 @@ def _parse_csv(name: str, text: str) -> ParsedFile:
     except csv.Error as exc:
         raise ImportValidationError(name, f"malformed CSV: {exc}", line=reader.line_num) from None
     return ParsedFile(name, fmt, outputs, pairs)
+
+
+def read_utf8(path: str | Path) -> str:
+    """A text file's content; a missing file or bytes that are not UTF-8 raise with the place."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportValidationError(str(path), "no such file")
+    return _decode(str(path), path.read_bytes())
 
 
 def jsonl_records(name: str, text: str) -> list[tuple[int, dict[str, Any]]]:

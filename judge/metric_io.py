@@ -8,7 +8,6 @@ by id; otherwise by position, and the counts must agree.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +17,28 @@ REF_FIELDS = ("references", "reference", "label", "text")
 
 def _records(path: Path, fields: tuple[str, ...]) -> list[tuple[str | None, Any]]:
     """(id or None, value) per item; ValueError naming file and line on bad input."""
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    try:
-        content = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    from annotate.sources import jsonl_records, read_utf8
+
+    content = read_utf8(path)
     if path.suffix.lower() != ".jsonl":
         return [(None, line) for line in content.splitlines()]
     out = []
-    for lineno, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+    for lineno, record in jsonl_records(str(path), content):
         key = next((f for f in fields if isinstance(record, dict) and f in record), None)
         if key is None:
             raise ValueError(f"{path}:{lineno}: expected an object with one of {', '.join(fields)}")
         value = record[key]
         ok = isinstance(value, str) or (
-            key == "references" and isinstance(value, list) and value
+            key == "references"
+            and isinstance(value, list)
+            and value
             and all(isinstance(v, str) for v in value)
         )
         if not ok:
-            raise ValueError(f"{path}:{lineno}: {key!r} must be a string"
-                             + (" or a non-empty list of strings" if key == "references" else ""))
+            raise ValueError(
+                f"{path}:{lineno}: {key!r} must be a string"
+                + (" or a non-empty list of strings" if key == "references" else "")
+            )
         ident = record.get("id")
         out.append((None if ident is None else str(ident), value))
     return out

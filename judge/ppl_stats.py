@@ -92,9 +92,7 @@ def corpus_perplexity(nll: np.ndarray, n_tokens: np.ndarray) -> float:
     return math.exp(float(np.asarray(nll).sum()) / total) if total else float("nan")
 
 
-def _resample_sums(
-    columns: Sequence[np.ndarray], n_boot: int, seed: int
-) -> list[np.ndarray]:
+def _resample_sums(columns: Sequence[np.ndarray], n_boot: int, seed: int) -> list[np.ndarray]:
     """Sums of each column over ``n_boot`` resamples of the rows (same rows for every column).
 
     Chunked so memory stays ~O(1e7) however many texts there are."""
@@ -111,7 +109,11 @@ def _resample_sums(
 
 
 def bootstrap_ci(
-    nll: np.ndarray, n_tokens: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
+    nll: np.ndarray,
+    n_tokens: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
     alpha: float = 0.05,
 ) -> tuple[float, float]:
     """Percentile bootstrap CI of corpus perplexity, resampling texts with replacement."""
@@ -136,7 +138,11 @@ class Comparison:
 
 
 def paired_comparison(
-    base: TextScores, other: TextScores, *, n_boot: int = 1000, seed: int = 0,
+    base: TextScores,
+    other: TextScores,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
     alpha: float = 0.05,
 ) -> Comparison:
     """Paired bootstrap over texts of the relative change other/base - 1.
@@ -165,8 +171,12 @@ def paired_comparison(
     # same tokens: ratio of perplexities; else ratio of bits per byte
     boot = np.exp(on / od - bn / bd) - 1.0 if same_tok else (on / od) / (bn / bd) - 1.0
     return Comparison(
-        metric, b_val, o_val, rel,
-        float(np.quantile(boot, alpha / 2)), float(np.quantile(boot, 1 - alpha / 2)),
+        metric,
+        b_val,
+        o_val,
+        rel,
+        float(np.quantile(boot, alpha / 2)),
+        float(np.quantile(boot, 1 - alpha / 2)),
     )
 
 
@@ -180,23 +190,14 @@ def read_texts(
     ``.jsonl`` file (one object per line with a string ``field_name``).
 
     Raises ``ValueError`` naming the file and line of a malformed record."""
+    from annotate.sources import jsonl_records, read_utf8
+
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    try:
-        content = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    content = read_utf8(path)
     if path.suffix.lower() == ".jsonl":
         texts = []
-        for lineno, line in enumerate(content.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
-            if not isinstance(record, dict) or not isinstance(record.get(field_name), str):
+        for lineno, record in jsonl_records(str(path), content):
+            if not isinstance(record.get(field_name), str):
                 raise ValueError(
                     f"{path}:{lineno}: expected an object with a string {field_name!r} field"
                 )
@@ -234,8 +235,12 @@ def comparison_rows(
             row.update(rel_change=None, rel_ci_low=None, rel_ci_high=None, compared_on=None)
             if base is not None and model != models[0] and len(base.nll) == len(result.nll):
                 cmp = paired_comparison(base, result, n_boot=n_boot, seed=seed)
-                row.update(rel_change=cmp.rel_change, rel_ci_low=cmp.ci_low,
-                           rel_ci_high=cmp.ci_high, compared_on=cmp.metric)
+                row.update(
+                    rel_change=cmp.rel_change,
+                    rel_ci_low=cmp.ci_low,
+                    rel_ci_high=cmp.ci_high,
+                    compared_on=cmp.metric,
+                )
             rows.append(row)
     return rows
 
@@ -252,12 +257,19 @@ def format_rows(rows: Sequence[dict[str, Any]]) -> str:
         rel = pct(r["rel_change"])
         if rel and r["compared_on"] == "bits_per_byte":
             rel += " (bpb)"
-        table.append((
-            r["model"], r["texts"], f"{r['perplexity']:.3f}",
-            f"{r['ci_low']:.3f}-{r['ci_high']:.3f}", f"{r['bits_per_byte']:.4f}",
-            str(r["n_tokens"]), rel,
-            f"{pct(r['rel_ci_low'])} .. {pct(r['rel_ci_high'])}" if rel else "",
-        ))
+        table.append(
+            (
+                r["model"],
+                r["texts"],
+                f"{r['perplexity']:.3f}",
+                f"{r['ci_low']:.3f}-{r['ci_high']:.3f}",
+                f"{r['bits_per_byte']:.4f}",
+                str(r["n_tokens"]),
+                rel,
+                f"{pct(r['rel_ci_low'])} .. {pct(r['rel_ci_high'])}" if rel else "",
+            )
+        )
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-                     for row in table)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
+    )

@@ -219,7 +219,7 @@ def test_read_texts_formats(tmp_path):
         read_texts(bad)
     broken = tmp_path / "e.jsonl"
     broken.write_text('{"text": "x"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"e.jsonl:1:\d+: invalid JSON"):
+    with pytest.raises(ValueError, match=r"e.jsonl, line 1, column \d+: malformed JSON"):
         read_texts(broken)
     with pytest.raises(ValueError, match="no such file"):
         read_texts(tmp_path / "missing.txt")
