@@ -71,6 +71,21 @@ def set_password(session: Session, *, user: User, password: str) -> None:
     session.commit()
 
 
+def set_role(session: Session, *, user: User, role: str) -> None:
+    """Make an account admin or annotator; the last active admin cannot be demoted. Commits."""
+    if role not in ROLES:
+        raise ValueError(f"invalid role {role!r}: expected one of {', '.join(ROLES)}")
+    if user.role == "admin" and role != "admin":
+        admins = session.exec(select(User).where(User.role == "admin", User.active)).all()
+        if [a.id for a in admins] == [user.id]:
+            raise ValueError(
+                f"{user.username!r} is the only active admin; make another admin first"
+            )
+    user.role = role
+    session.add(user)
+    session.commit()
+
+
 def set_active(session: Session, *, user: User, active: bool) -> None:
     user.active = active
     session.add(user)

@@ -150,6 +150,25 @@ def annotators_list() -> None:
             typer.echo(f"{user.username:<24} {user.role:<10} {login}")
 
 
+@annotators_app.command("role")
+def annotators_role(
+    username: str = typer.Argument(...),
+    role: str = typer.Argument(..., help="admin or annotator"),
+) -> None:
+    """Change an account's role."""
+    from annotate.auth import get_user, set_role
+
+    try:
+        with _session() as session:
+            user = get_user(session, username)
+            if user is None:
+                raise ValueError(f"no user {username!r}")
+            set_role(session, user=user, role=role)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{username!r} is now {role}")
+
+
 @annotators_app.command("invite")
 def annotators_invite(
     admin: bool = typer.Option(False, "--admin", help="Invite an admin."),

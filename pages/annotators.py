@@ -6,7 +6,15 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import select
 
-from annotate.auth import ROLES, create_invite, create_user, get_user, set_active, set_password
+from annotate.auth import (
+    ROLES,
+    create_invite,
+    create_user,
+    get_user,
+    set_active,
+    set_password,
+    set_role,
+)
 from annotate.models import User
 from ui.common import db_session, require_admin
 
@@ -89,6 +97,15 @@ with manage:
             with db_session() as session:
                 set_active(session, user=get_user(session, who), active=True)
             st.rerun()
+        other_role = "annotator" if target.role == "admin" else "admin"
+        if target.id != me.id and st.button(f"Make {other_role}", key="change_role"):
+            try:
+                with db_session() as session:
+                    set_role(session, user=get_user(session, who), role=other_role)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
         with st.form("reset_password", clear_on_submit=True):
             new_password = st.text_input("New password", type="password")
             if st.form_submit_button("Set password"):

@@ -14,6 +14,7 @@ from annotate.auth import (
     redeem_invite,
     set_active,
     set_password,
+    set_role,
 )
 from annotate.models import Invite, User, utcnow
 
@@ -76,3 +77,15 @@ def test_expired_invite_is_refused(session):
     with pytest.raises(ValueError, match="expired"):
         redeem_invite(session, token=token, username="late", password="pass1234")
     assert session.exec(select(User)).all() == []
+
+
+def test_role_changes_keep_one_admin(session):
+    boss = create_user(session, username="boss", password="pass1234", role="admin")
+    ann = create_user(session, username="ann", password="pass1234")
+    with pytest.raises(ValueError, match="only active admin"):
+        set_role(session, user=boss, role="annotator")
+    set_role(session, user=ann, role="admin")
+    set_role(session, user=boss, role="annotator")
+    assert (boss.role, ann.role) == ("annotator", "admin")
+    with pytest.raises(ValueError, match="invalid role"):
+        set_role(session, user=ann, role="root")

@@ -64,6 +64,10 @@ def test_annotators_add_list_invite(db_url):
     assert res.exit_code == 1 and "already exists" in res.stderr
     listing = invoke("annotators", "list").output
     assert "boss" in listing and "admin" in listing and "pass1234" not in listing
+    assert invoke("annotators", "add", "ann", "--password", "pass1234").exit_code == 0
+    assert invoke("annotators", "role", "ann", "admin").exit_code == 0
+    res = invoke("annotators", "role", "ghost", "admin")
+    assert res.exit_code == 1 and "no user 'ghost'" in res.stderr
     token = invoke("annotators", "invite").output.strip()
     assert len(token) >= 30
 

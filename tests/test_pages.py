@@ -423,7 +423,16 @@ def test_annotators_page_manages_accounts(world):
 def test_admin_cannot_deactivate_self(world):
     at = page_as(world["admin"], "annotators.py")
     at.selectbox(key="manage_user").set_value("boss").run()
-    assert not any(b.key == "deactivate" for b in at.button)
+    assert not any(b.key in ("deactivate", "change_role") for b in at.button)
+
+
+def test_admin_changes_a_role(world):
+    at = page_as(world["admin"], "annotators.py")
+    at.selectbox(key="manage_user").set_value("ann1").run()
+    at.button(key="change_role").click().run()
+    no_exception(at)
+    with Session(world["engine"]) as s:
+        assert s.exec(select(User).where(User.username == "ann1")).one().role == "admin"
 
 
 # ---------------------------------------------------------------- progress
