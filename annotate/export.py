@@ -325,7 +325,11 @@ def write_export(
     if fmt == "csv":
         data = _jsonable(df, iso_dates=True).to_csv(index=False).encode()
     elif fmt == "jsonl":
-        text = df.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+        text = (
+            df.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+            if len(df)
+            else ""  # pandas writes a lone newline for no rows
+        )
         data = (text if text.endswith("\n") or not text else text + "\n").encode()
     else:
         buf = io.BytesIO()
@@ -334,7 +338,11 @@ def write_export(
     if out is None:
         return data
     if isinstance(out, str | Path):
-        Path(out).write_bytes(data)
+        # Write beside the target and rename, so a failure never leaves half a file.
+        target = Path(out)
+        tmp = target.with_name(f".{target.name}.partial")
+        tmp.write_bytes(data)
+        tmp.replace(target)
     else:
         out.write(data)
     return None
