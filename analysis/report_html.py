@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from analysis import svg
-from analysis.report_md import WIN_RATE_HEADERS, ci, fmt, win_rate_cells
+from analysis.report_md import WIN_RATE_HEADERS, calibration_cells, ci, fmt, win_rate_cells
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
@@ -150,20 +150,7 @@ def _judge(key: str, j: dict[str, Any]) -> str:
         f"<h3>{escape(key)}</h3><p>Mode: {escape(str(j['mode']))}; {j['n']} verdicts.</p>",
         _table(
             ["calibration", "value"],
-            [
-                ["agreement with the human majority", c["agreement_with_majority"]],
-                ["… without ties", c["agreement_with_majority_no_ties"]],
-                ["Cohen's kappa vs the majority", c["cohen_kappa_vs_majority"]],
-                ["agreement with the leave-one-out majority", c["agreement_with_loo_majority"]],
-                ["humans' leave-one-out agreement (same rows)", c["human_loo_agreement"]],
-                ["position consistency", c["position_consistency"]],
-                ["P(prefers the response shown first)", c["first_position_rate"]],
-                ["P(prefers the longer response)", c["prefers_longer_rate"]],
-                ["… humans", c["human_prefers_longer_rate"]],
-                ["tie rate", c["tie_rate"]],
-                ["pairs judged", c["n"]],
-                ["pairs also rated by humans", c["n_with_humans"]],
-            ],
+            calibration_cells(c),
         ),
     ]
     cm = c.get("confusion_matrix")

@@ -174,9 +174,9 @@ def human_md(h: dict[str, Any]) -> list[str]:
     return out
 
 
-def judge_md(key: str, j: dict[str, Any]) -> list[str]:
-    c = j["calibration"]
-    rows = [
+def calibration_cells(c: dict[str, Any]) -> list[list[Any]]:
+    """(label, value) rows of a judge's calibration, shared by the Markdown and HTML reports."""
+    return [
         ["agreement with human majority", c["agreement_with_majority"]],
         ["… without ties", c["agreement_with_majority_no_ties"]],
         ["Cohen's kappa vs majority", c["cohen_kappa_vs_majority"]],
@@ -190,6 +190,11 @@ def judge_md(key: str, j: dict[str, Any]) -> list[str]:
         ["pairs judged", c["n"]],
         ["pairs also rated by humans", c["n_with_humans"]],
     ]
+
+
+def judge_md(key: str, j: dict[str, Any]) -> list[str]:
+    c = j["calibration"]
+    rows = calibration_cells(c)
     out = [
         f"### {key}",
         "",
