@@ -35,6 +35,7 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/python bench/judge_throughput.py
 	$(BIN)/python bench/analysis_scale.py
+	$(BIN)/python bench/assignment_scale.py
 	$(BIN)/python bench/perplexity.py
 
 clean-db:

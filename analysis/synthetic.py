@@ -160,7 +160,8 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
                         "comment": "",
                     }
                 )
-        session.execute(insert(Rating), rating_rows)
+        if rating_rows:  # an empty insert() would write one row of defaults
+            session.execute(insert(Rating), rating_rows)
         verdicts = []
         for judge, bias in spec.judges.items():
             w_ab = _pick(rng, np.where(rng.random(n_pairs) < bias, 1.0, p_a), spec.tie_rate / 2)

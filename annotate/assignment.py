@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -44,14 +45,29 @@ def _lease_cutoff(now: datetime, lease_minutes: float | None) -> datetime:
     return now - timedelta(minutes=minutes)
 
 
-def _slot_holders(session: Session, study_id: int) -> dict[int, list[Assignment]]:
-    rows = session.exec(
-        select(Assignment).where(Assignment.study_id == study_id, col(Assignment.slot).is_not(None))
+def _rows(session: Session, query) -> list:
+    """Plain tuples through Core: the bulk reads below skip the ORM's per-row bookkeeping."""
+    return session.connection().execute(query).all()
+
+
+def _full_pairs(session: Session, study: Study, cutoff: datetime) -> set[int]:
+    """Pairs with no room left: live slot holders (finished, or open within the lease) plus
+    imported ratings reach k. Counted in the database, so a claim costs one aggregate per
+    table, not one row per assignment of the study."""
+    live = _rows(
+        session,
+        select(Assignment.pair_id, func.count())
+        .where(
+            Assignment.study_id == study.id,
+            col(Assignment.slot).is_not(None),
+            or_(col(Assignment.status) != "open", col(Assignment.opened_at) >= cutoff),
+        )
+        .group_by(Assignment.pair_id),
     )
-    holders: dict[int, list[Assignment]] = defaultdict(list)
-    for a in rows:
-        holders[a.pair_id].append(a)
-    return holders
+    taken: dict[int, int] = dict(live)  # type: ignore[arg-type]
+    for pair_id, n in _imported(session, study.id).items():
+        taken[pair_id] = taken.get(pair_id, 0) + n
+    return {pair_id for pair_id, n in taken.items() if n >= study.k}
 
 
 def _imported(session: Session, study_id: int, pair_id: int | None = None) -> dict[int, int]:
@@ -61,7 +77,7 @@ def _imported(session: Session, study_id: int, pair_id: int | None = None) -> di
     )
     if pair_id is not None:
         query = query.where(Rating.pair_id == pair_id)
-    return dict(session.exec(query.group_by(Rating.pair_id)).all())
+    return dict(_rows(session, query.group_by(Rating.pair_id)))  # type: ignore[arg-type]
 
 
 def _open_assignment(session: Session, study_id: int, user_id: int) -> Assignment | None:
@@ -77,31 +93,39 @@ def _open_assignment(session: Session, study_id: int, user_id: int) -> Assignmen
     ).first()
 
 
+def _ids(session: Session, query) -> list[int]:
+    return session.connection().execute(query).scalars().all()  # type: ignore[return-value]
+
+
+def _pair_ids(session: Session, study_id: int) -> tuple[int, ...]:
+    return tuple(_ids(session, select(Pair.id).where(Pair.study_id == study_id)))
+
+
+def _blocked(session: Session, study: Study, user_id: int, cutoff: datetime) -> set[int]:
+    """Pairs this user may not be given: those they already had, and those that are full."""
+    mine = _ids(
+        session,
+        select(Assignment.pair_id).where(
+            Assignment.study_id == study.id, Assignment.user_id == user_id
+        ),
+    )
+    return set(mine) | _full_pairs(session, study, cutoff)
+
+
+@lru_cache(maxsize=32)
+def _plan(seed: int, user_id: int, pair_ids: tuple[int, ...]) -> tuple[tuple[int, bool], ...]:
+    # Each vote asks for the queue again; the shuffle of a 20k-pair study is worth keeping.
+    return tuple(queue_plan(seed, user_id, list(pair_ids)))
+
+
 def _available(
     session: Session, study: Study, user_id: int, cutoff: datetime
 ) -> list[tuple[int, bool]]:
     """The user's queue, restricted to pairs they may still be given."""
-    pair_ids = list(session.exec(select(Pair.id).where(Pair.study_id == study.id)))
-    mine = set(
-        session.exec(
-            select(Assignment.pair_id).where(
-                Assignment.study_id == study.id, Assignment.user_id == user_id
-            )
-        )
-    )
-    holders = _slot_holders(session, study.id)
-    imported = _imported(session, study.id)
-
-    def has_room(pair_id: int) -> bool:
-        held = holders.get(pair_id, [])
-        live = [a for a in held if a.status != "open" or a.opened_at >= cutoff]
-        return len(live) < study.k - imported.get(pair_id, 0)
-
-    return [
-        (pid, swapped)
-        for pid, swapped in queue_plan(study.seed, user_id, pair_ids)
-        if pid not in mine and has_room(pid)
-    ]
+    pair_ids = _pair_ids(session, study.id)
+    blocked = _blocked(session, study, user_id, cutoff)
+    return [(pid, swapped) for pid, swapped in _plan(study.seed, user_id, pair_ids)
+            if pid not in blocked]  # fmt: skip
 
 
 def _try_claim(
@@ -311,7 +335,8 @@ def progress(
             )
         )
     )
-    left = len(_available(session, study, user.id, cutoff))
+    pairs = _pair_ids(session, study.id)
+    left = len(set(pairs) - _blocked(session, study, user.id, cutoff))
     left += _open_assignment(session, study.id, user.id) is not None
     return Progress(done=done, total=done + left)
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, func, select
 
 from annotate.assignment import (
     AssignmentError,
+    Progress,
     blind_view,
     next_assignment,
     progress,
@@ -299,3 +300,20 @@ def test_ratings_imported_from_elsewhere_count_towards_k(session):
             pass
     per_pair = Counter(r.pair_id for r in session.exec(select(Rating)))
     assert per_pair == {pairs[0].id: 2, pairs[1].id: 2}
+
+
+def test_pairs_imported_mid_study_join_every_queue(session):
+    study = create_study(session, name="grow", k=1, seed=2)
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(10))])
+    (u,) = users(session, 1)
+    while rate(session, study, u) is not None:
+        pass
+    assert progress(session, study=study, user=u) == Progress(10, 10)
+    # The queue of a study is cached per set of pairs, so new pairs must show up at once.
+    import_sources(session, study=study, sources=[("o.csv", make_long_csv(14))])
+    assert progress(session, study=study, user=u).total == 14
+    extra = []
+    while (r := rate(session, study, u)) is not None:
+        extra.append(r.pair_id)
+    assert len(set(extra)) == 4
+    assert progress(session, study=study, user=u) == Progress(14, 14)
