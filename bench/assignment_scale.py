@@ -4,7 +4,7 @@ A study of 20,000 pairs (5 systems, 2,000 prompts), k = 3, where ten annotators 
 rated two thirds of the needed votes (40,000 app assignments, 2 per pair) and a few leases are
 open, some expired. One more annotator then works through ``--votes`` pairs the way the
 annotate page does it: ``next_assignment`` (claim), ``progress`` (the bar), ``blind_view``,
-``submit_rating``.
+``submit_rating``. Last, the admin's progress page (``study_progress``) over all of it.
 
 Baseline, in the same process: reading the study's pair ids with one indexed query, the least
 any claim has to do, so the ratio travels between machines.
@@ -36,6 +36,7 @@ from annotate.assignment import (  # noqa: E402
     blind_view,
     next_assignment,
     progress,
+    study_progress,
     submit_rating,
 )
 from annotate.db import get_engine, init_db  # noqa: E402
@@ -146,6 +147,10 @@ def main() -> None:
                 bar += t2 - t1
                 view += t3 - t2
                 submit += t4 - t3
+            study_progress(session, study=study)
+            t0 = time.perf_counter()
+            study_progress(session, study=study)
+            t_admin = time.perf_counter() - t0
         engine.dispose()
 
     n = args.votes
@@ -163,6 +168,8 @@ def main() -> None:
         "submit_ms": 1000 * submit / n,
         "per_vote_ms": 1000 * per_vote,
         "per_vote_over_baseline": per_vote / t_base,
+        "admin_progress_page_ms": 1000 * t_admin,
+        "admin_progress_over_baseline": t_admin / t_base,
     }
     for key, value in figures.items():
         print(f"{key:28} {value:.2f}" if isinstance(value, float) else f"{key:28} {value}")
