@@ -25,7 +25,8 @@ study has none; a judge's own figures are always present; see docs/report.md)::
       prefers_longer_rate, first_position_rate
       win_rates: [{system_a, system_b, wins_a, wins_b, ties, n, n_prompts, win_rate_a,
                    ci_low, ci_high (Wilson), boot_ci_low, boot_ci_high (prompt bootstrap),
-                   p_value (two-sided sign test)}]
+                   p_value (sign test over votes), prompts_a, prompts_b,
+                   p_value_prompts (sign test over prompts: honest with several votes each)}]
       bradley_terry: [{system, rating, ci_low, ci_high, strength}] | null (< 3 systems)
       win_rate_matrix: {systems[], win_rate[][], n[][]}
       criteria: [{system, criterion, mean, ci_low, ci_high, sd, n}]
@@ -39,6 +40,8 @@ study has none; a judge's own figures are always present; see docs/report.md)::
                       first_position_rate, n_first_position, prefers_longer_rate,
                       n_length_decisive, human_prefers_longer_rate, tie_rate,
                       inconsistent_rate, score_correlation, n, n_with_humans, n_no_ties}
+    headline: [{system_a, system_b, agree, verdicts: {<"humans" | judge key>: {winner | null,
+               win_rate_a, ci_low, ci_high, evidence, n_prompts}}}]  (analysis.headline)
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from analysis import calibration as cal
 from analysis import winrates as wr
 from analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
 from analysis.frames import StudyFrames, load_study_frames
+from analysis.headline import headline
 
 SCHEMA_VERSION = 1
 FORMATS = ("json", "md", "html")
@@ -269,7 +273,9 @@ def build_report(
             for key, ob in zip(fr.judges, boots, strict=True)
         },
     }
-    return clean(report)
+    report = clean(report)
+    report["headline"] = headline(report)
+    return report
 
 
 def report_for_study(source, study, **kwargs) -> dict[str, Any]:

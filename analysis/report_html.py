@@ -7,7 +7,16 @@ from html import escape
 from typing import Any
 
 from analysis import svg
-from analysis.report_md import WIN_RATE_HEADERS, calibration_cells, ci, fmt, win_rate_cells
+from analysis.report_md import (
+    HEADLINE_NOTE,
+    WIN_RATE_HEADERS,
+    calibration_cells,
+    chart_ci,
+    ci,
+    fmt,
+    headline_cells,
+    win_rate_cells,
+)
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
@@ -32,15 +41,16 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 def _win_rate_block(rows: list[dict] | None, who: str) -> str:
     if not rows:
         return "<p class='muted'>No verdicts.</p>"
+    cis = [chart_ci(r) for r in rows]
     chart = svg.interval_chart(
         [
-            (f"{r['system_a']} vs {r['system_b']}", r["win_rate_a"], r["ci_low"], r["ci_high"])
-            for r in rows
+            (f"{r['system_a']} vs {r['system_b']}", r["win_rate_a"], low, high)
+            for r, (low, high, _) in zip(rows, cis, strict=True)
         ],
         lo=0,
         hi=1,
         ref=0.5,
-        title=f"Win rate of A over B ({who}; ties = ½; Wilson 95% CI)",
+        title=f"Win rate of A over B ({who}; ties = ½; 95% {cis[0][2]} CI)",
     )
     table = _table(WIN_RATE_HEADERS, win_rate_cells(rows))
     return chart + table
@@ -184,6 +194,13 @@ def _judge(key: str, j: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _headline(report: dict[str, Any]) -> str:
+    headers, rows = headline_cells(report)
+    if not rows:
+        return ""
+    return f"<h2>Who wins</h2><p class='muted'>{escape(HEADLINE_NOTE)}</p>" + _table(headers, rows)
+
+
 def to_html(report: dict[str, Any]) -> str:
     st = report["study"]
     judges = "".join(_judge(k, j) for k, j in report["judges"].items())
@@ -195,6 +212,7 @@ def to_html(report: dict[str, Any]) -> str:
         f"{st['n_prompts']} prompts. <span class='muted'>Generated "
         f"{escape(report['generated_at'])}; {report['settings']['n_boot']} bootstrap "
         f"resamples; {report['settings']['confidence']:.0%} intervals.</span></p>"
+        + _headline(report)
         + _human(report["human"])
         + "<h2>Judges</h2>"
         + (judges or "<p class='muted'>No judge verdicts yet.</p>")

@@ -45,8 +45,17 @@ WIN_RATE_HEADERS = [
     "win rate A",
     "95% CI (Wilson)",
     "95% CI (bootstrap)",
-    "p (sign test)",
+    "p (votes)",
+    "p (prompts)",
 ]
+
+
+def chart_ci(r: dict[str, Any]) -> tuple[Any, Any, str]:
+    """The interval to draw for a win-rate row: the prompt bootstrap when there is one (it is
+    honest when prompts have several votes), else Wilson."""
+    if r.get("boot_ci_low") is not None and r.get("boot_ci_high") is not None:
+        return r["boot_ci_low"], r["boot_ci_high"], "bootstrap"
+    return r["ci_low"], r["ci_high"], "Wilson"
 
 
 def win_rate_cells(rows: list[dict]) -> list[list[Any]]:
@@ -62,9 +71,44 @@ def win_rate_cells(rows: list[dict]) -> list[list[Any]]:
             ci(r["ci_low"], r["ci_high"]),
             ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
             r["p_value"],
+            r.get("p_value_prompts"),
         ]
         for r in rows
     ]
+
+
+HEADLINE_NOTE = (
+    "A source names a winner when its 95% interval for the win rate (bootstrap over prompts) "
+    "excludes ½; the figure is the win rate of A (ties = ½) with that interval."
+)
+
+
+def headline_cells(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells of the "who wins" table (one row per system pair, one column per
+    source), shared by the Markdown and HTML reports."""
+    from analysis.headline import sources
+
+    names = sources(report)
+    rows = []
+    for e in report.get("headline", []):
+        cells = [f"{e['system_a']} vs {e['system_b']}"]
+        for name in names:
+            v = e["verdicts"].get(name)
+            if v is None:
+                cells.append("—")
+                continue
+            call = v["winner"] if v["winner"] else "no clear winner"
+            cells.append(f"{call} · A {fmt(v['win_rate_a'])} {ci(v['ci_low'], v['ci_high'])}")
+        cells.append({True: "yes", False: "NO", None: "—"}[e["agree"]])
+        rows.append(cells)
+    return ["A vs B", *names, "sources agree"], rows
+
+
+def headline_md(report: dict[str, Any]) -> list[str]:
+    headers, rows = headline_cells(report)
+    if not rows:
+        return []
+    return ["## Who wins", "", HEADLINE_NOTE, "", table(headers, rows), ""]
 
 
 def _win_rates(rows: list[dict] | None) -> str:
@@ -228,6 +272,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"{report['settings']['n_boot']} bootstrap resamples, "
         f"{report['settings']['confidence']:.0%} intervals.",
         "",
+        *headline_md(report),
         *human_md(report["human"]),
         "## Judges",
         "",

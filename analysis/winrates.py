@@ -124,6 +124,14 @@ def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFram
         stored=("stored", "sum"), n=("stored", "size"), lo=("lo", "sum"), hi=("hi", "sum"),
         ties=("tie", "sum"), n_prompts=("prompt", "nunique"),
     )  # fmt: skip
+    # Prompt-level majority: which side got more votes on each prompt (the independent unit).
+    net = (frame["lo"].astype(int) - frame["hi"].astype(int)).groupby(
+        [frame["key"], frame["prompt"]], sort=False
+    ).sum()
+    sign = np.sign(net.to_numpy())
+    keys = net.index.get_level_values(0)
+    prompts_lo = pd.Series(sign > 0).groupby(keys).sum()
+    prompts_hi = pd.Series(sign < 0).groupby(keys).sum()
     rows = []
     for k, r in agg.iterrows():
         i, j = divmod(int(k), s)
@@ -136,6 +144,8 @@ def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFram
                 "wins_b": int(r["hi"] if keep else r["lo"]),
                 "ties": int(r["ties"]),
                 "n_prompts": int(r["n_prompts"]),
+                "prompts_a": int((prompts_lo if keep else prompts_hi).get(k, 0)),
+                "prompts_b": int((prompts_hi if keep else prompts_lo).get(k, 0)),
             }
         )
     order = {name: n for n, name in enumerate(systems)}
@@ -155,7 +165,11 @@ def win_rates(
     """One row per compared system pair: ``system_a, system_b, wins_a, wins_b, ties, n,
     n_prompts, win_rate_a`` (ties as half), ``ci_low, ci_high`` (Wilson, votes treated as
     independent), ``boot_ci_low, boot_ci_high`` (percentile bootstrap resampling prompts) and
-    ``p_value`` (two-sided sign test on decisive votes).
+    ``p_value`` (two-sided sign test on decisive votes), and ``prompts_a, prompts_b,
+    p_value_prompts``: the prompts where more votes went to A (to B), prompts with a tied
+    count left out, and the sign test over them. With several votes per prompt (three
+    annotators on each pair), the votes are not independent and only the prompt-level test is
+    honest; with one verdict per prompt the two tests agree.
 
     ``boot`` may pass precomputed resampled win matrices (B, S, S) over ``systems``.
     """
@@ -190,6 +204,9 @@ def win_rates(
                 "boot_ci_low": b_low,
                 "boot_ci_high": b_high,
                 "p_value": sign_test(r["wins_a"], r["wins_b"]),
+                "prompts_a": r["prompts_a"],
+                "prompts_b": r["prompts_b"],
+                "p_value_prompts": sign_test(r["prompts_a"], r["prompts_b"]),
             }
         )
     return rows

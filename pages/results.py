@@ -8,6 +8,7 @@ import streamlit as st
 
 from analysis.frames import data_fingerprint, load_study_frames
 from analysis.report import build_report, render
+from analysis.report_md import HEADLINE_NOTE, chart_ci, headline_cells
 from ui.common import get_engine_cached, pick_study, require_admin
 
 
@@ -33,6 +34,8 @@ def win_rate_chart(rows: list[dict], source: str) -> alt.Chart:
     df = pd.DataFrame(rows).assign(
         pair=lambda d: d["system_a"] + " vs " + d["system_b"], source=source
     )
+    cis = [chart_ci(r) for r in rows]
+    df["low"], df["high"] = [c[0] for c in cis], [c[1] for c in cis]
     base = alt.Chart(df).encode(y=alt.Y("pair:N", title=None, sort=None))
     bars = base.mark_bar(opacity=0.7).encode(
         x=alt.X("win_rate_a:Q", title="win rate of A (ties = ½)", scale=alt.Scale(domain=[0, 1])),
@@ -42,12 +45,12 @@ def win_rate_chart(rows: list[dict], source: str) -> alt.Chart:
             "wins_b",
             "ties",
             alt.Tooltip("win_rate_a", format=".3f"),
-            alt.Tooltip("p_value", format=".2g"),
+            alt.Tooltip("p_value_prompts", title="p (prompts)", format=".2g"),
         ],
     )
-    whiskers = base.mark_rule(strokeWidth=2).encode(x="ci_low:Q", x2="ci_high:Q")
+    whiskers = base.mark_rule(strokeWidth=2).encode(x="low:Q", x2="high:Q")
     half = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 3]).encode(x="x:Q")
-    return (bars + whiskers + half).properties(title=f"Win rates ({source}, Wilson 95% CI)")
+    return (bars + whiskers + half).properties(title=f"Win rates ({source}, {cis[0][2]} 95% CI)")
 
 
 def forest_plot(sections: dict[str, list[dict] | None]) -> alt.Chart | None:
@@ -173,6 +176,10 @@ def human_tab(report: dict, dist: pd.DataFrame) -> None:
 
 
 def wins_tab(report: dict) -> None:
+    headers, rows = headline_cells(report)
+    if rows:
+        st.dataframe(pd.DataFrame(rows, columns=headers), hide_index=True, width="stretch")
+        st.caption(HEADLINE_NOTE)
     sections = {"humans": report["human"]}
     sections.update(report["judges"])
     for source, sec in sections.items():

@@ -24,6 +24,9 @@ WIN_RATE_KEYS = {
     "p_value",
     "boot_ci_low",
     "boot_ci_high",
+    "prompts_a",
+    "prompts_b",
+    "p_value_prompts",
 }
 CALIBRATION_KEYS = {
     "agreement_with_majority",
@@ -165,3 +168,42 @@ def test_html_escapes_names(session):
 def test_unknown_format(synthetic):
     with pytest.raises(ValueError, match="unknown report format"):
         render(synthetic[1], "pdf")
+
+
+def test_headline_names_winners_and_flags_disagreement(session):
+    """Humans clearly prefer tuned; one judge agrees, one always says base, one is a coin."""
+    b = build_study(session, systems=("base", "tuned"), n_prompts=30)
+    for i in range(30):
+        pid, _ = pair_of(b, i, "base", "tuned")
+        for ann in ("u1", "u2", "u3"):
+            rate(session, b, ann, pid, "b" if (i + len(ann)) % 10 else "a")
+        verdict(session, b, "judge:agrees", pid, "b", "b")
+        verdict(session, b, "judge:contrary", pid, "a", "a")
+        verdict(session, b, "judge:coin", pid, "a" if i % 2 else "b", None, mode="imported")
+    r = report_for_study(session, b.study, n_boot=300)
+    (entry,) = r["headline"]
+    assert (entry["system_a"], entry["system_b"]) == ("base", "tuned")
+    v = entry["verdicts"]
+    assert list(v) == ["humans", "judge:agrees", "judge:contrary", "judge:coin"]
+    assert v["humans"]["winner"] == "tuned" and v["humans"]["evidence"] == "bootstrap"
+    assert v["humans"]["ci_high"] < 0.5 and v["humans"]["n_prompts"] == 30
+    assert v["judge:agrees"]["winner"] == "tuned"
+    assert v["judge:contrary"]["winner"] == "base"
+    assert v["judge:coin"]["winner"] is None
+    assert entry["agree"] is False
+    md = render(r, "md")
+    assert md.index("## Who wins") < md.index("## Human ratings")
+    assert "| base vs tuned | tuned · A " in md and "no clear winner" in md
+    assert "<h2>Who wins</h2>" in render(r, "html")
+
+
+def test_headline_without_bootstrap_falls_back_to_the_prompt_sign_test(session):
+    b = build_study(session, systems=("base", "tuned"), n_prompts=12)
+    for i in range(12):
+        pid, _ = pair_of(b, i, "base", "tuned")
+        verdict(session, b, "judge:x", pid, "b", "b")
+    r = report_for_study(session, b.study, n_boot=0)
+    (entry,) = r["headline"]
+    x = entry["verdicts"]["judge:x"]
+    assert (x["winner"], x["evidence"]) == ("tuned", "sign test")  # 12 of 12: p = 5e-4
+    assert entry["agree"] is None  # one source: nothing to agree with

@@ -151,3 +151,32 @@ def test_bad_votes():
         wr.win_rates(votes([(1, "x", "y", "A")]))
     with pytest.raises(ValueError, match="missing"):
         wr.win_rates(pd.DataFrame({"prompt_id": [1]}))
+
+
+def test_prompt_level_sign_test_counts_each_prompt_once():
+    rng = np.random.default_rng(3)
+    prefs = rng.choice(["a", "b"], size=40, p=[0.65, 0.35])
+    one = votes([(i, "x", "y", p) for i, p in enumerate(prefs)])
+    five = votes([(i, "x", "y", p) for i, p in enumerate(prefs) for _ in range(5)])
+    (r1,) = wr.win_rates(one, n_boot=0)
+    (r5,) = wr.win_rates(five, n_boot=0)
+    # One verdict per prompt: both tests are the same test.
+    assert r1["p_value_prompts"] == pytest.approx(r1["p_value"])
+    assert (r1["prompts_a"], r1["prompts_b"]) == (r1["wins_a"], r1["wins_b"])
+    # Five copies of each vote: five times the votes, the same evidence.
+    assert r5["p_value_prompts"] == pytest.approx(r1["p_value"])
+    assert r5["p_value"] < r1["p_value"] / 10
+
+
+def test_prompt_majorities_follow_the_votes_within_each_prompt():
+    rows = [
+        (1, "x", "y", "a"), (1, "x", "y", "a"), (1, "x", "y", "b"),  # x on prompt 1
+        (2, "x", "y", "a"), (2, "x", "y", "b"),  # split: left out
+        (3, "y", "x", "a"), (3, "x", "y", "tie"),  # y (stored the other way round)
+        (4, "x", "y", "tie"),  # no decisive vote: left out
+        (5, "x", "y", "a"),  # x
+    ]  # fmt: skip
+    (r,) = wr.win_rates(votes(rows), systems=["x", "y"], n_boot=0)
+    assert (r["system_a"], r["system_b"]) == ("x", "y")
+    assert (r["prompts_a"], r["prompts_b"]) == (2, 1)
+    assert r["p_value_prompts"] == pytest.approx(1.0)  # binom.test(2, 3)

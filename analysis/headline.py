@@ -1,0 +1,91 @@
+"""The answer first: for each compared pair of systems, who wins according to the humans and
+according to each judge, and whether they agree.
+
+A source names a winner only when its interval for the win rate excludes one half: the
+bootstrap interval over prompts when there is one (it is honest when a prompt has several
+votes), else the sign test over prompts at the same level. Otherwise the answer is "no clear
+winner", which is an answer too.
+
+>>> rows = [{"system_a": "base", "system_b": "tuned", "win_rate_a": 0.3, "n_prompts": 80,
+...          "boot_ci_low": 0.22, "boot_ci_high": 0.39, "ci_low": 0.25, "ci_high": 0.36,
+...          "p_value_prompts": 0.001}]
+>>> decide(rows[0], 0.95)
+('tuned', 'bootstrap')
+>>> decide(dict(rows[0], boot_ci_high=0.51), 0.95)
+(None, 'bootstrap')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HUMANS = "humans"
+
+
+def decide(row: dict[str, Any], confidence: float) -> tuple[str | None, str]:
+    """(winning system or None, the evidence used: "bootstrap" or "sign test")."""
+    low, high = row.get("boot_ci_low"), row.get("boot_ci_high")
+    if low is not None and high is not None:
+        if low > 0.5:
+            return row["system_a"], "bootstrap"
+        if high < 0.5:
+            return row["system_b"], "bootstrap"
+        return None, "bootstrap"
+    p = row.get("p_value_prompts")
+    if p is not None and p < 1.0 - confidence and row.get("win_rate_a") != 0.5:
+        return (row["system_a"] if row["win_rate_a"] > 0.5 else row["system_b"]), "sign test"
+    return None, "sign test"
+
+
+def _sources(report: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    out = []
+    if report["human"].get("win_rates"):
+        out.append((HUMANS, report["human"]["win_rates"]))
+    out += [(key, j["win_rates"]) for key, j in report["judges"].items() if j.get("win_rates")]
+    return out
+
+
+def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per compared system pair, oriented as its first source (humans when they
+    rated it): ``system_a, system_b, verdicts: {source: {winner, win_rate_a, ci_low, ci_high,
+    evidence, n_prompts}}, agree`` — ``agree`` is False when two sources name different
+    winners, True when every source names the same one, None otherwise (someone undecided)."""
+    confidence = report["settings"]["confidence"]
+    entries: dict[frozenset[str], dict[str, Any]] = {}
+    for source, rows in _sources(report):
+        for row in rows:
+            key = frozenset((row["system_a"], row["system_b"]))
+            entry = entries.setdefault(
+                key, {"system_a": row["system_a"], "system_b": row["system_b"], "verdicts": {}}
+            )
+            winner, evidence = decide(row, confidence)
+            same_way = row["system_a"] == entry["system_a"]
+            low, high = row.get("boot_ci_low"), row.get("boot_ci_high")
+            if low is None or high is None:
+                low, high = row.get("ci_low"), row.get("ci_high")
+            rate = row["win_rate_a"]
+            if not same_way:  # express everything from the entry's system_a
+                rate = None if rate is None else 1.0 - rate
+                low, high = (None, None) if low is None else (1.0 - high, 1.0 - low)
+            entry["verdicts"][source] = {
+                "winner": winner,
+                "win_rate_a": rate,
+                "ci_low": low,
+                "ci_high": high,
+                "evidence": evidence,
+                "n_prompts": row.get("n_prompts"),
+            }
+    for entry in entries.values():
+        named = {v["winner"] for v in entry["verdicts"].values()}
+        if len(named - {None}) > 1:
+            entry["agree"] = False
+        elif None in named or len(entry["verdicts"]) < 2:
+            entry["agree"] = None
+        else:
+            entry["agree"] = True
+    return list(entries.values())
+
+
+def sources(report: dict[str, Any]) -> list[str]:
+    """The column order of the headline table: humans first, then the judges."""
+    return [name for name, _ in _sources(report)]
