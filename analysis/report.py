@@ -27,12 +27,14 @@ study has none; a judge's own figures are always present; see docs/report.md)::
                    ci_low, ci_high (Wilson), boot_ci_low, boot_ci_high (prompt bootstrap),
                    p_value (sign test over votes), prompts_a, prompts_b,
                    p_value_prompts (sign test over prompts: honest with several votes each)}]
+      length_controlled: [{system_a, system_b, win_rate_a, lc_win_rate_a, ci_low, ci_high,
+                           length_coef, length_p_value, length_sd, n_pairs}]
       bradley_terry: [{system, rating, ci_low, ci_high, strength}] | null (< 3 systems)
       win_rate_matrix: {systems[], win_rate[][], n[][]}
       criteria: [{system, criterion, mean, ci_low, ci_high, sd, n}]
     judges:
       <judge key>:   (the spec, or the name given in an imported file; "ensemble" too)
-        mode, n, win_rates, bradley_terry, win_rate_matrix (as for humans)
+        mode, n, win_rates, length_controlled, bradley_terry, win_rate_matrix (as for humans)
         calibration: {agreement_with_majority, agreement_with_majority_no_ties,
                       cohen_kappa_vs_majority, confusion_matrix {labels, rows, columns,
                       matrix}, agreement_with_loo_majority(_no_ties),
@@ -57,6 +59,7 @@ import pandas as pd
 
 from analysis import agreement as ag
 from analysis import calibration as cal
+from analysis import length_control as lc
 from analysis import winrates as wr
 from analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
 from analysis.frames import StudyFrames, load_study_frames
@@ -143,10 +146,17 @@ def _prompt_boots(fr: StudyFrames, sources: list[pd.DataFrame], n_boot: int, see
 def _votes_section(votes: pd.DataFrame, order: list[str], boot, conf: float) -> dict[str, Any]:
     """Win rates, Bradley–Terry and the matrix from one set of votes."""
     if votes.empty:
-        return {"win_rates": None, "bradley_terry": None, "win_rate_matrix": None}
+        return {
+            "win_rates": None,
+            "length_controlled": None,
+            "bradley_terry": None,
+            "win_rate_matrix": None,
+        }
     kw = {"systems": order, "n_boot": 0, "confidence": conf, "boot": boot}
+    rates = wr.win_rates(votes, **kw)
     return {
-        "win_rates": wr.win_rates(votes, **kw),
+        "win_rates": rates,
+        "length_controlled": lc.length_controlled(votes, rates, confidence=conf),
         "bradley_terry": wr.bradley_terry_ratings(votes, **kw),
         "win_rate_matrix": wr.win_rate_matrix(votes, systems=order),
     }
@@ -180,6 +190,7 @@ def _empty_human(criteria: list[str]) -> dict[str, Any]:
         "prefers_longer_rate": None,
         "first_position_rate": None,
         "win_rates": None,
+        "length_controlled": None,
         "bradley_terry": None,
         "win_rate_matrix": None,
         "criteria": None,

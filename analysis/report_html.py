@@ -9,12 +9,15 @@ from typing import Any
 from analysis import svg
 from analysis.report_md import (
     HEADLINE_NOTE,
+    LC_HEADERS,
+    LC_NOTE,
     WIN_RATE_HEADERS,
     calibration_cells,
     chart_ci,
     ci,
     fmt,
     headline_cells,
+    lc_cells,
     win_rate_cells,
 )
 
@@ -54,6 +57,13 @@ def _win_rate_block(rows: list[dict] | None, who: str) -> str:
     )
     table = _table(WIN_RATE_HEADERS, win_rate_cells(rows))
     return chart + table
+
+
+def _lc_block(rows: list[dict] | None) -> str:
+    cells = lc_cells(rows)
+    if not cells:
+        return ""
+    return f"<p class='muted'>{escape(LC_NOTE)}</p>" + _table(LC_HEADERS, cells)
 
 
 def _bt_block(rows: list[dict] | None, who: str) -> str:
@@ -133,6 +143,7 @@ def _human(h: dict[str, Any]) -> str:
     out += [
         "<h3>Who wins (humans)</h3>",
         _win_rate_block(h["win_rates"], "humans"),
+        _lc_block(h.get("length_controlled")),
         _bt_block(h["bradley_terry"], "humans"),
     ]
     if h["criteria"]:
@@ -190,7 +201,11 @@ def _judge(key: str, j: dict[str, Any]) -> str:
                 ],
             )
         )
-    out += [_win_rate_block(j["win_rates"], key), _bt_block(j["bradley_terry"], key)]
+    out += [
+        _win_rate_block(j["win_rates"], key),
+        _lc_block(j.get("length_controlled")),
+        _bt_block(j["bradley_terry"], key),
+    ]
     return "".join(out)
 
 

@@ -111,6 +111,35 @@ def headline_md(report: dict[str, Any]) -> list[str]:
     return ["## Who wins", "", HEADLINE_NOTE, "", table(headers, rows), ""]
 
 
+LC_HEADERS = ["A", "B", "win rate A", "at equal length", "95% CI", "length effect", "p (length)"]
+LC_NOTE = (
+    "Length-controlled: the win rate of A had both answers been equally long (logistic "
+    "regression of the vote on tanh of the length difference; prompt-clustered interval). "
+    "A positive length effect means longer answers win more often."
+)
+
+
+def lc_cells(rows: list[dict] | None) -> list[list[Any]]:
+    """Cells of the length-controlled table, shared by the Markdown and HTML reports."""
+    return [
+        [
+            r["system_a"],
+            r["system_b"],
+            r["win_rate_a"],
+            r["lc_win_rate_a"],
+            ci(r["ci_low"], r["ci_high"]),
+            r["length_coef"],
+            r["length_p_value"],
+        ]
+        for r in rows or []
+    ]
+
+
+def _lc(rows: list[dict] | None) -> list[str]:
+    cells = lc_cells(rows)
+    return [LC_NOTE, "", table(LC_HEADERS, cells), ""] if cells else []
+
+
 def _win_rates(rows: list[dict] | None) -> str:
     if not rows:
         return "_No verdicts._"
@@ -199,6 +228,7 @@ def human_md(h: dict[str, Any]) -> list[str]:
         "",
         _win_rates(h["win_rates"]),
         "",
+        *_lc(h.get("length_controlled")),
         _bt(h["bradley_terry"]),
         "",
     ]
@@ -258,7 +288,8 @@ def judge_md(key: str, j: dict[str, Any]) -> list[str]:
             ),
             "",
         ]
-    out += [_win_rates(j["win_rates"]), "", _bt(j["bradley_terry"]), ""]
+    out += [_win_rates(j["win_rates"]), "", *_lc(j.get("length_controlled"))]
+    out += [_bt(j["bradley_terry"]), ""]
     return out
 
 

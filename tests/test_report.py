@@ -74,6 +74,11 @@ def test_contract_keys(synthetic):
     for section in [r["human"], *r["judges"].values()]:
         assert len(section["win_rates"]) == 3
         assert all(set(w) >= WIN_RATE_KEYS for w in section["win_rates"])
+        lc = section["length_controlled"]
+        assert [(x["system_a"], x["system_b"]) for x in lc] == [
+            (w["system_a"], w["system_b"]) for w in section["win_rates"]
+        ]
+        assert all(x["ci_low"] <= x["lc_win_rate_a"] <= x["ci_high"] for x in lc)
         assert [
             set(b) >= {"system", "rating", "ci_low", "ci_high"} for b in section["bradley_terry"]
         ] == [True] * 3

@@ -1,0 +1,131 @@
+"""Length-controlled win rates: would A still win if both answers were equally long?
+
+Fine-tuned models often answer at greater length, and both humans and LLM judges tend to
+prefer longer answers, so a raw win rate can reward verbosity rather than quality. Following
+the idea of AlpacaEval 2's length-controlled win rate (Dubois et al., 2024), each compared
+pair of systems gets a logistic regression of the vote on the length difference:
+
+    logit P(A wins) = theta + beta * tanh((len_A - len_B) / sd)
+
+fitted by statsmodels' binomial GLM on the per-pair vote shares (ties = ½, each pair weighted
+by its number of votes). ``sigmoid(theta)`` is the win rate at equal length; ``beta > 0``
+means the source rewards length. The interval is a cluster-robust (sandwich) interval with
+prompts as clusters, so several votes on one prompt are not counted as independent evidence.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from scipy.stats import norm
+
+PREF_SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5}
+
+
+def _pair_table(votes: pd.DataFrame, system_a: str, system_b: str) -> pd.DataFrame:
+    """One row per rated pair of outputs, oriented so that ``y`` is A's vote share."""
+    same = (votes["system_a"] == system_a) & (votes["system_b"] == system_b)
+    flip = (votes["system_a"] == system_b) & (votes["system_b"] == system_a)
+    part = votes[same | flip]
+    y = part["preference"].map(PREF_SCORE).to_numpy(dtype=float)
+    delta = (part["len_a"] - part["len_b"]).to_numpy(dtype=float)
+    flipped = flip[same | flip].to_numpy()
+    y = np.where(flipped, 1.0 - y, y)
+    delta = np.where(flipped, -delta, delta)
+    frame = pd.DataFrame(
+        {"pair_id": part["pair_id"].to_numpy(), "prompt": part["prompt_id"].to_numpy(),
+         "y": y, "delta": delta}
+    )  # fmt: skip
+    return frame.groupby("pair_id", sort=False).agg(
+        prompt=("prompt", "first"), y=("y", "mean"), n=("y", "size"), delta=("delta", "first")
+    )
+
+
+def fit_length_controlled(
+    y: np.ndarray, n: np.ndarray, delta: np.ndarray, clusters: np.ndarray, confidence: float
+) -> dict[str, Any] | None:
+    """The regression above on per-pair shares ``y`` (weights ``n``), length differences
+    ``delta`` and cluster labels. None when it cannot be fitted (fewer than 3 pairs, one-sided
+    outcomes that separate perfectly, or no length variation at all)."""
+    import statsmodels.api as sm
+
+    if len(y) < 3 or (np.all(y == y[0]) and y[0] in (0.0, 1.0)):
+        return None
+    sd = float(np.std(delta))
+    if not np.isfinite(sd) or sd == 0:
+        return None
+    x = np.tanh(delta / sd)
+    design = np.column_stack([np.ones_like(x), x])
+    codes = pd.factorize(clusters)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # perfect-separation and domain warnings: checked below
+        try:
+            model = sm.GLM(y, design, family=sm.families.Binomial(), var_weights=n)
+            fit = model.fit(cov_type="cluster", cov_kwds={"groups": codes})
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+    theta, beta = (float(v) for v in fit.params)
+    se_theta, se_beta = (float(v) for v in fit.bse)
+    if not all(np.isfinite([theta, beta, se_theta, se_beta])) or abs(theta) > 30:
+        return None
+    z = float(norm.ppf(0.5 + confidence / 2))
+    return {
+        "lc_win_rate_a": float(expit(theta)),
+        "ci_low": float(expit(theta - z * se_theta)),
+        "ci_high": float(expit(theta + z * se_theta)),
+        "length_coef": beta,
+        "length_p_value": float(2 * norm.sf(abs(beta / se_beta))) if se_beta > 0 else None,
+        "length_sd": sd,
+    }
+
+
+def length_controlled(
+    votes: pd.DataFrame, win_rates: list[dict[str, Any]] | None, *, confidence: float = 0.95
+) -> list[dict[str, Any]] | None:
+    """One row per row of ``win_rates`` (same orientation): ``system_a, system_b,
+    win_rate_a`` (raw), ``lc_win_rate_a, ci_low, ci_high, length_coef, length_p_value,
+    length_sd, n_pairs``; the fitted figures are None where the model cannot be fitted.
+
+    >>> rng = np.random.default_rng(0)
+    >>> longer = rng.integers(0, 2, 400).astype(bool)  # A is the longer answer half the time
+    >>> votes = pd.DataFrame({"pair_id": range(400), "prompt_id": range(400),
+    ...     "system_a": "tuned", "system_b": "base",
+    ...     "preference": np.where(rng.random(400) < np.where(longer, 0.8, 0.2), "a", "b"),
+    ...     "len_a": np.where(longer, 900, 300), "len_b": 600})
+    >>> (row,) = length_controlled(votes, [{"system_a": "tuned", "system_b": "base",
+    ...                                      "win_rate_a": 0.5}])
+    >>> round(row["lc_win_rate_a"], 1), row["length_coef"] > 1, row["ci_low"] < 0.5
+    (0.5, True, True)
+    """
+    if not win_rates:
+        return None
+    if not {"len_a", "len_b"} <= set(votes.columns):
+        raise ValueError("votes need len_a and len_b columns for length control")
+    out = []
+    for r in win_rates:
+        table = _pair_table(votes, r["system_a"], r["system_b"])
+        table = table[table["delta"].notna()]
+        fitted = fit_length_controlled(
+            table["y"].to_numpy(),
+            table["n"].to_numpy(dtype=float),
+            table["delta"].to_numpy(),
+            table["prompt"].to_numpy(),
+            confidence,
+        )
+        empty = dict.fromkeys(
+            ("lc_win_rate_a", "ci_low", "ci_high", "length_coef", "length_p_value", "length_sd")
+        )
+        out.append(
+            {
+                "system_a": r["system_a"],
+                "system_b": r["system_b"],
+                "win_rate_a": r["win_rate_a"],
+                **(fitted or empty),
+                "n_pairs": int(len(table)),
+            }
+        )
+    return out
