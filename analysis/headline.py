@@ -37,23 +37,43 @@ def decide(row: dict[str, Any], confidence: float) -> tuple[str | None, str]:
     return None, "sign test"
 
 
-def _sources(report: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+def _sections(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out = []
     if report["human"].get("win_rates"):
-        out.append((HUMANS, report["human"]["win_rates"]))
-    out += [(key, j["win_rates"]) for key, j in report["judges"].items() if j.get("win_rates")]
+        out.append((HUMANS, report["human"]))
+    out += [(key, j) for key, j in report["judges"].items() if j.get("win_rates")]
     return out
+
+
+def _sources(report: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    return [(name, section["win_rates"]) for name, section in _sections(report)]
+
+
+def lc_winner(row: dict[str, Any] | None) -> tuple[str | None, bool]:
+    """(winner at equal length or None, whether a length-controlled fit exists)."""
+    if row is None or row.get("lc_win_rate_a") is None:
+        return None, False
+    if row["ci_low"] > 0.5:
+        return row["system_a"], True
+    if row["ci_high"] < 0.5:
+        return row["system_b"], True
+    return None, True
 
 
 def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
     """One entry per compared system pair, oriented as its first source (humans when they
     rated it): ``system_a, system_b, verdicts: {source: {winner, win_rate_a, ci_low, ci_high,
-    evidence, n_prompts}}, agree`` — ``agree`` is False when two sources name different
-    winners, True when every source names the same one, None otherwise (someone undecided)."""
+    evidence, n_prompts, winner_at_equal_length, length_controlled}}, agree``
+    (``winner_at_equal_length`` from the length-controlled interval, when it could be
+    fitted). ``agree`` is False when two sources name different winners, True when every
+    source names the same one, None otherwise (someone undecided)."""
     confidence = report["settings"]["confidence"]
     entries: dict[frozenset[str], dict[str, Any]] = {}
-    for source, rows in _sources(report):
-        for row in rows:
+    for source, section in _sections(report):
+        controlled = {
+            (r["system_a"], r["system_b"]): r for r in section.get("length_controlled") or []
+        }
+        for row in section["win_rates"]:
             key = frozenset((row["system_a"], row["system_b"]))
             entry = entries.setdefault(
                 key, {"system_a": row["system_a"], "system_b": row["system_b"], "verdicts": {}}
@@ -75,6 +95,9 @@ def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "evidence": evidence,
                 "n_prompts": row.get("n_prompts"),
             }
+            at_equal, fitted = lc_winner(controlled.get((row["system_a"], row["system_b"])))
+            entry["verdicts"][source]["winner_at_equal_length"] = at_equal
+            entry["verdicts"][source]["length_controlled"] = fitted
     for entry in entries.values():
         named = {v["winner"] for v in entry["verdicts"].values()}
         if len(named - {None}) > 1:

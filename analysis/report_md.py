@@ -79,7 +79,8 @@ def win_rate_cells(rows: list[dict]) -> list[list[Any]]:
 
 HEADLINE_NOTE = (
     "A source names a winner when its 95% interval for the win rate (bootstrap over prompts) "
-    "excludes ½; the figure is the win rate of A (ties = ½) with that interval."
+    "excludes ½; the figure is the win rate of A (ties = ½) with that interval. Where the "
+    "length-controlled win rate calls it differently, the cell says so."
 )
 
 
@@ -98,7 +99,10 @@ def headline_cells(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 cells.append("—")
                 continue
             call = v["winner"] if v["winner"] else "no clear winner"
-            cells.append(f"{call} · A {fmt(v['win_rate_a'])} {ci(v['ci_low'], v['ci_high'])}")
+            cell = f"{call} · A {fmt(v['win_rate_a'])} {ci(v['ci_low'], v['ci_high'])}"
+            if v.get("length_controlled") and v.get("winner_at_equal_length") != v["winner"]:
+                cell += f" · at equal length: {v['winner_at_equal_length'] or 'no clear winner'}"
+            cells.append(cell)
         cells.append({True: "yes", False: "NO", None: "—"}[e["agree"]])
         rows.append(cells)
     return ["A vs B", *names, "sources agree"], rows

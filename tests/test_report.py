@@ -212,3 +212,28 @@ def test_headline_without_bootstrap_falls_back_to_the_prompt_sign_test(session):
     x = entry["verdicts"]["judge:x"]
     assert (x["winner"], x["evidence"]) == ("tuned", "sign test")  # 12 of 12: p = 5e-4
     assert entry["agree"] is None  # one source: nothing to agree with
+
+
+def test_headline_says_when_the_win_does_not_survive_length_control():
+    from analysis.headline import headline
+    from analysis.report_md import headline_cells
+
+    row = {"system_a": "base", "system_b": "tuned", "win_rate_a": 0.3, "n_prompts": 80,
+           "boot_ci_low": 0.22, "boot_ci_high": 0.38, "ci_low": 0.25, "ci_high": 0.36,
+           "p_value_prompts": 0.001}  # fmt: skip
+    lc = {"system_a": "base", "system_b": "tuned", "lc_win_rate_a": 0.46, "ci_low": 0.37,
+          "ci_high": 0.55}  # fmt: skip
+    report = {
+        "settings": {"confidence": 0.95},
+        "human": {"win_rates": [row], "length_controlled": [lc]},
+        "judges": {"judge:x": {"win_rates": [row], "length_controlled": [dict(lc, ci_high=0.49)]}},
+    }
+    report["headline"] = headline(report)
+    (entry,) = report["headline"]
+    humans, judge = entry["verdicts"]["humans"], entry["verdicts"]["judge:x"]
+    assert (humans["winner"], humans["winner_at_equal_length"]) == ("tuned", None)
+    assert (judge["winner"], judge["winner_at_equal_length"]) == ("tuned", "tuned")
+    _, ((_, human_cell, judge_cell, agree),) = headline_cells(report)
+    assert human_cell.endswith("at equal length: no clear winner")
+    assert "equal length" not in judge_cell  # the same call: nothing to add
+    assert agree == "yes"
