@@ -8,7 +8,7 @@ import streamlit as st
 
 from analysis.frames import data_fingerprint, load_study_frames
 from analysis.report import build_report, render
-from analysis.report_md import HEADLINE_NOTE, chart_ci, headline_cells
+from analysis.report_md import HEADLINE_NOTE, LC_NOTE, chart_ci, headline_cells
 from ui.common import get_engine_cached, pick_study, require_admin
 
 
@@ -194,6 +194,11 @@ def wins_tab(report: dict) -> None:
         if sec.get("win_rates"):
             with st.expander(f"Win-rate table: {source}"):
                 st.dataframe(pd.DataFrame(sec["win_rates"]), hide_index=True, width="stretch")
+                if sec.get("length_controlled"):
+                    st.caption(LC_NOTE)
+                    st.dataframe(
+                        pd.DataFrame(sec["length_controlled"]), hide_index=True, width="stretch"
+                    )
     if not any(sec.get("win_rates") for sec in sections.values()):
         st.info("No verdicts yet.")
 
