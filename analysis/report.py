@@ -42,6 +42,10 @@ study has none; a judge's own figures are always present; see docs/report.md)::
                       first_position_rate, n_first_position, prefers_longer_rate,
                       n_length_decisive, human_prefers_longer_rate, tie_rate,
                       inconsistent_rate, score_correlation, n, n_with_humans, n_no_ties}
+    judge_comparison: {judges: [{judge, agreement, ci_low, ci_high, agreement_no_ties,
+                       ci_low_no_ties, ci_high_no_ties, n, n_no_ties}] (best first),
+                       pairwise: [{judge_1, judge_2, difference, ci_low, ci_high, only_1,
+                       only_2, p_value (exact McNemar), n_shared}]} | null (no humans/judges)
     headline: [{system_a, system_b, agree, verdicts: {<"humans" | judge key>: {winner | null,
                win_rate_a, ci_low, ci_high, evidence, n_prompts}}}]  (analysis.headline)
 """
@@ -64,6 +68,7 @@ from analysis import winrates as wr
 from analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
 from analysis.frames import StudyFrames, load_study_frames
 from analysis.headline import headline
+from analysis.judge_compare import compare_judges
 
 SCHEMA_VERSION = 1
 FORMATS = ("json", "md", "html")
@@ -283,6 +288,13 @@ def build_report(
             key: judge_section(fr, key, *ob, confidence)
             for key, ob in zip(fr.judges, boots, strict=True)
         },
+        "judge_comparison": compare_judges(
+            {key: fr.judge(key) for key in fr.judges},
+            human,
+            n_boot=n_boot,
+            seed=seed,
+            confidence=confidence,
+        ),
     }
     report = clean(report)
     report["headline"] = headline(report)

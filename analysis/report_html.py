@@ -8,13 +8,17 @@ from typing import Any
 
 from analysis import svg
 from analysis.report_md import (
+    COMPARE_HEADERS,
+    COMPARE_NOTE,
     HEADLINE_NOTE,
     LC_HEADERS,
     LC_NOTE,
+    PAIRWISE_HEADERS,
     WIN_RATE_HEADERS,
     calibration_cells,
     chart_ci,
     ci,
+    comparison_cells,
     fmt,
     headline_cells,
     lc_cells,
@@ -216,6 +220,15 @@ def _headline(report: dict[str, Any]) -> str:
     return f"<h2>Who wins</h2><p class='muted'>{escape(HEADLINE_NOTE)}</p>" + _table(headers, rows)
 
 
+def _comparison(cmp: dict[str, Any] | None) -> str:
+    if not cmp:
+        return ""
+    ranked, pairwise = comparison_cells(cmp)
+    out = f"<h3>Judges compared</h3><p class='muted'>{escape(COMPARE_NOTE)}</p>"
+    out += _table(COMPARE_HEADERS, ranked)
+    return out + (_table(PAIRWISE_HEADERS, pairwise) if pairwise else "")
+
+
 def to_html(report: dict[str, Any]) -> str:
     st = report["study"]
     judges = "".join(_judge(k, j) for k, j in report["judges"].items())
@@ -230,6 +243,7 @@ def to_html(report: dict[str, Any]) -> str:
         + _headline(report)
         + _human(report["human"])
         + "<h2>Judges</h2>"
+        + _comparison(report.get("judge_comparison"))
         + (judges or "<p class='muted'>No judge verdicts yet.</p>")
         + "</body></html>\n"
     )

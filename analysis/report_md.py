@@ -144,6 +144,42 @@ def _lc(rows: list[dict] | None) -> list[str]:
     return [LC_NOTE, "", table(LC_HEADERS, cells), ""] if cells else []
 
 
+COMPARE_HEADERS = ["judge", "agreement with human majority", "95% CI", "without ties", "95% CI",
+                   "pairs"]  # fmt: skip
+PAIRWISE_HEADERS = ["better", "worse", "difference", "95% CI", "only better agrees",
+                    "only worse agrees", "p (McNemar)", "shared pairs"]  # fmt: skip
+COMPARE_NOTE = (
+    "Judges ranked by agreement with the human majority; intervals from one bootstrap of "
+    "pairs shared by all judges. Each two judges are compared on the pairs both judged, with "
+    "the exact McNemar test on the pairs where only one of them agrees with the humans."
+)
+
+
+def comparison_cells(cmp: dict[str, Any]) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Cells of the two judge-comparison tables, shared by the Markdown and HTML reports."""
+    ranked = [
+        [r["judge"], r["agreement"], ci(r["ci_low"], r["ci_high"]), r["agreement_no_ties"],
+         ci(r["ci_low_no_ties"], r["ci_high_no_ties"]), r["n"]]
+        for r in cmp["judges"]
+    ]  # fmt: skip
+    pairwise = [
+        [r["judge_1"], r["judge_2"], r["difference"], ci(r["ci_low"], r["ci_high"]),
+         r["only_1"], r["only_2"], r["p_value"], r["n_shared"]]
+        for r in cmp["pairwise"]
+    ]  # fmt: skip
+    return ranked, pairwise
+
+
+def comparison_md(cmp: dict[str, Any] | None) -> list[str]:
+    if not cmp:
+        return []
+    ranked, pairwise = comparison_cells(cmp)
+    out = ["### Judges compared", "", COMPARE_NOTE, "", table(COMPARE_HEADERS, ranked), ""]
+    if pairwise:
+        out += [table(PAIRWISE_HEADERS, pairwise), ""]
+    return out
+
+
 def _win_rates(rows: list[dict] | None) -> str:
     if not rows:
         return "_No verdicts._"
@@ -311,6 +347,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         *human_md(report["human"]),
         "## Judges",
         "",
+        *comparison_md(report.get("judge_comparison")),
     ]
     if not report["judges"]:
         out += ["_No judge verdicts yet._", ""]

@@ -8,7 +8,7 @@ import streamlit as st
 
 from analysis.frames import data_fingerprint, load_study_frames
 from analysis.report import build_report, render
-from analysis.report_md import HEADLINE_NOTE, LC_NOTE, chart_ci, headline_cells
+from analysis.report_md import COMPARE_NOTE, HEADLINE_NOTE, LC_NOTE, chart_ci, headline_cells
 from ui.common import get_engine_cached, pick_study, require_admin
 
 
@@ -215,6 +215,13 @@ def judges_tab(report: dict) -> None:
         for key, j in report["judges"].items()
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    cmp = report.get("judge_comparison")
+    if cmp:
+        st.markdown("**Judges compared** (agreement with the human majority)")
+        st.caption(COMPARE_NOTE)
+        st.dataframe(pd.DataFrame(cmp["judges"]), hide_index=True, width="stretch")
+        if cmp["pairwise"]:
+            st.dataframe(pd.DataFrame(cmp["pairwise"]), hide_index=True, width="stretch")
     cols = st.columns(2)
     for n, (key, j) in enumerate(report["judges"].items()):
         cm = j["calibration"].get("confusion_matrix")

@@ -92,6 +92,10 @@ def test_contract_keys(synthetic):
 
 def test_figures_make_sense(synthetic):
     _, r = synthetic
+    cmp = r["judge_comparison"]
+    ranked = [x["judge"] for x in cmp["judges"]]
+    assert ranked.index("judge:fair") < ranked.index("judge:biased")
+    assert len(cmp["pairwise"]) == 3
     bt = r["human"]["bradley_terry"]
     assert [b["system"] for b in bt] == ["system-2", "system-1", "system-0"]
     fair, biased = (
@@ -120,6 +124,7 @@ def test_report_without_human_ratings(session):
     assert h["agreement"]["fleiss_kappa"] is None and h["agreement"]["pairwise_cohen_kappa"] is None
     assert h["win_rates"] is None and h["bradley_terry"] is None and h["loo_agreement"] is None
     assert h["prefers_longer_rate"] is None
+    assert r["judge_comparison"] is None  # nothing to compare against
     imported = r["judges"]["gpt-3.5-file"]
     assert imported["win_rates"][0]["wins_b"] == 4 and imported["bradley_terry"] is None
     c = imported["calibration"]

@@ -59,6 +59,7 @@ def test_results_page_renders_every_tab(world):
     assert list(headline.columns) == ["A vs B", "humans", "openai:gpt", "sources agree"]
     assert len(headline) == 3
     assert any("lc_win_rate_a" in f.columns for f in frames)
+    assert any("judge" in f.columns and "ci_low_no_ties" in f.columns for f in frames)
     assert any("agreement_with_majority" in f.columns for f in frames)
     assert any("annotator" in f.columns and "agreement" in f.columns for f in frames)
     assert len(at.get("download_button")) == 3
