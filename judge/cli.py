@@ -47,6 +47,12 @@ def judge_command(
     max_tokens: int = typer.Option(512, min=16, help="Longest judge answer, in tokens."),
     temperature: float = typer.Option(0.0, min=0, max=2, help="Sampling temperature."),
     prices: Path | None = typer.Option(None, help="JSON price table overriding the defaults."),
+    template: str | None = typer.Option(
+        None,
+        help="Prompt template: a bundled name (judge/prompts/) or your own .txt file with "
+        "[system], [user] and [reference] sections. Judges asked with it are stored as "
+        "JUDGE#LABEL, next to their verdicts under the default prompt.",
+    ),
 ) -> None:
     """Run LLM judges (and baselines) on every pair of a study, in both orders."""
     from pydantic import ValidationError
@@ -71,6 +77,7 @@ def judge_command(
             max_tokens=max_tokens,
             temperature=temperature,
             prices_file=str(prices) if prices else None,
+            template=template,
         )
         specs = config.specs()
     except ValidationError as exc:

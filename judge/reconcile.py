@@ -175,10 +175,11 @@ def reconcile(session: Session, *, study_id: int, judge: str, mode: str) -> Reco
 
 
 def ensemble(
-    session: Session, *, study_id: int, judges: Sequence[str], mode: str
+    session: Session, *, study_id: int, judges: Sequence[str], mode: str, name: str = ENSEMBLE
 ) -> ReconcileStats:
     """Majority of the given judges' verdicts per pair (tie when split), stored as judge
-    ``ensemble``. A pair counts when at least one member has a verdict; the voters are listed
+    ``name`` (``ensemble``, or ``ensemble#LABEL`` for judges asked with another template).
+    A pair counts when at least one member has a verdict; the voters are listed
     in the reasoning."""
     if len(judges) < 2:
         raise ValueError("an ensemble needs at least two judges")
@@ -201,4 +202,4 @@ def ensemble(
             "winner_ba": None,
             "reasoning": "votes: " + ", ".join(f"{j}={w}" for j, w in cast),
         }
-    return _store(session, study_id=study_id, judge=ENSEMBLE, mode=mode, verdicts=verdicts)
+    return _store(session, study_id=study_id, judge=name, mode=mode, verdicts=verdicts)

@@ -33,6 +33,7 @@ from judge.reconcile import ensemble, reconcile
 from judge.runner import Progress, Runner, RunOptions, RunResult
 from judge.specs import ENSEMBLE, JudgeSpec, parse_specs
 from judge.tasks import PlanOptions, Task, build_tasks
+from judge.templates import resolve_template
 
 #: Output tokens assumed per answer for the expected (not worst-case) cost of a dry run.
 EXPECTED_OUTPUT_TOKENS = 150
@@ -56,11 +57,17 @@ class JudgeRunConfig(BaseModel):
     backoff_base: float = Field(0.5, ge=0, description="Seconds; retry n waits ~base*2**n.")
     max_tokens: int = Field(512, ge=16, le=32768, description="Longest judge answer, in tokens.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0 = greedy).")
-    template: str | None = Field(None, description="Prompt template name (default per mode).")
+    template: str | None = Field(
+        None,
+        description="Prompt template: a bundled name or a template file (default per mode). "
+        "A non-default template names the judges JUDGE#LABEL, so their verdicts stay apart.",
+    )
     prices_file: str | None = Field(None, description="Extra price table (JSON) for this run.")
 
     def specs(self) -> list[JudgeSpec]:
         specs = parse_specs(self.judges, base_url=self.base_url)
+        label = resolve_template(self.template, self.mode).label
+        specs = [s.with_variant(label) for s in specs]
         if self.mode == "single":
             baselines = [s.name for s in specs if s.is_baseline]
             if baselines:
@@ -192,7 +199,16 @@ def finish(engine: Engine, study_id: int, specs: list[JudgeSpec], mode: str) -> 
         members = [s.name for s in specs if not s.is_baseline]
         if len(members) >= 2:
             session.flush()
-            ensemble(session, study_id=study_id, judges=members, mode=mode)
+            ensemble(
+                session, study_id=study_id, judges=members, mode=mode, name=ensemble_name(specs)
+            )
+
+
+def ensemble_name(specs: list[JudgeSpec]) -> str:
+    """``ensemble``, or ``ensemble#LABEL`` when the judges were asked with another template
+    (the ensemble of the default prompt is kept)."""
+    label = next((s.variant for s in specs if s.variant), None)
+    return f"{ENSEMBLE}#{label}" if label else ENSEMBLE
 
 
 def summarize(
@@ -279,7 +295,7 @@ async def run_judges_async(
     await asyncio.to_thread(finish, engine, study.id, specs, config.mode)
     names = [s.name for s in specs]
     if sum(not s.is_baseline for s in specs) >= 2:
-        names.append(ENSEMBLE)
+        names.append(ensemble_name(specs))
     with Session(engine) as session:
         summaries = summarize(
             session, study_id=study.id, judges=names, mode=config.mode, result=result

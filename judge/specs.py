@@ -32,12 +32,22 @@ class JudgeSpec:
     provider: str
     model: str
     base_url: str | None = None
+    #: The prompt template's label when it is not the mode's default (see judge.templates).
+    variant: str | None = None
 
     @property
     def name(self) -> str:
         """The judge's name as stored on every judgment and verdict."""
         base = f"{self.provider}:{self.model}"
-        return f"{base}@{self.base_url}" if self.base_url else base
+        base = f"{base}@{self.base_url}" if self.base_url else base
+        return f"{base}#{self.variant}" if self.variant else base
+
+    def with_variant(self, label: str | None) -> JudgeSpec:
+        """The same judge asked with another template: its verdicts are kept apart. Baselines
+        read no prompt, so they stay as they are."""
+        if self.is_baseline or not label:
+            return self
+        return JudgeSpec(self.provider, self.model, self.base_url, label)
 
     @property
     def is_baseline(self) -> bool:
@@ -51,7 +61,7 @@ class JudgeSpec:
     def with_base_url(self, url: str | None) -> JudgeSpec:
         if not url or self.base_url:
             return self
-        return JudgeSpec(self.provider, self.model, url.rstrip("/"))
+        return JudgeSpec(self.provider, self.model, url.rstrip("/"), self.variant)
 
     def __str__(self) -> str:
         return self.name

@@ -16,7 +16,7 @@ from judge.parsing import Parsed, parse_pairwise, parse_single
 from judge.providers import resolve_base_url
 from judge.providers.base import JudgeRequest
 from judge.specs import JudgeSpec
-from judge.templates import DEFAULT_TEMPLATES, load_template, render_pairwise, render_single
+from judge.templates import render_pairwise, render_single, resolve_template
 
 MODES = ("pairwise", "single")
 PAIRWISE_ORDERS = ("ab", "ba")
@@ -99,7 +99,8 @@ def build_tasks(
     pair next to each other, so a budget stop leaves few half-judged pairs)."""
     if options.mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {options.mode!r}")
-    template = load_template(options.template or DEFAULT_TEMPLATES[options.mode])
+    template = resolve_template(options.template, options.mode)
+    specs = [s.with_variant(template.label) for s in specs]
     rubric = study_rubric(study)
     pairs = session.exec(select(Pair).where(Pair.study_id == study.id).order_by(Pair.id)).all()
     prompts = {

@@ -8,6 +8,7 @@ on every judgment and hashed into the cache key: change a prompt by adding a new
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,29 +24,112 @@ _SECTION = re.compile(r"^\[(system|user|reference)\]\s*$", re.MULTILINE)
 
 @dataclass(frozen=True)
 class PromptTemplate:
+    #: Stored on every judgment and hashed into the cache key: the bundled file's stem, or
+    #: ``STEM@HASH`` for a file of the user's (the hash of its text, so an edit re-asks).
     name: str
     system: str
     user: str
     reference: str
+    #: Appended to the judge's name (``openai:gpt-4o#strict``) so that verdicts under this
+    #: template are kept apart from the default's; None for the mode's default template.
+    label: str | None = None
 
     def version(self, with_reference: bool) -> str:
         return f"{self.name}+ref" if with_reference else self.name
 
 
-@lru_cache(maxsize=16)
-def load_template(name: str) -> PromptTemplate:
-    """Read ``judge/prompts/NAME.txt``; a missing or malformed file raises ValueError."""
-    path = PROMPTS_DIR / f"{name}.txt"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.txt")))
-        raise ValueError(f"no prompt template {name!r} in {PROMPTS_DIR} (known: {known})")
-    text = path.read_text(encoding="utf-8")
+def _parse(path: Path, text: str, name: str, label: str | None) -> PromptTemplate:
     parts = _SECTION.split(text)
     sections = {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
     missing = {"system", "user", "reference"} - sections.keys()
     if missing:
-        raise ValueError(f"{path}: missing section(s) {', '.join(sorted(missing))}")
-    return PromptTemplate(name, sections["system"], sections["user"], sections["reference"])
+        raise ValueError(
+            f"{path}: missing section(s) {', '.join(sorted(missing))}; a template has "
+            "[system], [user] and [reference] sections (see judge/prompts/)"
+        )
+    return PromptTemplate(name, sections["system"], sections["user"], sections["reference"], label)
+
+
+@lru_cache(maxsize=16)
+def load_template(name: str) -> PromptTemplate:
+    """Read the bundled ``judge/prompts/NAME.txt``; a missing or malformed file raises
+    ValueError."""
+    path = PROMPTS_DIR / f"{name}.txt"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.txt")))
+        raise ValueError(f"no prompt template {name!r} in {PROMPTS_DIR} (known: {known})")
+    label = None if name in DEFAULT_TEMPLATES.values() else name
+    return _parse(path, path.read_text(encoding="utf-8"), name, label)
+
+
+def resolve_template(ref: str | None, mode: str) -> PromptTemplate:
+    """The template a run uses: the mode's default (``ref`` None), a bundled name, or the
+    path of a template file of the user's."""
+    if ref is None:
+        return load_template(DEFAULT_TEMPLATES[mode])
+    path = Path(ref).expanduser()
+    if not (path.suffix == ".txt" or path.is_file()):
+        return load_template(ref)
+    if not path.is_file():
+        raise ValueError(f"template file {path} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"template file {path}: cannot read it as UTF-8 ({exc})") from exc
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem)[:30] or "template"
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    template = _parse(path, text, f"{stem}@{digest}", stem)
+    _check_placeholders(path, template, mode)
+    return template
+
+
+#: The placeholders each mode fills; a user's template may use any of them, and no others.
+_PLACEHOLDERS = {
+    "pairwise": {
+        "system": {"criteria", "tie_rule"},
+        "user": {"prompt", "response_a", "response_b", "reference_section"},
+    },
+    "single": {
+        "system": {"criteria", "scale_min", "scale_max", "score_keys"},
+        "user": {"prompt", "response", "reference_section"},
+    },
+}
+
+
+def _check_placeholders(path: Path, template: PromptTemplate, mode: str) -> None:
+    """Fail before any request when a template names a placeholder this mode never fills
+    (a typo would otherwise stop the run at the first pair)."""
+    allowed = {**_PLACEHOLDERS[mode], "reference": {"reference"}}
+    for section in ("system", "user", "reference"):
+        body = getattr(template, section)
+        bad = next(
+            (m for m in Template.pattern.finditer(body) if m.group("invalid") is not None), None
+        )
+        if bad is not None:
+            snippet = body[bad.start() : bad.start() + 20].splitlines()[0]
+            raise ValueError(
+                f"{path}: [{section}] has a $ that starts no placeholder at {snippet!r}; "
+                "write $$ for a dollar sign"
+            )
+        found = {
+            m.group("named") or m.group("braced")
+            for m in Template.pattern.finditer(body)
+            if m.group("named") or m.group("braced")
+        }
+        unknown = sorted(found - allowed[section])
+        if unknown:
+            raise ValueError(
+                f"{path}: [{section}] uses ${', $'.join(unknown)}, which {mode} mode does not "
+                f"fill; it can use ${', $'.join(sorted(allowed[section]))} ($$ for a dollar sign)"
+            )
+    if mode == "pairwise" and not {"response_a", "response_b"} <= _names(template.user):
+        raise ValueError(f"{path}: [user] must show both $response_a and $response_b")
+    if mode == "single" and "response" not in _names(template.user):
+        raise ValueError(f"{path}: [user] must show $response")
+
+
+def _names(body: str) -> set[str]:
+    return {m.group("named") or m.group("braced") for m in Template.pattern.finditer(body)}
 
 
 def _criteria_lines(rubric: Rubric) -> str:
