@@ -1,4 +1,4 @@
-"""Commands of the analysis side: report, agreement, import-ratings, export."""
+"""Commands of the analysis side: report, power, agreement, import-ratings, export."""
 
 from __future__ import annotations
 
@@ -253,8 +253,50 @@ def export(
         typer.echo(f"{len(df)} rows", err=True)
 
 
+def power(
+    win_rate: float | None = typer.Option(
+        None, "--win-rate", help="Expected win rate of A (ties = ½): how many prompts to find it?"
+    ),
+    prompts: int | None = typer.Option(
+        None, "--prompts", min=1, help="Prompts you have: what win rate can they find?"
+    ),
+    tie_rate: float = typer.Option(
+        0.0, "--tie-rate", min=0.0, max=0.99, help="Share of prompts whose votes tie."
+    ),
+    alpha: float = typer.Option(0.05, help="Two-sided significance level."),
+    target: float = typer.Option(0.8, "--power", help="Power: the chance to find a real win."),
+) -> None:
+    """Plan a study: prompts needed for a win rate, or the win rate a number of prompts can
+    find (two-sided sign test over prompts)."""
+    from analysis.power import detectable_win_rate, prompts_needed
+
+    if (win_rate is None) == (prompts is None):
+        raise fail("give exactly one of --win-rate and --prompts")
+    try:
+        if win_rate is not None:
+            n = prompts_needed(win_rate, tie_rate=tie_rate, alpha=alpha, power=target)
+            if n is None:
+                raise fail("a win rate of 0.5 is no difference: there is nothing to find")
+            typer.echo(
+                f"{n} prompts find a win rate of {win_rate:g} ({tie_rate:.0%} tied prompts) "
+                f"with {target:.0%} power at alpha {alpha:g}, two-sided"
+            )
+            return
+        assert prompts is not None
+        rate = detectable_win_rate(prompts, tie_rate=tie_rate, alpha=alpha, power=target)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if rate is None:
+        raise fail(f"{prompts} prompts are too few to find any win rate with {target:.0%} power")
+    typer.echo(
+        f"{prompts} prompts ({tie_rate:.0%} tied) find a win rate of {rate:.3f} or more (or "
+        f"{1 - rate:.3f} or less) with {target:.0%} power at alpha {alpha:g}, two-sided"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("report")(report)
+    app.command("power")(power)
     app.command("agreement")(agreement)
     app.command("import-ratings")(import_ratings)
     app.command("export")(export)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.power import prompts_needed_at_observed
+
 HUMANS = "humans"
 
 
@@ -63,10 +65,12 @@ def lc_winner(row: dict[str, Any] | None) -> tuple[str | None, bool]:
 def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
     """One entry per compared system pair, oriented as its first source (humans when they
     rated it): ``system_a, system_b, verdicts: {source: {winner, win_rate_a, ci_low, ci_high,
-    evidence, n_prompts, winner_at_equal_length, length_controlled}}, agree``
+    evidence, n_prompts, winner_at_equal_length, length_controlled, prompts_needed}}, agree``
     (``winner_at_equal_length`` from the length-controlled interval, when it could be
-    fitted). ``agree`` is False when two sources name different winners, True when every
-    source names the same one, None otherwise (someone undecided)."""
+    fitted; ``prompts_needed``, when there is no clear winner, the prompts a study would need
+    to settle it at 80% power if the observed prompt-level outcome were the truth).
+    ``agree`` is False when two sources name different winners, True when every source
+    names the same one, None otherwise (someone undecided)."""
     confidence = report["settings"]["confidence"]
     entries: dict[frozenset[str], dict[str, Any]] = {}
     for source, section in _sections(report):
@@ -87,8 +91,15 @@ def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
             if not same_way:  # express everything from the entry's system_a
                 rate = None if rate is None else 1.0 - rate
                 low, high = (None, None) if low is None else (1.0 - high, 1.0 - low)
+            needed = None
+            if winner is None and row.get("prompts_a") is not None:
+                needed = prompts_needed_at_observed(
+                    row["prompts_a"], row["prompts_b"], row.get("n_prompts") or 0,
+                    alpha=1.0 - confidence,
+                )  # fmt: skip
             entry["verdicts"][source] = {
                 "winner": winner,
+                "prompts_needed": needed,
                 "win_rate_a": rate,
                 "ci_low": low,
                 "ci_high": high,

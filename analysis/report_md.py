@@ -80,7 +80,9 @@ def win_rate_cells(rows: list[dict]) -> list[list[Any]]:
 HEADLINE_NOTE = (
     "A source names a winner when its 95% interval for the win rate (bootstrap over prompts) "
     "excludes ½; the figure is the win rate of A (ties = ½) with that interval. Where the "
-    "length-controlled win rate calls it differently, the cell says so."
+    "length-controlled win rate calls it differently, the cell says so. Without a clear "
+    "winner, it estimates the prompts needed to settle the question (80% power, if the "
+    "observed prompt-level outcome were the truth)."
 )
 
 
@@ -100,6 +102,8 @@ def headline_cells(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 continue
             call = v["winner"] if v["winner"] else "no clear winner"
             cell = f"{call} · A {fmt(v['win_rate_a'])} {ci(v['ci_low'], v['ci_high'])}"
+            if v.get("prompts_needed"):
+                cell += f" · ~{v['prompts_needed']:,} prompts to settle"
             if v.get("length_controlled") and v.get("winner_at_equal_length") != v["winner"]:
                 cell += f" · at equal length: {v['winner_at_equal_length'] or 'no clear winner'}"
             cells.append(cell)

@@ -242,3 +242,19 @@ def test_headline_says_when_the_win_does_not_survive_length_control():
     assert human_cell.endswith("at equal length: no clear winner")
     assert "equal length" not in judge_cell  # the same call: nothing to add
     assert agree == "yes"
+
+
+def test_headline_estimates_the_prompts_an_open_question_needs():
+    from analysis.headline import headline
+    from analysis.report_md import headline_cells
+
+    row = {"system_a": "base", "system_b": "tuned", "win_rate_a": 0.54, "n_prompts": 120,
+           "prompts_a": 55, "prompts_b": 45, "boot_ci_low": 0.45, "boot_ci_high": 0.63,
+           "ci_low": 0.46, "ci_high": 0.62, "p_value_prompts": 0.37}  # fmt: skip
+    report = {"settings": {"confidence": 0.95}, "human": {"win_rates": [row]}, "judges": {}}
+    report["headline"] = headline(report)
+    (entry,) = report["headline"]
+    assert entry["verdicts"]["humans"]["winner"] is None
+    assert entry["verdicts"]["humans"]["prompts_needed"] == 940  # analysis.power's doctest
+    _, ((_, cell, _),) = headline_cells(report)
+    assert cell.endswith("· ~940 prompts to settle")
