@@ -1,7 +1,9 @@
 """Judge spec strings: the one way a judge is named in the CLI, the UI and the Python API.
 
 >>> parse_spec("openai:gpt-4o-mini")
-JudgeSpec(provider='openai', model='gpt-4o-mini', base_url=None)
+JudgeSpec(provider='openai', model='gpt-4o-mini', base_url=None, variant=None)
+>>> parse_spec("openai:gpt-4o-mini").with_variant("strict").name  # asked with another prompt
+'openai:gpt-4o-mini#strict'
 >>> parse_spec("openai:llama3@http://localhost:11434/v1").name
 'openai:llama3@http://localhost:11434/v1'
 >>> parse_spec("baseline:longest").is_baseline
