@@ -86,9 +86,12 @@ HEADLINE_NOTE = (
 )
 
 
-def headline_cells(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def headline_cells(
+    report: dict[str, Any], *, compact: bool = False
+) -> tuple[list[str], list[list[str]]]:
     """Headers and cells of the "who wins" table (one row per system pair, one column per
-    source), shared by the Markdown and HTML reports."""
+    source), shared by the Markdown and HTML reports. ``compact`` cells hold the call only,
+    marked "(length?)" when the length-controlled call differs (for narrow screens)."""
     from analysis.headline import sources
 
     names = sources(report)
@@ -101,10 +104,16 @@ def headline_cells(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 cells.append("—")
                 continue
             call = v["winner"] if v["winner"] else "no clear winner"
+            length_differs = (
+                v.get("length_controlled") and v.get("winner_at_equal_length") != v["winner"]
+            )
+            if compact:
+                cells.append(f"{call} (length?)" if length_differs else call)
+                continue
             cell = f"{call} · A {fmt(v['win_rate_a'])} {ci(v['ci_low'], v['ci_high'])}"
             if v.get("prompts_needed"):
                 cell += f" · ~{v['prompts_needed']:,} prompts to settle"
-            if v.get("length_controlled") and v.get("winner_at_equal_length") != v["winner"]:
+            if length_differs:
                 cell += f" · at equal length: {v['winner_at_equal_length'] or 'no clear winner'}"
             cells.append(cell)
         cells.append({True: "yes", False: "NO", None: "—"}[e["agree"]])

@@ -36,7 +36,9 @@ def win_rate_chart(rows: list[dict], source: str) -> alt.Chart:
     )
     cis = [chart_ci(r) for r in rows]
     df["low"], df["high"] = [c[0] for c in cis], [c[1] for c in cis]
-    base = alt.Chart(df).encode(y=alt.Y("pair:N", title=None, sort=None))
+    base = alt.Chart(df).encode(
+        y=alt.Y("pair:N", title=None, sort=None, axis=alt.Axis(labelLimit=360))
+    )
     bars = base.mark_bar(opacity=0.7).encode(
         x=alt.X("win_rate_a:Q", title="win rate of A (ties = ½)", scale=alt.Scale(domain=[0, 1])),
         tooltip=[
@@ -176,10 +178,15 @@ def human_tab(report: dict, dist: pd.DataFrame) -> None:
 
 
 def wins_tab(report: dict) -> None:
-    headers, rows = headline_cells(report)
+    headers, rows = headline_cells(report, compact=True)
     if rows:
         st.dataframe(pd.DataFrame(rows, columns=headers), hide_index=True, width="stretch")
-        st.caption(HEADLINE_NOTE)
+        st.caption(
+            HEADLINE_NOTE + ' "(length?)": the length-controlled win rate calls it differently.'
+        )
+        with st.expander("The figures behind each call"):
+            headers, rows = headline_cells(report)
+            st.dataframe(pd.DataFrame(rows, columns=headers), hide_index=True, width="stretch")
     sections = {"humans": report["human"]}
     sections.update(report["judges"])
     for source, sec in sections.items():
@@ -203,6 +210,35 @@ def wins_tab(report: dict) -> None:
         st.info("No verdicts yet.")
 
 
+def agreement_chart(rows: list[dict]) -> alt.Chart:
+    """Each judge's agreement with the human majority, with and without ties, and its CI."""
+    long = pd.DataFrame(
+        [
+            {"judge": r["judge"], "counting": label, "agreement": r[key], "low": r[low],
+             "high": r[high]}
+            for r in rows
+            for label, key, low, high in (
+                ("ties count", "agreement", "ci_low", "ci_high"),
+                ("without ties", "agreement_no_ties", "ci_low_no_ties", "ci_high_no_ties"),
+            )
+            if r[key] is not None
+        ]
+    )  # fmt: skip
+    base = alt.Chart(long).encode(
+        y=alt.Y("judge:N", sort=[r["judge"] for r in rows], title=None,
+                axis=alt.Axis(labelLimit=360)),
+        yOffset="counting:N",
+        color=alt.Color("counting:N", title=None),
+    )  # fmt: skip
+    points = base.mark_point(filled=True, size=70).encode(
+        x=alt.X("agreement:Q", scale=alt.Scale(domain=[0, 1]), title="agreement with humans"),
+        tooltip=["judge", "counting", alt.Tooltip("agreement", format=".3f")],
+    )
+    return (base.mark_rule().encode(x="low:Q", x2="high:Q") + points).properties(
+        title="Agreement with the human majority (95% bootstrap CI)"
+    )
+
+
 def judges_tab(report: dict) -> None:
     if not report["judges"]:
         st.info("No judge verdicts yet: run `sidebyside judge` or import some.")
@@ -219,6 +255,7 @@ def judges_tab(report: dict) -> None:
     if cmp:
         st.markdown("**Judges compared** (agreement with the human majority)")
         st.caption(COMPARE_NOTE)
+        st.altair_chart(agreement_chart(cmp["judges"]), width="stretch")
         st.dataframe(pd.DataFrame(cmp["judges"]), hide_index=True, width="stretch")
         if cmp["pairwise"]:
             st.dataframe(pd.DataFrame(cmp["pairwise"]), hide_index=True, width="stretch")
