@@ -22,6 +22,9 @@ study has none; a judge's own figures are always present; see docs/report.md)::
                                 (quadratic weights over the rubric scale)
         percent_agreement       share of agreeing rater pairs per pair, averaged
       loo_agreement: [{annotator, agreement, agreement_no_ties, n, n_no_ties}]
+      annotators: [{annotator, n_ratings, loo_agreement, loo_n, tie_rate, first_position_rate,
+                    first_position_p_value, n_first_position, prefers_longer_rate,
+                    median_seconds, n_timed, flags[]}]   (analysis.annotators)
       prefers_longer_rate, first_position_rate
       win_rates: [{system_a, system_b, wins_a, wins_b, ties, n, n_prompts, win_rate_a,
                    ci_low, ci_high (Wilson), boot_ci_low, boot_ci_high (prompt bootstrap),
@@ -65,6 +68,7 @@ from analysis import agreement as ag
 from analysis import calibration as cal
 from analysis import length_control as lc
 from analysis import winrates as wr
+from analysis.annotators import annotator_quality
 from analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
 from analysis.frames import StudyFrames, load_study_frames
 from analysis.headline import headline
@@ -192,6 +196,7 @@ def _empty_human(criteria: list[str]) -> dict[str, Any]:
             "percent_agreement": None,
         },
         "loo_agreement": None,
+        "annotators": None,
         "prefers_longer_rate": None,
         "first_position_rate": None,
         "win_rates": None,
@@ -224,6 +229,7 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
             if len(long)
             else []
         )
+    loo = ag.loo_agreement(pref_long, tie_value="tie")
     return {
         "n_ratings": int(len(human)),
         "n_annotators": int(human["annotator"].nunique()),
@@ -238,7 +244,8 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
             "pairwise_weighted_kappa": weighted,
             "percent_agreement": ag.percent_agreement(counts),
         },
-        "loo_agreement": ag.loo_agreement(pref_long, tie_value="tie"),
+        "loo_agreement": loo,
+        "annotators": annotator_quality(human, loo),
         "prefers_longer_rate": cal.prefers_longer_rate(human)[0],
         "first_position_rate": cal.first_position_rate(human)[0],
         **_votes_section(human, order, boot, conf),

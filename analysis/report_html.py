@@ -8,6 +8,8 @@ from typing import Any
 
 from analysis import svg
 from analysis.report_md import (
+    ANNOTATORS_NOTE,
+    ANNOTATORS_TITLE,
     COMPARE_HEADERS,
     COMPARE_NOTE,
     HEADLINE_NOTE,
@@ -15,6 +17,7 @@ from analysis.report_md import (
     LC_NOTE,
     PAIRWISE_HEADERS,
     WIN_RATE_HEADERS,
+    annotator_cells,
     calibration_cells,
     chart_ci,
     ci,
@@ -134,15 +137,9 @@ def _human(h: dict[str, Any]) -> str:
     if agr["pairwise_cohen_kappa"]:
         out.append(_kappa_heatmap(agr["pairwise_cohen_kappa"]))
     if h["loo_agreement"]:
-        out.append("<h4>Each annotator vs the majority of the others</h4>")
         out.append(
-            _table(
-                ["annotator", "agreement", "without ties", "n"],
-                [
-                    [r["annotator"], r["agreement"], r["agreement_no_ties"], r["n"]]
-                    for r in h["loo_agreement"]
-                ],
-            )
+            f"<h4>{ANNOTATORS_TITLE}</h4><p class='muted'>{escape(ANNOTATORS_NOTE)}</p>"
+            + _table(*annotator_cells(h))
         )
     out += [
         "<h3>Who wins (humans)</h3>",

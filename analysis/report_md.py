@@ -193,6 +193,32 @@ def comparison_md(cmp: dict[str, Any] | None) -> list[str]:
     return out
 
 
+ANNOTATORS_TITLE = "Each annotator"
+ANNOTATORS_NOTE = (
+    "Agreement with the majority of the *other* raters of the same pairs (a careless rater "
+    "stands out low), the share of ties, how often the response shown first won (p: sign "
+    "test), how often the longer one won, and the median seconds per pair. Flags are hints "
+    "for a reviewer (see docs/report.md)."
+)
+
+
+def annotator_cells(h: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The per-annotator table, shared by the Markdown and HTML reports."""
+    quality = {r["annotator"]: r for r in h.get("annotators") or []}
+    headers = ["annotator", "agreement", "without ties", "n", "ties", "first shown wins",
+               "p (first)", "longer wins", "median s", "flags"]  # fmt: skip
+    rows = []
+    for r in h["loo_agreement"]:
+        q = quality.get(r["annotator"], {})
+        rows.append(
+            [r["annotator"], r["agreement"], r["agreement_no_ties"], r["n"], q.get("tie_rate"),
+             q.get("first_position_rate"), q.get("first_position_p_value"),
+             q.get("prefers_longer_rate"), fmt(q.get("median_seconds"), 1),
+             ", ".join(q.get("flags") or []) or "—"]
+        )  # fmt: skip
+    return headers, rows
+
+
 def _win_rates(rows: list[dict] | None) -> str:
     if not rows:
         return "_No verdicts._"
@@ -264,18 +290,8 @@ def human_md(h: dict[str, Any]) -> list[str]:
             "",
         ]
     if h["loo_agreement"]:
-        out += [
-            "#### Each annotator vs the majority of the others",
-            "",
-            table(
-                ["annotator", "agreement", "without ties", "n"],
-                [
-                    [r["annotator"], r["agreement"], r["agreement_no_ties"], r["n"]]
-                    for r in h["loo_agreement"]
-                ],
-            ),
-            "",
-        ]
+        headers, rows = annotator_cells(h)
+        out += [f"#### {ANNOTATORS_TITLE}", "", ANNOTATORS_NOTE, "", table(headers, rows), ""]
     out += [
         "### Who wins (humans)",
         "",

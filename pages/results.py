@@ -8,7 +8,16 @@ import streamlit as st
 
 from analysis.frames import data_fingerprint, load_study_frames
 from analysis.report import build_report, render
-from analysis.report_md import COMPARE_NOTE, HEADLINE_NOTE, LC_NOTE, chart_ci, headline_cells
+from analysis.report_md import (
+    ANNOTATORS_NOTE,
+    ANNOTATORS_TITLE,
+    COMPARE_NOTE,
+    HEADLINE_NOTE,
+    LC_NOTE,
+    annotator_cells,
+    chart_ci,
+    headline_cells,
+)
 from ui.common import get_engine_cached, pick_study, require_admin
 
 
@@ -155,10 +164,10 @@ def human_tab(report: dict, dist: pd.DataFrame) -> None:
     if agr["pairwise_cohen_kappa"]:
         st.altair_chart(kappa_heatmap(agr["pairwise_cohen_kappa"]), width="stretch")
     if h["loo_agreement"]:
-        st.markdown(
-            "**Each annotator vs the majority of the others** (a careless rater stands out low)"
-        )
-        st.dataframe(pd.DataFrame(h["loo_agreement"]), hide_index=True, width="stretch")
+        st.markdown(f"**{ANNOTATORS_TITLE}**")
+        st.caption(ANNOTATORS_NOTE)
+        headers, cells = annotator_cells(h)
+        st.dataframe(pd.DataFrame(cells, columns=headers), hide_index=True, width="stretch")
     if not dist.empty:
         chart = (
             alt.Chart(dist)
