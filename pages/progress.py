@@ -6,6 +6,10 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import col, select
 
+from analysis.agreement import loo_agreement
+from analysis.annotators import annotator_quality
+from analysis.frames import data_fingerprint, load_study_frames
+from analysis.report_md import ANNOTATORS_NOTE
 from annotate.assignment import study_progress
 from annotate.export import FORMATS, WHATS, export_frame, write_export
 from annotate.models import Assignment, Pair, Prompt, User
@@ -18,6 +22,19 @@ WHAT_HELP = {
     "verdicts": "humans and reconciled judges in one tidy table",
     "dpo": "prompt / chosen / rejected pairs with a clear human majority",
 }
+
+@st.cache_data(show_spinner="Checking the raters…", max_entries=16)
+def rater_checks(study_id: int, fingerprint: tuple) -> list[dict] | None:
+    """Per-annotator habits and flags, recomputed only when the study's ratings change."""
+    del fingerprint  # part of the cache key only
+    human = load_study_frames(get_engine_cached(), study_id).human
+    if human.empty:
+        return None
+    long = human[["pair_id", "annotator", "winner"]].set_axis(
+        ["item", "annotator", "value"], axis=1
+    )
+    return annotator_quality(human, loo_agreement(long, tie_value="tie"))
+
 
 require_admin()
 st.title("Progress")
@@ -53,6 +70,20 @@ if p["annotators"]:
     st.dataframe(table, hide_index=True, width="stretch")
 else:
     st.info("Nobody has opened a pair of this study yet.")
+
+st.subheader("Rater checks")
+st.caption(ANNOTATORS_NOTE)
+checks = rater_checks(study.id, data_fingerprint(get_engine_cached(), study.id))
+if checks:
+    flagged = [r for r in checks if r["flags"]]
+    if flagged:
+        st.warning(
+            "Worth a look: "
+            + "; ".join(f"{r['annotator']} ({', '.join(r['flags'])})" for r in flagged)
+        )
+    st.dataframe(pd.DataFrame(checks), hide_index=True, width="stretch")
+else:
+    st.info("No ratings yet.")
 
 if skipped:
     st.subheader("Skipped and flagged pairs")

@@ -448,6 +448,9 @@ def test_progress_page_counts_and_offers_export(world):
     assert metrics["Pairs"] == "3" and metrics["Ratings"] == "1 / 6"
     table = at.dataframe[0].value
     assert table.loc[0, "annotator"] == "ann1" and table.loc[0, "done"] == 1
+    checks = at.dataframe[1].value  # rater checks: one rating, too few for any flag
+    assert checks.loc[0, "annotator"] == "ann1" and checks.loc[0, "n_ratings"] == 1
+    assert list(checks.loc[0, "flags"]) == [] and not at.warning
     assert at.get("download_button")
     assert "sidebyside export ui-study --what ratings --format csv" in at.caption[-1].value
 
@@ -457,7 +460,7 @@ def test_progress_page_lists_flagged_pairs(world):
     ann_at.radio(key="skip_reason_1").set_value("The prompt is broken or unclear")
     ann_at.button(key="FormSubmitter:skip-Skip this pair").click().run()
     at = page_as(world["admin"], "progress.py")
-    flagged = at.dataframe[1].value
+    (flagged,) = [d.value for d in at.dataframe if "reason" in d.value.columns]
     assert flagged.loc[0, "annotator"] == "ann1" and bool(flagged.loc[0, "flagged"])
 
 
