@@ -100,6 +100,9 @@ class LoopbackServer:
     ):
         self.latency = latency
         self.judge = judge
+        #: Answer a Messages request carrying ``output_config`` with HTTP 400, as the API does
+        #: for a model without structured output.
+        self.refuse_structured = False
         self.faults: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.times: list[float] = []
@@ -179,6 +182,13 @@ class LoopbackServer:
                     body = json.loads(raw)
                 except json.JSONDecodeError:
                     self._send(400, b'{"error": {"message": "bad json"}}')
+                    return
+                if server.refuse_structured and "output_config" in body:
+                    with server._lock:
+                        server.requests.append({"path": self.path, "body": body})
+                    message = "output_config.format: structured outputs are not supported"
+                    error = {"type": "invalid_request_error", "message": message}
+                    self._send(400, json.dumps({"type": "error", "error": error}).encode())
                     return
                 reply = server._reply_for(self.path, body)
                 with server._lock:

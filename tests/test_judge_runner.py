@@ -308,3 +308,24 @@ async def test_writer_updates_a_slot_another_process_inserted(engine, session, s
     other.close()
     stored = rows(session, "baseline:longest")
     assert len(stored) == 1 and stored[0].status == "ok" and stored[0].winner == "b"
+
+
+def test_anthropic_asks_for_structured_output_and_falls_back_once(engine, session, study, server):
+    spec = an(server)
+    run_judges(engine, study.name, config(spec, concurrency=1))
+    schema = server.requests[0]["body"]["output_config"]["format"]
+    assert schema["type"] == "json_schema"
+    assert schema["schema"]["properties"]["winner"]["enum"] == ["A", "B", "tie"]
+    # A model without structured output: one 400, then the prompt alone asks for JSON.
+    server.reset()
+    server.refuse_structured = True
+    summary = run_judges(engine, study.name, config(spec, concurrency=1, temperature=0.2))
+    bodies = [r["body"] for r in server.requests]
+    assert ["output_config" in b for b in bodies] == [True] + [False] * 12
+    assert summary.judges[0].errors == 0 and summary.judges[0].retries == 0
+    assert {j.status for j in rows(session, spec)} == {"ok"}
+
+
+def test_anthropic_single_mode_is_not_forced_into_the_pairwise_schema(engine, study, server):
+    run_judges(engine, study.name, config(an(server), mode="single", concurrency=2))
+    assert all("output_config" not in r["body"] for r in server.requests)

@@ -1,4 +1,8 @@
-"""Anthropic Messages API through the official SDK (max_retries=0: the runner retries)."""
+"""Anthropic Messages API through the official SDK (max_retries=0: the runner retries).
+
+Pairwise verdicts ask for structured output (``output_config.format``, a JSON schema); a model
+or compatible server that refuses it with HTTP 400 is asked again without it, once, and from
+then on by the prompt alone."""
 
 from __future__ import annotations
 
@@ -16,6 +20,19 @@ _TAKES_TEMPERATURE = (
 )
 
 
+#: Structured output for pairwise verdicts: the API then guarantees this JSON shape.
+PAIRWISE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "reasoning": {"type": "string"},
+        "winner": {"type": "string", "enum": ["A", "B", "tie"]},
+    },
+    "required": ["reasoning", "winner"],
+    "additionalProperties": False,
+}
+_STRUCTURED_WORDS = ("output_config", "output_format", "json_schema", "structured output")
+
+
 class AnthropicJudge:
     def __init__(self, spec: JudgeSpec, *, timeout: float = 120.0, **_: object):
         self.spec = spec
@@ -23,8 +40,11 @@ class AnthropicJudge:
         self.client = anthropic.AsyncAnthropic(
             api_key=api_key(spec), base_url=self.base_url, max_retries=0, timeout=timeout
         )
+        #: Ask for structured output until the server says this model (or a compatible
+        #: server) cannot; then ask with the prompt's JSON instructions only.
+        self.structured = True
 
-    async def complete(self, request: JudgeRequest) -> Completion:
+    def _kwargs(self, request: JudgeRequest, structured: bool) -> dict[str, object]:
         system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
         messages = [m for m in request.messages if m["role"] != "system"]
         kwargs: dict[str, object] = {
@@ -32,15 +52,23 @@ class AnthropicJudge:
             "messages": messages,
             "max_tokens": request.max_tokens,
         }
+        extra: dict[str, object] = {}
         # Newer SDKs dropped the named argument; the API still takes it for models that do.
         if _TAKES_TEMPERATURE:
             kwargs["temperature"] = request.temperature
         else:
-            kwargs["extra_body"] = {"temperature": request.temperature}
+            extra["temperature"] = request.temperature
+        if structured:  # sent as raw JSON so that SDKs older than the parameter work too
+            extra["output_config"] = {"format": {"type": "json_schema", "schema": PAIRWISE_SCHEMA}}
+        if extra:
+            kwargs["extra_body"] = extra
         if system:
             kwargs["system"] = system
+        return kwargs
+
+    async def _create(self, kwargs: dict[str, object]):
         try:
-            response = await self.client.messages.create(**kwargs)
+            return await self.client.messages.create(**kwargs)
         except anthropic.APIStatusError as exc:
             raise http_error(exc.status_code, _message(exc), exc.response.headers) from exc
         except anthropic.APITimeoutError as exc:
@@ -49,6 +77,17 @@ class AnthropicJudge:
             raise ProviderError(f"connection failed: {exc}", retryable=True) from exc
         except (anthropic.APIResponseValidationError, json.JSONDecodeError, ValueError) as exc:
             raise ProviderError(f"malformed response body: {exc}", retryable=True) from exc
+
+    async def complete(self, request: JudgeRequest) -> Completion:
+        structured = self.structured and request.json_mode and request.mode == "pairwise"
+        try:
+            response = await self._create(self._kwargs(request, structured))
+        except ProviderError as exc:
+            refused = exc.status == 400 and any(w in str(exc).lower() for w in _STRUCTURED_WORDS)
+            if not (structured and refused):
+                raise
+            self.structured = False  # this model cannot: the prompt alone asks for JSON
+            response = await self._create(self._kwargs(request, False))
         content = getattr(response, "content", None)
         if not isinstance(content, list):
             raise ProviderError(f"response has no content: {str(response)[:200]}", retryable=True)
