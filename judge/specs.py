@@ -86,6 +86,11 @@ def parse_spec(text: str) -> JudgeSpec:
             f"use one of {', '.join(PROVIDER_NAMES)}"
         )
     rest = rest.strip()
+    if "#" in rest:
+        raise SpecError(
+            f"judge spec {text!r}: '#' marks a judge asked with another prompt template; "
+            "give the plain spec and the template with --template"
+        )
     base_url = None
     match = _URL.search(rest)
     if match:

@@ -36,6 +36,7 @@ def _config() -> JudgeRunConfig | None:
             concurrency=int(st.session_state.judge_concurrency),
             max_cost=st.session_state.judge_budget or None,
             base_url=st.session_state.judge_base_url.strip() or None,
+            template=st.session_state.judge_template.strip() or None,
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         st.error(f"Check the settings: {exc}")
@@ -63,6 +64,13 @@ with st.form("judge_run"):
         "Base URL for openai: judges (optional)",
         key="judge_base_url",
         placeholder="http://localhost:8000/v1",
+    )
+    right.text_input(
+        "Prompt template (optional)",
+        key="judge_template",
+        placeholder="pairwise_v1 or /path/to/my_prompt.txt",
+        help="A bundled template name or a template file on the server (see README). Judges "
+        "asked with it are stored as JUDGE#LABEL, beside their default-prompt verdicts.",
     )
     b1, b2 = st.columns(2)
     want_estimate = b1.form_submit_button("Estimate cost", icon=":material/calculate:")

@@ -72,6 +72,16 @@ def test_bad_spec_is_reported(session: Session, admin_id: int):
     assert any("must look like PROVIDER:MODEL" in e.value for e in at.error)
 
 
+def test_unknown_template_is_reported_before_any_call(session: Session, admin_id: int):
+    make_study(session)
+    at = _page(admin_id)
+    at.text_area(key="judge_specs").input("baseline:longest")
+    at.text_input(key="judge_template").input("pairwise_v9")
+    _button(at, "Estimate cost").click().run()
+    assert not at.exception
+    assert any("no prompt template 'pairwise_v9'" in e.value for e in at.error)
+
+
 def test_model_text_is_not_rendered_as_html(session: Session, admin_id: int):
     make_study(session, n_prompts=1, texts={"base": "<script>alert(1)</script>", "tuned": "ok"})
     at = _page(admin_id)

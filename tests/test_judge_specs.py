@@ -43,6 +43,7 @@ def test_parse_spec(text, expected):
         ("baseline:median", "unknown baseline 'median'"),
         ("hf:model@http://x", "only openai: and anthropic: judges take @URL"),
         ("openai:@http://x", "model name is empty"),
+        ("openai:gpt-4o#strict", "give the plain spec and the template with --template"),
     ],
 )
 def test_bad_specs_say_what_is_wrong(text, message):
