@@ -11,8 +11,10 @@ function 1,000 times would take minutes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 #: Default number of bootstrap resamples (the report's setting; 95% percentile intervals).
 DEFAULT_N_BOOT = 1000
@@ -67,6 +69,33 @@ def resample_sums(
         results.append(out[:, offset : offset + width].reshape((n_boot, *arr.shape[1:])))
         offset += width
     return results
+
+
+def stratified_resample_sums(
+    per_cluster: np.ndarray, strata: np.ndarray, *, n_boot: int = DEFAULT_N_BOOT, seed: int = 0
+) -> dict[Any, np.ndarray]:
+    """Bootstrap sums of ``per_cluster`` (C, ...) within each stratum: clusters are resampled
+    only among those with the same label in ``strata`` (C,), as if each stratum were its own
+    study. Returns {stratum: array (n_boot, ...)}; one generator serves all strata.
+
+    >>> x = np.arange(6.0)[:, None]
+    >>> out = stratified_resample_sums(x, np.array(list("aabbbb")), n_boot=4)
+    >>> sorted(map(str, out)), out["a"].shape
+    (['a', 'b'], (4, 1))
+    >>> bool(np.all((out["a"] >= 0) & (out["a"] <= 2)))  # two draws from {0, 1}
+    True
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
+    flat = np.asarray(per_cluster, dtype=np.float64).reshape(len(per_cluster), -1)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for label in pd.unique(strata):
+        idx = np.flatnonzero(strata == label)
+        counts = rng.multinomial(len(idx), np.full(len(idx), 1.0 / len(idx)), size=n_boot)
+        sums = counts.astype(np.float64) @ flat[idx]
+        out[label] = sums.reshape((n_boot, *np.shape(per_cluster)[1:]))
+    return out
 
 
 def percentile_ci(draws: np.ndarray, confidence: float = 0.95) -> tuple[float | None, float | None]:

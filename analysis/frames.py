@@ -16,6 +16,7 @@ system_a/system_b  canonical systems of the pair (output_a / output_b)
 preference         "a" | "b" | "tie" relative to system_a / system_b
 winner             winning system name, or "tie"
 <criterion>_a/_b   rubric scores of system_a / system_b (NaN when not given)
+category           the prompt's task category (None when not given)
 len_a, len_b       output lengths in characters
 swapped            humans: True when system_b was shown on the left (None if unknown)
 first_shown        "a" | "b" | None: the canonical side shown first (humans)
@@ -59,6 +60,7 @@ BASE_COLUMNS = [
     "winner",
 ]
 TAIL_COLUMNS = [
+    "category",
     "len_a",
     "len_b",
     "swapped",
@@ -108,6 +110,7 @@ def load_pairs(session: Session, study_id: int) -> pd.DataFrame:
             Pair.id.label("pair_id"),
             Pair.prompt_id.label("prompt_id"),
             Prompt.external_id.label("prompt"),
+            Prompt.category.label("category"),
             sa.name.label("system_a"),
             sb.name.label("system_b"),
             func.length(oa.text).label("len_a"),
@@ -127,6 +130,7 @@ def load_pairs(session: Session, study_id: int) -> pd.DataFrame:
         "pair_id",
         "prompt_id",
         "prompt",
+        "category",
         "system_a",
         "system_b",
         "len_a",

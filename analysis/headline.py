@@ -3,8 +3,9 @@ according to each judge, and whether they agree.
 
 A source names a winner only when its interval for the win rate excludes one half: the
 bootstrap interval over prompts when there is one (it is honest when a prompt has several
-votes), else the sign test over prompts at the same level. Otherwise the answer is "no clear
-winner", which is an answer too.
+votes), and the exact sign test over prompts agrees at the same level (so a handful of
+prompts never settles anything); without resamples, the sign test alone. Otherwise the
+answer is "no clear winner", which is an answer too.
 
 >>> rows = [{"system_a": "base", "system_b": "tuned", "win_rate_a": 0.3, "n_prompts": 80,
 ...          "boot_ci_low": 0.22, "boot_ci_high": 0.39, "ci_low": 0.25, "ci_high": 0.36,
@@ -12,6 +13,8 @@ winner", which is an answer too.
 >>> decide(rows[0], 0.95)
 ('tuned', 'bootstrap')
 >>> decide(dict(rows[0], boot_ci_high=0.51), 0.95)
+(None, 'bootstrap')
+>>> decide(dict(rows[0], boot_ci_low=0.0, boot_ci_high=0.0, p_value_prompts=0.5), 0.95)
 (None, 'bootstrap')
 """
 
@@ -25,15 +28,18 @@ HUMANS = "humans"
 
 
 def decide(row: dict[str, Any], confidence: float) -> tuple[str | None, str]:
-    """(winning system or None, the evidence used: "bootstrap" or "sign test")."""
+    """(winning system or None, the evidence used: "bootstrap" or "sign test"). The
+    bootstrap call also needs the exact sign test over prompts to agree, because a percentile
+    interval over a handful of prompts can exclude ½ by itself (2 of 2 prompts: [0, 0])."""
     low, high = row.get("boot_ci_low"), row.get("boot_ci_high")
+    p = row.get("p_value_prompts")
     if low is not None and high is not None:
-        if low > 0.5:
+        exact_agrees = p is None or p < 1.0 - confidence
+        if low > 0.5 and exact_agrees:
             return row["system_a"], "bootstrap"
-        if high < 0.5:
+        if high < 0.5 and exact_agrees:
             return row["system_b"], "bootstrap"
         return None, "bootstrap"
-    p = row.get("p_value_prompts")
     if p is not None and p < 1.0 - confidence and row.get("win_rate_a") != 0.5:
         return (row["system_a"] if row["win_rate_a"] > 0.5 else row["system_b"]), "sign test"
     return None, "sign test"

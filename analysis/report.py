@@ -32,12 +32,14 @@ study has none; a judge's own figures are always present; see docs/report.md)::
                    p_value_prompts (sign test over prompts: honest with several votes each)}]
       length_controlled: [{system_a, system_b, win_rate_a, lc_win_rate_a, ci_low, ci_high,
                            length_coef, length_p_value, length_sd, n_pairs}]
+      by_category: [{category, ...the win_rates keys}] | null (no prompt has a category)
       bradley_terry: [{system, rating, ci_low, ci_high, strength}] | null (< 3 systems)
       win_rate_matrix: {systems[], win_rate[][], n[][]}
       criteria: [{system, criterion, mean, ci_low, ci_high, sd, n}]
     judges:
       <judge key>:   (the spec, or the name given in an imported file; "ensemble" too)
-        mode, n, win_rates, length_controlled, bradley_terry, win_rate_matrix (as for humans)
+        mode, n, win_rates, length_controlled, by_category, bradley_terry, win_rate_matrix
+        (as for humans)
         calibration: {agreement_with_majority, agreement_with_majority_no_ties,
                       cohen_kappa_vs_majority, confusion_matrix {labels, rows, columns,
                       matrix}, agreement_with_loo_majority(_no_ties),
@@ -70,6 +72,7 @@ from analysis import length_control as lc
 from analysis import winrates as wr
 from analysis.annotators import annotator_quality
 from analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
+from analysis.categories import by_category
 from analysis.frames import StudyFrames, load_study_frames
 from analysis.headline import headline
 from analysis.judge_compare import compare_judges
@@ -152,12 +155,16 @@ def _prompt_boots(fr: StudyFrames, sources: list[pd.DataFrame], n_boot: int, see
     return list(zip(orders, boots, strict=True))
 
 
-def _votes_section(votes: pd.DataFrame, order: list[str], boot, conf: float) -> dict[str, Any]:
-    """Win rates, Bradley–Terry and the matrix from one set of votes."""
+def _votes_section(
+    votes: pd.DataFrame, order: list[str], boot, conf: float, n_boot: int, seed: int
+) -> dict[str, Any]:
+    """Win rates (overall and per category), Bradley–Terry and the matrix from one set of
+    votes."""
     if votes.empty:
         return {
             "win_rates": None,
             "length_controlled": None,
+            "by_category": None,
             "bradley_terry": None,
             "win_rate_matrix": None,
         }
@@ -166,6 +173,9 @@ def _votes_section(votes: pd.DataFrame, order: list[str], boot, conf: float) -> 
     return {
         "win_rates": rates,
         "length_controlled": lc.length_controlled(votes, rates, confidence=conf),
+        "by_category": by_category(
+            votes, rates, systems=order, n_boot=n_boot, seed=seed, confidence=conf
+        ),
         "bradley_terry": wr.bradley_terry_ratings(votes, **kw),
         "win_rate_matrix": wr.win_rate_matrix(votes, systems=order),
     }
@@ -201,6 +211,7 @@ def _empty_human(criteria: list[str]) -> dict[str, Any]:
         "first_position_rate": None,
         "win_rates": None,
         "length_controlled": None,
+        "by_category": None,
         "bradley_terry": None,
         "win_rate_matrix": None,
         "criteria": None,
@@ -248,12 +259,14 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
         "annotators": annotator_quality(human, loo),
         "prefers_longer_rate": cal.prefers_longer_rate(human)[0],
         "first_position_rate": cal.first_position_rate(human)[0],
-        **_votes_section(human, order, boot, conf),
+        **_votes_section(human, order, boot, conf, n_boot, seed),
         "criteria": _criteria_means(human, fr.criteria, systems, conf),
     }
 
 
-def judge_section(fr: StudyFrames, key: str, order, boot, conf: float) -> dict[str, Any]:
+def judge_section(
+    fr: StudyFrames, key: str, order, boot, conf: float, n_boot: int = 0, seed: int = 0
+) -> dict[str, Any]:
     judge = fr.judge(key)
     scores = fr.judge_scores
     if len(scores):
@@ -262,7 +275,7 @@ def judge_section(fr: StudyFrames, key: str, order, boot, conf: float) -> dict[s
     return {
         "mode": modes[0] if len(modes) == 1 else modes,
         "n": int(len(judge)),
-        **_votes_section(judge, order, boot, conf),
+        **_votes_section(judge, order, boot, conf, n_boot, seed),
         "calibration": cal.calibrate(judge, fr.human, judge_scores=scores, criteria=fr.criteria),
     }
 
@@ -292,7 +305,7 @@ def build_report(
         "settings": {"n_boot": n_boot, "seed": seed, "confidence": confidence},
         "human": human_section(fr, *human_boot, n_boot, seed, confidence),
         "judges": {
-            key: judge_section(fr, key, *ob, confidence)
+            key: judge_section(fr, key, *ob, confidence, n_boot, seed)
             for key, ob in zip(fr.judges, boots, strict=True)
         },
         "judge_comparison": compare_judges(

@@ -10,6 +10,8 @@ from analysis import svg
 from analysis.report_md import (
     ANNOTATORS_NOTE,
     ANNOTATORS_TITLE,
+    CATEGORY_HEADERS,
+    CATEGORY_NOTE,
     COMPARE_HEADERS,
     COMPARE_NOTE,
     HEADLINE_NOTE,
@@ -19,6 +21,7 @@ from analysis.report_md import (
     WIN_RATE_HEADERS,
     annotator_cells,
     calibration_cells,
+    category_cells,
     chart_ci,
     ci,
     comparison_cells,
@@ -71,6 +74,14 @@ def _lc_block(rows: list[dict] | None) -> str:
     if not cells:
         return ""
     return f"<p class='muted'>{escape(LC_NOTE)}</p>" + _table(LC_HEADERS, cells)
+
+
+def _category_block(rows: list[dict] | None) -> str:
+    cells, left_out = category_cells(rows)
+    if not cells:
+        return ""
+    more = f"<p class='muted'>{left_out} more rows in the JSON report.</p>" if left_out else ""
+    return f"<p class='muted'>{escape(CATEGORY_NOTE)}</p>" + _table(CATEGORY_HEADERS, cells) + more
 
 
 def _bt_block(rows: list[dict] | None, who: str) -> str:
@@ -145,6 +156,7 @@ def _human(h: dict[str, Any]) -> str:
         "<h3>Who wins (humans)</h3>",
         _win_rate_block(h["win_rates"], "humans"),
         _lc_block(h.get("length_controlled")),
+        _category_block(h.get("by_category")),
         _bt_block(h["bradley_terry"], "humans"),
     ]
     if h["criteria"]:
@@ -205,6 +217,7 @@ def _judge(key: str, j: dict[str, Any]) -> str:
     out += [
         _win_rate_block(j["win_rates"], key),
         _lc_block(j.get("length_controlled")),
+        _category_block(j.get("by_category")),
         _bt_block(j["bradley_terry"], key),
     ]
     return "".join(out)

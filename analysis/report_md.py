@@ -79,10 +79,11 @@ def win_rate_cells(rows: list[dict]) -> list[list[Any]]:
 
 HEADLINE_NOTE = (
     "A source names a winner when its 95% interval for the win rate (bootstrap over prompts) "
-    "excludes ½; the figure is the win rate of A (ties = ½) with that interval. Where the "
-    "length-controlled win rate calls it differently, the cell says so. Without a clear "
-    "winner, it estimates the prompts needed to settle the question (80% power, if the "
-    "observed prompt-level outcome were the truth)."
+    "excludes ½ and the exact sign test over prompts agrees (p < 0.05); the figure is the "
+    "win rate of A (ties = ½) with that interval. Where the length-controlled win rate calls "
+    "it differently, the cell says so. Without a clear winner, it estimates the prompts "
+    "needed to settle the question (80% power, if the observed prompt-level outcome were the "
+    "truth)."
 )
 
 
@@ -219,6 +220,41 @@ def annotator_cells(h: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     return headers, rows
 
 
+CATEGORY_HEADERS = ["category", "A", "B", "win rate A", "95% CI", "prompts", "call"]
+CATEGORY_NOTE = (
+    "Win rates per prompt category, each with a bootstrap interval over that category's "
+    "prompts; a category names a winner by the same rule as the headline (its interval "
+    "excludes ½ and the sign test over its prompts agrees)."
+)
+MAX_CATEGORY_ROWS = 150
+
+
+def category_cells(rows: list[dict] | None) -> tuple[list[list[Any]], int]:
+    """Cells of the per-category table (at most ``MAX_CATEGORY_ROWS``) and how many rows were
+    left out, shared by the Markdown and HTML reports."""
+    from analysis.headline import decide
+
+    cells = []
+    for r in (rows or [])[:MAX_CATEGORY_ROWS]:
+        low, high, _ = chart_ci(r)
+        winner, _ = decide(r, 0.95)
+        cells.append(
+            [r["category"], r["system_a"], r["system_b"], r["win_rate_a"], ci(low, high),
+             r["n_prompts"], winner or "no clear winner"]
+        )  # fmt: skip
+    return cells, max(0, len(rows or []) - MAX_CATEGORY_ROWS)
+
+
+def _categories(rows: list[dict] | None) -> list[str]:
+    cells, left_out = category_cells(rows)
+    if not cells:
+        return []
+    out = [CATEGORY_NOTE, "", table(CATEGORY_HEADERS, cells), ""]
+    if left_out:
+        out += [f"_{left_out} more rows in the JSON report (`by_category`)._", ""]
+    return out
+
+
 def _win_rates(rows: list[dict] | None) -> str:
     if not rows:
         return "_No verdicts._"
@@ -298,6 +334,7 @@ def human_md(h: dict[str, Any]) -> list[str]:
         _win_rates(h["win_rates"]),
         "",
         *_lc(h.get("length_controlled")),
+        *_categories(h.get("by_category")),
         _bt(h["bradley_terry"]),
         "",
     ]
@@ -358,6 +395,7 @@ def judge_md(key: str, j: dict[str, Any]) -> list[str]:
             "",
         ]
     out += [_win_rates(j["win_rates"]), "", *_lc(j.get("length_controlled"))]
+    out += _categories(j.get("by_category"))
     out += [_bt(j["bradley_terry"]), ""]
     return out
 

@@ -16,6 +16,7 @@ gives 0.01566 – 0.09837:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -46,12 +47,18 @@ def sign_test(wins_a: int, wins_b: int, p: float = 0.5) -> float | None:
     >>> round(sign_test(682, 243, p=0.75), 4)
     0.3825
     """
-    from scipy.stats import binomtest
-
     n = int(wins_a) + int(wins_b)
     if n == 0:
         return None
-    return float(binomtest(int(wins_a), n, p=p, alternative="two-sided").pvalue)
+    return _binom_p(int(wins_a), n, p)
+
+
+@lru_cache(maxsize=65536)
+def _binom_p(k: int, n: int, p: float) -> float:
+    # Reports ask for the same small (k, n) many times (per category, per source).
+    from scipy.stats import binomtest
+
+    return float(binomtest(k, n, p=p, alternative="two-sided").pvalue)
 
 
 def check_votes(votes: pd.DataFrame) -> pd.DataFrame:
@@ -116,22 +123,28 @@ def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFram
     hi_wins = np.where(as_stored, pref == "b", pref == "a")
     s = len(idx)
     key = lo * s + hi
-    frame = pd.DataFrame(
-        {"key": key, "stored": as_stored, "lo": lo_wins, "hi": hi_wins, "tie": pref == "tie",
-         "prompt": votes["prompt_id"].to_numpy()}
+    # numpy, not groupby: this runs once per source and per category of a report.
+    keys, inverse = np.unique(key, return_inverse=True)
+    m = len(keys)
+    stored = np.bincount(inverse, weights=as_stored, minlength=m)
+    n = np.bincount(inverse, minlength=m)
+    lo_n = np.bincount(inverse, weights=lo_wins, minlength=m)
+    hi_n = np.bincount(inverse, weights=hi_wins, minlength=m)
+    ties = np.bincount(inverse, weights=pref == "tie", minlength=m)
+    # Per (system pair, prompt): the prompt-level majority, the independent unit.
+    prompt_codes, _ = pd.factorize(votes["prompt_id"])
+    cell, cell_of = np.unique(inverse * (prompt_codes.max() + 1) + prompt_codes,
+                              return_inverse=True)  # fmt: skip
+    net = np.bincount(cell_of, weights=lo_wins.astype(float) - hi_wins, minlength=len(cell))
+    pair_of_cell = cell // (prompt_codes.max() + 1)
+    n_prompts = np.bincount(pair_of_cell, minlength=m)
+    prompts_lo = np.bincount(pair_of_cell, weights=net > 0, minlength=m)
+    prompts_hi = np.bincount(pair_of_cell, weights=net < 0, minlength=m)
+    agg = pd.DataFrame(
+        {"stored": stored, "n": n, "lo": lo_n, "hi": hi_n, "ties": ties, "n_prompts": n_prompts,
+         "prompts_lo": prompts_lo, "prompts_hi": prompts_hi},
+        index=keys,
     )  # fmt: skip
-    agg = frame.groupby("key", sort=True).agg(
-        stored=("stored", "sum"), n=("stored", "size"), lo=("lo", "sum"), hi=("hi", "sum"),
-        ties=("tie", "sum"), n_prompts=("prompt", "nunique"),
-    )  # fmt: skip
-    # Prompt-level majority: which side got more votes on each prompt (the independent unit).
-    net = (frame["lo"].astype(int) - frame["hi"].astype(int)).groupby(
-        [frame["key"], frame["prompt"]], sort=False
-    ).sum()
-    sign = np.sign(net.to_numpy())
-    keys = net.index.get_level_values(0)
-    prompts_lo = pd.Series(sign > 0).groupby(keys).sum()
-    prompts_hi = pd.Series(sign < 0).groupby(keys).sum()
     rows = []
     for k, r in agg.iterrows():
         i, j = divmod(int(k), s)
@@ -144,8 +157,8 @@ def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFram
                 "wins_b": int(r["hi"] if keep else r["lo"]),
                 "ties": int(r["ties"]),
                 "n_prompts": int(r["n_prompts"]),
-                "prompts_a": int((prompts_lo if keep else prompts_hi).get(k, 0)),
-                "prompts_b": int((prompts_hi if keep else prompts_lo).get(k, 0)),
+                "prompts_a": int(r["prompts_lo"] if keep else r["prompts_hi"]),
+                "prompts_b": int(r["prompts_hi"] if keep else r["prompts_lo"]),
             }
         )
     order = {name: n for n, name in enumerate(systems)}

@@ -8,14 +8,21 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from annotate.settings import get_settings
 
-#: Bumped whenever a table changes; ``init_db`` records it so later versions can migrate.
-SCHEMA_VERSION = 1
+#: Bumped whenever a table changes; ``init_db`` records it and ``MIGRATIONS`` bring an older
+#: database up to it without touching its rows.
+SCHEMA_VERSION = 2
+
+#: version reached ─► SQL (accepted by SQLite and PostgreSQL) that takes a database there
+#: from the version before. Tables that did not exist yet are made by create_all instead.
+MIGRATIONS: dict[int, list[str]] = {
+    2: ["ALTER TABLE prompt ADD COLUMN category VARCHAR(100)"],
+}
 
 #: Modules whose import registers tables on ``SQLModel.metadata``.
 TABLE_MODULES: tuple[str, ...] = ("annotate.models", "judge.models", "judge.metric_models")
@@ -57,18 +64,35 @@ def init_db(engine: Engine | None = None) -> Engine:
 
     engine = engine or get_engine()
     load_tables()
-    SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
-        meta = session.get(Meta, "schema_version")
-        if meta is None:
-            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-            session.commit()
-        elif int(meta.value) > SCHEMA_VERSION:
+        known = inspect(engine).has_table(Meta.__tablename__)
+        meta = session.get(Meta, "schema_version") if known else None
+        if meta is not None and int(meta.value) > SCHEMA_VERSION:
             raise RuntimeError(
                 f"database schema version {meta.value} is newer than this sidebyside "
                 f"({SCHEMA_VERSION}); upgrade sidebyside"
             )
+    if meta is not None and int(meta.value) < SCHEMA_VERSION:
+        migrate(engine, int(meta.value))
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        if session.get(Meta, "schema_version") is None:
+            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            session.commit()
     return engine
+
+
+def migrate(engine: Engine, version: int) -> None:
+    """Bring a database from ``version`` to ``SCHEMA_VERSION`` in one transaction: the
+    steps and the new version number land together or not at all."""
+    with engine.begin() as conn:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS.get(target, []):
+                conn.execute(text(statement))
+        conn.execute(
+            text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
+            {"v": str(SCHEMA_VERSION)},
+        )
 
 
 def schema_version(session: Session) -> int:

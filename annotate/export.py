@@ -102,7 +102,9 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
             "source",
         ],
     )
-    df = df.merge(pairs[["pair_id", "prompt", "system_a", "system_b"]], on="pair_id", how="left")
+    df = df.merge(
+        pairs[["pair_id", "prompt", "category", "system_a", "system_b"]], on="pair_id", how="left"
+    )
     df = df.rename(columns={"prompt": "prompt_id"})
     swapped = df["swapped"]
     known = swapped.notna()
@@ -129,6 +131,7 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
         "rating_id",
         "pair_id",
         "prompt_id",
+        "category",
         "annotator",
         "system_a",
         "system_b",
@@ -182,7 +185,7 @@ def _judgments(session: Session, study: Study, spec: str | None) -> pd.DataFrame
     ]
     df = pd.DataFrame(rows, columns=cols).rename(columns={"id": "judgment_id"})
     df = df.drop(columns=["output_id"]).merge(
-        pairs[["pair_id", "prompt", "system_a", "system_b"]], on="pair_id", how="left"
+        pairs[["pair_id", "prompt", "category", "system_a", "system_b"]], on="pair_id", how="left"
     )
     df = df.rename(columns={"prompt": "prompt_id"})
     first = {"ab": "system_a", "ba": "system_b", "a": "system_a", "b": "system_b"}
@@ -202,6 +205,7 @@ def _judgments(session: Session, study: Study, spec: str | None) -> pd.DataFrame
         "order",
         "pair_id",
         "prompt_id",
+        "category",
         "system_a",
         "system_b",
         "shown_first",

@@ -167,6 +167,7 @@ def _write(
                     external_id=rec.prompt_id,
                     text=rec.prompt,
                     reference=rec.reference,
+                    category=rec.category,
                 )
                 session.add(prompt)
                 session.flush()
@@ -178,9 +179,20 @@ def _write(
                     "prompt text",
                     "prompt",
                 )
-            elif rec.reference and not prompt.reference:
-                prompt.reference = rec.reference
-                session.add(prompt)
+            else:
+                # A later file may add what an earlier one left out, never change it.
+                if rec.reference and not prompt.reference:
+                    prompt.reference = rec.reference
+                    session.add(prompt)
+                if rec.category and prompt.category and rec.category != prompt.category:
+                    raise rec.loc.error(
+                        f"prompt_id {rec.prompt_id!r} is already in the study with category "
+                        f"{prompt.category!r}",
+                        "category",
+                    )
+                if rec.category and not prompt.category:
+                    prompt.category = rec.category
+                    session.add(prompt)
             key = (prompt.id, system.id)
             existing = outputs.get(key)
             if existing is None:

@@ -53,6 +53,9 @@ class Prompt(SQLModel, table=True):
     external_id: str = Field(max_length=200)
     text: str = Field(sa_column=Column(Text, nullable=False))
     reference: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: Optional task category of the prompt (coding, writing, ...): results are broken down
+    #: by it. Added in schema version 2.
+    category: str | None = Field(default=None, max_length=100)
 
 
 class Output(SQLModel, table=True):

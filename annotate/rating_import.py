@@ -37,6 +37,7 @@ OPTIONAL = ("comment", "time_spent_s", "created_at")
 EXPORT_ONLY = (
     "rating_id",
     "pair_id",
+    "category",  # the prompt's, set when its outputs were imported
     "shown_left",
     "shown_right",
     "preference",

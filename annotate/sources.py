@@ -53,6 +53,8 @@ class OutputRecord:
     reference: str | None
     system: str
     output: str
+    #: Optional task category (column ``category``; alpaca_eval's ``dataset``).
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,16 +100,24 @@ def _text(value: Any, loc: Loc, column: str, *, required: bool) -> str:
     return text
 
 
+def _category(value: Any, loc: Loc, column: str) -> str | None:
+    text = _text(value, loc, column, required=False).strip()
+    if len(text) > 100:
+        raise loc.error(f"a category has at most 100 characters, got {len(text)}", column)
+    return text or None
+
+
 def _records_from_mapping(
     row: dict[str, Any], loc: Loc, fmt: str
 ) -> tuple[list[OutputRecord], PairRecord | None]:
     pid = _text(row.get("prompt_id"), loc, "prompt_id", required=True).strip()
     prompt = _text(row.get("prompt"), loc, "prompt", required=True)
     ref = _text(row.get("reference"), loc, "reference", required=False) or None
+    cat = _category(row.get("category"), loc, "category")
     if fmt == "long":
         system = _text(row.get("system"), loc, "system", required=True).strip()
         out = _text(row.get("output"), loc, "output", required=False)
-        return [OutputRecord(loc, pid, prompt, ref, system, out)], None
+        return [OutputRecord(loc, pid, prompt, ref, system, out, cat)], None
     sa = _text(row.get("system_a"), loc, "system_a", required=True).strip()
     sb = _text(row.get("system_b"), loc, "system_b", required=True).strip()
     if sa == sb:
@@ -115,8 +125,8 @@ def _records_from_mapping(
     oa = _text(row.get("output_a"), loc, "output_a", required=False)
     ob = _text(row.get("output_b"), loc, "output_b", required=False)
     outs = [
-        OutputRecord(loc, pid, prompt, ref, sa, oa),
-        OutputRecord(loc, pid, prompt, ref, sb, ob),
+        OutputRecord(loc, pid, prompt, ref, sa, oa, cat),
+        OutputRecord(loc, pid, prompt, ref, sb, ob, cat),
     ]
     return outs, PairRecord(loc, pid, sa, sb)
 
@@ -133,7 +143,7 @@ def _format_of(columns: set[str], name: str, line: int) -> str:
             name,
             f"missing column(s) {', '.join(missing)} for the {fmt} format "
             f"(long: {', '.join(LONG_COLUMNS)}; pairs: {', '.join(PAIR_COLUMNS)}; "
-            "optional: reference)",
+            "optional: reference, category)",
             line=line,
         )
     return fmt
@@ -269,6 +279,7 @@ def _parse_alpaca(name: str, text: str) -> ParsedFile:
                 _text(item.get("reference"), loc, "reference", required=False) or None,
                 _text(item["generator"], loc, "generator", required=True).strip(),
                 _text(item["output"], loc, "output", required=False),
+                _category(item.get("category", item.get("dataset")), loc, "dataset"),
             )
         )
         pos = end
@@ -305,6 +316,12 @@ def _check_consistency(parsed: ParsedFile) -> None:
                 f"prompt_id {rec.prompt_id!r} has a different prompt text than on line "
                 f"{first.loc.line}",
                 "prompt",
+            )
+        if rec.category and first.category and rec.category != first.category:
+            raise rec.loc.error(
+                f"prompt_id {rec.prompt_id!r} has category {rec.category!r} here but "
+                f"{first.category!r} on line {first.loc.line}",
+                "category",
             )
         key = (rec.prompt_id, rec.system)
         if key in seen:

@@ -186,6 +186,42 @@ def human_tab(report: dict, dist: pd.DataFrame) -> None:
         st.dataframe(pd.DataFrame(h["criteria"]), hide_index=True, width="stretch")
 
 
+def category_section(sections: dict[str, dict]) -> None:
+    """Win rate per prompt category for one system pair, every source in one chart."""
+    rows = [
+        dict(r, source=src) for src, sec in sections.items() for r in sec.get("by_category") or []
+    ]
+    if not rows:
+        return
+    df = pd.DataFrame(rows).assign(pair=lambda d: d["system_a"] + " vs " + d["system_b"])
+    pairs = list(dict.fromkeys(df["pair"]))
+    pair = (
+        st.selectbox("By prompt category", pairs, key="category_pair")
+        if len(pairs) > 1
+        else pairs[0]
+    )
+    part = df[df["pair"] == pair].copy()
+    cis = [chart_ci(r) for r in part.to_dict("records")]
+    part["low"], part["high"] = [c[0] for c in cis], [c[1] for c in cis]
+    base = alt.Chart(part).encode(
+        y=alt.Y("category:N", title=None, axis=alt.Axis(labelLimit=240)),
+        yOffset="source:N",
+        color=alt.Color("source:N", title="source"),
+    )
+    points = base.mark_point(filled=True, size=60).encode(
+        x=alt.X("win_rate_a:Q", scale=alt.Scale(domain=[0, 1]), title="win rate of A (ties = ½)"),
+        tooltip=["category", "source", "n_prompts", alt.Tooltip("win_rate_a", format=".3f"),
+                 alt.Tooltip("p_value_prompts", title="p (prompts)", format=".2g")],
+    )  # fmt: skip
+    half = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 3]).encode(x="x:Q")
+    st.altair_chart(
+        (base.mark_rule().encode(x="low:Q", x2="high:Q") + points + half).properties(
+            title=f"{pair}: win rate of A by prompt category (95% CI)"
+        ),
+        width="stretch",
+    )
+
+
 def wins_tab(report: dict) -> None:
     headers, rows = headline_cells(report, compact=True)
     if rows:
@@ -201,6 +237,7 @@ def wins_tab(report: dict) -> None:
     for source, sec in sections.items():
         if sec.get("win_rates"):
             st.altair_chart(win_rate_chart(sec["win_rates"], source), width="stretch")
+    category_section(sections)
     forest = forest_plot({src: sec.get("bradley_terry") for src, sec in sections.items()})
     if forest is not None:
         st.altair_chart(forest, width="stretch")

@@ -227,3 +227,43 @@ def test_same_prompt_and_system_across_files_must_agree(session, study):
     with pytest.raises(ImportValidationError, match="different output in one.csv"):
         import_sources(session, study=study, sources=[("one.csv", one), ("two.csv", two)])
     assert counts(session) == (0, 0, 0, 0)
+
+
+def test_categories_from_every_format(session, study):
+    long = (
+        b"prompt_id,prompt,system,output,category\n"
+        b"p1,Sort a list,base,b1,coding\np1,Sort a list,tuned,t1,coding\n"
+        b"p2,Write a poem,base,b2,\np2,Write a poem,tuned,t2,writing\n"
+    )
+    pairs = json.dumps(
+        {"prompt_id": "p3", "prompt": "Add 2+2", "system_a": "base", "output_a": "4",
+         "system_b": "tuned", "output_b": "four", "category": "math"}
+    ).encode()  # fmt: skip
+    alpaca = json.dumps(
+        [{"instruction": "Name a colour", "output": "red", "generator": "base",
+          "dataset": "helpful_base"}]
+    ).encode()  # fmt: skip
+    import_sources(
+        session, study=study, sources=[("l.csv", long), ("p.jsonl", pairs), ("a.json", alpaca)]
+    )
+    by_id = {p.external_id: p.category for p in session.exec(select(Prompt))}
+    assert by_id["p1"] == "coding" and by_id["p2"] == "writing" and by_id["p3"] == "math"
+    assert "helpful_base" in by_id.values()
+    # A later file may not change a category (and changes nothing else then).
+    before = counts(session)
+    more = b"prompt_id,prompt,system,output,category\np1,Sort a list,big,x,maths\n"
+    with pytest.raises(ImportValidationError, match="already in the study with category 'coding'"):
+        import_sources(session, study=study, sources=[("m.csv", more)])
+    assert counts(session) == before
+
+
+def test_one_prompt_with_two_categories_in_a_file_is_refused(session, study):
+    bad = (
+        b"prompt_id,prompt,system,output,category\n"
+        b"p1,Sort a list,base,b1,coding\np1,Sort a list,tuned,t1,writing\n"
+    )
+    with pytest.raises(ImportValidationError) as err:
+        import_sources(session, study=study, sources=[("c.csv", bad)])
+    assert (err.value.line, err.value.column) == (3, "category")
+    assert "'writing' here but 'coding' on line 2" in str(err.value)
+    assert counts(session) == (0, 0, 0, 0)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import Session, select
 
 from annotate.assignment import next_assignment, submit_rating
 from annotate.auth import create_user
 from annotate.db import SCHEMA_VERSION, init_db, schema_version
+from annotate.importing import import_sources
+from annotate.models import Pair, Prompt, Rating
 from annotate.rubric import Criterion, Rubric, default_rubric
 from annotate.studies import create_study, get_study, study_rubric, update_study
+from tests.conftest import make_long_csv
 
 
 def test_default_rubric_has_the_four_criteria():
@@ -62,6 +66,47 @@ def test_schema_version_recorded_and_init_is_idempotent(session, engine):
     assert schema_version(session) == SCHEMA_VERSION
     init_db(engine)
     assert schema_version(session) == SCHEMA_VERSION
+
+
+def test_a_version_1_database_is_migrated_without_losing_ratings(tmp_path):
+    """A database made before prompts had a category gains the column; every row stays."""
+    from sqlalchemy import inspect, text
+
+    from annotate.db import get_engine
+
+    engine = init_db(get_engine(f"sqlite:///{tmp_path / 'old.db'}"))
+    with Session(engine) as s:
+        study = create_study(s, name="old", k=1)
+        import_sources(s, study=study, sources=[("o.csv", make_long_csv(3))])
+        user = create_user(s, username="rater", password=None)
+        pair = s.exec(select(Pair)).first()
+        s.add(Rating(study_id=study.id, pair_id=pair.id, user_id=user.id, preference="a"))
+        s.commit()
+    with engine.begin() as conn:  # turn it into what version 1 wrote
+        conn.execute(text("ALTER TABLE prompt DROP COLUMN category"))
+        conn.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
+    assert "category" not in {c["name"] for c in inspect(engine).get_columns("prompt")}
+    init_db(engine)
+    assert "category" in {c["name"] for c in inspect(engine).get_columns("prompt")}
+    with Session(engine) as s:
+        assert schema_version(s) == SCHEMA_VERSION == 2
+        assert len(s.exec(select(Rating)).all()) == 1
+        prompts = s.exec(select(Prompt)).all()
+        assert len(prompts) == 3 and {p.category for p in prompts} == {None}
+    engine.dispose()
+
+
+def test_a_newer_database_is_refused(tmp_path):
+    from sqlalchemy import text
+
+    from annotate.db import get_engine
+
+    engine = init_db(get_engine(f"sqlite:///{tmp_path / 'new.db'}"))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
+    with pytest.raises(RuntimeError, match="schema version 99 is newer"):
+        init_db(engine)
+    engine.dispose()
 
 
 def test_sqlite_pragmas(engine):
