@@ -52,6 +52,7 @@ def by_category(
     ``overall`` rows; None when no prompt has a category."""
     if votes.empty or "category" not in votes or votes["category"].isna().all():
         return None
+    votes = votes[["prompt_id", "system_a", "system_b", "preference", "category"]]
     oriented = {(r["system_a"], r["system_b"]) for r in overall or []}
     labels = votes["category"].fillna(UNCATEGORISED)
     order = wr.system_order(votes, systems)

@@ -16,6 +16,7 @@ prompts as clusters, so several votes on one prompt are not counted as independe
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,23 +27,49 @@ from scipy.stats import norm
 PREF_SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5}
 
 
-def _pair_table(votes: pd.DataFrame, system_a: str, system_b: str) -> pd.DataFrame:
-    """One row per rated pair of outputs, oriented so that ``y`` is A's vote share."""
-    same = (votes["system_a"] == system_a) & (votes["system_b"] == system_b)
-    flip = (votes["system_a"] == system_b) & (votes["system_b"] == system_a)
-    part = votes[same | flip]
-    y = part["preference"].map(PREF_SCORE).to_numpy(dtype=float)
-    delta = (part["len_a"] - part["len_b"]).to_numpy(dtype=float)
-    flipped = flip[same | flip].to_numpy()
-    y = np.where(flipped, 1.0 - y, y)
-    delta = np.where(flipped, -delta, delta)
-    frame = pd.DataFrame(
-        {"pair_id": part["pair_id"].to_numpy(), "prompt": part["prompt_id"].to_numpy(),
-         "y": y, "delta": delta}
-    )  # fmt: skip
-    return frame.groupby("pair_id", sort=False).agg(
-        prompt=("prompt", "first"), y=("y", "mean"), n=("y", "size"), delta=("delta", "first")
-    )
+@dataclass(frozen=True)
+class _Votes:
+    """The votes as arrays, encoded once per source (string comparisons on 100k rows per
+    system pair were most of the cost)."""
+
+    systems: pd.Index
+    ia: np.ndarray
+    ib: np.ndarray
+    pair: np.ndarray
+    prompt: np.ndarray
+    y: np.ndarray
+    delta: np.ndarray
+
+    @classmethod
+    def of(cls, votes: pd.DataFrame) -> _Votes:
+        systems = pd.Index(pd.unique(pd.concat([votes["system_a"], votes["system_b"]])))
+        return cls(
+            systems,
+            systems.get_indexer(votes["system_a"]),
+            systems.get_indexer(votes["system_b"]),
+            votes["pair_id"].to_numpy(),
+            votes["prompt_id"].to_numpy(),
+            votes["preference"].map(PREF_SCORE).to_numpy(dtype=float),
+            (votes["len_a"].astype(float) - votes["len_b"].astype(float)).to_numpy(),
+        )
+
+    def pair_table(self, system_a: str, system_b: str) -> pd.DataFrame:
+        """One row per rated pair of outputs, oriented so that ``y`` is A's vote share."""
+        i, j = self.systems.get_indexer([system_a, system_b])
+        same = (self.ia == i) & (self.ib == j)
+        flip = (self.ia == j) & (self.ib == i)
+        keep = same | flip
+        flipped = flip[keep]
+        y = np.where(flipped, 1.0 - self.y[keep], self.y[keep])
+        delta = np.where(flipped, -self.delta[keep], self.delta[keep])
+        pairs, first, inverse, n = np.unique(
+            self.pair[keep], return_index=True, return_inverse=True, return_counts=True
+        )
+        return pd.DataFrame(
+            {"prompt": self.prompt[keep][first], "y": np.bincount(inverse, weights=y) / n,
+             "n": n, "delta": delta[first]},
+            index=pairs,
+        )  # fmt: skip
 
 
 def fit_length_controlled(
@@ -105,9 +132,10 @@ def length_controlled(
         return None
     if not {"len_a", "len_b"} <= set(votes.columns):
         raise ValueError("votes need len_a and len_b columns for length control")
+    encoded = _Votes.of(votes)
     out = []
     for r in win_rates:
-        table = _pair_table(votes, r["system_a"], r["system_b"])
+        table = encoded.pair_table(r["system_a"], r["system_b"])
         table = table[table["delta"].notna()]
         fitted = fit_length_controlled(
             table["y"].to_numpy(),

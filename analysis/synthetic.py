@@ -37,6 +37,8 @@ class SyntheticSpec:
     careless: float | None = None
     #: judge name ─► probability of picking the first-shown output regardless of quality.
     judges: dict[str, float] = field(default_factory=lambda: {"judge:fair": 0.0})
+    #: Prompts cycle through this many categories ("cat0", "cat1", ...); 0 = none.
+    n_categories: int = 0
     seed: int = 0
 
 
@@ -65,7 +67,12 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
         session.execute(
             insert(Prompt),
             [
-                {"study_id": sid, "external_id": f"p{i}", "text": f"Prompt {i}?"}
+                {
+                    "study_id": sid,
+                    "external_id": f"p{i}",
+                    "text": f"Prompt {i}?",
+                    "category": f"cat{i % spec.n_categories}" if spec.n_categories else None,
+                }
                 for i in range(spec.n_prompts)
             ],
         )

@@ -1,7 +1,8 @@
 """Analysis at scale: the full JSON report of a 100,000-rating study.
 
-A synthetic study (5 systems, 20,000 pairs, 5 annotators per pair from a pool, two judges) is
-written to a temporary SQLite file. Timed, after one warm-up run that pays the imports:
+A synthetic study (5 systems, 20,000 pairs, 5 annotators per pair from a pool, two judges,
+prompts in 8 categories) is written to a temporary SQLite file. Timed, after one warm-up
+run that pays the imports:
 
 - baseline: reading the raw rating table with ``pandas.read_sql`` (the floor any analysis
   pays), measured in the same process, so the ratios below travel between machines;
@@ -10,7 +11,8 @@ written to a temporary SQLite file. Timed, after one warm-up run that pays the i
 - the bootstrap parts alone: alpha CIs (preference + every criterion, both levels) and the
   prompt bootstrap behind win-rate and Bradley–Terry CIs (humans and each judge).
 
-Usage: ``python bench/analysis_scale.py [--pairs 20000] [--n-boot 1000] [--json OUT]``.
+Usage: ``python bench/analysis_scale.py [--pairs 20000] [--n-boot 1000] [--categories 8]
+[--json OUT]``.
 Prints wall-clock seconds and ratios to the baseline; never fails on a time.
 """
 
@@ -73,6 +75,7 @@ def main() -> None:
     ap.add_argument("--annotators", type=int, default=10, help="annotator pool")
     ap.add_argument("--per-pair", type=int, default=5)
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--categories", type=int, default=8, help="prompt categories (0 = none)")
     ap.add_argument("--repeat", type=int, default=2, help="best of N runs (shared machines)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
@@ -86,6 +89,7 @@ def main() -> None:
             n_annotators=args.annotators,
             per_pair=args.per_pair,
             judges={"judge:fair": 0.0, "judge:position-biased": 0.3},
+            n_categories=args.categories,
         )
         t_build, sid = timed(lambda: build_synthetic_study(engine, spec))
         warm = SyntheticSpec(name="warm", n_prompts=20, judges={"judge:w": 0.0})
