@@ -1,9 +1,11 @@
-"""Take docs/annotate.png: the annotate page of the demo study in headless Chromium.
+"""Take the README's screenshots in headless Chromium.
 
-Usage: .venv/bin/python docs/screenshot.py [OUT.png]
+Usage: .venv/bin/python docs/screenshot.py [annotate|results] [OUT.png]
 
-Builds a throw-away demo database, serves the app on a free port, logs in as annotator1,
-fills in part of the rubric so the page looks in use, and saves a screenshot.
+- ``annotate`` (docs/annotate.png): a throw-away demo database, logged in as annotator1, part
+  of the rubric filled in so the page looks in use.
+- ``results`` (docs/results.png): a synthetic study (three systems in four prompt categories,
+  three raters per pair, a fair and a position-biased judge), the admin's Results page.
 """
 
 from __future__ import annotations
@@ -14,8 +16,47 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))
 
 from browser_support import chromium, init_demo, log_in, serve_app, wait_idle  # noqa: E402
+
+
+def results(out: Path) -> None:
+    from analysis.synthetic import SyntheticSpec, build_synthetic_study
+    from annotate.auth import create_user
+    from annotate.db import get_engine, init_db
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        db_url = f"sqlite:///{tmp / 'results.db'}"
+        engine = init_db(get_engine(db_url))
+        spec = SyntheticSpec(
+            name="base-vs-tuned",
+            strengths=[0.0, 0.35, 0.5],
+            n_prompts=150,
+            n_annotators=6,
+            per_pair=3,
+            judges={"judge:fair": 0.0, "judge:position-biased": 0.5},
+            n_categories=4,
+        )
+        build_synthetic_study(engine, spec)
+        from sqlmodel import Session
+
+        with Session(engine) as session:
+            create_user(session, username="admin", password="admin", role="admin")
+        engine.dispose()
+        with (
+            serve_app(db_url, tmp / "streamlit.log") as url,
+            chromium(tmp / "profile", width=1280, height=1500) as page,
+        ):
+            log_in(page, url, "admin", "admin", landing="Studies")
+            page.get_by_role("link", name="Results").click()
+            page.get_by_text("A source names a winner").first.wait_for(timeout=120_000)
+            wait_idle(page)
+            page.wait_for_timeout(3000)  # let the charts draw
+            page.mouse.move(0, 0)
+            page.screenshot(path=str(out))
+    print(f"wrote {out}")
 
 
 def main(out: Path) -> None:
@@ -42,4 +83,8 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "annotate.png")
+    which = sys.argv[1] if len(sys.argv) > 1 else "annotate"
+    if which not in ("annotate", "results"):
+        sys.exit("usage: docs/screenshot.py [annotate|results] [OUT.png]")
+    target = Path(sys.argv[2]) if len(sys.argv) > 2 else HERE / f"{which}.png"
+    (results if which == "results" else main)(target)
