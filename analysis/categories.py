@@ -67,9 +67,12 @@ def by_category(
     rows = []
     for category in sorted(labels.unique(), key=lambda c: (c == UNCATEGORISED, c)):
         part = votes[labels == category]
-        for r in wr.win_rates(
-            part, systems=order, n_boot=0, confidence=confidence, boot=boots.get(category)
-        ):
+        boot = boots.get(category)
+        sub = wr.system_order(part, order)  # a category may lack some systems
+        if boot is not None and sub != order:
+            keep = [order.index(name) for name in sub]
+            boot = boot[:, keep][:, :, keep]
+        for r in wr.win_rates(part, systems=sub, n_boot=0, confidence=confidence, boot=boot):
             if (r["system_a"], r["system_b"]) not in oriented:
                 r = flip(r)
             rows.append({"category": category, **r})

@@ -85,3 +85,24 @@ def test_report_and_markdown_break_results_down_by_category(session):
     assert rows["coding"]["wins_b"] == 6 and rows["writing"]["wins_a"] == 6
     md = render(r, "md")
     assert "| coding | base | tuned | 0.000 |" in md and "| writing | base | tuned | 1.000 |" in md
+
+
+def test_a_category_without_some_system_keeps_its_intervals_right():
+    """'math' only compares base and big: its bootstrap must not read another pair's sums."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for p in range(90):
+        if p % 2:
+            rows.append((p, "base", "tuned", "a" if rng.random() < 0.9 else "b", "chat"))
+            rows.append((p, "tuned", "big", "b", "chat"))
+        else:
+            rows.append((p, "base", "big", "b" if rng.random() < 0.85 else "a", "math"))
+    v = votes(rows)
+    systems = ["base", "tuned", "big"]
+    overall = wr.win_rates(v, systems=systems, n_boot=0)
+    rows_out = by_category(v, overall, systems=systems, n_boot=500)
+    (math,) = [r for r in rows_out if r["category"] == "math"]
+    assert (math["system_a"], math["system_b"]) == ("base", "big")
+    assert math["boot_ci_low"] <= math["win_rate_a"] <= math["boot_ci_high"] < 0.5
+    (alone,) = wr.win_rates(v[v["category"] == "math"], systems=systems, n_boot=500, seed=0)
+    assert math["boot_ci_high"] == pytest.approx(alone["boot_ci_high"], abs=0.05)
