@@ -477,8 +477,9 @@ def test_demo_data_file_is_valid_long_format():
 
     with open(ROOT / "data" / "demo_outputs.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert set(rows[0]) == {"prompt_id", "prompt", "system", "output", "reference"}
+    assert set(rows[0]) == {"prompt_id", "prompt", "system", "output", "reference", "category"}
     prompts = {r["prompt_id"] for r in rows}
+    assert all(r["category"] for r in rows)  # so the demo shows the per-category results
     assert len(prompts) >= 30 and {r["system"] for r in rows} == {"base", "fine-tuned"}
     assert any(r["output"] == "" for r in rows)
     assert any("<script>alert(1)</script>" in r["output"] for r in rows)
