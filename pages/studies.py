@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
+from analysis.power import prompts_needed
 from annotate.assignment import study_progress
 from annotate.importing import ImportValidationError, import_sources
 from annotate.rubric import Criterion, Rubric
@@ -67,6 +68,24 @@ with st.expander("Create a study", expanded=not studies), st.form("create_study"
         else:
             st.session_state["studies_pick"] = created.name
             st.rerun()
+
+with st.expander("How many prompts does a study need?"):
+    left, mid, right = st.columns(3)
+    expected = left.slider("Win rate you expect (ties = ½)", 0.51, 0.90, 0.60, 0.01)
+    tie_share = mid.slider("Share of tied prompts", 0.0, 0.6, 0.1, 0.05)
+    power_goal = right.slider("Power", 0.5, 0.95, 0.8, 0.05)
+    try:
+        needed = prompts_needed(expected, tie_rate=tie_share, power=power_goal)
+    except ValueError as exc:
+        st.warning(str(exc))
+    else:
+        st.markdown(
+            f"**{needed:,} prompts** find a win rate of {expected:.2f} with {power_goal:.0%} "
+            "power (two-sided sign test over prompts at 5%). Each prompt counts once however "
+            "many annotators rate it; more annotators per pair make each prompt's call surer, "
+            "not the study larger. Same from a shell: "
+            f"`sidebyside power --win-rate {expected:.2f} --tie-rate {tie_share:.2f}`."
+        )
 
 if not studies:
     st.stop()

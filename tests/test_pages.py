@@ -362,6 +362,19 @@ def test_studies_page_creates_study_and_imports(world):
     assert [m.value for m in at.metric][:4] == ["2", "1", "2", "1"]
 
 
+def test_studies_page_plans_the_number_of_prompts(world):
+    at = page_as(world["admin"], "studies.py")
+    sliders = {s.label.split(" (")[0]: s for s in at.slider}
+    sliders["Win rate you expect"].set_value(0.6)
+    sliders["Share of tied prompts"].set_value(0.0)
+    at.run()
+    assert any("**194 prompts** find a win rate of 0.60" in m.value for m in at.markdown)
+    {s.label.split(" (")[0]: s for s in at.slider}["Share of tied prompts"].set_value(0.6)
+    at.slider[0].set_value(0.9)
+    at.run()
+    assert any("impossible with 60% tied prompts" in w.value for w in at.warning)
+
+
 def test_studies_page_shows_import_error_with_location(world):
     at = page_as(world["admin"], "studies.py")
     sid = world["study"].id
