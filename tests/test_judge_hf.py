@@ -75,6 +75,31 @@ async def test_generation_is_greedy_and_deterministic(tiny_model):
     assert one.output_tokens <= 8
 
 
+async def test_bfloat16_path_runs_on_cpu(tiny_model):
+    """On a GPU the judge loads bf16; CI has none, so the same dtype runs on the CPU here:
+    left-padded batches, the attention mask and greedy decoding all work in bf16."""
+    import torch
+
+    judge = load_judge(
+        parse_spec(f"hf:{tiny_model}"), device="cpu", dtype="bfloat16", max_new_tokens=6
+    )
+    assert judge.model.dtype == torch.bfloat16
+    full = load_judge(parse_spec(f"hf:{tiny_model}"), device="cpu")
+    assert full.model.dtype == torch.float32 and full.model is not judge.model
+    requests = [
+        JudgeRequest(messages=({"role": "user", "content": text},), max_tokens=6)
+        for text in ("Which is better, A or B?", "A?")  # different lengths: padding is used
+    ]
+    mixed = judge.generate(requests)
+    assert len(mixed) == 2 and all(isinstance(c.text, str) for c in mixed)
+    assert all(0 <= c.output_tokens <= 6 and c.input_tokens for c in mixed)
+    # Equal inputs give equal answers (no padding, so no rounding differences in bf16).
+    one = await judge.complete(requests[1])
+    assert [c.text for c in judge.generate([requests[1], requests[1]])] == [one.text] * 2
+    with pytest.raises(ProviderUnavailable, match="unknown dtype 'int8'"):
+        load_judge(parse_spec(f"hf:{tiny_model}"), device="cpu", dtype="int8")
+
+
 def test_chat_template_is_used_when_the_tokenizer_has_one(tiny_model):
     from judge.providers.hf import _prompt_text, load_model
 

@@ -66,6 +66,23 @@ def test_matches_float64_token_by_token_reference(tiny_models, kind, max_length,
     assert got.processed_tokens > got.total_tokens
 
 
+def test_bfloat16_path_runs_on_cpu_and_stays_close(tiny_models):
+    """The GPU path loads bf16; CI has no GPU, so run the same dtype on the CPU: per-token
+    log-probabilities still leave the model as float32 and are summed in float64, so the
+    corpus figure stays within bf16's precision of float32's."""
+    path = tiny_models["bos"]
+    model, tokenizer = load_model(path, "cpu", "bfloat16")
+    import torch
+
+    assert next(model.parameters()).dtype == torch.bfloat16
+    half = PerplexityScorer(model, tokenizer, name=path, batch_size=3).score(TEXTS)
+    full = _scorer(path, batch_size=3).score(TEXTS)
+    assert half.n_tokens.tolist() == full.n_tokens.tolist()
+    assert np.all(np.isfinite(half.nll))
+    assert abs(half.perplexity / full.perplexity - 1) < 0.03
+    assert half.settings["dtype"] == "bfloat16"
+
+
 def test_bos_convention(tiny_models):
     """With a BOS every text token is scored; without one the first token is context only."""
     for kind, missing in (("bos", 0), ("nobos", 1)):

@@ -15,7 +15,7 @@ import transformers
 from judge.providers.base import Completion, JudgeRequest, ProviderError, ProviderUnavailable
 from judge.specs import JudgeSpec
 
-#: (path, device) -> (model, tokenizer); one load per process however many judges use it.
+#: (path, device, dtype) -> (model, tokenizer); one load per process however many judges use it.
 _LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
 
@@ -24,19 +24,25 @@ def best_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_model(path: str, device: str | None = None) -> tuple[Any, Any]:
-    """The model and tokenizer at ``path`` (a directory or a Hub id), cached per process."""
+def load_model(
+    path: str, device: str | None = None, dtype: str | None = None
+) -> tuple[Any, Any]:
+    """The model and tokenizer at ``path`` (a directory or a Hub id), cached per process.
+    ``dtype`` defaults to bfloat16 on CUDA and float32 elsewhere."""
     device = device or best_device()
+    dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise ProviderUnavailable(f"hf:{path}: unknown dtype {dtype!r}")
     looks_local = path.startswith((".", "~", "/")) or path.count("/") > 1
     if looks_local and not Path(path).expanduser().is_dir():
         raise ProviderUnavailable(f"hf:{path}: no such model directory")
     source = str(Path(path).expanduser()) if looks_local else path
     with _LOCK:
-        if (path, device) not in _LOADED:
+        if (path, device, dtype) not in _LOADED:
             try:
                 tokenizer = transformers.AutoTokenizer.from_pretrained(source)
                 model = transformers.AutoModelForCausalLM.from_pretrained(
-                    source, dtype=torch.bfloat16 if device == "cuda" else torch.float32
+                    source, dtype=getattr(torch, dtype)
                 )
             except (OSError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -46,8 +52,8 @@ def load_model(path: str, device: str | None = None) -> tuple[Any, Any]:
             tokenizer.truncation_side = "left"
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
-            _LOADED[(path, device)] = (model, tokenizer)
-        return _LOADED[(path, device)]
+            _LOADED[(path, device, dtype)] = (model, tokenizer)
+        return _LOADED[(path, device, dtype)]
 
 
 def _prompt_text(tokenizer: Any, messages: tuple[dict[str, str], ...]) -> str:
@@ -69,12 +75,13 @@ class HFJudge:
         batch_size: int = 8,
         max_new_tokens: int | None = None,
         device: str | None = None,
+        dtype: str | None = None,
         **_: object,
     ):
         self.spec = spec
         self.batch_size = max(1, batch_size)
         self.max_new_tokens = max_new_tokens
-        self.model, self.tokenizer = load_model(spec.model, device)
+        self.model, self.tokenizer = load_model(spec.model, device, dtype)
         self._pending: list[tuple[JudgeRequest, asyncio.Future[Completion]]] = []
         self._worker: asyncio.Task[None] | None = None
 
