@@ -39,6 +39,8 @@ class ImportReport:
     pairs_added: int = 0
     unchanged: int = 0
     empty_outputs: int = 0
+    #: Prompts that already existed and got their category from this import.
+    categories_added: int = 0
 
     def summary(self) -> str:
         text = (
@@ -49,6 +51,8 @@ class ImportReport:
             text += f"; {self.unchanged} outputs were already imported"
         if self.empty_outputs:
             text += f"; {self.empty_outputs} outputs are empty (they can still be rated)"
+        if self.categories_added:
+            text += f"; {self.categories_added} existing prompts got a category"
         return text
 
 
@@ -151,6 +155,7 @@ def _write(
             )
 
     touched: dict[int, Prompt] = {}  # prompts of long/alpaca files, to pair afterwards
+    created: set[int] = set()  # prompts this import made (a category set on them is no news)
     for pf in parsed:
         for rec in pf.outputs:
             system = systems.get(rec.system)
@@ -172,6 +177,7 @@ def _write(
                 session.add(prompt)
                 session.flush()
                 prompts[rec.prompt_id] = prompt
+                created.add(prompt.id)
                 report.prompts_added += 1
             elif prompt.text != rec.prompt:
                 raise rec.loc.error(
@@ -193,6 +199,7 @@ def _write(
                 if rec.category and not prompt.category:
                     prompt.category = rec.category
                     session.add(prompt)
+                    report.categories_added += prompt.id not in created
             key = (prompt.id, system.id)
             existing = outputs.get(key)
             if existing is None:

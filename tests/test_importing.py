@@ -243,12 +243,19 @@ def test_categories_from_every_format(session, study):
         [{"instruction": "Name a colour", "output": "red", "generator": "base",
           "dataset": "helpful_base"}]
     ).encode()  # fmt: skip
-    import_sources(
+    first = import_sources(
         session, study=study, sources=[("l.csv", long), ("p.jsonl", pairs), ("a.json", alpaca)]
     )
+    assert first.categories_added == 0  # p2's category came from its second row: a new prompt
     by_id = {p.external_id: p.category for p in session.exec(select(Prompt))}
     assert by_id["p1"] == "coding" and by_id["p2"] == "writing" and by_id["p3"] == "math"
     assert "helpful_base" in by_id.values()
+    # A later file may add a missing category, and the report says so.
+    no_cat = b"prompt_id,prompt,system,output\np9,New,base,x\np9,New,tuned,y\n"
+    import_sources(session, study=study, sources=[("n.csv", no_cat)])
+    later = b"prompt_id,prompt,system,output,category\np9,New,base,x,misc\n"
+    filled = import_sources(session, study=study, sources=[("l.csv", later)])
+    assert filled.categories_added == 1 and "1 existing prompts got a category" in filled.summary()
     # A later file may not change a category (and changes nothing else then).
     before = counts(session)
     more = b"prompt_id,prompt,system,output,category\np1,Sort a list,big,x,maths\n"
