@@ -71,18 +71,22 @@ def resolve_dtype(dtype: str, device: str):
     return names[dtype]
 
 
+def dtype_kwargs(torch_dtype: Any) -> dict[str, Any]:
+    """``from_pretrained`` keyword for a dtype: transformers renamed ``torch_dtype`` to
+    ``dtype`` in 4.56, and the project supports older releases too."""
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype" if (major, minor) >= (4, 56) else "torch_dtype": torch_dtype}
+
+
 @lru_cache(maxsize=2)
 def load_model(name: str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
     """(model, tokenizer), loaded once per process per (name, device, dtype); SDPA attention."""
-    import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     dev = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, dev)
-    major = int(transformers.__version__.split(".")[0])
-    minor = int(transformers.__version__.split(".")[1])
-    dtype_kw = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
-    kwargs = {dtype_kw: torch_dtype}
+    kwargs = dtype_kwargs(resolve_dtype(dtype, dev))
     try:
         model = AutoModelForCausalLM.from_pretrained(name, attn_implementation="sdpa", **kwargs)
     except ValueError:  # an architecture without SDPA support: its default attention

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 import transformers
 
+from judge.perplexity import dtype_kwargs, resolve_dtype
 from judge.providers.base import Completion, JudgeRequest, ProviderError, ProviderUnavailable
 from judge.specs import JudgeSpec
 
@@ -28,21 +29,24 @@ def load_model(
     path: str, device: str | None = None, dtype: str | None = None
 ) -> tuple[Any, Any]:
     """The model and tokenizer at ``path`` (a directory or a Hub id), cached per process.
-    ``dtype`` defaults to bfloat16 on CUDA and float32 elsewhere."""
+    ``dtype`` (float32, bfloat16, float16) defaults to bfloat16 on CUDA, float32 elsewhere:
+    the same rule and loading keyword as the perplexity scorer."""
     device = device or best_device()
-    dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
-    if dtype not in ("float32", "bfloat16", "float16"):
-        raise ProviderUnavailable(f"hf:{path}: unknown dtype {dtype!r}")
+    try:
+        torch_dtype = resolve_dtype(dtype or "auto", device)
+    except ValueError as exc:
+        raise ProviderUnavailable(f"hf:{path}: {exc}") from None
     looks_local = path.startswith((".", "~", "/")) or path.count("/") > 1
     if looks_local and not Path(path).expanduser().is_dir():
         raise ProviderUnavailable(f"hf:{path}: no such model directory")
     source = str(Path(path).expanduser()) if looks_local else path
     with _LOCK:
-        if (path, device, dtype) not in _LOADED:
+        key = (path, device, str(torch_dtype))
+        if key not in _LOADED:
             try:
                 tokenizer = transformers.AutoTokenizer.from_pretrained(source)
                 model = transformers.AutoModelForCausalLM.from_pretrained(
-                    source, dtype=getattr(torch, dtype)
+                    source, **dtype_kwargs(torch_dtype)
                 )
             except (OSError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -52,8 +56,8 @@ def load_model(
             tokenizer.truncation_side = "left"
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
-            _LOADED[(path, device, dtype)] = (model, tokenizer)
-        return _LOADED[(path, device, dtype)]
+            _LOADED[key] = (model, tokenizer)
+        return _LOADED[key]
 
 
 def _prompt_text(tokenizer: Any, messages: tuple[dict[str, str], ...]) -> str:
