@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis import winrates as wr
 from analysis.bootstrap import DEFAULT_N_BOOT, stratified_resample_sums
+from analysis.headline import decide
 
 UNCATEGORISED = "(no category)"
 
@@ -48,8 +49,9 @@ def by_category(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> list[dict[str, Any]] | None:
-    """Win-rate rows per category, each with a ``category`` key, in the orientation of the
-    ``overall`` rows; None when no prompt has a category."""
+    """Win-rate rows per category, each with a ``category`` key and the ``winner`` the
+    headline's rule names (None: no clear winner), in the orientation of the ``overall``
+    rows; None when no prompt has a category."""
     if votes.empty or "category" not in votes or votes["category"].isna().all():
         return None
     votes = votes[["prompt_id", "system_a", "system_b", "preference", "category"]]
@@ -75,5 +77,5 @@ def by_category(
         for r in wr.win_rates(part, systems=sub, n_boot=0, confidence=confidence, boot=boot):
             if (r["system_a"], r["system_b"]) not in oriented:
                 r = flip(r)
-            rows.append({"category": category, **r})
+            rows.append({"category": category, **r, "winner": decide(r, confidence)[0]})
     return rows

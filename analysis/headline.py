@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.power import prompts_needed_at_observed
+from analysis.winrates import honest_ci
 
 HUMANS = "humans"
 
@@ -90,9 +91,7 @@ def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
             )
             winner, evidence = decide(row, confidence)
             same_way = row["system_a"] == entry["system_a"]
-            low, high = row.get("boot_ci_low"), row.get("boot_ci_high")
-            if low is None or high is None:
-                low, high = row.get("ci_low"), row.get("ci_high")
+            low, high, _ = honest_ci(row)
             rate = row["win_rate_a"]
             if not same_way:  # express everything from the entry's system_a
                 rate = None if rate is None else 1.0 - rate

@@ -32,7 +32,8 @@ study has none; a judge's own figures are always present; see docs/report.md)::
                    p_value_prompts (sign test over prompts: honest with several votes each)}]
       length_controlled: [{system_a, system_b, win_rate_a, lc_win_rate_a, ci_low, ci_high,
                            length_coef, length_p_value, length_sd, n_pairs}]
-      by_category: [{category, ...the win_rates keys}] | null (no prompt has a category)
+      by_category: [{category, ...the win_rates keys, winner}] | null (no prompt has a
+                   category)
       bradley_terry: [{system, rating, ci_low, ci_high, strength}] | null (< 3 systems)
       win_rate_matrix: {systems[], win_rate[][], n[][]}
       criteria: [{system, criterion, mean, ci_low, ci_high, sd, n}]

@@ -22,7 +22,6 @@ from analysis.report_md import (
     annotator_cells,
     calibration_cells,
     category_cells,
-    chart_ci,
     ci,
     comparison_cells,
     fmt,
@@ -30,6 +29,7 @@ from analysis.report_md import (
     lc_cells,
     win_rate_cells,
 )
+from analysis.winrates import honest_ci
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
@@ -54,7 +54,7 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 def _win_rate_block(rows: list[dict] | None, who: str) -> str:
     if not rows:
         return "<p class='muted'>No verdicts.</p>"
-    cis = [chart_ci(r) for r in rows]
+    cis = [honest_ci(r) for r in rows]
     chart = svg.interval_chart(
         [
             (f"{r['system_a']} vs {r['system_b']}", r["win_rate_a"], low, high)

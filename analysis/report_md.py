@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.winrates import honest_ci
+
 
 def fmt(x: Any, digits: int = 3) -> str:
     """A number for a table; '—' for missing.
@@ -48,14 +50,6 @@ WIN_RATE_HEADERS = [
     "p (votes)",
     "p (prompts)",
 ]
-
-
-def chart_ci(r: dict[str, Any]) -> tuple[Any, Any, str]:
-    """The interval to draw for a win-rate row: the prompt bootstrap when there is one (it is
-    honest when prompts have several votes), else Wilson."""
-    if r.get("boot_ci_low") is not None and r.get("boot_ci_high") is not None:
-        return r["boot_ci_low"], r["boot_ci_high"], "bootstrap"
-    return r["ci_low"], r["ci_high"], "Wilson"
 
 
 def win_rate_cells(rows: list[dict]) -> list[list[Any]]:
@@ -232,15 +226,12 @@ MAX_CATEGORY_ROWS = 150
 def category_cells(rows: list[dict] | None) -> tuple[list[list[Any]], int]:
     """Cells of the per-category table (at most ``MAX_CATEGORY_ROWS``) and how many rows were
     left out, shared by the Markdown and HTML reports."""
-    from analysis.headline import decide
-
     cells = []
     for r in (rows or [])[:MAX_CATEGORY_ROWS]:
-        low, high, _ = chart_ci(r)
-        winner, _ = decide(r, 0.95)
+        low, high, _ = honest_ci(r)
         cells.append(
             [r["category"], r["system_a"], r["system_b"], r["win_rate_a"], ci(low, high),
-             r["n_prompts"], winner or "no clear winner"]
+             r["n_prompts"], r.get("winner") or "no clear winner"]
         )  # fmt: skip
     return cells, max(0, len(rows or []) - MAX_CATEGORY_ROWS)
 

@@ -61,6 +61,14 @@ def _binom_p(k: int, n: int, p: float) -> float:
     return float(binomtest(k, n, p=p, alternative="two-sided").pvalue)
 
 
+def honest_ci(row: dict[str, Any]) -> tuple[Any, Any, str]:
+    """A win-rate row's interval to draw and decide by: the prompt bootstrap when there is
+    one (honest when prompts have several votes), else Wilson; and which one it is."""
+    if row.get("boot_ci_low") is not None and row.get("boot_ci_high") is not None:
+        return row["boot_ci_low"], row["boot_ci_high"], "bootstrap"
+    return row.get("ci_low"), row.get("ci_high"), "Wilson"
+
+
 def check_votes(votes: pd.DataFrame) -> pd.DataFrame:
     missing = {"prompt_id", "system_a", "system_b", "preference"} - set(votes.columns)
     if missing:

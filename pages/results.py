@@ -15,9 +15,9 @@ from analysis.report_md import (
     HEADLINE_NOTE,
     LC_NOTE,
     annotator_cells,
-    chart_ci,
     headline_cells,
 )
+from analysis.winrates import honest_ci
 from ui.common import get_engine_cached, pick_study, require_admin
 
 
@@ -43,7 +43,7 @@ def win_rate_chart(rows: list[dict], source: str) -> alt.Chart:
     df = pd.DataFrame(rows).assign(
         pair=lambda d: d["system_a"] + " vs " + d["system_b"], source=source
     )
-    cis = [chart_ci(r) for r in rows]
+    cis = [honest_ci(r) for r in rows]
     df["low"], df["high"] = [c[0] for c in cis], [c[1] for c in cis]
     base = alt.Chart(df).encode(
         y=alt.Y("pair:N", title=None, sort=None, axis=alt.Axis(labelLimit=360))
@@ -201,7 +201,7 @@ def category_section(sections: dict[str, dict]) -> None:
         else pairs[0]
     )
     part = df[df["pair"] == pair].copy()
-    cis = [chart_ci(r) for r in part.to_dict("records")]
+    cis = [honest_ci(r) for r in part.to_dict("records")]
     part["low"], part["high"] = [c[0] for c in cis], [c[1] for c in cis]
     base = alt.Chart(part).encode(
         y=alt.Y("category:N", title=None, axis=alt.Axis(labelLimit=240)),

@@ -106,3 +106,10 @@ def test_a_category_without_some_system_keeps_its_intervals_right():
     assert math["boot_ci_low"] <= math["win_rate_a"] <= math["boot_ci_high"] < 0.5
     (alone,) = wr.win_rates(v[v["category"] == "math"], systems=systems, n_boot=500, seed=0)
     assert math["boot_ci_high"] == pytest.approx(alone["boot_ci_high"], abs=0.05)
+
+
+def test_category_rows_carry_the_headline_call():
+    v = sample()
+    overall = wr.win_rates(v, systems=["base", "tuned"], n_boot=0)
+    rows = {r["category"]: r for r in by_category(v, overall, systems=["base", "tuned"])}
+    assert rows["coding"]["winner"] == "tuned" and rows["writing"]["winner"] == "base"
