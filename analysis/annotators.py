@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.calibration import first_position_rate, prefers_longer_rate
 from analysis.winrates import sign_test
 
 MIN_RATINGS, MIN_TIMED = 20, 10
@@ -31,21 +32,16 @@ def _median(values: list[float | None]) -> float | None:
 
 def _per_annotator(g: pd.DataFrame) -> dict[str, Any]:
     pref = g["preference"]
-    decisive = pref.isin(["a", "b"])
-    shown = g["first_shown"].isin(["a", "b"]) & decisive
-    n_first = int(shown.sum())
-    first_wins = int((pref[shown] == g["first_shown"][shown]).sum())
-    la, lb = g["len_a"].astype(float), g["len_b"].astype(float)
-    differ = decisive & (la != lb) & la.notna() & lb.notna()
-    longer = np.where(la[differ] > lb[differ], "a", "b")
+    first_rate, n_first = first_position_rate(g)
+    first_wins = round(first_rate * n_first) if n_first else 0
     times = g["time_spent_s"].dropna().astype(float)
     return {
         "n_ratings": int(len(g)),
         "tie_rate": float((pref == "tie").mean()),
-        "first_position_rate": first_wins / n_first if n_first else None,
+        "first_position_rate": first_rate,
         "first_position_p_value": sign_test(first_wins, n_first - first_wins),
         "n_first_position": n_first,
-        "prefers_longer_rate": float((pref[differ] == longer).mean()) if differ.any() else None,
+        "prefers_longer_rate": prefers_longer_rate(g)[0],
         "median_seconds": float(times.median()) if len(times) else None,
         "n_timed": int(len(times)),
     }
