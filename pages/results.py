@@ -339,7 +339,8 @@ with download:
     for fmt, mime in (("html", "text/html"), ("md", "text/markdown"), ("json", "application/json")):
         st.download_button(
             f"Download {fmt.upper()}",
-            render(report, fmt),
+            # Rendered when pressed, not on every rerun of the page.
+            lambda fmt=fmt: render(report, fmt),
             file_name=f"{study.name}-report.{fmt}",
             mime=mime,
             key=f"report_{fmt}",
