@@ -41,9 +41,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from annotate.models import Output, Pair, Prompt, Rating, Study, System, User
-from annotate.rubric import Rubric
-from judge.models import JudgeVerdict, Judgment
+from foundation.models import (
+    JudgeVerdict,
+    Judgment,
+    Output,
+    Pair,
+    Prompt,
+    Rating,
+    Study,
+    System,
+    User,
+)
+from foundation.rubric import Rubric
 
 BASE_COLUMNS = [
     "source",

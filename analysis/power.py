@@ -86,9 +86,10 @@ def detectable_win_rate(
     solver = NormalIndPower()
 
     def power_at(p: float) -> float:
-        return float(
-            solver.power(effect_size=_effect(p), nobs1=decisive, alpha=alpha, ratio=0.0)
-        ) - power
+        return (
+            float(solver.power(effect_size=_effect(p), nobs1=decisive, alpha=alpha, ratio=0.0))
+            - power
+        )
 
     if power_at(1.0) < 0:
         return None

@@ -30,8 +30,8 @@ from annotate.blinding import (  # noqa: F401 - re-exported: the pages import th
     to_canonical,
     to_shown,
 )
-from annotate.models import Assignment, Pair, Rating, Study, User, utcnow
-from annotate.settings import get_settings
+from foundation.models import Assignment, Pair, Rating, Study, User, utcnow
+from foundation.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -347,9 +347,7 @@ def study_progress(session: Session, *, study: Study) -> dict:
     n_pairs = session.exec(select(func.count()).where(Pair.study_id == study.id)).one()
     per_pair = _rows(
         session,
-        select(func.count())
-        .where(Rating.study_id == study.id)
-        .group_by(Rating.pair_id),
+        select(func.count()).where(Rating.study_id == study.id).group_by(Rating.pair_id),
     )
     ratings = sum(n for (n,) in per_pair)
     complete = sum(1 for (n,) in per_pair if n >= study.k)

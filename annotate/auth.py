@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
-from annotate.models import Invite, User, utcnow
+from foundation.models import Invite, User, utcnow
 
 ROLES = ("admin", "annotator")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from annotate.models import Assignment, Output, Pair, Prompt
-from annotate.rubric import Rubric
+from foundation.models import Assignment, Output, Pair, Prompt
+from foundation.rubric import Rubric
 
 SHOWN = ("A", "B", "tie")
 

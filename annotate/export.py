@@ -41,8 +41,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from analysis.frames import as_session, criteria_of, load_pairs, load_verdicts, resolve_study
-from annotate.models import Assignment, Output, Pair, Prompt, Rating, Study, User
-from judge.models import Judgment
+from foundation.models import Assignment, Judgment, Output, Pair, Prompt, Rating, Study, User
 
 WHATS = ("ratings", "judgments", "verdicts", "dpo")
 FORMATS = ("csv", "jsonl", "parquet")

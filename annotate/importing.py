@@ -14,7 +14,6 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from annotate.models import Output, Pair, Prompt, Study, System
 from annotate.sources import (
     ImportValidationError,
     OutputRecord,
@@ -22,6 +21,7 @@ from annotate.sources import (
     ParsedFile,
     parse_source,
 )
+from foundation.models import Output, Pair, Prompt, Study, System
 
 __all__ = ["ImportReport", "ImportValidationError", "import_paths", "import_sources"]
 

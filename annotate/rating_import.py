@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from annotate.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
-from annotate.rubric import Rubric
 from annotate.sources import ImportValidationError, jsonl_records
+from foundation.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
+from foundation.rubric import Rubric
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "annotator", "winner")
 OPTIONAL = ("comment", "time_spent_s", "created_at")

@@ -6,8 +6,8 @@ import secrets
 
 from sqlmodel import Session, func, select
 
-from annotate.models import Rating, Study
-from annotate.rubric import Rubric, default_rubric
+from foundation.models import Rating, Study
+from foundation.rubric import Rubric, default_rubric
 
 
 def create_study(

@@ -36,8 +36,8 @@ from analysis import agreement as ag  # noqa: E402
 from analysis import report as rp  # noqa: E402
 from analysis import winrates as wr  # noqa: E402
 from analysis.frames import load_study_frames  # noqa: E402
-from analysis.synthetic import SyntheticSpec, build_synthetic_study  # noqa: E402
-from annotate.db import get_engine, init_db  # noqa: E402
+from annotate.synthetic import SyntheticSpec, build_synthetic_study  # noqa: E402
+from foundation.db import get_engine, init_db  # noqa: E402
 
 
 def timed(fn, repeat: int = 1):

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session  # noqa: E402
 
-from annotate.db import get_engine, init_db  # noqa: E402
+from foundation.db import get_engine, init_db  # noqa: E402
 from judge.parsing import parse_pairwise  # noqa: E402
 from judge.service import JudgeRunConfig, plan, run_judges  # noqa: E402
 from tests.judge_helpers import make_study  # noqa: E402

@@ -1,8 +1,8 @@
-"""Perplexity throughput: judge.perplexity against the textbook loop and `evaluate`'s batching.
+"""Perplexity throughput: metrics.perplexity against the textbook loop and `evaluate`'s batching.
 
 Same process, same random-weight GPT-2 shapes, same mixed-length texts, for three methods:
 
-* ours      -- judge.perplexity.PerplexityScorer (sorted by length, token-budget batches,
+* ours      -- metrics.perplexity.PerplexityScorer (sorted by length, token-budget batches,
                only scored positions go through the LM head, log-softmax in chunks);
 * textbook  -- one text at a time, ``model(input_ids, labels=input_ids).loss * n_scored``;
 * evaluate  -- the `evaluate` perplexity metric's batching: batches of 16 in the given order,
@@ -29,7 +29,7 @@ import time
 import numpy as np
 import torch
 
-from judge.perplexity import PerplexityScorer, optimize_for_inference
+from metrics.perplexity import PerplexityScorer, optimize_for_inference
 
 SHAPES = {  # GPT-2 family; "124m" is GPT-2 small, "1b" ~1.0B parameters
     "tiny": dict(n_layer=2, n_embd=128, n_head=4, vocab_size=8192),
@@ -48,7 +48,9 @@ def make_tokenizer(vocab_size: int):
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<|endoftext|>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+        tokenizer_object=tok,
+        bos_token="<|endoftext|>",
+        eos_token="<|endoftext|>",
         pad_token="<|endoftext|>",
     )
 
@@ -65,8 +67,9 @@ def make_model(shape: str, device: str, dtype: torch.dtype, n_positions: int):
 
     torch.manual_seed(0)
     vocab = SHAPES[shape]["vocab_size"]
-    config = GPT2Config(n_positions=n_positions, bos_token_id=vocab - 1, eos_token_id=vocab - 1,
-                        **SHAPES[shape])
+    config = GPT2Config(
+        n_positions=n_positions, bos_token_id=vocab - 1, eos_token_id=vocab - 1, **SHAPES[shape]
+    )
     config._attn_implementation = "sdpa"
     with torch.device(device):
         model = GPT2LMHeadModel(config)
@@ -104,8 +107,13 @@ def run_evaluate(model, tok, texts, device, batch_size: int = 16):
     processed = 0
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
-            enc = tok(texts[start:start + batch_size], add_special_tokens=False, padding=True,
-                      return_tensors="pt", return_attention_mask=True)
+            enc = tok(
+                texts[start : start + batch_size],
+                add_special_tokens=False,
+                padding=True,
+                return_tensors="pt",
+                return_attention_mask=True,
+            )
             encoded, attn = enc["input_ids"].to(device), enc["attention_mask"].to(device)
             bos = torch.full((encoded.size(0), 1), tok.bos_token_id, device=device)
             encoded = torch.cat([bos, encoded], dim=1)
@@ -116,7 +124,7 @@ def run_evaluate(model, tok, texts, device, batch_size: int = 16):
             shift_labels = encoded[..., 1:].contiguous()
             shift_mask = attn[..., 1:].contiguous()
             per_tok = loss_fct(shift_logits.transpose(1, 2), shift_labels) * shift_mask
-            nll[start:start + len(per_tok)] = per_tok.sum(1).double().cpu().numpy()
+            nll[start : start + len(per_tok)] = per_tok.sum(1).double().cpu().numpy()
     return nll, processed
 
 
@@ -155,11 +163,12 @@ def matmul_tflops(device: str, dtype: torch.dtype) -> float:
 def bench_shape(shape: str, args, peak: float | None) -> list[dict]:
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[args.dtype]
     model = make_model(shape, args.device, dtype, n_positions=args.max_len + 1)
-    # ours gets the model as judge.perplexity.load_model would hand it over; baselines the plain one
+    # ours gets the model as the loader hands it over; the baselines get the plain one
     ours = optimize_for_inference(copy.deepcopy(model))
     tok = make_tokenizer(SHAPES[shape]["vocab_size"])
-    texts = make_texts(args.n_texts, SHAPES[shape]["vocab_size"], args.min_len, args.max_len,
-                       args.seed)
+    texts = make_texts(
+        args.n_texts, SHAPES[shape]["vocab_size"], args.min_len, args.max_len, args.seed
+    )
     n_scored = sum(len(t.split()) for t in texts)
     params = sum(p.numel() for p in model.parameters())
     methods = {"ours": run_ours, "textbook": run_textbook, "evaluate": run_evaluate}
@@ -179,8 +188,15 @@ def bench_shape(shape: str, args, peak: float | None) -> list[dict]:
                 best[name] = (seconds, nll, processed)
     rows = []
     for name, (seconds, nll, processed) in best.items():
-        row = {"shape": shape, "params": params, "method": name, "tokens": n_scored,
-               "seconds": seconds, "tokens_per_s": n_scored / seconds, "nll": nll}
+        row = {
+            "shape": shape,
+            "params": params,
+            "method": name,
+            "tokens": n_scored,
+            "seconds": seconds,
+            "tokens_per_s": n_scored / seconds,
+            "nll": nll,
+        }
         if peak:
             row["mfu"] = 2 * params * processed / seconds / (peak * 1e12)
         rows.append(row)
@@ -201,13 +217,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--shape", action="append", choices=sorted(SHAPES))
-    parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16"],
-                        help="default: float32 on CPU, bfloat16 on CUDA")
+    parser.add_argument(
+        "--dtype",
+        default=None,
+        choices=["float32", "bfloat16"],
+        help="default: float32 on CPU, bfloat16 on CUDA",
+    )
     parser.add_argument("--n-texts", type=int, default=40)
     parser.add_argument("--min-len", type=int, default=8)
     parser.add_argument("--max-len", type=int, default=512)
-    parser.add_argument("--ref-texts", type=int, default=40,
-                        help="texts checked against the float64 reference")
+    parser.add_argument(
+        "--ref-texts", type=int, default=40, help="texts checked against the float64 reference"
+    )
     parser.add_argument("--repeat", type=int, default=2, help="timed runs per method (best kept)")
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
@@ -220,20 +241,27 @@ def main() -> None:
     shapes = args.shape or (["124m", "1b"] if args.device == "cuda" else ["tiny", "small", "124m"])
     peak = matmul_tflops(args.device, getattr(torch, args.dtype))
     device_name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
-    print(f"device {device_name}, dtype {args.dtype}, torch {torch.__version__}, "
-          f"threads {torch.get_num_threads()}, {args.n_texts} texts of {args.min_len}-"
-          f"{args.max_len} tokens, {args.dtype} matmul {peak:.3g} TFLOP/s")
-    header = f"{'shape':<6} {'params':>7} {'method':<9} {'tokens/s':>10} {'x textbook':>10} " \
-             f"{'max|dNLL|':>10}" + ("  MFU" if peak else "")
+    print(
+        f"device {device_name}, dtype {args.dtype}, torch {torch.__version__}, "
+        f"threads {torch.get_num_threads()}, {args.n_texts} texts of {args.min_len}-"
+        f"{args.max_len} tokens, {args.dtype} matmul {peak:.3g} TFLOP/s"
+    )
+    header = (
+        f"{'shape':<6} {'params':>7} {'method':<9} {'tokens/s':>10} {'x textbook':>10} "
+        f"{'max|dNLL|':>10}" + ("  MFU" if peak else "")
+    )
     print(header)
     all_rows = []
     for shape in shapes:
         for row in bench_shape(shape, args, peak):
             all_rows.append(row)
             mfu = f"  {100 * row['mfu']:.1f}%" if peak else ""
-            print(f"{row['shape']:<6} {row['params'] / 1e6:>6.1f}M {row['method']:<9} "
-                  f"{row['tokens_per_s']:>10.0f} {row['ratio']:>10.2f} "
-                  f"{row['max_abs_nll_diff']:>10.2e}{mfu}", flush=True)
+            print(
+                f"{row['shape']:<6} {row['params'] / 1e6:>6.1f}M {row['method']:<9} "
+                f"{row['tokens_per_s']:>10.0f} {row['ratio']:>10.2f} "
+                f"{row['max_abs_nll_diff']:>10.2e}{mfu}",
+                flush=True,
+            )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"device": device_name, "dtype": args.dtype, "rows": all_rows}, fh, indent=1)

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from annotate.models import Output, Pair, Prompt, System
-from judge.models import JudgeVerdict, Judgment
+from foundation.models import JudgeVerdict, Judgment, Output, Pair, Prompt, System
 
 
 def judges_of(session: Session, study_id: int) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from judge.models import Judgment
+from foundation.models import Judgment
 from judge.tasks import Task
 
 CACHEABLE = ("ok", "unparsed")

@@ -18,8 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from annotate.models import Output, Pair, Prompt, Study, System, utcnow
-from judge.models import JudgeVerdict
+from foundation.models import JudgeVerdict, Output, Pair, Prompt, Study, System, utcnow
 from judge.specs import ENSEMBLE
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "judge", "winner")

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
-from annotate.models import utcnow
-from judge.models import JudgeVerdict, Judgment
+from foundation.models import JudgeVerdict, Judgment, utcnow
 from judge.specs import ENSEMBLE
 
 

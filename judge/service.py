@@ -20,12 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from annotate.db import session_scope
-from annotate.models import Study
 from annotate.studies import get_study
+from foundation.db import session_scope
+from foundation.models import JudgeVerdict, Judgment, Study
 from judge import cache
 from judge.importer import ImportSummary, import_judgments_file
-from judge.models import JudgeVerdict, Judgment
 from judge.pricing import Prices, estimate_tokens
 from judge.providers import load_judge, resolve_base_url
 from judge.providers.base import Judge

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from annotate.models import Output, Pair, Prompt, Study
-from annotate.rubric import Rubric
+from foundation.models import Output, Pair, Prompt, Study
+from foundation.rubric import Rubric
 from judge.parsing import Parsed, parse_pairwise, parse_single
 from judge.providers import resolve_base_url
 from judge.providers.base import JudgeRequest

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from string import Template
 
-from annotate.rubric import Rubric
+from foundation.rubric import Rubric
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 DEFAULT_TEMPLATES = {"pairwise": "pairwise_v1", "single": "single_v1"}

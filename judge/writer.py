@@ -19,8 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from annotate.models import utcnow
-from judge.models import Judgment
+from foundation.models import Judgment, utcnow
 from judge.parsing import Parsed, shown_to_canonical
 from judge.providers.base import Completion
 from judge.tasks import Task

@@ -15,7 +15,7 @@ from annotate.auth import (
     set_password,
     set_role,
 )
-from annotate.models import User
+from foundation.models import User
 from ui.common import db_session, require_admin
 
 me = require_admin()

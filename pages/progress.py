@@ -12,7 +12,7 @@ from analysis.frames import data_fingerprint, load_study_frames
 from analysis.report_md import ANNOTATORS_NOTE
 from annotate.assignment import study_progress
 from annotate.export import FORMATS, WHATS, export_frame, write_export
-from annotate.models import Assignment, Pair, Prompt, User
+from foundation.models import Assignment, Pair, Prompt, User
 from ui.common import db_session, get_engine_cached, pick_study, require_admin
 
 MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/octet-stream"}
@@ -22,6 +22,7 @@ WHAT_HELP = {
     "verdicts": "humans and reconciled judges in one tidy table",
     "dpo": "prompt / chosen / rejected pairs with a clear human majority",
 }
+
 
 @st.cache_data(show_spinner="Checking the raters…", max_entries=16)
 def rater_checks(study_id: int, fingerprint: tuple) -> list[dict] | None:

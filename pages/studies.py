@@ -9,7 +9,6 @@ from pydantic import ValidationError
 from analysis.power import prompts_needed
 from annotate.assignment import study_progress
 from annotate.importing import ImportValidationError, import_sources
-from annotate.rubric import Criterion, Rubric
 from annotate.studies import (
     create_study,
     list_studies,
@@ -17,6 +16,7 @@ from annotate.studies import (
     study_rubric,
     update_study,
 )
+from foundation.rubric import Criterion, Rubric
 from ui.common import db_session, require_admin
 
 require_admin()

@@ -7,9 +7,18 @@ from itertools import combinations
 
 from sqlmodel import Session
 
-from annotate.models import Output, Pair, Prompt, Rating, Study, System, User
-from annotate.rubric import Criterion, Rubric
-from judge.models import JudgeVerdict, Judgment
+from foundation.models import (
+    JudgeVerdict,
+    Judgment,
+    Output,
+    Pair,
+    Prompt,
+    Rating,
+    Study,
+    System,
+    User,
+)
+from foundation.rubric import Criterion, Rubric
 
 RUBRIC = Rubric(criteria=[Criterion(name="Accuracy"), Criterion(name="Fluency")])
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from annotate.db import get_engine, init_db
-from annotate.settings import get_settings
+from foundation.db import get_engine, init_db
+from foundation.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ PG_URL = os.environ.get("SIDEBYSIDE_TEST_POSTGRES_URL")
 def _reset_postgres(url: str) -> None:
     from sqlmodel import SQLModel
 
-    from annotate.db import load_tables
+    from foundation.db import load_tables
 
     load_tables()
     eng = get_engine(url)

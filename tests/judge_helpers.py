@@ -6,8 +6,8 @@ from itertools import combinations
 
 from sqlmodel import Session
 
-from annotate.models import Output, Pair, Prompt, Study, System
-from annotate.rubric import default_rubric
+from foundation.models import Output, Pair, Prompt, Study, System
+from foundation.rubric import default_rubric
 
 
 def make_study(

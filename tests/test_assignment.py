@@ -25,8 +25,8 @@ from annotate.assignment import (
 )
 from annotate.auth import create_user
 from annotate.importing import import_sources
-from annotate.models import Assignment, Output, Pair, Rating, System, utcnow
 from annotate.studies import create_study
+from foundation.models import Assignment, Output, Pair, Rating, System, utcnow
 from tests.conftest import make_long_csv
 
 SCORES = {c: {"A": 4, "B": 3} for c in ("Accuracy", "Relevance", "Format compliance", "Fluency")}

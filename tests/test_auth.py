@@ -16,7 +16,7 @@ from annotate.auth import (
     set_password,
     set_role,
 )
-from annotate.models import Invite, User, utcnow
+from foundation.models import Invite, User, utcnow
 
 
 def test_passwords_are_hashed_with_argon2_and_verified(session):

@@ -13,7 +13,7 @@ from analysis import winrates as wr
 from analysis.bootstrap import stratified_resample_sums
 from analysis.categories import UNCATEGORISED, by_category
 from analysis.report import render, report_for_study
-from annotate.models import Prompt
+from foundation.models import Prompt
 
 
 def votes(rows):

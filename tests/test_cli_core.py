@@ -7,9 +7,9 @@ import json
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from annotate.cli import app
-from annotate.db import get_engine
-from annotate.models import Pair, User
+from cli.main import app
+from foundation.db import get_engine
+from foundation.models import Pair, User
 
 runner = CliRunner()
 

@@ -1,16 +1,16 @@
-"""judge.contamination: hashed word n-gram overlap."""
+"""metrics.contamination: hashed word n-gram overlap."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from judge.contamination import contamination, ngram_hashes
+from metrics.contamination import contamination, ngram_hashes
 
 
 def _naive_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     words = text.lower().split()
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def test_matches_a_naive_set_implementation():
@@ -27,7 +27,7 @@ def test_matches_a_naive_set_implementation():
         if len(words) < n:
             short.append(i)
             continue
-        all_grams = [tuple(words[j:j + n]) for j in range(len(words) - n + 1)]
+        all_grams = [tuple(words[j : j + n]) for j in range(len(words) - n + 1)]
         hits = sum(g in train_grams for g in all_grams)
         if hits:
             expected.append((i, hits, len(all_grams)))
@@ -70,9 +70,9 @@ def test_scales_to_100k_training_examples():
     words = np.array([f"t{i}" for i in range(20_000)])
     train = [" ".join(row) for row in words[rng.integers(0, len(words), size=(100_000, 30))]]
     leaked = train[12_345]
-    evaluation = [
-        " ".join(row) for row in words[rng.integers(0, len(words), size=(500, 30))]
-    ] + [f"prefix {leaked} suffix"]
+    evaluation = [" ".join(row) for row in words[rng.integers(0, len(words), size=(500, 30))]] + [
+        f"prefix {leaked} suffix"
+    ]
     report = contamination(train, evaluation, n=8)
     assert [c.index for c in report.contaminated] == [500]
     assert report.contaminated[0].n_matched == 30 - 8 + 1

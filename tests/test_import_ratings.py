@@ -9,9 +9,9 @@ from analysis_helpers import build_study, pair_of
 from sqlmodel import select
 
 from annotate.export import export_frame, write_export
-from annotate.models import Rating, User
 from annotate.rating_import import import_ratings
 from annotate.sources import ImportValidationError
+from foundation.models import Rating, User
 
 HEADER = "prompt_id,system_a,system_b,annotator,winner,accuracy_a,accuracy_b,comment\n"
 

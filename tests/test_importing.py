@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import Session, func, select
 
 from annotate.importing import ImportValidationError, import_sources
-from annotate.models import Output, Pair, Prompt, System
 from annotate.studies import create_study
+from foundation.models import Output, Pair, Prompt, System
 from tests.conftest import make_long_csv
 
 

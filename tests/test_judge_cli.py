@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from annotate.cli import app
-from judge.models import JudgeVerdict, Judgment
+from cli.main import app
+from foundation.models import JudgeVerdict, Judgment
 from tests.judge_helpers import make_study
 from tests.judge_server import LoopbackServer
 
@@ -130,7 +130,7 @@ def test_kill_9_midway_then_resume_sends_only_the_missing(engine, session, db_ur
     cmd = [
         sys.executable,
         "-c",
-        "from annotate.cli import main; main()",
+        "from cli.main import main; main()",
         "judge",
         study.name,
         "-j",

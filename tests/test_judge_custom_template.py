@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from analysis.report import report_for_study
-from annotate.cli import app
-from judge.models import JudgeVerdict, Judgment
+from cli.main import app
+from foundation.models import JudgeVerdict, Judgment
 from judge.service import JudgeRunConfig, run_judges
 from judge.templates import resolve_template
 from tests.judge_helpers import make_study

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from judge.models import Judgment  # noqa: E402
+from foundation.models import Judgment  # noqa: E402
 from judge.providers import load_judge  # noqa: E402
 from judge.providers.base import JudgeRequest, ProviderUnavailable  # noqa: E402
 from judge.service import JudgeRunConfig, run_judges  # noqa: E402

@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlmodel import Session, select
 
+from foundation.models import JudgeVerdict
 from judge.importer import ImportJudgmentsError, import_judgments
-from judge.models import JudgeVerdict
 from tests.judge_helpers import make_study
 
 

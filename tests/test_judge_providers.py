@@ -21,7 +21,7 @@ from judge.specs import parse_spec
 
 def test_importing_the_judge_package_loads_no_sdk_and_no_torch():
     code = (
-        "import sys, judge.providers, judge.service, judge.cli, judge.runner\n"
+        "import sys, judge.providers, judge.service, cli.judge_cmds, judge.runner\n"
         "heavy = ('openai', 'anthropic', 'torch', 'transformers')\n"
         "print([m for m in heavy if m in sys.modules])"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from judge.models import JudgeVerdict, Judgment
+from foundation.models import JudgeVerdict, Judgment
 from judge.runner import Progress
 from judge.service import JudgeRunConfig, run_judges, run_judges_async
 from tests.judge_helpers import make_study

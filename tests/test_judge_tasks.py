@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from annotate.rubric import default_rubric
+from foundation.rubric import default_rubric
 from judge.specs import parse_spec
 from judge.tasks import PlanOptions, build_tasks, cache_key
 from judge.templates import PROMPTS_DIR, load_template, render_pairwise, render_single

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from annotate.cli import app
-from annotate.db import get_engine, init_db
-from judge.metric_models import MetricResult, PerplexityRun
-from judge.metric_store import latest_perplexity_runs, metric_table, runs_scores
+from cli.main import app
+from foundation.db import get_engine, init_db
+from foundation.models import MetricResult, PerplexityRun
+from metrics.store import latest_perplexity_runs, metric_table, runs_scores
 
 try:
     from tests.tiny_lm import build_tiny_gpt2
@@ -21,8 +21,17 @@ except ImportError:  # pragma: no cover
     from tiny_lm import build_tiny_gpt2
 
 runner = CliRunner()
-JSON_KEYS = {"model", "texts", "perplexity", "nll_sum", "n_tokens", "bits_per_byte", "ci_low",
-             "ci_high", "tokens_per_second"}
+JSON_KEYS = {
+    "model",
+    "texts",
+    "perplexity",
+    "nll_sum",
+    "n_tokens",
+    "bits_per_byte",
+    "ci_low",
+    "ci_high",
+    "tokens_per_second",
+}
 
 
 def invoke(*args: str):
@@ -41,11 +50,16 @@ def text_files(tmp_path):
     general = tmp_path / "general.txt"
     general.write_text("The cat sat on the mat.\nNumbers like 3.14 appear.\n\nSide by side.\n")
     domain = tmp_path / "domain.jsonl"
-    domain.write_text("\n".join(json.dumps({"text": t}) for t in (
-        "Perplexity is the exponential of the mean negative log-likelihood.",
-        "A fine-tuned model should be better on the target domain.",
-        "Researchers compare systems with blind ratings.",
-    )))
+    domain.write_text(
+        "\n".join(
+            json.dumps({"text": t})
+            for t in (
+                "Perplexity is the exponential of the mean negative log-likelihood.",
+                "A fine-tuned model should be better on the target domain.",
+                "Researchers compare systems with blind ratings.",
+            )
+        )
+    )
     return general, domain
 
 
@@ -54,15 +68,32 @@ def test_perplexity_json_table_and_storage(db_url, models, text_files):
     assert invoke("study", "create", "exp").exit_code == 0
     general, domain = text_files
     res = invoke(
-        "perplexity", "--model", models[0], "--model", models[1], "--texts", str(general),
-        "--texts", str(domain), "--json", "--study", "exp", "--bootstrap", "200",
-        "--device", "cpu", "--dtype", "float32",
+        "perplexity",
+        "--model",
+        models[0],
+        "--model",
+        models[1],
+        "--texts",
+        str(general),
+        "--texts",
+        str(domain),
+        "--json",
+        "--study",
+        "exp",
+        "--bootstrap",
+        "200",
+        "--device",
+        "cpu",
+        "--dtype",
+        "float32",
     )
     assert res.exit_code == 0, res.stderr
     payload = json.loads(res.stdout)  # stdout is exactly one JSON document
     assert [(r["model"], r["texts"]) for r in payload["results"]] == [
-        (models[0], "general.txt"), (models[1], "general.txt"),
-        (models[0], "domain.jsonl"), (models[1], "domain.jsonl"),
+        (models[0], "general.txt"),
+        (models[1], "general.txt"),
+        (models[0], "domain.jsonl"),
+        (models[1], "domain.jsonl"),
     ]
     for row in payload["results"]:
         assert set(row) == JSON_KEYS
@@ -128,7 +159,7 @@ def test_metrics_on_a_study_are_stored(db_url):
     assert results["base"]["exact_match"]["value"] == pytest.approx(75.0)
     assert results["tuned"]["exact_match"]["n"] == 4
     with Session(get_engine(db_url)) as session:
-        from judge.metric_store import metric_results
+        from metrics.store import metric_results
 
         rows = metric_results(session, study_id=1)
         assert {m.metric for _, m in rows} >= {"bleu", "chrf", "rouge1", "rougeL", "token_f1"}
@@ -156,8 +187,17 @@ def test_metrics_on_files(tmp_path):
     p_txt, r_txt = tmp_path / "p.txt", tmp_path / "r.txt"
     p_txt.write_text("pos\nneg\npos\n")
     r_txt.write_text("pos\nneg\nneg\n")
-    res = invoke("metrics", "--predictions", str(p_txt), "--references", str(r_txt), "--labels",
-                 "--json", "--bootstrap", "50")
+    res = invoke(
+        "metrics",
+        "--predictions",
+        str(p_txt),
+        "--references",
+        str(r_txt),
+        "--labels",
+        "--json",
+        "--bootstrap",
+        "50",
+    )
     payload = json.loads(res.stdout)
     assert payload["results"]["predictions"]["accuracy"]["value"] == pytest.approx(2 / 3)
     assert payload["per_class"]["predictions"]["neg"]["support"] == 2
@@ -177,10 +217,15 @@ def test_metrics_on_files(tmp_path):
 
 def test_contamination_command(tmp_path):
     train = tmp_path / "train.jsonl"
-    train.write_text("\n".join(json.dumps({"text": t}) for t in (
-        "the quick brown fox jumps over the lazy dog near the river bank today",
-        "completely unrelated training sentence about cooking pasta at home",
-    )))
+    train.write_text(
+        "\n".join(
+            json.dumps({"text": t})
+            for t in (
+                "the quick brown fox jumps over the lazy dog near the river bank today",
+                "completely unrelated training sentence about cooking pasta at home",
+            )
+        )
+    )
     ev = tmp_path / "eval.txt"
     ev.write_text(
         "Q: The quick brown FOX jumps over the lazy dog near the river, said Ann.\n"

@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from annotate.db import get_engine, init_db
-from judge.metric_store import save_perplexity
-from judge.ppl_stats import TextScores, texts_sha256
+from foundation.db import get_engine, init_db
+from metrics.ppl_stats import TextScores, texts_sha256
+from metrics.store import save_perplexity
 
 try:
     from tests.tiny_lm import build_tiny_gpt2
@@ -39,16 +39,22 @@ def _study(db_url: str) -> int:
 
 def _fake_scores(model: str, per_token: float) -> TextScores:
     n = np.array([10, 20, 30, 40])
-    return TextScores(model=model, texts="domain.txt", nll=n * per_token, n_tokens=n,
-                      n_bytes=n * 4, seconds=1.0)
+    return TextScores(
+        model=model, texts="domain.txt", nll=n * per_token, n_tokens=n, n_bytes=n * 4, seconds=1.0
+    )
 
 
 def test_tables_from_stored_rows(db_url):
     study_id = _study(db_url)
     with Session(get_engine(db_url), expire_on_commit=False) as session:
         for model, loss in (("base", 2.0), ("tuned", 1.9)):
-            save_perplexity(session, study_id=study_id, scores=_fake_scores(model, loss),
-                            texts_hash=texts_sha256(["a", "b", "c", "d"]), n_boot=100)
+            save_perplexity(
+                session,
+                study_id=study_id,
+                scores=_fake_scores(model, loss),
+                texts_hash=texts_sha256(["a", "b", "c", "d"]),
+                n_boot=100,
+            )
     at = AppTest.from_function(_script, args=(study_id,), default_timeout=30).run()
     assert not at.exception
     ppl = at.dataframe[0].value
@@ -73,7 +79,7 @@ def test_empty_study_shows_hints_and_no_torch(db_url):
     assert any("No perplexity run yet" in i.value for i in at.info)
     # rendering the section in a fresh interpreter does not import torch
     code = (
-        "import sys, ui.metrics_section, judge.metric_store, judge.ppl_stats;"
+        "import sys, ui.metrics_section, metrics.store, metrics.ppl_stats;"
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

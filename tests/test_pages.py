@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from annotate.auth import create_invite, create_user
 from annotate.importing import import_sources
-from annotate.models import Assignment, Rating, Study, User
-from annotate.rubric import default_rubric
 from annotate.studies import create_study
+from foundation.models import Assignment, Rating, Study, User
+from foundation.rubric import default_rubric
 from ui.common import USER_KEY, escape_dollars
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -488,7 +488,9 @@ def test_escape_dollars_keeps_code():
 def test_demo_data_file_is_valid_long_format():
     import csv
 
-    with open(ROOT / "data" / "demo_outputs.csv", encoding="utf-8", newline="") as fh:
+    with open(
+        ROOT / "annotate" / "demo_data" / "demo_outputs.csv", encoding="utf-8", newline=""
+    ) as fh:
         rows = list(csv.DictReader(fh))
     assert set(rows[0]) == {"prompt_id", "prompt", "system", "output", "reference", "category"}
     prompts = {r["prompt_id"] for r in rows}
@@ -496,5 +498,5 @@ def test_demo_data_file_is_valid_long_format():
     assert len(prompts) >= 30 and {r["system"] for r in rows} == {"base", "fine-tuned"}
     assert any(r["output"] == "" for r in rows)
     assert any("<script>alert(1)</script>" in r["output"] for r in rows)
-    accounts = json.loads((ROOT / "data" / "demo_accounts.json").read_text())
+    accounts = json.loads((ROOT / "annotate" / "demo_data" / "demo_accounts.json").read_text())
     assert {a["username"] for a in accounts} >= {"admin", "annotator1"}

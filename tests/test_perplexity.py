@@ -1,4 +1,4 @@
-"""judge.perplexity against an independent float64 token-by-token reference, plus the
+"""metrics.perplexity against an independent float64 token-by-token reference, plus the
 invariances the figure must have (batch size, order, padding side) and the edge cases."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ try:  # tests/ may or may not be a package
 except ImportError:  # pragma: no cover
     from tiny_lm import SENTENCES, build_tiny_gpt2, reference_nll
 
-from judge.perplexity import (
+from metrics.perplexity import (
     EmptyTextWarning,
     PerplexityScorer,
     TextScores,
@@ -139,8 +139,15 @@ def test_bits_per_byte_and_summary(tiny_models):
     assert _close(got.bits_per_byte, got.nll_sum / total_bytes / math.log(2))
     summary = got.summary(n_boot=200)
     assert set(summary) == {
-        "model", "texts", "perplexity", "nll_sum", "n_tokens", "bits_per_byte", "ci_low",
-        "ci_high", "tokens_per_second",
+        "model",
+        "texts",
+        "perplexity",
+        "nll_sum",
+        "n_tokens",
+        "bits_per_byte",
+        "ci_low",
+        "ci_high",
+        "tokens_per_second",
     }
     assert summary["ci_low"] < summary["perplexity"] < summary["ci_high"]
     assert summary["texts"] == "domain" and summary["tokens_per_second"] > 0
@@ -166,8 +173,7 @@ def test_bootstrap_ci_is_seeded_and_brackets_the_estimate():
 
 def _scores(nll, n, name="m") -> TextScores:
     n = np.asarray(n)
-    return TextScores(model=name, texts="t", nll=np.asarray(nll, float), n_tokens=n,
-                      n_bytes=n * 4)
+    return TextScores(model=name, texts="t", nll=np.asarray(nll, float), n_tokens=n, n_bytes=n * 4)
 
 
 def test_paired_comparison_detects_a_consistent_small_change():
@@ -260,7 +266,7 @@ def test_importing_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import judge.perplexity, judge.ppl_stats, sys; print('torch' in sys.modules)"
+    code = "import metrics.perplexity, metrics.ppl_stats, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -307,7 +313,7 @@ def test_full_logits_fallback_agrees(tiny_models):
 def test_fused_gelu_swap_is_exact_enough(tiny_models):
     from transformers import AutoModelForCausalLM
 
-    from judge.perplexity import optimize_for_inference
+    from metrics.perplexity import optimize_for_inference
 
     plain = AutoModelForCausalLM.from_pretrained(tiny_models["bos"]).eval()
     tokenizer = load_model(tiny_models["bos"], "cpu", "float32")[1]

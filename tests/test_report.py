@@ -10,7 +10,7 @@ from analysis_helpers import build_study, pair_of, rate, verdict
 from sqlalchemy.engine import Engine
 
 from analysis.report import build_report, render, report_for_study
-from analysis.synthetic import SyntheticSpec, build_synthetic_study
+from annotate.synthetic import SyntheticSpec, build_synthetic_study
 
 WIN_RATE_KEYS = {
     "system_a",
@@ -41,7 +41,7 @@ CALIBRATION_KEYS = {
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory) -> tuple[Engine, dict]:
-    from annotate.db import get_engine, init_db
+    from foundation.db import get_engine, init_db
 
     url = f"sqlite:///{tmp_path_factory.mktemp('r') / 'r.db'}"
     engine = init_db(get_engine(url))

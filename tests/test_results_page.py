@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from analysis.frames import data_fingerprint
 from annotate.auth import create_user
-from annotate.db import get_engine, init_db
-from annotate.settings import get_settings
+from foundation.db import get_engine, init_db
+from foundation.settings import get_settings
 from ui.common import USER_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

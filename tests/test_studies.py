@@ -7,11 +7,11 @@ from sqlmodel import Session, select
 
 from annotate.assignment import next_assignment, submit_rating
 from annotate.auth import create_user
-from annotate.db import SCHEMA_VERSION, init_db, schema_version
 from annotate.importing import import_sources
-from annotate.models import Pair, Prompt, Rating
-from annotate.rubric import Criterion, Rubric, default_rubric
 from annotate.studies import create_study, get_study, study_rubric, update_study
+from foundation.db import SCHEMA_VERSION, init_db, schema_version
+from foundation.models import Pair, Prompt, Rating
+from foundation.rubric import Criterion, Rubric, default_rubric
 from tests.conftest import make_long_csv
 
 
@@ -72,7 +72,7 @@ def test_a_version_1_database_is_migrated_without_losing_ratings(tmp_path):
     """A database made before prompts had a category gains the column; every row stays."""
     from sqlalchemy import inspect, text
 
-    from annotate.db import get_engine
+    from foundation.db import get_engine
 
     engine = init_db(get_engine(f"sqlite:///{tmp_path / 'old.db'}"))
     with Session(engine) as s:
@@ -99,7 +99,7 @@ def test_a_version_1_database_is_migrated_without_losing_ratings(tmp_path):
 def test_a_newer_database_is_refused(tmp_path):
     from sqlalchemy import text
 
-    from annotate.db import get_engine
+    from foundation.db import get_engine
 
     engine = init_db(get_engine(f"sqlite:///{tmp_path / 'new.db'}"))
     with engine.begin() as conn:

@@ -1,12 +1,12 @@
-"""judge.textmetrics on the libraries' own published examples, plus EM / token F1 / labels."""
+"""metrics.textmetrics on the libraries' own published examples, plus EM / token F1 / labels."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from judge.metric_io import read_pairs
-from judge.textmetrics import (
+from metrics.inputs import read_pairs
+from metrics.textmetrics import (
     LABEL_METRICS,
     TEXT_METRICS,
     exact_match,
@@ -38,7 +38,8 @@ def test_rouge_score_documented_example():
     #                            'The quick brown dog jumps on the log.')
     # rouge1 F = 0.70588 (P 0.75, R 0.6667), rougeL F = 0.58824 (P 0.625, R 0.5556)
     got = text_metrics(
-        ["The quick brown dog jumps on the log."], ["The quick brown fox jumps over the lazy dog"],
+        ["The quick brown dog jumps on the log."],
+        ["The quick brown fox jumps over the lazy dog"],
         n_boot=0,
     )
     assert got["rouge1"].value == pytest.approx(100 * 12 / 17)
@@ -109,7 +110,7 @@ def test_bootstrap_f1_agrees_with_scikit_learn_on_each_resample():
     """The vectorised resample scores equal scikit-learn's on the same resample."""
     from sklearn.metrics import f1_score
 
-    from judge.textmetrics import _confusion_scores
+    from metrics.textmetrics import _confusion_scores
 
     rng = np.random.default_rng(1)
     gold = rng.integers(0, 4, size=50)

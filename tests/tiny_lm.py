@@ -28,8 +28,10 @@ def build_tiny_gpt2(
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=300,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(SENTENCES * 3, trainer=trainer)
     special = {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>"} if bos else {}
@@ -39,16 +41,22 @@ def build_tiny_gpt2(
     torch.manual_seed(seed)
     eot = tok.token_to_id("<|endoftext|>")
     config = GPT2Config(
-        vocab_size=tok.get_vocab_size(), n_positions=n_positions, n_embd=32, n_layer=n_layer,
-        n_head=2, initializer_range=0.2, bos_token_id=eot, eos_token_id=eot,
+        vocab_size=tok.get_vocab_size(),
+        n_positions=n_positions,
+        n_embd=32,
+        n_layer=n_layer,
+        n_head=2,
+        initializer_range=0.2,
+        bos_token_id=eot,
+        eos_token_id=eot,
     )
     GPT2LMHeadModel(config).eval().save_pretrained(path)
     return path
 
 
-def reference_nll(model_path: Path, texts: list[str], *, max_length: int, stride: int) -> tuple[
-    list[float], list[int]
-]:
+def reference_nll(
+    model_path: Path, texts: list[str], *, max_length: int, stride: int
+) -> tuple[list[float], list[int]]:
     """Independent float64 reference, one target token at a time: per-text NLL and count.
 
     Target p (index into BOS + text tokens) is predicted from the tokens of its window before
@@ -68,8 +76,10 @@ def reference_nll(model_path: Path, texts: list[str], *, max_length: int, stride
         seq = ([tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []) + ids
         total, count = 0.0, 0
         for p in range(1, len(seq)):
-            end = max_length if p < max_length else (
-                max_length + step * math.ceil((p + 1 - max_length) / step)
+            end = (
+                max_length
+                if p < max_length
+                else (max_length + step * math.ceil((p + 1 - max_length) / step))
             )
             start = max(0, min(end, len(seq)) - max_length)
             context = torch.tensor([seq[start:p]])

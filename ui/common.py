@@ -11,9 +11,9 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from annotate.db import get_engine, init_db
-from annotate.models import Study, User
-from annotate.settings import get_settings
+from foundation.db import get_engine, init_db
+from foundation.models import Study, User
+from foundation.settings import get_settings
 
 #: Session-state key of the logged-in user's id (server side only, never sent to the browser).
 USER_KEY = "_user_id"

@@ -29,14 +29,20 @@ def perplexity_frame(rows: list[dict[str, Any]]) -> list[dict[str, str | int]]:
         change = _pct(r["rel_change"])
         if change and r["compared_on"] == "bits_per_byte":
             change += " (bits/byte: other tokenizer)"
-        out.append({
-            "model": r["model"], "text set": r["texts"], "perplexity": _num(r["perplexity"]),
-            "95% CI": f"{_num(r['ci_low'])} – {_num(r['ci_high'])}",
-            "bits/byte": _num(r["bits_per_byte"], ".4f"), "tokens": r["n_tokens"],
-            "vs first model": change,
-            "change 95% CI": (f"{_pct(r['rel_ci_low'])} – {_pct(r['rel_ci_high'])}"
-                              if change else ""),
-        })
+        out.append(
+            {
+                "model": r["model"],
+                "text set": r["texts"],
+                "perplexity": _num(r["perplexity"]),
+                "95% CI": f"{_num(r['ci_low'])} – {_num(r['ci_high'])}",
+                "bits/byte": _num(r["bits_per_byte"], ".4f"),
+                "tokens": r["n_tokens"],
+                "vs first model": change,
+                "change 95% CI": (
+                    f"{_pct(r['rel_ci_low'])} – {_pct(r['rel_ci_high'])}" if change else ""
+                ),
+            }
+        )
     return out
 
 
@@ -44,9 +50,9 @@ def perplexity_frame(rows: list[dict[str, Any]]) -> list[dict[str, str | int]]:
 def _comparison(database_url: str, run_ids: tuple[int, ...]) -> list[dict[str, Any]]:
     """The table rows of these stored runs (cached: bootstraps over many texts take a while;
     runs are immutable, so their ids and the database are the whole key)."""
-    from judge.metric_models import PerplexityRun
-    from judge.metric_store import runs_scores
-    from judge.ppl_stats import comparison_rows
+    from foundation.models import PerplexityRun
+    from metrics.ppl_stats import comparison_rows
+    from metrics.store import runs_scores
 
     with db_session() as session:
         runs = [session.get(PerplexityRun, run_id) for run_id in run_ids]
@@ -54,15 +60,16 @@ def _comparison(database_url: str, run_ids: tuple[int, ...]) -> list[dict[str, A
 
 
 def _perplexity_table(study_id: int) -> None:
-    from judge.metric_store import latest_perplexity_runs
+    from metrics.store import latest_perplexity_runs
 
     with db_session() as session:
         runs = latest_perplexity_runs(session, study_id=study_id)
     if not runs:
-        st.info("No perplexity run yet: launch one below or with `sidebyside perplexity "
-                "--study ...`.")
+        st.info(
+            "No perplexity run yet: launch one below or with `sidebyside perplexity --study ...`."
+        )
         return
-    from annotate.settings import get_settings
+    from foundation.settings import get_settings
 
     rows = _comparison(get_settings().database_url, tuple(run.id for run in runs))
     st.dataframe(perplexity_frame(rows), hide_index=True, width="stretch")
@@ -88,7 +95,7 @@ def _run_form(study_id: int) -> None:
         submitted = st.form_submit_button("Run perplexity")
     if not submitted:
         return
-    from judge.ppl_stats import read_texts
+    from metrics.ppl_stats import read_texts
 
     if not model.strip():
         st.error("Enter a model path or hub id.")
@@ -109,16 +116,24 @@ def _run_form(study_id: int) -> None:
     except ValueError as exc:
         st.error(str(exc))
         return
-    _launch(study_id, model.strip(), texts, name, int(max_length) or None, int(stride) or None,
-            device, dtype)
+    _launch(
+        study_id,
+        model.strip(),
+        texts,
+        name,
+        int(max_length) or None,
+        int(stride) or None,
+        device,
+        dtype,
+    )
 
 
 def _launch(study_id, model, texts, name, max_length, stride, device, dtype) -> None:
     import warnings
 
-    from judge.metric_store import save_perplexity
-    from judge.perplexity import score_texts  # torch is imported from here on
-    from judge.ppl_stats import texts_sha256
+    from metrics.perplexity import score_texts  # torch is imported from here on
+    from metrics.ppl_stats import texts_sha256
+    from metrics.store import save_perplexity
 
     bar = st.progress(0.0, text=f"Loading {model} …")
 
@@ -129,8 +144,14 @@ def _launch(study_id, model, texts, name, max_length, stride, device, dtype) -> 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = score_texts(
-                model, texts, texts_name=name, device=device, dtype=dtype,
-                max_length=max_length, stride=stride, progress=progress,
+                model,
+                texts,
+                texts_name=name,
+                device=device,
+                dtype=dtype,
+                max_length=max_length,
+                stride=stride,
+                progress=progress,
             )
     except (OSError, ValueError, RuntimeError) as exc:
         bar.empty()
@@ -148,21 +169,23 @@ def _launch(study_id, model, texts, name, max_length, stride, device, dtype) -> 
 
 
 def _metrics_table(study_id: int) -> None:
-    from judge.metric_store import metric_results, metric_table
+    from metrics.store import metric_results, metric_table
 
     with db_session() as session:
         rows = metric_results(session, study_id=study_id)
     if rows:
         st.dataframe(metric_table(rows), hide_index=True, width="stretch")
-        st.caption("Text metrics are on a 0–100 scale, label metrics on 0–1; 95% bootstrap CIs "
-                   "over prompts. METEOR is not offered (it needs WordNet downloaded at run time).")
+        st.caption(
+            "Text metrics are on a 0–100 scale, label metrics on 0–1; 95% bootstrap CIs "
+            "over prompts. METEOR is not offered (it needs WordNet downloaded at run time)."
+        )
     else:
         st.info("No automatic metrics yet (they need prompts with a reference).")
     with st.form("metrics_run"):
         labels = st.checkbox("Outputs are class labels (accuracy, macro/weighted F1)")
         if st.form_submit_button("Compute metrics"):
-            from annotate.models import Study
-            from judge.metric_store import compute_study_metrics
+            from foundation.models import Study
+            from metrics.store import compute_study_metrics
 
             with db_session() as session:
                 study = session.get(Study, study_id)

@@ -5,59 +5,29 @@ generates, so the runner's concurrency limit is the batch size."""
 from __future__ import annotations
 
 import asyncio
-import threading
-from pathlib import Path
 from typing import Any
 
 import torch
-import transformers
 
-from judge.perplexity import dtype_kwargs, resolve_dtype
+from foundation.hf import ModelLoadError, load_causal_lm
 from judge.providers.base import Completion, JudgeRequest, ProviderError, ProviderUnavailable
 from judge.specs import JudgeSpec
-
-#: (path, device, dtype) -> (model, tokenizer); one load per process however many judges use it.
-_LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}
-_LOCK = threading.Lock()
 
 
 def best_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_model(
-    path: str, device: str | None = None, dtype: str | None = None
-) -> tuple[Any, Any]:
-    """The model and tokenizer at ``path`` (a directory or a Hub id), cached per process.
-    ``dtype`` (float32, bfloat16, float16) defaults to bfloat16 on CUDA, float32 elsewhere:
-    the same rule and loading keyword as the perplexity scorer."""
-    device = device or best_device()
+def load_model(path: str, device: str | None = None, dtype: str | None = None) -> tuple[Any, Any]:
+    """The model and tokenizer at ``path`` (a directory or a Hub id) from the one loader
+    (foundation.hf): bfloat16 on CUDA, float32 elsewhere, left padding for batched
+    generation, cached per process."""
     try:
-        torch_dtype = resolve_dtype(dtype or "auto", device)
+        return load_causal_lm(path, device or "auto", dtype or "auto", padding_side="left")
     except ValueError as exc:
-        raise ProviderUnavailable(f"hf:{path}: {exc}") from None
-    looks_local = path.startswith((".", "~", "/")) or path.count("/") > 1
-    if looks_local and not Path(path).expanduser().is_dir():
-        raise ProviderUnavailable(f"hf:{path}: no such model directory")
-    source = str(Path(path).expanduser()) if looks_local else path
-    with _LOCK:
-        key = (path, device, str(torch_dtype))
-        if key not in _LOADED:
-            try:
-                tokenizer = transformers.AutoTokenizer.from_pretrained(source)
-                model = transformers.AutoModelForCausalLM.from_pretrained(
-                    source, **dtype_kwargs(torch_dtype)
-                )
-            except (OSError, ValueError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise ProviderUnavailable(f"hf:{path}: cannot load model: {first}") from exc
-            model.to(device).eval()
-            tokenizer.padding_side = "left"  # decoder-only batches pad on the left
-            tokenizer.truncation_side = "left"
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
-            _LOADED[key] = (model, tokenizer)
-        return _LOADED[key]
+        raise ProviderUnavailable(
+            f"hf:{exc}" if isinstance(exc, ModelLoadError) else f"hf:{path}: {exc}"
+        ) from None
 
 
 def _prompt_text(tokenizer: Any, messages: tuple[dict[str, str], ...]) -> str:

@@ -6,49 +6,29 @@ from pathlib import Path
 
 import typer
 
-from annotate.cli import fail
-
-DEMO_STUDY = "demo"
-DEMO_FILE = "demo_outputs.csv"
-DEMO_ACCOUNTS = [("admin", "admin", "admin")] + [
-    (f"annotator{i}", "demo", "annotator") for i in (1, 2, 3)
-]
+from cli.common import fail, open_session
 
 study_app = typer.Typer(help="Create and inspect studies.", no_args_is_help=True)
 annotators_app = typer.Typer(help="Manage annotator and admin accounts.", no_args_is_help=True)
-
-
-def _session():
-    from sqlmodel import Session
-
-    from annotate.db import init_db
-
-    return Session(init_db(), expire_on_commit=False)
 
 
 def init(
     demo: bool = typer.Option(False, "--demo", help="Also load the demo study and accounts."),
 ) -> None:
     """Create the database (and, with --demo, the demo study and accounts) if missing."""
-    from annotate.auth import create_user, get_user
-    from annotate.importing import import_paths
-    from annotate.settings import get_settings
-    from annotate.studies import create_study, list_studies
+    from annotate.demo import DEMO_STUDY, demo_accounts, load_demo
+    from foundation.settings import get_settings
 
-    settings = get_settings()
-    with _session() as session:
-        typer.echo(f"database ready: {settings.database_url}")
+    with open_session() as session:
+        typer.echo(f"database ready: {get_settings().database_url}")
         if not demo:
             return
-        if not any(s.name == DEMO_STUDY for s in list_studies(session)):
-            study = create_study(session, name=DEMO_STUDY, k=3, seed=2026)
-            report = import_paths(session, study=study, paths=[settings.data_dir / DEMO_FILE])
-            typer.echo(f"demo study {DEMO_STUDY!r}: {report.summary()}")
+        summary = load_demo(session)
+        if summary is not None:
+            typer.echo(f"demo study {DEMO_STUDY!r}: {summary}")
         typer.echo("demo logins (change these before real use):")
-        for username, password, role in DEMO_ACCOUNTS:
-            if get_user(session, username) is None:
-                create_user(session, username=username, password=password, role=role)
-            typer.echo(f"  {username:<12} password {password!r:<8} ({role})")
+        for a in demo_accounts():
+            typer.echo(f"  {a.username:<12} password {a.password!r:<8} ({a.role})")
 
 
 @study_app.command("create")
@@ -59,12 +39,12 @@ def study_create(
     seed: int | None = typer.Option(None, help="Seed of shuffles and side assignment."),
 ) -> None:
     """Create a study."""
-    from annotate.rubric import Rubric
     from annotate.studies import create_study
+    from foundation.rubric import Rubric
 
     try:
         parsed = Rubric.from_file(rubric) if rubric else None
-        with _session() as session:
+        with open_session() as session:
             study = create_study(session, name=name, rubric=parsed, k=k, seed=seed)
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -77,7 +57,7 @@ def study_list() -> None:
     from annotate.assignment import study_progress
     from annotate.studies import list_studies
 
-    with _session() as session:
+    with open_session() as session:
         for study in list_studies(session):
             p = study_progress(session, study=study)
             typer.echo(
@@ -99,7 +79,7 @@ def import_(
     from annotate.studies import get_study
 
     try:
-        with _session() as session:
+        with open_session() as session:
             target = get_study(session, study)
             report = import_paths(
                 session, study=target, paths=files, pairing=pairing, baseline=baseline
@@ -125,7 +105,7 @@ def annotators_add(
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
-        with _session() as session:
+        with open_session() as session:
             user = create_user(
                 session,
                 username=username,
@@ -142,9 +122,9 @@ def annotators_list() -> None:
     """List accounts."""
     from sqlmodel import select
 
-    from annotate.models import User
+    from foundation.models import User
 
-    with _session() as session:
+    with open_session() as session:
         for user in session.exec(select(User).order_by(User.username)):
             login = "can log in" if user.password_hash and user.active else "no login"
             typer.echo(f"{user.username:<24} {user.role:<10} {login}")
@@ -159,7 +139,7 @@ def annotators_role(
     from annotate.auth import get_user, set_role
 
     try:
-        with _session() as session:
+        with open_session() as session:
             user = get_user(session, username)
             if user is None:
                 raise ValueError(f"no user {username!r}")
@@ -177,7 +157,7 @@ def annotators_invite(
     """Print a one-time invite token (paste into the login page's 'Have an invite?' form)."""
     from annotate.auth import create_invite
 
-    with _session() as session:
+    with open_session() as session:
         token = create_invite(session, role="admin" if admin else "annotator", hours=hours)
     typer.echo(token)
 

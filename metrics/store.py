@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, delete, select
 
-from annotate.models import Output, Prompt, Study, System
-from judge.metric_models import MetricResult, PerplexityRun
-from judge.ppl_stats import TextScores
+from foundation.models import MetricResult, Output, PerplexityRun, Prompt, Study, System
+from metrics.ppl_stats import TextScores
 
 
 def _finite(x: float | None) -> float | None:
@@ -27,15 +26,27 @@ def save_perplexity(
     """Store one scored run (with its per-text figures). Commits."""
     summary = scores.summary(n_boot=n_boot)
     run = PerplexityRun(
-        study_id=study_id, model=scores.model, texts=scores.texts, texts_sha256=texts_hash,
-        n_texts=len(scores.nll), n_skipped=len(scores.skipped), n_tokens=scores.total_tokens,
-        nll_sum=scores.nll_sum, perplexity=_finite(summary["perplexity"]),
-        bits_per_byte=_finite(summary["bits_per_byte"]), ci_low=_finite(summary["ci_low"]),
+        study_id=study_id,
+        model=scores.model,
+        texts=scores.texts,
+        texts_sha256=texts_hash,
+        n_texts=len(scores.nll),
+        n_skipped=len(scores.skipped),
+        n_tokens=scores.total_tokens,
+        nll_sum=scores.nll_sum,
+        perplexity=_finite(summary["perplexity"]),
+        bits_per_byte=_finite(summary["bits_per_byte"]),
+        ci_low=_finite(summary["ci_low"]),
         ci_high=_finite(summary["ci_high"]),
-        tokens_per_second=_finite(summary["tokens_per_second"]), seconds=scores.seconds,
+        tokens_per_second=_finite(summary["tokens_per_second"]),
+        seconds=scores.seconds,
         settings=dict(scores.settings),
-        per_text={"nll": scores.nll.tolist(), "n_tokens": scores.n_tokens.tolist(),
-                  "n_bytes": scores.n_bytes.tolist(), "skipped": list(scores.skipped)},
+        per_text={
+            "nll": scores.nll.tolist(),
+            "n_tokens": scores.n_tokens.tolist(),
+            "n_bytes": scores.n_bytes.tolist(),
+            "skipped": list(scores.skipped),
+        },
     )
     session.add(run)
     session.commit()
@@ -46,7 +57,8 @@ def save_perplexity(
 def latest_perplexity_runs(session: Session, *, study_id: int) -> list[PerplexityRun]:
     """The newest run per (model, text set) of a study, in order of first appearance."""
     runs = session.exec(
-        select(PerplexityRun).where(PerplexityRun.study_id == study_id)
+        select(PerplexityRun)
+        .where(PerplexityRun.study_id == study_id)
         .order_by(col(PerplexityRun.id))
     ).all()
     latest: dict[tuple[str, str, str], PerplexityRun] = {}
@@ -64,8 +76,10 @@ def runs_scores(runs: Sequence[PerplexityRun]) -> list[TextScores]:
     for run in runs:
         hashes.setdefault(run.texts, set()).add(run.texts_sha256)
     return [
-        _run_scores(run, run.texts if len(hashes[run.texts]) == 1
-                    else f"{run.texts} [{run.texts_sha256[:8]}]")
+        _run_scores(
+            run,
+            run.texts if len(hashes[run.texts]) == 1 else f"{run.texts} [{run.texts_sha256[:8]}]",
+        )
         for run in runs
     ]
 
@@ -73,11 +87,13 @@ def runs_scores(runs: Sequence[PerplexityRun]) -> list[TextScores]:
 def _run_scores(run: PerplexityRun, texts: str) -> TextScores:
     per = run.per_text or {}
     return TextScores(
-        model=run.model, texts=texts,
+        model=run.model,
+        texts=texts,
         nll=np.asarray(per.get("nll", []), dtype=np.float64),
         n_tokens=np.asarray(per.get("n_tokens", []), dtype=np.int64),
         n_bytes=np.asarray(per.get("n_bytes", []), dtype=np.int64),
-        skipped=list(per.get("skipped", [])), seconds=run.seconds or 0.0,
+        skipped=list(per.get("skipped", [])),
+        seconds=run.seconds or 0.0,
         settings=dict(run.settings or {}),
     )
 
@@ -110,7 +126,7 @@ def compute_study_metrics(
     """Score every system of a study against the references and store the results,
     replacing earlier ones. Returns ({system: {metric: MetricValue}}, {system: per-class
     report} (label tasks only)); raises ``ValueError`` when no prompt has a reference."""
-    from judge.textmetrics import label_metrics, text_metrics
+    from metrics.textmetrics import label_metrics, text_metrics
 
     data = study_references(session, study=study)
     if not data:
@@ -134,12 +150,19 @@ def compute_study_metrics(
             results[name] = text_metrics(preds, refs, n_boot=n_boot, seed=seed)
             details = {}
         for metric, value in results[name].items():
-            rows.append(MetricResult(
-                study_id=study.id, system_id=systems[name], metric=metric,
-                kind="label" if labels else "text", value=_finite(value.value),
-                ci_low=_finite(value.ci_low), ci_high=_finite(value.ci_high), n=value.n,
-                details=details,
-            ))
+            rows.append(
+                MetricResult(
+                    study_id=study.id,
+                    system_id=systems[name],
+                    metric=metric,
+                    kind="label" if labels else "text",
+                    value=_finite(value.value),
+                    ci_low=_finite(value.ci_low),
+                    ci_high=_finite(value.ci_high),
+                    n=value.n,
+                    details=details,
+                )
+            )
     session.exec(delete(MetricResult).where(col(MetricResult.study_id) == study.id))
     session.add_all(rows)
     session.commit()
@@ -148,12 +171,14 @@ def compute_study_metrics(
 
 def metric_results(session: Session, *, study_id: int) -> list[tuple[str, MetricResult]]:
     """(system name, result) rows of a study, by system then metric order of computation."""
-    return list(session.exec(
-        select(System.name, MetricResult)
-        .join(System, col(System.id) == col(MetricResult.system_id))
-        .where(MetricResult.study_id == study_id)
-        .order_by(col(System.id), col(MetricResult.id))
-    ).all())
+    return list(
+        session.exec(
+            select(System.name, MetricResult)
+            .join(System, col(System.id) == col(MetricResult.system_id))
+            .where(MetricResult.study_id == study_id)
+            .order_by(col(System.id), col(MetricResult.id))
+        ).all()
+    )
 
 
 def metric_table(rows: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -12,7 +11,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from annotate.settings import get_settings
+from foundation.settings import get_settings
 
 #: Bumped whenever a table changes; ``init_db`` records it and ``MIGRATIONS`` bring an older
 #: database up to it without touching its rows.
@@ -23,9 +22,6 @@ SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, list[str]] = {
     2: ["ALTER TABLE prompt ADD COLUMN category VARCHAR(100)"],
 }
-
-#: Modules whose import registers tables on ``SQLModel.metadata``.
-TABLE_MODULES: tuple[str, ...] = ("annotate.models", "judge.models", "judge.metric_models")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every test
@@ -54,13 +50,13 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def load_tables() -> None:
-    for name in TABLE_MODULES:
-        importlib.import_module(name)
+    """Register every table on ``SQLModel.metadata``."""
+    import foundation.models  # noqa: F401
 
 
 def init_db(engine: Engine | None = None) -> Engine:
     """Create missing tables and record the schema version; safe to call repeatedly."""
-    from annotate.models import Meta
+    from foundation.models import Meta
 
     engine = engine or get_engine()
     load_tables()
@@ -96,7 +92,7 @@ def migrate(engine: Engine, version: int) -> None:
 
 
 def schema_version(session: Session) -> int:
-    from annotate.models import Meta
+    from foundation.models import Meta
 
     meta = session.exec(select(Meta).where(Meta.key == "schema_version")).first()
     return int(meta.value) if meta else 0

@@ -15,9 +15,8 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from annotate.models import Output, Pair, Prompt, Rating, Study, System, User
-from annotate.rubric import default_rubric
-from judge.models import JudgeVerdict
+from foundation.models import JudgeVerdict, Output, Pair, Prompt, Rating, Study, System, User
+from foundation.rubric import default_rubric
 
 
 @dataclass

@@ -9,25 +9,12 @@ from typing import Any
 
 import typer
 
+from cli.common import fail, open_session
+
 REPORT_FORMATS = ("json", "md", "html")
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 LONG_COLUMNS = ("item", "annotator", "value")
 ITEM_NAMES = ("item", "unit", "id", "item_id")
-
-
-def fail(message: str) -> typer.Exit:
-    """``annotate.cli.fail``, imported late: annotate.cli imports this module while it loads."""
-    from annotate.cli import fail as _fail
-
-    return _fail(message)
-
-
-def _session():
-    from sqlmodel import Session
-
-    from annotate.db import init_db
-
-    return Session(init_db(), expire_on_commit=False)
 
 
 def _study(session, ref: str):
@@ -65,7 +52,7 @@ def report(
 
     if fmt not in REPORT_FORMATS:
         raise fail(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
-    with _session() as session:
+    with open_session() as session:
         st = _study(session, study)
         data = report_for_study(session, st, n_boot=n_boot, seed=seed)
     _emit(render(data, fmt), out)
@@ -215,7 +202,7 @@ def import_ratings(
     from annotate.rating_import import import_ratings_path
     from annotate.sources import ImportValidationError
 
-    with _session() as session:
+    with open_session() as session:
         st = _study(session, study)
         try:
             rep = import_ratings_path(session, study=st, path=file)
@@ -242,7 +229,7 @@ def export(
         raise fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if out is None and fmt not in TEXT_FORMATS:
         raise fail(f"--format {fmt} is binary; give a file with --out")
-    with _session() as session:
+    with open_session() as session:
         st = _study(session, study)
         try:
             df = export_frame(session, st, what, source)

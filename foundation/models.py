@@ -1,4 +1,5 @@
-"""SQLModel tables of the human side. All timestamps are timezone-aware UTC (``utcnow``).
+"""Every SQLModel table: studies and the human side, judge calls and verdicts, metric runs.
+All timestamps are timezone-aware UTC (``utcnow``).
 
 Pairs store their two outputs in a canonical order (``output_a`` / ``output_b``); what an
 annotator saw on the left is recorded on the assignment (``swapped``), and every preference is
@@ -29,7 +30,7 @@ class Study(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, min_length=1, max_length=200)
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    #: Rubric as JSON (see annotate.rubric.Rubric); editable until the first rating.
+    #: Rubric as JSON (see foundation.rubric.Rubric); editable until the first rating.
     rubric: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     #: Distinct annotators each pair needs.
     k: int = Field(default=3, ge=1, le=100)
@@ -141,4 +142,118 @@ class Rating(SQLModel, table=True):
     time_spent_s: float | None = None
     #: "app" or "import"
     source: str = Field(default="app", max_length=10)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- the machine side: judge calls (one row per order) and reconciled verdicts
+
+
+class Judgment(SQLModel, table=True):
+    """One judge call (or one imported verdict). Raw text is always kept."""
+
+    __table_args__ = (UniqueConstraint("judge", "mode", "pair_id", "order", "output_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    #: Judge spec, e.g. "openai:gpt-4o-mini" or a name from an imported file.
+    judge: str = Field(index=True, max_length=300)
+    #: "pairwise" | "single" | "imported"
+    mode: str = Field(default="pairwise", max_length=10)
+    #: "ab" | "ba" for pairwise; "a" | "b" for single (which output was scored); "" if imported.
+    order: str = Field(default="", max_length=2)
+    #: For single mode: the scored output (else 0, so the unique constraint holds on all DBs).
+    output_id: int = Field(default=0)
+    template_version: str = Field(default="", max_length=50)
+    cache_key: str = Field(default="", index=True, max_length=64)
+    #: "ok" | "unparsed" | "error"
+    status: str = Field(default="ok", max_length=10)
+    shown_winner: str | None = Field(default=None, max_length=3)
+    #: Canonical: "a" | "b" | "tie" | None (unparsed / error / single mode).
+    winner: str | None = Field(default=None, max_length=3)
+    #: Single mode: {"criteria": {name: 1..5}, "overall": 1..10}.
+    scores: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reasoning: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    raw: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    #: USD; None when the model's price is unknown (never 0 for "unknown").
+    cost_usd: float | None = None
+    latency_s: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class JudgeVerdict(SQLModel, table=True):
+    """The reconciled verdict of one judge on one pair (both orders agree, else an
+    inconsistent tie). Imported verdicts land here directly."""
+
+    __table_args__ = (UniqueConstraint("judge", "mode", "pair_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    judge: str = Field(index=True, max_length=300)
+    mode: str = Field(default="pairwise", max_length=10)
+    #: Canonical "a" | "b" | "tie".
+    winner: str = Field(max_length=3)
+    #: True when the two orders disagreed (the verdict is then a tie).
+    inconsistent: bool = Field(default=False)
+    #: Winner of order "ab" and "ba" in canonical terms (None if unparsed/failed/imported).
+    winner_ab: str | None = Field(default=None, max_length=3)
+    winner_ba: str | None = Field(default=None, max_length=3)
+    reasoning: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- the automatic metrics: perplexity runs and per-system metric results
+
+
+class PerplexityRun(SQLModel, table=True):
+    """One model scored on one text set. Per-text figures are kept so any two runs on the same
+    texts can be compared with a paired bootstrap later."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    #: Path or hub id the model was loaded from.
+    model: str = Field(max_length=500)
+    #: Name of the text set (the file name unless given).
+    texts: str = Field(max_length=500)
+    #: sha256 of the texts (JSON list): runs are paired only when this matches.
+    texts_sha256: str = Field(max_length=64, index=True)
+    n_texts: int = Field(ge=0)
+    n_skipped: int = Field(default=0, ge=0)
+    n_tokens: int = Field(ge=0)
+    nll_sum: float
+    perplexity: float | None = None
+    bits_per_byte: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    tokens_per_second: float | None = None
+    seconds: float | None = None
+    #: max_length, stride, batch_size, dtype, device, bos.
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: {"nll": [...], "n_tokens": [...], "n_bytes": [...]}, aligned with the texts.
+    per_text: dict[str, list] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MetricResult(SQLModel, table=True):
+    """One automatic metric of one system of a study against the prompts' references.
+    Re-running the metrics replaces a system's rows."""
+
+    __table_args__ = (UniqueConstraint("study_id", "system_id", "metric"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    system_id: int = Field(foreign_key="system.id", index=True)
+    #: bleu | chrf | rouge1 | rouge2 | rougeL | exact_match | token_f1 (0-100), or
+    #: accuracy | macro_f1 | weighted_f1 (0-1) for label tasks.
+    metric: str = Field(max_length=50)
+    #: "text" or "label"
+    kind: str = Field(default="text", max_length=10)
+    value: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    #: Prompts with a reference that the system answered.
+    n: int = Field(ge=0)
+    #: Label tasks: scikit-learn's per-class report.
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)

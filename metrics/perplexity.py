@@ -16,12 +16,18 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from judge.ppl_stats import (  # noqa: F401  (re-exported: the public API lives here too)
+from foundation.hf import (  # noqa: F401  (re-exported for callers of this module)
+    clear_loaded,
+    load_causal_lm,
+    optimize_for_inference,
+    resolve_device,
+    resolve_dtype,
+)
+from metrics.ppl_stats import (  # noqa: F401  (re-exported: the public API lives here too)
     Comparison,
     EmptyTextWarning,
     TextScores,
@@ -46,68 +52,12 @@ Progress = Callable[[int, int], None]
 # --------------------------------------------------------------------------- model loading
 
 
-def resolve_device(device: str = "auto") -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but torch sees no CUDA device")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise ValueError(f"unknown device {device!r}: use auto, cpu or cuda")
-    return device
-
-
-def resolve_dtype(dtype: str, device: str):
-    import torch
-
-    names = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-    if dtype == "auto":
-        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return torch.float32
-    if dtype not in names:
-        raise ValueError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16")
-    return names[dtype]
-
-
-def dtype_kwargs(torch_dtype: Any) -> dict[str, Any]:
-    """``from_pretrained`` keyword for a dtype: transformers renamed ``torch_dtype`` to
-    ``dtype`` in 4.56, and the project supports older releases too."""
-    import transformers
-
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    return {"dtype" if (major, minor) >= (4, 56) else "torch_dtype": torch_dtype}
-
-
-@lru_cache(maxsize=2)
 def load_model(name: str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
-    """(model, tokenizer), loaded once per process per (name, device, dtype); SDPA attention."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    dev = resolve_device(device)
-    kwargs = dtype_kwargs(resolve_dtype(dtype, dev))
-    try:
-        model = AutoModelForCausalLM.from_pretrained(name, attn_implementation="sdpa", **kwargs)
-    except ValueError:  # an architecture without SDPA support: its default attention
-        model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
-    tokenizer = AutoTokenizer.from_pretrained(name)
-    return optimize_for_inference(model.to(dev).eval()), tokenizer
+    """(model, tokenizer) from the one loader (foundation.hf), loaded once per process."""
+    return load_causal_lm(name, device, dtype)
 
 
-def optimize_for_inference(model: Any) -> Any:
-    """Swap the Python tanh-GELU (GPT-2's ``gelu_new``: five elementwise passes) for the
-    fused kernel of the same formula, which transformers documents as equivalent up to
-    rounding. Done on models this module loads, in place; returns the model."""
-    try:
-        from transformers.activations import GELUTanh, NewGELUActivation
-    except ImportError:  # older transformers: keep the model as it is
-        return model
-    for module in list(model.modules()):
-        for child_name, child in list(module.named_children()):
-            if type(child) is NewGELUActivation:
-                setattr(module, child_name, GELUTanh())
-    return model
+load_model.cache_clear = clear_loaded  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- windows
@@ -168,8 +118,15 @@ class PerplexityScorer:
     or padding side (up to float rounding)."""
 
     def __init__(
-        self, model: Any, tokenizer: Any, *, name: str = "model", max_length: int | None = None,
-        stride: int | None = None, batch_size: int | str = "auto", padding_side: str = "right",
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str = "model",
+        max_length: int | None = None,
+        stride: int | None = None,
+        batch_size: int | str = "auto",
+        padding_side: str = "right",
         token_budget: int | None = None,
     ) -> None:
         if padding_side not in ("right", "left"):
@@ -196,7 +153,8 @@ class PerplexityScorer:
         n_bytes = np.zeros(len(texts), dtype=np.int64)
         encoded = (
             self.tokenizer([texts[i] for i in keep], add_special_tokens=False)["input_ids"]
-            if keep else []
+            if keep
+            else []
         )
         units: list[_Unit] = []
         for i, ids in zip(keep, encoded, strict=True):
@@ -210,13 +168,17 @@ class PerplexityScorer:
         """The batch starting at ``units[pos]`` (units sorted longest first, so the first one
         sets the padded width): ``batch_size`` windows, or as many as fit the token budget."""
         if self.batch_size != "auto":
-            return units[pos:pos + self.batch_size]
+            return units[pos : pos + self.batch_size]
         per_row = len(units[pos].ids)
-        return units[pos:pos + max(1, budget // per_row)]
+        return units[pos : pos + max(1, budget // per_row)]
 
     # -- running --------------------------------------------------------------------------
     def score(
-        self, texts: Sequence[str], *, texts_name: str = "texts", progress: Progress | None = None,
+        self,
+        texts: Sequence[str],
+        *,
+        texts_name: str = "texts",
+        progress: Progress | None = None,
     ) -> TextScores:
         import torch
 
@@ -228,7 +190,9 @@ class PerplexityScorer:
             shown += " ..." if len(skipped) > 10 else ""
             warnings.warn(
                 f"{texts_name}: skipped {len(skipped)} empty or whitespace-only text(s) "
-                f"(item {shown})", EmptyTextWarning, stacklevel=2,
+                f"(item {shown})",
+                EmptyTextWarning,
+                stacklevel=2,
             )
         units.sort(key=lambda u: len(u.ids), reverse=True)
         nll = np.zeros(len(texts), dtype=np.float64)
@@ -275,15 +239,26 @@ class PerplexityScorer:
             warnings.warn(
                 f"{texts_name}: {len(idle)} text(s) are a single token and the tokenizer has no "
                 f"BOS, so nothing in them is scored (item {idle[0] + 1} ...)",
-                EmptyTextWarning, stacklevel=2,
+                EmptyTextWarning,
+                stacklevel=2,
             )
         return TextScores(
-            model=self.name, texts=texts_name, nll=nll, n_tokens=n_tok, n_bytes=n_bytes,
-            skipped=skipped, seconds=time.perf_counter() - started, processed_tokens=processed,
-            settings={"max_length": self.max_length, "stride": self.stride,
-                      "batch_size": str(self.batch_size), "bos": self.bos_id is not None,
-                      "dtype": str(next(self.model.parameters()).dtype).replace("torch.", ""),
-                      "device": self.device.type},
+            model=self.name,
+            texts=texts_name,
+            nll=nll,
+            n_tokens=n_tok,
+            n_bytes=n_bytes,
+            skipped=skipped,
+            seconds=time.perf_counter() - started,
+            processed_tokens=processed,
+            settings={
+                "max_length": self.max_length,
+                "stride": self.stride,
+                "batch_size": str(self.batch_size),
+                "bos": self.bos_id is not None,
+                "dtype": str(next(self.model.parameters()).dtype).replace("torch.", ""),
+                "device": self.device.type,
+            },
         )
 
     def _forward(self, batch: list[_Unit]) -> list[np.ndarray]:
@@ -297,8 +272,8 @@ class PerplexityScorer:
         for row, unit in enumerate(batch):
             n = len(unit.ids)
             off = width - n if self.padding_side == "left" else 0
-            ids[row, off:off + n] = unit.ids
-            mask[row, off:off + n] = 1
+            ids[row, off : off + n] = unit.ids
+            mask[row, off : off + n] = 1
             tgt_pos.append(np.arange(row * width + off + unit.first, row * width + off + n))
         tgt = np.concatenate(tgt_pos)
         position_ids = np.clip(mask.cumsum(-1) - 1, 0, None)
@@ -323,7 +298,7 @@ class PerplexityScorer:
             token_nll = _chunked_nll(rows, targets, None, None)
         values = token_nll.double().cpu().numpy()
         bounds = np.cumsum([0] + [len(u.ids) - u.first for u in batch])
-        return [values[bounds[i]:bounds[i + 1]] for i in range(len(batch))]
+        return [values[bounds[i] : bounds[i + 1]] for i in range(len(batch))]
 
 
 def _split_head(model: Any) -> tuple[Any, Any, float | None] | None:
@@ -348,26 +323,37 @@ def _chunked_nll(rows: Any, targets: Any, head: Any | None, softcap: float | Non
     vocab = head.weight.shape[0] if head is not None else rows.shape[-1]
     step = max(1, LOGITS_CHUNK_ELEMENTS // vocab)
     for start in range(0, len(targets), step):
-        chunk = rows[start:start + step]
+        chunk = rows[start : start + step]
         logits = (head(chunk) if head is not None else chunk).float()
         if softcap:
             logits = torch.tanh(logits / softcap) * softcap
         # fused log-softmax + gather: one pass over each row, no extra (rows, vocab) buffers
-        out[start:start + step] = torch.nn.functional.cross_entropy(
-            logits, targets[start:start + step], reduction="none"
+        out[start : start + step] = torch.nn.functional.cross_entropy(
+            logits, targets[start : start + step], reduction="none"
         )
     return out
 
 
 def score_texts(
-    model_name: str, texts: Sequence[str], *, texts_name: str = "texts", device: str = "auto",
-    dtype: str = "auto", batch_size: int | str = "auto", max_length: int | None = None,
-    stride: int | None = None, progress: Progress | None = None,
+    model_name: str,
+    texts: Sequence[str],
+    *,
+    texts_name: str = "texts",
+    device: str = "auto",
+    dtype: str = "auto",
+    batch_size: int | str = "auto",
+    max_length: int | None = None,
+    stride: int | None = None,
+    progress: Progress | None = None,
 ) -> TextScores:
     """Load (once per process) and score: the entry point of the CLI and the Results page."""
     model, tokenizer = load_model(model_name, device, dtype)
     scorer = PerplexityScorer(
-        model, tokenizer, name=model_name, max_length=max_length, stride=stride,
+        model,
+        tokenizer,
+        name=model_name,
+        max_length=max_length,
+        stride=stride,
         batch_size=batch_size,
     )
     return scorer.score(texts, texts_name=texts_name, progress=progress)

@@ -134,7 +134,11 @@ def _corpus_metric(
 
 
 def text_metrics(
-    predictions: Sequence[str], references: References, *, n_boot: int = 1000, seed: int = 0,
+    predictions: Sequence[str],
+    references: References,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
     alpha: float = 0.05,
 ) -> dict[str, MetricValue]:
     """BLEU, chrF, ROUGE-1/2/L F, exact match and token F1 (0-100) with bootstrap CIs over
@@ -168,7 +172,11 @@ def text_metrics(
 
 
 def label_metrics(
-    predictions: Sequence[str], references: Sequence[str], *, n_boot: int = 1000, seed: int = 0,
+    predictions: Sequence[str],
+    references: Sequence[str],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
     alpha: float = 0.05,
 ) -> LabelReport:
     """Accuracy, macro and weighted F1 (0-1) with bootstrap CIs, and the per-class report.
@@ -192,10 +200,12 @@ def label_metrics(
     )
     code = {label: i for i, label in enumerate(labels)}
     cells = np.array([code[g] for g in gold]) * len(labels) + np.array([code[p] for p in pred])
-    boot = np.array([
-        _confusion_scores(np.bincount(cells[row], minlength=len(labels) ** 2), len(labels))
-        for row in _boot_indices(len(pred), n_boot, seed)
-    ])
+    boot = np.array(
+        [
+            _confusion_scores(np.bincount(cells[row], minlength=len(labels) ** 2), len(labels))
+            for row in _boot_indices(len(pred), n_boot, seed)
+        ]
+    )
     metrics = {}
     for j, name in enumerate(LABEL_METRICS):
         low, high = _percentile_ci(boot[:, j], alpha) if len(boot) else (np.nan, np.nan)

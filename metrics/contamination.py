@@ -69,7 +69,7 @@ def ngram_hashes(texts: Iterable[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     hashes = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(n):  # h = ((w0 * M + w1) * M + w2) ... mod 2**64
-            hashes = hashes * _MULT + words[j:j + count]
+            hashes = hashes * _MULT + words[j : j + count]
         hashes ^= hashes >> np.uint64(31)  # finaliser: spread the high bits down
     owner = np.repeat(np.arange(len(lengths)), lengths)[:count]
     ends = np.repeat(np.cumsum(lengths), lengths)[:count]
@@ -78,7 +78,10 @@ def ngram_hashes(texts: Iterable[str], n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def contamination(
-    train: Sequence[str], evaluation: Sequence[str], *, n: int = 8,
+    train: Sequence[str],
+    evaluation: Sequence[str],
+    *,
+    n: int = 8,
     threshold: float | None = None,
 ) -> ContaminationReport:
     """Which evaluation items share word n-grams with the training texts.

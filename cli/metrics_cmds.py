@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from annotate.cli import fail
+from cli.common import fail, open_session
 
 
 def _echo_err(message: str) -> None:
@@ -71,7 +71,7 @@ def perplexity(
     seed: int = typer.Option(0, help="Bootstrap seed."),
 ) -> None:
     """Corpus perplexity of texts under one or more models (see docs/perplexity.md)."""
-    from judge.ppl_stats import comparison_rows, format_rows, read_texts, texts_sha256
+    from metrics.ppl_stats import comparison_rows, format_rows, read_texts, texts_sha256
 
     size = _parse_batch_size(batch_size)
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
@@ -79,9 +79,7 @@ def perplexity(
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
         raise fail(f"--dtype must be auto, float32, bfloat16 or float16, got {dtype!r}")
     try:  # every input is checked before a model is loaded
-        text_sets = [
-            read_texts(path, paragraphs=paragraphs, field_name=field) for path in texts
-        ]
+        text_sets = [read_texts(path, paragraphs=paragraphs, field_name=field) for path in texts]
     except ValueError as exc:
         raise fail(str(exc)) from None
     names = _text_set_names(texts)
@@ -90,8 +88,14 @@ def perplexity(
     results = []
     for model_name in model:
         scored = _score_model(
-            model_name, text_sets, names, device=device, dtype=dtype, batch_size=size,
-            max_length=max_length, stride=stride,
+            model_name,
+            text_sets,
+            names,
+            device=device,
+            dtype=dtype,
+            batch_size=size,
+            max_length=max_length,
+            stride=stride,
         )
         results.extend(scored)
     if study_id is not None:
@@ -99,8 +103,17 @@ def perplexity(
 
     rows = comparison_rows(results, n_boot=bootstrap, seed=seed)
     if as_json:
-        keys = ("model", "texts", "perplexity", "nll_sum", "n_tokens", "bits_per_byte",
-                "ci_low", "ci_high", "tokens_per_second")
+        keys = (
+            "model",
+            "texts",
+            "perplexity",
+            "nll_sum",
+            "n_tokens",
+            "bits_per_byte",
+            "ci_low",
+            "ci_high",
+            "tokens_per_second",
+        )
         payload = {"results": [{k: _json_safe(r[k]) for k in keys} for r in rows]}
         typer.echo(json.dumps(payload))
         if len(rows) > 1:
@@ -110,7 +123,7 @@ def perplexity(
 
 
 def _score_model(model_name, text_sets, names, *, device, dtype, batch_size, max_length, stride):
-    from judge.perplexity import load_model, score_texts
+    from metrics.perplexity import load_model, score_texts
 
     results = []
     try:
@@ -122,8 +135,14 @@ def _score_model(model_name, text_sets, names, *, device, dtype, batch_size, max
             warnings.simplefilter("always")
             try:
                 result = score_texts(
-                    model_name, texts, texts_name=name, device=device, dtype=dtype,
-                    batch_size=batch_size, max_length=max_length, stride=stride,
+                    model_name,
+                    texts,
+                    texts_name=name,
+                    device=device,
+                    dtype=dtype,
+                    batch_size=batch_size,
+                    max_length=max_length,
+                    stride=stride,
                     progress=_progress_printer(f"{model_name} on {name}"),
                 )
             except ValueError as exc:
@@ -145,7 +164,7 @@ def _release(model_name: str, device: str, dtype: str) -> None:
     """The CLI is done with a model once all text sets are scored: free its memory."""
     import gc
 
-    from judge.perplexity import load_model
+    from metrics.perplexity import load_model
 
     load_model.cache_clear()
     gc.collect()
@@ -167,27 +186,19 @@ def _progress_printer(label: str):
 
 
 def _study_id(ref: str) -> int:
-    from annotate.db import init_db
     from annotate.studies import get_study
 
-    with _session(init_db()) as session:
+    with open_session() as session:
         try:
             return get_study(session, ref).id
         except LookupError as exc:
             raise fail(str(exc)) from None
 
 
-def _session(engine):
-    from sqlmodel import Session
-
-    return Session(engine, expire_on_commit=False)
-
-
 def _store(study_id: int, results, hashes: list[str], n_boot: int) -> None:
-    from annotate.db import init_db
-    from judge.metric_store import save_perplexity
+    from metrics.store import save_perplexity
 
-    with _session(init_db()) as session:
+    with open_session() as session:
         for result, digest in zip(results, hashes, strict=True):
             save_perplexity(
                 session, study_id=study_id, scores=result, texts_hash=digest, n_boot=n_boot
@@ -212,7 +223,7 @@ def metrics(
     seed: int = typer.Option(0, help="Bootstrap seed."),
 ) -> None:
     """BLEU, chrF, ROUGE, exact match, token F1 (or label accuracy / F1) against references."""
-    from judge.metric_io import read_pairs
+    from metrics.inputs import read_pairs
 
     if (study is None) == (predictions is None and references is None):
         raise fail("give either a STUDY or --predictions FILE --references FILE")
@@ -232,8 +243,10 @@ def metrics(
     if as_json:
         payload: dict[str, Any] = {
             "results": {
-                system: {k: {f: _json_safe(x) for f, x in v.as_dict().items() if f != "name"}
-                         for k, v in values.items()}
+                system: {
+                    k: {f: _json_safe(x) for f, x in v.as_dict().items() if f != "name"}
+                    for k, v in values.items()
+                }
                 for system, values in results.items()
             }
         }
@@ -254,7 +267,7 @@ def metrics(
 
 
 def _file_metrics(preds, refs, labels: bool, n_boot: int, seed: int):
-    from judge.textmetrics import label_metrics, text_metrics
+    from metrics.textmetrics import label_metrics, text_metrics
 
     if labels:
         if any(not isinstance(r, str) for r in refs):
@@ -265,18 +278,15 @@ def _file_metrics(preds, refs, labels: bool, n_boot: int, seed: int):
 
 
 def _study_metrics(ref: str, labels: bool, n_boot: int, seed: int):
-    from annotate.db import init_db
     from annotate.studies import get_study
-    from judge.metric_store import compute_study_metrics
+    from metrics.store import compute_study_metrics
 
-    with _session(init_db()) as session:
+    with open_session() as session:
         try:
             target = get_study(session, ref)
         except LookupError as exc:
             raise ValueError(str(exc)) from None
-        return compute_study_metrics(
-            session, study=target, labels=labels, n_boot=n_boot, seed=seed
-        )
+        return compute_study_metrics(session, study=target, labels=labels, n_boot=n_boot, seed=seed)
 
 
 # --------------------------------------------------------------------------- contamination
@@ -293,8 +303,8 @@ def contamination(
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Word n-gram overlap between training data and an evaluation set."""
-    from judge.contamination import contamination as check
-    from judge.ppl_stats import read_texts
+    from metrics.contamination import contamination as check
+    from metrics.ppl_stats import read_texts
 
     try:
         train_texts = read_texts(train, field_name=field)
@@ -303,21 +313,35 @@ def contamination(
     except ValueError as exc:
         raise fail(str(exc)) from None
     items = [
-        {"item": it.index + 1, "share": it.share, "matched": it.n_matched, "ngrams": it.n_ngrams,
-         "text": eval_texts[it.index][:200]}
+        {
+            "item": it.index + 1,
+            "share": it.share,
+            "matched": it.n_matched,
+            "ngrams": it.n_ngrams,
+            "text": eval_texts[it.index][:200],
+        }
         for it in report.contaminated
     ]
     if as_json:
-        typer.echo(json.dumps({
-            "n": n, "n_train": report.n_train, "n_eval": report.n_eval,
-            "contaminated": items, "share": report.share,
-            "too_short": [i + 1 for i in report.too_short],
-        }))
+        typer.echo(
+            json.dumps(
+                {
+                    "n": n,
+                    "n_train": report.n_train,
+                    "n_eval": report.n_eval,
+                    "contaminated": items,
+                    "share": report.share,
+                    "too_short": [i + 1 for i in report.too_short],
+                }
+            )
+        )
         return
     for it in items:
         snippet = " ".join(it["text"].split())[:80]
-        typer.echo(f"item {it['item']:>6}  {100 * it['share']:5.1f}% of {it['ngrams']} "
-                   f"{n}-grams  {snippet}")
+        typer.echo(
+            f"item {it['item']:>6}  {100 * it['share']:5.1f}% of {it['ngrams']} "
+            f"{n}-grams  {snippet}"
+        )
     typer.echo(
         f"{len(items)} of {report.n_eval} evaluation items ({100 * report.share:.2f}%) share "
         f"word {n}-grams with the {report.n_train} training texts"

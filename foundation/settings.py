@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = PROJECT_ROOT / "data"
+
+
+def default_data_dir() -> Path:
+    """``data/`` of a source checkout (``make run``); otherwise the user's data directory
+    (``$XDG_DATA_HOME/sidebyside``, ``~/.local/share/sidebyside``), so an installed
+    ``sidebyside`` never writes into site-packages."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "data").is_dir():
+        return PROJECT_ROOT / "data"
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "sidebyside"
 
 
 class Settings(BaseSettings):
@@ -17,11 +27,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SIDEBYSIDE_", extra="forbid")
 
-    database_url: str = Field(
-        default=f"sqlite:///{DATA_DIR / 'sidebyside.db'}",
-        description="SQLAlchemy URL of the database; SQLite file under data/ by default.",
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the default SQLite database lives.",
     )
-    data_dir: Path = Field(default=DATA_DIR, description="Where demo files and the database live.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the database; empty means sidebyside.db in data_dir.",
+    )
     lease_minutes: float = Field(
         default=30.0,
         gt=0,
@@ -30,6 +43,12 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=10_000, ge=0, description="How long a SQLite writer waits for the lock."
     )
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'sidebyside.db'}"
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -7,14 +7,9 @@ from pathlib import Path
 
 import typer
 
+from cli.common import fail
+
 MODES = ("pairwise", "single")
-
-
-def fail(message: str) -> typer.Exit:
-    """annotate.cli.fail, imported late: annotate.cli imports this module while it loads."""
-    from annotate.cli import fail as _fail
-
-    return _fail(message)
 
 
 def _money(value: float | None) -> str:
@@ -57,7 +52,7 @@ def judge_command(
     """Run LLM judges (and baselines) on every pair of a study, in both orders."""
     from pydantic import ValidationError
 
-    from annotate.db import init_db
+    from foundation.db import init_db
     from judge.providers.base import ProviderUnavailable
     from judge.service import JudgeRunConfig, build_judges, estimate
     from judge.specs import SpecError
@@ -256,7 +251,7 @@ def import_judgments_command(
     ),
 ) -> None:
     """Import judge verdicts produced elsewhere (all or nothing)."""
-    from annotate.db import init_db
+    from foundation.db import init_db
     from judge.importer import ImportJudgmentsError
     from judge.service import import_judgments
 

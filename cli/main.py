@@ -1,0 +1,31 @@
+"""The ``sidebyside`` command: the root Typer app, assembled from each command group.
+
+Command modules define their commands and a ``register(app)``; only this module imports them,
+so no command module ever imports this one (no import-time cycle).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cli import analysis_cmds, annotate_cmds, judge_cmds, metrics_cmds, serve_cmd
+
+app = typer.Typer(
+    name="sidebyside",
+    help="Is the fine-tuned model really better? Blind A/B ratings, LLM judges and metrics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for group in (annotate_cmds, judge_cmds, metrics_cmds, analysis_cmds, serve_cmd):
+    group.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)

@@ -1,0 +1,65 @@
+"""``sidebyside serve``: start the packaged Streamlit app from any directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+
+import typer
+
+from cli.common import fail
+
+#: Streamlit settings of the app, passed as flags so they hold wherever the server starts
+#: (a ``.streamlit/config.toml`` is read only from the working directory).
+STREAMLIT_FLAGS = {
+    "client.toolbarMode": "minimal",
+    "browser.gatherUsageStats": "false",
+    "server.headless": "true",
+    "server.maxUploadSize": "200",
+    # The installed app never changes while it runs; watching files only costs inotify watches.
+    "server.fileWatcherType": "none",
+}
+
+
+def app_path() -> Path:
+    """The app's entry script, installed beside its pages (``app.py``, ``pages/``)."""
+    spec = find_spec("app")
+    if spec is None or spec.origin is None or not (Path(spec.origin).parent / "pages").is_dir():
+        raise FileNotFoundError("the sidebyside app (app.py and pages/) is not installed")
+    return Path(spec.origin)
+
+
+def streamlit_command(port: int, host: str | None) -> list[str]:
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path())]
+    flags = dict(STREAMLIT_FLAGS, **{"server.port": str(port)})
+    if host:
+        flags["server.address"] = host
+    return cmd + [f"--{name}={value}" for name, value in flags.items()]
+
+
+def serve(
+    port: int = typer.Option(8501, help="Port to listen on."),
+    host: str | None = typer.Option(None, help="Address to bind (default: all interfaces)."),
+) -> None:
+    """Serve the web app (database from SIDEBYSIDE_DATABASE_URL or the default data directory)."""
+    from foundation.db import init_db
+    from foundation.settings import get_settings
+
+    try:
+        cmd = streamlit_command(port, host)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    init_db()
+    typer.echo(f"database: {get_settings().database_url}", err=True)
+    typer.echo(f"serving http://{host or 'localhost'}:{port}", err=True)
+    try:
+        raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C stops streamlit too
+        raise typer.Exit(130) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
