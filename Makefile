@@ -22,10 +22,11 @@ install-dev: $(BIN)/python
 
 run: install
 	$(BIN)/sidebyside init --demo
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	$(BIN)/sidebyside serve --port $(PORT)
 
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 lint: install-dev

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from foundation.enums import Role
 from ui.common import current_user, logout
 
 st.set_page_config(page_title="sidebyside", page_icon=":material/compare:", layout="wide")
@@ -32,7 +33,7 @@ if user is None:
     login = st.Page("pages/login.py", title="Log in", url_path="signin", default=True)
     nav = st.navigation([login], position="hidden")
 else:
-    is_admin = user.role == "admin"
+    is_admin = user.role == Role.ADMIN
     # Admins land on Studies, so looking around never claims a pair to rate.
     annotate = st.Page(
         "pages/annotate.py",

@@ -1,4 +1,5 @@
-"""Cluster bootstrap by weighted sums: the engine behind every bootstrap CI in ``analysis``.
+"""Cluster bootstrap by weighted sums: the one bootstrap behind every CI in ``analysis`` and
+``metrics`` (perplexity, text and label metrics).
 
 Most statistics here are a function of a *sum over clusters* (prompts, pairs) of small
 per-cluster arrays: a coincidence matrix for Krippendorff's alpha, a win matrix for win rates
@@ -10,7 +11,7 @@ function 1,000 times would take minutes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,37 @@ import pandas as pd
 
 #: Default number of bootstrap resamples (the report's setting; 95% percentile intervals).
 DEFAULT_N_BOOT = 1000
+#: Most clusters x resamples drawn at once: keeps memory near 100 MB for a million clusters.
+CHUNK_CELLS = 10_000_000
+
+
+def resample_counts(
+    n_clusters: int, *, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, chunk: int = 100
+) -> Iterator[np.ndarray]:
+    """How often each cluster is drawn in each bootstrap resample: int arrays of shape
+    (b, n_clusters), b <= ``chunk`` rows at a time, ``n_boot`` rows in all.
+
+    The one random draw behind every bootstrap here. Resample k draws ``n_clusters`` indices
+    with ``rng.integers``; the generator's stream does not depend on how the rows are split
+    into chunks, so the chunk size changes memory, never the resamples:
+
+    >>> def all_rows(chunk):
+    ...     return np.vstack(list(resample_counts(7, n_boot=5, seed=3, chunk=chunk)))
+    >>> bool(np.array_equal(all_rows(2), all_rows(5))), all_rows(5).sum(axis=1).tolist()
+    (True, [7, 7, 7, 7, 7])
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    rows = max(1, min(chunk, CHUNK_CELLS // max(n_clusters, 1)))
+    for start in range(0, n_boot, rows):
+        b = min(rows, n_boot - start)
+        if n_clusters == 0:
+            yield np.zeros((b, 0), dtype=np.int64)
+            continue
+        draws = rng.integers(0, n_clusters, size=(b, n_clusters))
+        draws += np.arange(b)[:, None] * n_clusters  # row k's draws land in bins of row k
+        yield np.bincount(draws.ravel(), minlength=b * n_clusters).reshape(b, n_clusters)
 
 
 def resample_sums(
@@ -53,16 +85,10 @@ def resample_sums(
     widths = [f.shape[1] for f in flat]
     stacked = np.hstack(flat) if flat else np.zeros((n_clusters, 0))
     out = np.empty((n_boot, stacked.shape[1]))
-    if n_clusters == 0:
-        out[:] = 0.0
-    else:
-        rng = np.random.default_rng(seed)
-        for start in range(0, n_boot, chunk):
-            b = min(chunk, n_boot - start)
-            draws = rng.integers(0, n_clusters, size=(b, n_clusters))
-            draws += np.arange(b)[:, None] * n_clusters
-            weights = np.bincount(draws.ravel(), minlength=b * n_clusters).reshape(b, n_clusters)
-            out[start : start + b] = weights.astype(np.float64) @ stacked  # BLAS dgemm
+    start = 0
+    for counts in resample_counts(n_clusters, n_boot=n_boot, seed=seed, chunk=chunk):
+        out[start : start + len(counts)] = counts.astype(np.float64) @ stacked  # BLAS dgemm
+        start += len(counts)
     results = []
     offset = 0
     for arr, width in zip(per_cluster, widths, strict=True):

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from foundation.lookup import get_study
 from foundation.models import (
     JudgeVerdict,
     Judgment,
@@ -97,8 +98,6 @@ def resolve_study(session: Session, study: Study | int | str) -> Study:
     """A Study row from a row, an id or a name (LookupError with the known names)."""
     if isinstance(study, Study):
         return study
-    from annotate.studies import get_study
-
     return get_study(session, study)
 
 

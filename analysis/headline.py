@@ -23,6 +23,13 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.power import prompts_needed_at_observed
+from analysis.report_models import (
+    HeadlineEntry,
+    HumanSection,
+    JudgeSection,
+    StudyReport,
+    Verdict,
+)
 from analysis.winrates import honest_ci
 
 HUMANS = "humans"
@@ -46,16 +53,12 @@ def decide(row: dict[str, Any], confidence: float) -> tuple[str | None, str]:
     return None, "sign test"
 
 
-def _sections(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    if report["human"].get("win_rates"):
-        out.append((HUMANS, report["human"]))
-    out += [(key, j) for key, j in report["judges"].items() if j.get("win_rates")]
-    return out
-
-
-def _sources(report: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
-    return [(name, section["win_rates"]) for name, section in _sections(report)]
+def _sections(report: StudyReport) -> list[tuple[str, HumanSection | JudgeSection]]:
+    """The sources with win rates, as (name, section): humans first, then the judges."""
+    out: list[tuple[str, HumanSection | JudgeSection]] = []
+    if report.human.win_rates:
+        out.append((HUMANS, report.human))
+    return out + [(key, j) for key, j in report.judges.items() if j.win_rates]
 
 
 def lc_winner(row: dict[str, Any] | None) -> tuple[str | None, bool]:
@@ -69,28 +72,31 @@ def lc_winner(row: dict[str, Any] | None) -> tuple[str | None, bool]:
     return None, True
 
 
-def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
+def headline(report: StudyReport) -> list[HeadlineEntry]:
     """One entry per compared system pair, oriented as its first source (humans when they
-    rated it): ``system_a, system_b, verdicts: {source: {winner, win_rate_a, ci_low, ci_high,
-    evidence, n_prompts, winner_at_equal_length, length_controlled, prompts_needed}}, agree``
-    (``winner_at_equal_length`` from the length-controlled interval, when it could be
-    fitted; ``prompts_needed``, when there is no clear winner, the prompts a study would need
-    to settle it at 80% power if the observed prompt-level outcome were the truth).
-    ``agree`` is False when two sources name different winners, True when every source
-    names the same one, None otherwise (someone undecided)."""
-    confidence = report["settings"]["confidence"]
-    entries: dict[frozenset[str], dict[str, Any]] = {}
+    rated it), with one ``Verdict`` per source: the winner, the win rate of A and its
+    interval, the ``winner_at_equal_length`` of the length-controlled interval (when it could
+    be fitted) and, when there is no clear winner, the ``prompts_needed`` to settle it at 80%
+    power if the observed prompt-level outcome were the truth. ``agree`` is False when two
+    sources name different winners, True when every source names the same one, None
+    otherwise (someone undecided)."""
+    confidence = report.settings.confidence
+    entries: dict[frozenset[str], HeadlineEntry] = {}
     for source, section in _sections(report):
         controlled = {
-            (r["system_a"], r["system_b"]): r for r in section.get("length_controlled") or []
+            (r.system_a, r.system_b): r.model_dump() for r in section.length_controlled or []
         }
-        for row in section["win_rates"]:
+        for win_rate in section.win_rates or []:
+            row = win_rate.model_dump()  # decide() and honest_ci() read plain rows
             key = frozenset((row["system_a"], row["system_b"]))
             entry = entries.setdefault(
-                key, {"system_a": row["system_a"], "system_b": row["system_b"], "verdicts": {}}
+                key,
+                HeadlineEntry(
+                    system_a=row["system_a"], system_b=row["system_b"], verdicts={}, agree=None
+                ),
             )
             winner, evidence = decide(row, confidence)
-            same_way = row["system_a"] == entry["system_a"]
+            same_way = row["system_a"] == entry.system_a
             low, high, _ = honest_ci(row)
             rate = row["win_rate_a"]
             if not same_way:  # express everything from the entry's system_a
@@ -102,29 +108,29 @@ def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
                     row["prompts_a"], row["prompts_b"], row.get("n_prompts") or 0,
                     alpha=1.0 - confidence,
                 )  # fmt: skip
-            entry["verdicts"][source] = {
-                "winner": winner,
-                "prompts_needed": needed,
-                "win_rate_a": rate,
-                "ci_low": low,
-                "ci_high": high,
-                "evidence": evidence,
-                "n_prompts": row.get("n_prompts"),
-            }
             at_equal, fitted = lc_winner(controlled.get((row["system_a"], row["system_b"])))
-            entry["verdicts"][source]["winner_at_equal_length"] = at_equal
-            entry["verdicts"][source]["length_controlled"] = fitted
+            entry.verdicts[source] = Verdict(
+                winner=winner,
+                prompts_needed=needed,
+                win_rate_a=rate,
+                ci_low=low,
+                ci_high=high,
+                evidence=evidence,
+                n_prompts=row.get("n_prompts"),
+                winner_at_equal_length=at_equal,
+                length_controlled=fitted,
+            )
     for entry in entries.values():
-        named = {v["winner"] for v in entry["verdicts"].values()}
+        named = {v.winner for v in entry.verdicts.values()}
         if len(named - {None}) > 1:
-            entry["agree"] = False
-        elif None in named or len(entry["verdicts"]) < 2:
-            entry["agree"] = None
+            entry.agree = False
+        elif None in named or len(entry.verdicts) < 2:
+            entry.agree = None
         else:
-            entry["agree"] = True
+            entry.agree = True
     return list(entries.values())
 
 
-def sources(report: dict[str, Any]) -> list[str]:
+def sources(report: StudyReport) -> list[str]:
     """The column order of the headline table: humans first, then the judges."""
-    return [name for name, _ in _sources(report)]
+    return [name for name, _ in _sections(report)]

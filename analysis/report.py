@@ -1,59 +1,7 @@
-"""The study report: one JSON-ready dict (a documented interface), rendered as JSON,
-Markdown or a self-contained HTML page (``analysis.report_html``).
-
-JSON schema (``schema_version`` 1; every figure that needs human ratings is null when the
-study has none; a judge's own figures are always present; see docs/report.md)::
-
-    schema_version, generated_at
-    study:    {id, name, systems[], criteria[], scale_min, scale_max, k, n_pairs, n_prompts}
-    settings: {n_boot, seed, confidence}
-    human:
-      n_ratings, n_annotators, n_pairs_rated
-      agreement:
-        krippendorff_alpha:
-          preference: {alpha, ci_low, ci_high, level: "nominal", n_units, n_values, reading}
-          <criterion>: {ordinal: {...same fields...}, interval: {...}}
-        fleiss_kappa            number | null (null unless every rated pair has the same
-                                number (≥ 2) of ratings)
-        fleiss_kappa_complete   {kappa, n_items, n_raters}: Fleiss over the pairs with the most
-                                common number of ratings (useful while a study is running)
-        pairwise_cohen_kappa:   [{annotator_1, annotator_2, kappa, n}]   (preference)
-        pairwise_weighted_kappa: {<criterion>: [{annotator_1, annotator_2, kappa, n}]}
-                                (quadratic weights over the rubric scale)
-        percent_agreement       share of agreeing rater pairs per pair, averaged
-      loo_agreement: [{annotator, agreement, agreement_no_ties, n, n_no_ties}]
-      annotators: [{annotator, n_ratings, loo_agreement, loo_n, tie_rate, first_position_rate,
-                    first_position_p_value, n_first_position, prefers_longer_rate,
-                    median_seconds, n_timed, flags[]}]   (analysis.annotators)
-      prefers_longer_rate, first_position_rate
-      win_rates: [{system_a, system_b, wins_a, wins_b, ties, n, n_prompts, win_rate_a,
-                   ci_low, ci_high (Wilson), boot_ci_low, boot_ci_high (prompt bootstrap),
-                   p_value (sign test over votes), prompts_a, prompts_b,
-                   p_value_prompts (sign test over prompts: honest with several votes each)}]
-      length_controlled: [{system_a, system_b, win_rate_a, lc_win_rate_a, ci_low, ci_high,
-                           length_coef, length_p_value, length_sd, n_pairs}]
-      by_category: [{category, ...the win_rates keys, winner}] | null (no prompt has a
-                   category)
-      bradley_terry: [{system, rating, ci_low, ci_high, strength}] | null (< 3 systems)
-      win_rate_matrix: {systems[], win_rate[][], n[][]}
-      criteria: [{system, criterion, mean, ci_low, ci_high, sd, n}]
-    judges:
-      <judge key>:   (the spec, or the name given in an imported file; "ensemble" too)
-        mode, n, win_rates, length_controlled, by_category, bradley_terry, win_rate_matrix
-        (as for humans)
-        calibration: {agreement_with_majority, agreement_with_majority_no_ties,
-                      cohen_kappa_vs_majority, confusion_matrix {labels, rows, columns,
-                      matrix}, agreement_with_loo_majority(_no_ties),
-                      human_loo_agreement(_no_ties), position_consistency, n_both_orders,
-                      first_position_rate, n_first_position, prefers_longer_rate,
-                      n_length_decisive, human_prefers_longer_rate, tie_rate,
-                      inconsistent_rate, score_correlation, n, n_with_humans, n_no_ties}
-    judge_comparison: {judges: [{judge, agreement, ci_low, ci_high, agreement_no_ties,
-                       ci_low_no_ties, ci_high_no_ties, n, n_no_ties}] (best first),
-                       pairwise: [{judge_1, judge_2, difference, ci_low, ci_high, only_1,
-                       only_2, p_value (exact McNemar), n_shared}]} | null (no humans/judges)
-    headline: [{system_a, system_b, agree, verdicts: {<"humans" | judge key>: {winner | null,
-               win_rate_a, ci_low, ci_high, evidence, n_prompts}}}]  (analysis.headline)
+"""The study report: a typed ``StudyReport`` (``analysis.report_models``), rendered as JSON
+(its ``model_dump(mode="json")``, a documented interface: docs/report.md and the generated
+docs/report.schema.json), Markdown (``analysis.report_md``) or a self-contained HTML page
+(``analysis.report_html``).
 """
 
 from __future__ import annotations
@@ -77,8 +25,8 @@ from analysis.categories import by_category
 from analysis.frames import StudyFrames, load_study_frames
 from analysis.headline import headline
 from analysis.judge_compare import compare_judges
+from analysis.report_models import SCHEMA_VERSION, StudyReport
 
-SCHEMA_VERSION = 1
 FORMATS = ("json", "md", "html")
 
 
@@ -283,8 +231,8 @@ def judge_section(
 
 def build_report(
     fr: StudyFrames, *, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, confidence: float = 0.95
-) -> dict[str, Any]:
-    """The full report of one study as plain JSON-ready data (see the module docstring)."""
+) -> StudyReport:
+    """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report."""
     human = fr.human
     sources = ([human] if len(human) else []) + [fr.judge(k) for k in fr.judges]
     boots = _prompt_boots(fr, sources, n_boot, seed)
@@ -316,13 +264,16 @@ def build_report(
             seed=seed,
             confidence=confidence,
         ),
+        "headline": [],
     }
-    report = clean(report)
-    report["headline"] = headline(report)
-    return report
+    # The statistics modules return plain rows; clean them (numpy scalars, NaN) and validate
+    # them into the models once, then answer the headline from the typed sections.
+    typed = StudyReport.model_validate(clean(report))
+    typed.headline = headline(typed)
+    return typed
 
 
-def report_for_study(source, study, **kwargs) -> dict[str, Any]:
+def report_for_study(source, study, **kwargs) -> StudyReport:
     """Read a study (session or engine, name or id) and build its report."""
     return build_report(load_study_frames(source, study), **kwargs)
 
@@ -340,14 +291,15 @@ def clean(obj: Any) -> Any:
     return obj
 
 
-def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def to_json(data: Any) -> str:
+    """Plain JSON data as indented text (the report's is ``report.model_dump(mode="json")``)."""
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def render(report: dict[str, Any], fmt: str) -> str:
+def render(report: StudyReport, fmt: str) -> str:
     """The report as ``json``, ``md`` or ``html`` text."""
     if fmt == "json":
-        return to_json(report)
+        return to_json(report.model_dump(mode="json"))
     if fmt == "md":
         from analysis.report_md import to_markdown
 

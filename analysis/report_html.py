@@ -19,6 +19,7 @@ from analysis.report_md import (
     LC_NOTE,
     PAIRWISE_HEADERS,
     WIN_RATE_HEADERS,
+    alpha_levels,
     annotator_cells,
     calibration_cells,
     category_cells,
@@ -27,9 +28,20 @@ from analysis.report_md import (
     fmt,
     headline_cells,
     lc_cells,
+    row_ci,
     win_rate_cells,
 )
-from analysis.winrates import honest_ci
+from analysis.report_models import (
+    AnnotatorPairKappa,
+    BradleyTerry,
+    CategoryWinRate,
+    HumanSection,
+    JudgeComparison,
+    JudgeSection,
+    LengthControlled,
+    StudyReport,
+    WinRate,
+)
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
@@ -51,13 +63,13 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _win_rate_block(rows: list[dict] | None, who: str) -> str:
+def _win_rate_block(rows: list[WinRate] | None, who: str) -> str:
     if not rows:
         return "<p class='muted'>No verdicts.</p>"
-    cis = [honest_ci(r) for r in rows]
+    cis = [row_ci(r) for r in rows]
     chart = svg.interval_chart(
         [
-            (f"{r['system_a']} vs {r['system_b']}", r["win_rate_a"], low, high)
+            (f"{r.system_a} vs {r.system_b}", r.win_rate_a, low, high)
             for r, (low, high, _) in zip(rows, cis, strict=True)
         ],
         lo=0,
@@ -69,14 +81,14 @@ def _win_rate_block(rows: list[dict] | None, who: str) -> str:
     return chart + table
 
 
-def _lc_block(rows: list[dict] | None) -> str:
+def _lc_block(rows: list[LengthControlled] | None) -> str:
     cells = lc_cells(rows)
     if not cells:
         return ""
     return f"<p class='muted'>{escape(LC_NOTE)}</p>" + _table(LC_HEADERS, cells)
 
 
-def _category_block(rows: list[dict] | None) -> str:
+def _category_block(rows: list[CategoryWinRate] | None) -> str:
     cells, left_out = category_cells(rows)
     if not cells:
         return ""
@@ -84,13 +96,13 @@ def _category_block(rows: list[dict] | None) -> str:
     return f"<p class='muted'>{escape(CATEGORY_NOTE)}</p>" + _table(CATEGORY_HEADERS, cells) + more
 
 
-def _bt_block(rows: list[dict] | None, who: str) -> str:
+def _bt_block(rows: list[BradleyTerry] | None, who: str) -> str:
     if rows is None:
         return "<p class='muted'>Bradley–Terry ratings need three or more systems.</p>"
-    finite = [v for r in rows for v in (r["rating"], r["ci_low"], r["ci_high"]) if v is not None]
+    finite = [v for r in rows for v in (r.rating, r.ci_low, r.ci_high) if v is not None]
     lo, hi = min(finite) - 20, max(finite) + 20
     return svg.interval_chart(
-        [(r["system"], r["rating"], r["ci_low"], r["ci_high"]) for r in rows],
+        [(r.system, r.rating, r.ci_low, r.ci_high) for r in rows],
         lo=lo,
         hi=hi,
         ref=1000.0,
@@ -100,13 +112,13 @@ def _bt_block(rows: list[dict] | None, who: str) -> str:
     )
 
 
-def _kappa_heatmap(pairs: list[dict]) -> str:
-    names = sorted({r["annotator_1"] for r in pairs} | {r["annotator_2"] for r in pairs})
+def _kappa_heatmap(pairs: list[AnnotatorPairKappa]) -> str:
+    names = sorted({r.annotator_1 for r in pairs} | {r.annotator_2 for r in pairs})
     idx = {n: i for i, n in enumerate(names)}
     m: list[list[Any]] = [[1.0 if i == j else None for j in names] for i in names]
     for r in pairs:
-        i, j = idx[r["annotator_1"]], idx[r["annotator_2"]]
-        m[i][j] = m[j][i] = r["kappa"]
+        i, j = idx[r.annotator_1], idx[r.annotator_2]
+        m[i][j] = m[j][i] = r.kappa
     return svg.heatmap(
         names,
         names,
@@ -117,57 +129,53 @@ def _kappa_heatmap(pairs: list[dict]) -> str:
     )
 
 
-def _human(h: dict[str, Any]) -> str:
-    if not h["n_ratings"]:
+def _human(h: HumanSection) -> str:
+    if not h.n_ratings:
         return "<h2>Human ratings</h2><p class='muted'>No human ratings yet.</p>"
-    agr = h["agreement"]
-    alpha_rows = []
-    for name, entry in agr["krippendorff_alpha"].items():
-        levels = [("nominal", entry)] if name == "preference" else list((entry or {}).items())
-        for level, a in levels:
-            if a is not None:
-                alpha_rows.append(
-                    [name, level, a["alpha"], ci(a["ci_low"], a["ci_high"]), a["reading"]]
-                )
+    agr = h.agreement
+    alpha_rows = [
+        [name, level, a.alpha, ci(a.ci_low, a.ci_high), a.reading]
+        for name, level, a in alpha_levels(agr.krippendorff_alpha)
+        if a is not None
+    ]
     out = [
         "<h2>Human ratings</h2>",
-        f"<p>{h['n_ratings']} ratings by {h['n_annotators']} annotators on "
-        f"{h['n_pairs_rated']} pairs.</p>",
+        f"<p>{h.n_ratings} ratings by {h.n_annotators} annotators on {h.n_pairs_rated} pairs.</p>",
         "<h3>Agreement</h3>",
         _table(["measure", "level", "Krippendorff's alpha", "95% CI", "reading"], alpha_rows),
         _table(
             ["measure", "value"],
             [
-                ["Fleiss' kappa (preference)", agr["fleiss_kappa"]],
-                ["percent agreement (preference)", agr["percent_agreement"]],
-                ["P(prefers the longer response)", h["prefers_longer_rate"]],
-                ["P(prefers the response shown first)", h["first_position_rate"]],
+                ["Fleiss' kappa (preference)", agr.fleiss_kappa],
+                ["percent agreement (preference)", agr.percent_agreement],
+                ["P(prefers the longer response)", h.prefers_longer_rate],
+                ["P(prefers the response shown first)", h.first_position_rate],
             ],
         ),
     ]
-    if agr["pairwise_cohen_kappa"]:
-        out.append(_kappa_heatmap(agr["pairwise_cohen_kappa"]))
-    if h["loo_agreement"]:
+    if agr.pairwise_cohen_kappa:
+        out.append(_kappa_heatmap(agr.pairwise_cohen_kappa))
+    if h.loo_agreement:
         out.append(
             f"<h4>{ANNOTATORS_TITLE}</h4><p class='muted'>{escape(ANNOTATORS_NOTE)}</p>"
             + _table(*annotator_cells(h))
         )
     out += [
         "<h3>Who wins (humans)</h3>",
-        _win_rate_block(h["win_rates"], "humans"),
-        _lc_block(h.get("length_controlled")),
-        _category_block(h.get("by_category")),
-        _bt_block(h["bradley_terry"], "humans"),
+        _win_rate_block(h.win_rates, "humans"),
+        _lc_block(h.length_controlled),
+        _category_block(h.by_category),
+        _bt_block(h.bradley_terry, "humans"),
     ]
-    if h["criteria"]:
+    if h.criteria:
         out.append("<h3>Criterion scores</h3><div class='charts'>")
-        for crit in dict.fromkeys(r["criterion"] for r in h["criteria"]):
-            rows = [r for r in h["criteria"] if r["criterion"] == crit]
-            lo = min(r["ci_low"] if r["ci_low"] is not None else r["mean"] for r in rows)
-            hi = max(r["ci_high"] if r["ci_high"] is not None else r["mean"] for r in rows)
+        for crit in dict.fromkeys(r.criterion for r in h.criteria):
+            rows = [r for r in h.criteria if r.criterion == crit]
+            lo = min(r.ci_low if r.ci_low is not None else r.mean for r in rows)
+            hi = max(r.ci_high if r.ci_high is not None else r.mean for r in rows)
             out.append(
                 svg.interval_chart(
-                    [(r["system"], r["mean"], r["ci_low"], r["ci_high"]) for r in rows],
+                    [(r.system, r.mean, r.ci_low, r.ci_high) for r in rows],
                     lo=max(lo - 0.5, 0),
                     hi=hi + 0.5,
                     bars=False,
@@ -178,25 +186,25 @@ def _human(h: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _judge(key: str, j: dict[str, Any]) -> str:
-    c = j["calibration"]
+def _judge(key: str, j: JudgeSection) -> str:
+    c = j.calibration
     out = [
-        f"<h3>{escape(key)}</h3><p>Mode: {escape(str(j['mode']))}; {j['n']} verdicts.</p>",
+        f"<h3>{escape(key)}</h3><p>Mode: {escape(str(j.mode))}; {j.n} verdicts.</p>",
         _table(
             ["calibration", "value"],
             calibration_cells(c),
         ),
     ]
-    cm = c.get("confusion_matrix")
+    cm = c.confusion_matrix
     if cm:
         names = {"a": "A wins", "tie": "tie", "b": "B wins"}
-        labels = [names[x] for x in cm["labels"]]
-        top = max(max(r) for r in cm["matrix"]) or 1
+        labels = [names[x] for x in cm.labels]
+        top = max(max(r) for r in cm.matrix) or 1
         out.append(
             svg.heatmap(
                 labels,
                 labels,
-                cm["matrix"],
+                cm.matrix,
                 vmin=0,
                 vmax=top,
                 title=f"{key} vs the human majority",
@@ -204,33 +212,30 @@ def _judge(key: str, j: dict[str, Any]) -> str:
                 col_title=key,
             )
         )
-    if c.get("score_correlation"):
+    if c.score_correlation:
         out.append(
             _table(
                 ["criterion", "Spearman", "Kendall", "n"],
-                [
-                    [r["criterion"], r["spearman"], r["kendall"], r["n"]]
-                    for r in c["score_correlation"]
-                ],
+                [[r.criterion, r.spearman, r.kendall, r.n] for r in c.score_correlation],
             )
         )
     out += [
-        _win_rate_block(j["win_rates"], key),
-        _lc_block(j.get("length_controlled")),
-        _category_block(j.get("by_category")),
-        _bt_block(j["bradley_terry"], key),
+        _win_rate_block(j.win_rates, key),
+        _lc_block(j.length_controlled),
+        _category_block(j.by_category),
+        _bt_block(j.bradley_terry, key),
     ]
     return "".join(out)
 
 
-def _headline(report: dict[str, Any]) -> str:
+def _headline(report: StudyReport) -> str:
     headers, rows = headline_cells(report)
     if not rows:
         return ""
     return f"<h2>Who wins</h2><p class='muted'>{escape(HEADLINE_NOTE)}</p>" + _table(headers, rows)
 
 
-def _comparison(cmp: dict[str, Any] | None) -> str:
+def _comparison(cmp: JudgeComparison | None) -> str:
     if not cmp:
         return ""
     ranked, pairwise = comparison_cells(cmp)
@@ -239,21 +244,21 @@ def _comparison(cmp: dict[str, Any] | None) -> str:
     return out + (_table(PAIRWISE_HEADERS, pairwise) if pairwise else "")
 
 
-def to_html(report: dict[str, Any]) -> str:
-    st = report["study"]
-    judges = "".join(_judge(k, j) for k, j in report["judges"].items())
+def to_html(report: StudyReport) -> str:
+    st, settings = report.study, report.settings
+    judges = "".join(_judge(k, j) for k, j in report.judges.items())
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Report: {escape(st['name'])}</title><style>{CSS}</style></head><body>"
-        f"<h1>Report: {escape(st['name'])}</h1>"
-        f"<p>Systems: {escape(', '.join(st['systems']) or '—')}. {st['n_pairs']} pairs over "
-        f"{st['n_prompts']} prompts. <span class='muted'>Generated "
-        f"{escape(report['generated_at'])}; {report['settings']['n_boot']} bootstrap "
-        f"resamples; {report['settings']['confidence']:.0%} intervals.</span></p>"
+        f"<title>Report: {escape(st.name)}</title><style>{CSS}</style></head><body>"
+        f"<h1>Report: {escape(st.name)}</h1>"
+        f"<p>Systems: {escape(', '.join(st.systems) or '—')}. {st.n_pairs} pairs over "
+        f"{st.n_prompts} prompts. <span class='muted'>Generated "
+        f"{escape(report.generated_at)}; {settings.n_boot} bootstrap "
+        f"resamples; {settings.confidence:.0%} intervals.</span></p>"
         + _headline(report)
-        + _human(report["human"])
+        + _human(report.human)
         + "<h2>Judges</h2>"
-        + _comparison(report.get("judge_comparison"))
+        + _comparison(report.judge_comparison)
         + (judges or "<p class='muted'>No judge verdicts yet.</p>")
         + "</body></html>\n"
     )

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.report_models import (
+    AlphaEstimate,
+    BradleyTerry,
+    Calibration,
+    CategoryWinRate,
+    HumanSection,
+    JudgeComparison,
+    JudgeSection,
+    KrippendorffAlphas,
+    LengthControlled,
+    StudyReport,
+    WinRate,
+)
 from analysis.winrates import honest_ci
 
 
@@ -52,20 +65,25 @@ WIN_RATE_HEADERS = [
 ]
 
 
-def win_rate_cells(rows: list[dict]) -> list[list[Any]]:
+def row_ci(row: WinRate) -> tuple[Any, Any, str]:
+    """``analysis.winrates.honest_ci`` of a typed win-rate row: (low, high, which interval)."""
+    return honest_ci(row.model_dump())
+
+
+def win_rate_cells(rows: list[WinRate]) -> list[list[Any]]:
     """Cells of the win-rate table, shared by the Markdown and HTML reports."""
     return [
         [
-            r["system_a"],
-            r["system_b"],
-            r["wins_a"],
-            r["wins_b"],
-            r["ties"],
-            r["win_rate_a"],
-            ci(r["ci_low"], r["ci_high"]),
-            ci(r.get("boot_ci_low"), r.get("boot_ci_high")),
-            r["p_value"],
-            r.get("p_value_prompts"),
+            r.system_a,
+            r.system_b,
+            r.wins_a,
+            r.wins_b,
+            r.ties,
+            r.win_rate_a,
+            ci(r.ci_low, r.ci_high),
+            ci(r.boot_ci_low, r.boot_ci_high),
+            r.p_value,
+            r.p_value_prompts,
         ]
         for r in rows
     ]
@@ -82,7 +100,7 @@ HEADLINE_NOTE = (
 
 
 def headline_cells(
-    report: dict[str, Any], *, compact: bool = False
+    report: StudyReport, *, compact: bool = False
 ) -> tuple[list[str], list[list[str]]]:
     """Headers and cells of the "who wins" table (one row per system pair, one column per
     source), shared by the Markdown and HTML reports. ``compact`` cells hold the call only,
@@ -91,32 +109,30 @@ def headline_cells(
 
     names = sources(report)
     rows = []
-    for e in report.get("headline", []):
-        cells = [f"{e['system_a']} vs {e['system_b']}"]
+    for e in report.headline:
+        cells = [f"{e.system_a} vs {e.system_b}"]
         for name in names:
-            v = e["verdicts"].get(name)
+            v = e.verdicts.get(name)
             if v is None:
                 cells.append("—")
                 continue
-            call = v["winner"] if v["winner"] else "no clear winner"
-            length_differs = (
-                v.get("length_controlled") and v.get("winner_at_equal_length") != v["winner"]
-            )
+            call = v.winner if v.winner else "no clear winner"
+            length_differs = v.length_controlled and v.winner_at_equal_length != v.winner
             if compact:
                 cells.append(f"{call} (length?)" if length_differs else call)
                 continue
-            cell = f"{call} · A {fmt(v['win_rate_a'])} {ci(v['ci_low'], v['ci_high'])}"
-            if v.get("prompts_needed"):
-                cell += f" · ~{v['prompts_needed']:,} prompts to settle"
+            cell = f"{call} · A {fmt(v.win_rate_a)} {ci(v.ci_low, v.ci_high)}"
+            if v.prompts_needed:
+                cell += f" · ~{v.prompts_needed:,} prompts to settle"
             if length_differs:
-                cell += f" · at equal length: {v['winner_at_equal_length'] or 'no clear winner'}"
+                cell += f" · at equal length: {v.winner_at_equal_length or 'no clear winner'}"
             cells.append(cell)
-        cells.append({True: "yes", False: "NO", None: "—"}[e["agree"]])
+        cells.append({True: "yes", False: "NO", None: "—"}[e.agree])
         rows.append(cells)
     return ["A vs B", *names, "sources agree"], rows
 
 
-def headline_md(report: dict[str, Any]) -> list[str]:
+def headline_md(report: StudyReport) -> list[str]:
     headers, rows = headline_cells(report)
     if not rows:
         return []
@@ -131,23 +147,23 @@ LC_NOTE = (
 )
 
 
-def lc_cells(rows: list[dict] | None) -> list[list[Any]]:
+def lc_cells(rows: list[LengthControlled] | None) -> list[list[Any]]:
     """Cells of the length-controlled table, shared by the Markdown and HTML reports."""
     return [
         [
-            r["system_a"],
-            r["system_b"],
-            r["win_rate_a"],
-            r["lc_win_rate_a"],
-            ci(r["ci_low"], r["ci_high"]),
-            r["length_coef"],
-            r["length_p_value"],
+            r.system_a,
+            r.system_b,
+            r.win_rate_a,
+            r.lc_win_rate_a,
+            ci(r.ci_low, r.ci_high),
+            r.length_coef,
+            r.length_p_value,
         ]
         for r in rows or []
     ]
 
 
-def _lc(rows: list[dict] | None) -> list[str]:
+def _lc(rows: list[LengthControlled] | None) -> list[str]:
     cells = lc_cells(rows)
     return [LC_NOTE, "", table(LC_HEADERS, cells), ""] if cells else []
 
@@ -163,22 +179,22 @@ COMPARE_NOTE = (
 )
 
 
-def comparison_cells(cmp: dict[str, Any]) -> tuple[list[list[Any]], list[list[Any]]]:
+def comparison_cells(cmp: JudgeComparison) -> tuple[list[list[Any]], list[list[Any]]]:
     """Cells of the two judge-comparison tables, shared by the Markdown and HTML reports."""
     ranked = [
-        [r["judge"], r["agreement"], ci(r["ci_low"], r["ci_high"]), r["agreement_no_ties"],
-         ci(r["ci_low_no_ties"], r["ci_high_no_ties"]), r["n"]]
-        for r in cmp["judges"]
+        [r.judge, r.agreement, ci(r.ci_low, r.ci_high), r.agreement_no_ties,
+         ci(r.ci_low_no_ties, r.ci_high_no_ties), r.n]
+        for r in cmp.judges
     ]  # fmt: skip
     pairwise = [
-        [r["judge_1"], r["judge_2"], r["difference"], ci(r["ci_low"], r["ci_high"]),
-         r["only_1"], r["only_2"], r["p_value"], r["n_shared"]]
-        for r in cmp["pairwise"]
+        [r.judge_1, r.judge_2, r.difference, ci(r.ci_low, r.ci_high), r.only_1, r.only_2,
+         r.p_value, r.n_shared]
+        for r in cmp.pairwise
     ]  # fmt: skip
     return ranked, pairwise
 
 
-def comparison_md(cmp: dict[str, Any] | None) -> list[str]:
+def comparison_md(cmp: JudgeComparison | None) -> list[str]:
     if not cmp:
         return []
     ranked, pairwise = comparison_cells(cmp)
@@ -197,20 +213,21 @@ ANNOTATORS_NOTE = (
 )
 
 
-def annotator_cells(h: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+def annotator_cells(h: HumanSection) -> tuple[list[str], list[list[Any]]]:
     """The per-annotator table, shared by the Markdown and HTML reports."""
-    quality = {r["annotator"]: r for r in h.get("annotators") or []}
+    quality = {r.annotator: r for r in h.annotators or []}
     headers = ["annotator", "agreement", "without ties", "n", "ties", "first shown wins",
                "p (first)", "longer wins", "median s", "flags"]  # fmt: skip
     rows = []
-    for r in h["loo_agreement"]:
-        q = quality.get(r["annotator"], {})
-        rows.append(
-            [r["annotator"], r["agreement"], r["agreement_no_ties"], r["n"], q.get("tie_rate"),
-             q.get("first_position_rate"), q.get("first_position_p_value"),
-             q.get("prefers_longer_rate"), fmt(q.get("median_seconds"), 1),
-             ", ".join(q.get("flags") or []) or "—"]
+    for r in h.loo_agreement or []:
+        q = quality.get(r.annotator)
+        figures = (
+            [q.tie_rate, q.first_position_rate, q.first_position_p_value,
+             q.prefers_longer_rate, fmt(q.median_seconds, 1), ", ".join(q.flags) or "—"]
+            if q is not None
+            else [None, None, None, None, fmt(None, 1), "—"]
         )  # fmt: skip
+        rows.append([r.annotator, r.agreement, r.agreement_no_ties, r.n, *figures])
     return headers, rows
 
 
@@ -223,20 +240,20 @@ CATEGORY_NOTE = (
 MAX_CATEGORY_ROWS = 150
 
 
-def category_cells(rows: list[dict] | None) -> tuple[list[list[Any]], int]:
+def category_cells(rows: list[CategoryWinRate] | None) -> tuple[list[list[Any]], int]:
     """Cells of the per-category table (at most ``MAX_CATEGORY_ROWS``) and how many rows were
     left out, shared by the Markdown and HTML reports."""
     cells = []
     for r in (rows or [])[:MAX_CATEGORY_ROWS]:
-        low, high, _ = honest_ci(r)
+        low, high, _ = row_ci(r)
         cells.append(
-            [r["category"], r["system_a"], r["system_b"], r["win_rate_a"], ci(low, high),
-             r["n_prompts"], r.get("winner") or "no clear winner"]
+            [r.category, r.system_a, r.system_b, r.win_rate_a, ci(low, high), r.n_prompts,
+             r.winner or "no clear winner"]
         )  # fmt: skip
     return cells, max(0, len(rows or []) - MAX_CATEGORY_ROWS)
 
 
-def _categories(rows: list[dict] | None) -> list[str]:
+def _categories(rows: list[CategoryWinRate] | None) -> list[str]:
     cells, left_out = category_cells(rows)
     if not cells:
         return []
@@ -246,169 +263,160 @@ def _categories(rows: list[dict] | None) -> list[str]:
     return out
 
 
-def _win_rates(rows: list[dict] | None) -> str:
+def _win_rates(rows: list[WinRate] | None) -> str:
     if not rows:
         return "_No verdicts._"
     return table(WIN_RATE_HEADERS, win_rate_cells(rows))
 
 
-def _bt(rows: list[dict] | None) -> str:
+def _bt(rows: list[BradleyTerry] | None) -> str:
     if rows is None:
         return "_Bradley–Terry needs three or more systems._"
     return table(
         ["system", "rating", "95% CI"],
-        [[r["system"], fmt(r["rating"], 1), ci(r["ci_low"], r["ci_high"], 1)] for r in rows],
+        [[r.system, fmt(r.rating, 1), ci(r.ci_low, r.ci_high, 1)] for r in rows],
     )
 
 
-def _alpha_rows(alphas: dict[str, Any]) -> list[list[Any]]:
+def alpha_levels(alphas: KrippendorffAlphas) -> list[tuple[str, str, AlphaEstimate | None]]:
+    """(measure, level, estimate): the preference (nominal), then every criterion that has
+    an alpha at its ordinal and interval levels. Shared by the reports and the Results page."""
+    out: list[tuple[str, str, AlphaEstimate | None]] = [
+        ("preference", "nominal", alphas.preference)
+    ]
+    for name, entry in alphas.criteria.items():
+        if entry is not None:
+            out += [(name, "ordinal", entry.ordinal), (name, "interval", entry.interval)]
+    return out
+
+
+def _alpha_rows(alphas: KrippendorffAlphas) -> list[list[Any]]:
     rows = []
-    for name, entry in alphas.items():
-        levels = [("nominal", entry)] if name == "preference" else list((entry or {}).items())
-        for level, a in levels:
-            if a is None:
-                rows.append([name, level, None, "—", "—"])
-            else:
-                rows.append(
-                    [
-                        name,
-                        level,
-                        a["alpha"],
-                        ci(a["ci_low"], a["ci_high"]),
-                        a["reading"].split(":")[0],
-                    ]
-                )
+    for name, level, a in alpha_levels(alphas):
+        if a is None:
+            rows.append([name, level, None, "—", "—"])
+        else:
+            rows.append([name, level, a.alpha, ci(a.ci_low, a.ci_high), a.reading.split(":")[0]])
     return rows
 
 
-def human_md(h: dict[str, Any]) -> list[str]:
+def human_md(h: HumanSection) -> list[str]:
     out = ["## Human ratings", ""]
-    if not h["n_ratings"]:
+    if not h.n_ratings:
         return out + ["_No human ratings yet._", ""]
-    agr = h["agreement"]
+    agr = h.agreement
     out += [
-        f"{h['n_ratings']} ratings by {h['n_annotators']} annotators on "
-        f"{h['n_pairs_rated']} pairs.",
+        f"{h.n_ratings} ratings by {h.n_annotators} annotators on {h.n_pairs_rated} pairs.",
         "",
         "### Agreement",
         "",
         table(
             ["measure", "level", "alpha", "95% CI", "reading"],
-            _alpha_rows(agr["krippendorff_alpha"]),
+            _alpha_rows(agr.krippendorff_alpha),
         ),
         "",
-        f"- Fleiss' kappa (preference): {fmt(agr['fleiss_kappa'])}",
-        f"- Percent agreement (preference): {fmt(agr['percent_agreement'])}",
-        f"- P(prefers the longer response): {fmt(h['prefers_longer_rate'])}",
-        f"- P(prefers the response shown first): {fmt(h['first_position_rate'])}",
+        f"- Fleiss' kappa (preference): {fmt(agr.fleiss_kappa)}",
+        f"- Percent agreement (preference): {fmt(agr.percent_agreement)}",
+        f"- P(prefers the longer response): {fmt(h.prefers_longer_rate)}",
+        f"- P(prefers the response shown first): {fmt(h.first_position_rate)}",
         "",
     ]
-    if agr["pairwise_cohen_kappa"]:
+    if agr.pairwise_cohen_kappa:
         out += [
             "#### Pairwise Cohen's kappa (preference)",
             "",
             table(
                 ["annotator 1", "annotator 2", "kappa", "shared"],
-                [
-                    [r["annotator_1"], r["annotator_2"], r["kappa"], r["n"]]
-                    for r in agr["pairwise_cohen_kappa"]
-                ],
+                [[r.annotator_1, r.annotator_2, r.kappa, r.n] for r in agr.pairwise_cohen_kappa],
             ),
             "",
         ]
-    if h["loo_agreement"]:
+    if h.loo_agreement:
         headers, rows = annotator_cells(h)
         out += [f"#### {ANNOTATORS_TITLE}", "", ANNOTATORS_NOTE, "", table(headers, rows), ""]
     out += [
         "### Who wins (humans)",
         "",
-        _win_rates(h["win_rates"]),
+        _win_rates(h.win_rates),
         "",
-        *_lc(h.get("length_controlled")),
-        *_categories(h.get("by_category")),
-        _bt(h["bradley_terry"]),
+        *_lc(h.length_controlled),
+        *_categories(h.by_category),
+        _bt(h.bradley_terry),
         "",
     ]
-    if h["criteria"]:
+    if h.criteria:
         out += [
             "### Criterion scores",
             "",
             table(
                 ["system", "criterion", "mean", "95% CI", "n"],
-                [
-                    [r["system"], r["criterion"], r["mean"], ci(r["ci_low"], r["ci_high"]), r["n"]]
-                    for r in h["criteria"]
-                ],
+                [[r.system, r.criterion, r.mean, ci(r.ci_low, r.ci_high), r.n] for r in h.criteria],
             ),
             "",
         ]
     return out
 
 
-def calibration_cells(c: dict[str, Any]) -> list[list[Any]]:
+def calibration_cells(c: Calibration) -> list[list[Any]]:
     """(label, value) rows of a judge's calibration, shared by the Markdown and HTML reports."""
     return [
-        ["agreement with human majority", c["agreement_with_majority"]],
-        ["… without ties", c["agreement_with_majority_no_ties"]],
-        ["Cohen's kappa vs majority", c["cohen_kappa_vs_majority"]],
-        ["agreement with leave-one-out majority", c["agreement_with_loo_majority"]],
-        ["humans' leave-one-out agreement (same rows)", c["human_loo_agreement"]],
-        ["position consistency", c["position_consistency"]],
-        ["P(prefers the response shown first)", c["first_position_rate"]],
-        ["P(prefers the longer response)", c["prefers_longer_rate"]],
-        ["… humans", c["human_prefers_longer_rate"]],
-        ["tie rate", c["tie_rate"]],
-        ["pairs judged", c["n"]],
-        ["pairs also rated by humans", c["n_with_humans"]],
+        ["agreement with human majority", c.agreement_with_majority],
+        ["… without ties", c.agreement_with_majority_no_ties],
+        ["Cohen's kappa vs majority", c.cohen_kappa_vs_majority],
+        ["agreement with leave-one-out majority", c.agreement_with_loo_majority],
+        ["humans' leave-one-out agreement (same rows)", c.human_loo_agreement],
+        ["position consistency", c.position_consistency],
+        ["P(prefers the response shown first)", c.first_position_rate],
+        ["P(prefers the longer response)", c.prefers_longer_rate],
+        ["… humans", c.human_prefers_longer_rate],
+        ["tie rate", c.tie_rate],
+        ["pairs judged", c.n],
+        ["pairs also rated by humans", c.n_with_humans],
     ]
 
 
-def judge_md(key: str, j: dict[str, Any]) -> list[str]:
-    c = j["calibration"]
+def judge_md(key: str, j: JudgeSection) -> list[str]:
+    c = j.calibration
     rows = calibration_cells(c)
     out = [
         f"### {key}",
         "",
-        f"Mode: {j['mode']}; {j['n']} verdicts.",
+        f"Mode: {j.mode}; {j.n} verdicts.",
         "",
         table(["calibration", "value"], rows),
         "",
     ]
-    if c.get("score_correlation"):
+    if c.score_correlation:
         out += [
             table(
                 ["criterion", "Spearman", "Kendall", "n"],
-                [
-                    [r["criterion"], r["spearman"], r["kendall"], r["n"]]
-                    for r in c["score_correlation"]
-                ],
+                [[r.criterion, r.spearman, r.kendall, r.n] for r in c.score_correlation],
             ),
             "",
         ]
-    out += [_win_rates(j["win_rates"]), "", *_lc(j.get("length_controlled"))]
-    out += _categories(j.get("by_category"))
-    out += [_bt(j["bradley_terry"]), ""]
+    out += [_win_rates(j.win_rates), "", *_lc(j.length_controlled)]
+    out += _categories(j.by_category)
+    out += [_bt(j.bradley_terry), ""]
     return out
 
 
-def to_markdown(report: dict[str, Any]) -> str:
-    st = report["study"]
+def to_markdown(report: StudyReport) -> str:
+    st, settings = report.study, report.settings
     out = [
-        f"# Report: {st['name']}",
+        f"# Report: {st.name}",
         "",
-        f"Systems: {', '.join(st['systems']) or '—'}. {st['n_pairs']} pairs over "
-        f"{st['n_prompts']} prompts. Generated {report['generated_at']}; "
-        f"{report['settings']['n_boot']} bootstrap resamples, "
-        f"{report['settings']['confidence']:.0%} intervals.",
+        f"Systems: {', '.join(st.systems) or '—'}. {st.n_pairs} pairs over "
+        f"{st.n_prompts} prompts. Generated {report.generated_at}; "
+        f"{settings.n_boot} bootstrap resamples, {settings.confidence:.0%} intervals.",
         "",
         *headline_md(report),
-        *human_md(report["human"]),
+        *human_md(report.human),
         "## Judges",
         "",
-        *comparison_md(report.get("judge_comparison")),
+        *comparison_md(report.judge_comparison),
     ]
-    if not report["judges"]:
+    if not report.judges:
         out += ["_No judge verdicts yet._", ""]
-    for key, j in report["judges"].items():
+    for key, j in report.judges.items():
         out += judge_md(key, j)
     return "\n".join(out).rstrip() + "\n"

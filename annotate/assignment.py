@@ -7,11 +7,15 @@
   (pair_id, slot) is unique, so racing annotators cannot push a pair past k.
 * An opened pair left alone for longer than the lease gives its slot up to the next
   annotator who needs work; a skipped or flagged pair gives it up at once.
+
+Nothing here commits: the page (or command) that opened the unit of work does, so a vote is
+stored when its callback's unit of work ends, before the next pair is drawn. Writes that can
+lose a race on a unique key (a claimed slot, a double submit) run in a savepoint and are
+retried or answered from the winner's row, as before.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -30,7 +34,10 @@ from annotate.blinding import (  # noqa: F401 - re-exported: the pages import th
     to_canonical,
     to_shown,
 )
+from annotate.progress import study_progress  # noqa: F401 - re-exported for older callers
+from foundation.enums import AssignmentStatus, Preference
 from foundation.models import Assignment, Pair, Rating, Study, User, utcnow
+from foundation.rubric import rubric_of
 from foundation.settings import get_settings
 
 
@@ -60,7 +67,10 @@ def _full_pairs(session: Session, study: Study, cutoff: datetime) -> set[int]:
         .where(
             Assignment.study_id == study.id,
             col(Assignment.slot).is_not(None),
-            or_(col(Assignment.status) != "open", col(Assignment.opened_at) >= cutoff),
+            or_(
+                col(Assignment.status) != AssignmentStatus.OPEN,
+                col(Assignment.opened_at) >= cutoff,
+            ),
         )
         .group_by(Assignment.pair_id),
     )
@@ -86,7 +96,7 @@ def _open_assignment(session: Session, study_id: int, user_id: int) -> Assignmen
         .where(
             Assignment.study_id == study_id,
             Assignment.user_id == user_id,
-            Assignment.status == "open",
+            Assignment.status == AssignmentStatus.OPEN,
             col(Assignment.slot).is_not(None),
         )
         .order_by(Assignment.id)
@@ -128,10 +138,15 @@ def _available(
             if pid not in blocked]  # fmt: skip
 
 
+class _Lost(Exception):
+    """Another annotator got there first (inside a savepoint, which this rolls back)."""
+
+
 def _try_claim(
     session: Session, study: Study, user_id: int, pair_id: int, swapped: bool, cutoff: datetime
 ) -> Assignment | None:
-    """Take a free slot of the pair (or an expired one); None if the pair is full."""
+    """Take a free slot of the pair (or an expired one); None if the pair is full or another
+    annotator took the slot first (their claim stands; the caller tries the next pair)."""
     held = list(
         session.exec(
             select(Assignment).where(
@@ -142,37 +157,36 @@ def _try_claim(
     capacity = study.k - _imported(session, study.id, pair_id).get(pair_id, 0)
     used = {a.slot for a in held}
     free = [s for s in range(capacity) if s not in used]
-    stale = [a for a in held if a.status == "open" and a.opened_at < cutoff]
+    stale = [a for a in held if a.status == AssignmentStatus.OPEN and a.opened_at < cutoff]
+    victim = None
     if free and len(held) < capacity:
         slot = free[0]
     else:
         if not stale or len(held) - len(stale) >= capacity:
             return None
         victim = stale[0]
-        # Conditional update: only one claimer can expire a given assignment.
-        res = session.execute(
-            update(Assignment)
-            .where(
-                col(Assignment.id) == victim.id,
-                col(Assignment.status) == "open",
-                col(Assignment.opened_at) < cutoff,
-            )
-            .values(status="expired", slot=None)
-        )
-        if res.rowcount != 1:
-            session.rollback()
-            return None
         slot = victim.slot
     assignment = Assignment(
         study_id=study.id, pair_id=pair_id, user_id=user_id, slot=slot, swapped=swapped
     )
-    session.add(assignment)
     try:
-        session.commit()
-    except IntegrityError:  # someone took the slot first; the caller tries again
-        session.rollback()
+        with session.begin_nested():
+            if victim is not None:
+                # Conditional update: only one claimer can expire a given assignment.
+                res = session.execute(
+                    update(Assignment)
+                    .where(
+                        col(Assignment.id) == victim.id,
+                        col(Assignment.status) == AssignmentStatus.OPEN,
+                        col(Assignment.opened_at) < cutoff,
+                    )
+                    .values(status=AssignmentStatus.EXPIRED, slot=None)
+                )
+                if res.rowcount != 1:
+                    raise _Lost
+            session.add(assignment)
+    except (_Lost, IntegrityError):  # someone took the slot first; the caller tries again
         return None
-    session.refresh(assignment)
     return assignment
 
 
@@ -185,14 +199,14 @@ def next_assignment(
     lease_minutes: float | None = None,
 ) -> Assignment | None:
     """The pair this annotator should rate now: the one they left open, else a new one.
-    None when nothing is left for them. Commits the claim."""
+    None when nothing is left for them. The claim is written; the caller commits it."""
     now = now or utcnow()
     cutoff = _lease_cutoff(now, lease_minutes)
     current = _open_assignment(session, study.id, user.id)
     if current is not None:
         current.opened_at = now  # the annotator is back: renew the lease
         session.add(current)
-        session.commit()
+        session.flush()
         return current
     for _attempt in range(5):
         candidates = _available(session, study, user.id, cutoff)
@@ -230,22 +244,22 @@ def submit_rating(
     now: datetime | None = None,
 ) -> Rating:
     """Store a vote given in shown terms (A = left). Idempotent: a second submit of the same
-    pair returns the first rating unchanged. Commits before returning."""
-    from annotate.studies import study_rubric
-
+    pair returns the first rating unchanged, even when the two race. The caller commits, and
+    must before it shows the next pair."""
     now = now or utcnow()
     assignment = _own(session, assignment_id, user_id)
     existing = _existing_rating(session, assignment.pair_id, user_id)
     if existing is not None:
         return existing
     study = session.get(Study, assignment.study_id)
-    rubric = study_rubric(study)
-    if preference == "tie" and not rubric.allow_ties:
+    rubric = rubric_of(study)
+    if preference == Preference.TIE and not rubric.allow_ties:
         raise AssignmentError("this study does not allow ties: choose A or B")
     canonical = to_canonical(preference, assignment.swapped)
     canon_scores = canonical_scores(rubric, scores, assignment.swapped)
-    if assignment.slot is None:
-        _reclaim_for_late_submit(session, study, assignment)
+    slot = assignment.slot
+    if slot is None:
+        slot = _slot_for_late_submit(session, study, assignment)
     if time_spent_s is None:
         time_spent_s = (now - assignment.opened_at).total_seconds()
     rating = Rating(
@@ -260,24 +274,24 @@ def submit_rating(
         time_spent_s=round(float(time_spent_s), 3),
         created_at=now,
     )
-    assignment.status = "done"
-    assignment.finished_at = now
-    session.add(rating)
-    session.add(assignment)
     try:
-        session.commit()
+        with session.begin_nested():
+            assignment.slot = slot
+            assignment.status = AssignmentStatus.DONE
+            assignment.finished_at = now
+            session.add(rating)
+            session.add(assignment)
     except IntegrityError:  # a double submit raced us: the first one stands
-        session.rollback()
         existing = _existing_rating(session, assignment.pair_id, user_id)
         if existing is None:
             raise
         return existing
-    session.refresh(rating)
     return rating
 
 
-def _reclaim_for_late_submit(session: Session, study: Study, assignment: Assignment) -> None:
-    """A vote on a pair whose lease ran out still counts if the pair has room left."""
+def _slot_for_late_submit(session: Session, study: Study, assignment: Assignment) -> int:
+    """A vote on a pair whose lease ran out still counts if the pair has room left: the
+    free slot it takes."""
     used = set(
         session.exec(
             select(Assignment.slot).where(
@@ -292,7 +306,7 @@ def _reclaim_for_late_submit(session: Session, study: Study, assignment: Assignm
             "this pair was handed to another annotator while it sat unanswered, and it now "
             "has all the ratings it needs; your vote on it was not stored"
         )
-    assignment.slot = free[0]
+    return free[0]
 
 
 def skip_assignment(
@@ -304,18 +318,17 @@ def skip_assignment(
     flag: bool = False,
     now: datetime | None = None,
 ) -> Assignment:
-    """Skip (or flag, e.g. "both unusable") a pair; its slot goes to someone else. Commits."""
+    """Skip (or flag, e.g. "both unusable") a pair; its slot goes to someone else."""
     assignment = _own(session, assignment_id, user_id)
-    if assignment.status == "done":
+    if assignment.status == AssignmentStatus.DONE:
         raise AssignmentError("this pair is already rated")
-    assignment.status = "skipped"
+    assignment.status = AssignmentStatus.SKIPPED
     assignment.flagged = flag
     assignment.reason = reason.strip()[:1000] or None
     assignment.slot = None
     assignment.finished_at = now or utcnow()
     session.add(assignment)
-    session.commit()
-    session.refresh(assignment)
+    session.flush()
     return assignment
 
 
@@ -330,7 +343,7 @@ def progress(
                 select(Assignment.id).where(
                     Assignment.study_id == study.id,
                     Assignment.user_id == user.id,
-                    col(Assignment.status).in_(("done", "skipped")),
+                    col(Assignment.status).in_((AssignmentStatus.DONE, AssignmentStatus.SKIPPED)),
                 )
             )
         )
@@ -339,53 +352,3 @@ def progress(
     left = len(set(pairs) - _blocked(session, study, user.id, cutoff))
     left += _open_assignment(session, study.id, user.id) is not None
     return Progress(done=done, total=done + left)
-
-
-def study_progress(session: Session, *, study: Study) -> dict:
-    """Per-study and per-annotator counts for the admin's progress page, counted by the
-    database (a 100k-rating study is one aggregate per table, not 100k objects)."""
-    n_pairs = session.exec(select(func.count()).where(Pair.study_id == study.id)).one()
-    per_pair = _rows(
-        session,
-        select(func.count()).where(Rating.study_id == study.id).group_by(Rating.pair_id),
-    )
-    ratings = sum(n for (n,) in per_pair)
-    complete = sum(1 for (n,) in per_pair if n >= study.k)
-    per_user: dict[int, dict] = {}
-    counts = _rows(
-        session,
-        select(
-            Assignment.user_id, User.username, Assignment.status, Assignment.flagged, func.count()
-        )
-        .join(User, col(User.id) == Assignment.user_id)
-        .where(Assignment.study_id == study.id)
-        .group_by(Assignment.user_id, User.username, Assignment.status, Assignment.flagged),
-    )
-    for user_id, username, status, flagged, n in counts:
-        u = per_user.setdefault(
-            user_id,
-            {"annotator": username, "done": 0, "skipped": 0, "flagged": 0, "open": 0},
-        )
-        if status in ("done", "skipped", "open"):
-            u[status] += n
-        if status == "skipped" and flagged:
-            u["flagged"] += n
-    times: dict[int, list[float]] = defaultdict(list)
-    for user_id, t in _rows(
-        session,
-        select(Rating.user_id, Rating.time_spent_s).where(
-            Rating.study_id == study.id, col(Rating.time_spent_s).is_not(None)
-        ),
-    ):
-        times[user_id].append(t)
-    for user_id, u in per_user.items():
-        spent = sorted(times.get(user_id, []))
-        u["median_seconds"] = spent[len(spent) // 2] if spent else None
-    return {
-        "pairs": n_pairs,
-        "k": study.k,
-        "ratings": ratings,
-        "ratings_needed": n_pairs * study.k,
-        "pairs_complete": complete,
-        "annotators": sorted(per_user.values(), key=lambda u: u["annotator"]),
-    }

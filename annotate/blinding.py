@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from foundation.enums import Preference
 from foundation.models import Assignment, Output, Pair, Prompt
 from foundation.rubric import Rubric
 
-SHOWN = ("A", "B", "tie")
+#: A preference as the annotator gives it: A = the left response, B = the right one.
+SHOWN = ("A", "B", Preference.TIE.value)
 
 
 class AssignmentError(ValueError):
@@ -62,24 +64,30 @@ def blind_view(session: Session, assignment: Assignment) -> BlindPair:
     )
 
 
-def to_canonical(shown: str, swapped: bool) -> str:
+def to_canonical(shown: str, swapped: bool) -> Preference:
     """Map a preference as shown (A = left) to the pair's canonical side.
 
-    >>> [to_canonical(s, False) for s in SHOWN], [to_canonical(s, True) for s in SHOWN]
-    (['a', 'b', 'tie'], ['b', 'a', 'tie'])
+    >>> [to_canonical(s, False) for s in SHOWN] == ["a", "b", "tie"]
+    True
+    >>> [to_canonical(s, True) for s in SHOWN] == ["b", "a", "tie"]
+    True
     """
     if shown not in SHOWN:
         raise AssignmentError(f"preference must be one of {', '.join(SHOWN)}, got {shown!r}")
-    if shown == "tie":
-        return "tie"
-    return {"A": "b", "B": "a"}[shown] if swapped else shown.lower()
+    if shown == Preference.TIE:
+        return Preference.TIE
+    if swapped:
+        return Preference.B if shown == "A" else Preference.A
+    return Preference(shown.lower())
 
 
 def to_shown(canonical: str, swapped: bool) -> str:
     """Inverse of ``to_canonical``: which letter the annotator pressed."""
-    if canonical == "tie":
-        return "tie"
-    return {"a": "B", "b": "A"}[canonical] if swapped else canonical.upper()
+    if canonical == Preference.TIE:
+        return Preference.TIE.value
+    if swapped:
+        return "B" if canonical == Preference.A else "A"
+    return canonical.upper()
 
 
 def canonical_scores(

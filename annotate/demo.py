@@ -34,7 +34,7 @@ def demo_accounts() -> list[DemoAccount]:
 
 def load_demo(session: Session) -> str | None:
     """Create the demo study and accounts where missing; the import summary, or None when the
-    study already existed. Commits."""
+    study already existed. The caller commits."""
     summary = None
     if not any(s.name == DEMO_STUDY for s in list_studies(session)):
         study = create_study(session, name=DEMO_STUDY, k=3, seed=2026)

@@ -41,7 +41,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from analysis.frames import as_session, criteria_of, load_pairs, load_verdicts, resolve_study
+from foundation.enums import Preference
 from foundation.models import Assignment, Judgment, Output, Pair, Prompt, Rating, Study, User
+
+#: Canonical preferences as plain strings (what the tables hold and the exports write).
+_A, _B, _TIE = Preference.A.value, Preference.B.value, Preference.TIE.value
 
 WHATS = ("ratings", "judgments", "verdicts", "dpo")
 FORMATS = ("csv", "jsonl", "parquet")
@@ -118,9 +122,9 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
         None,
     )
     df["winner"] = np.where(
-        df["preference"] == "a",
+        df["preference"] == _A,
         df["system_a"],
-        np.where(df["preference"] == "b", df["system_b"], "tie"),
+        np.where(df["preference"] == _B, df["system_b"], _TIE),
     )
     scores = df.pop("scores").tolist()
     for c in criteria:
@@ -193,9 +197,9 @@ def _judgments(session: Session, study: Study, spec: str | None) -> pd.DataFrame
         for o, row in zip(df["order"], df.to_dict("records"), strict=True)
     ]
     df["winner_system"] = np.where(
-        df["winner"] == "a",
+        df["winner"] == _A,
         df["system_a"],
-        np.where(df["winner"] == "b", df["system_b"], df["winner"]),
+        np.where(df["winner"] == _B, df["system_b"], df["winner"]),
     )
     lead = [
         "judgment_id",
@@ -245,21 +249,21 @@ def _texts(session: Session, study: Study) -> pd.DataFrame:
 def _dpo(session: Session, study: Study, kind: str | None, spec: str | None) -> pd.DataFrame:
     verdicts = _filter_verdicts(load_verdicts(session, study), kind or "human", spec)
     if kind == "judge":
-        ok = verdicts[verdicts["preference"].isin(["a", "b"])]
+        ok = verdicts[verdicts["preference"].isin([_A, _B])]
         ok = ok[~ok["inconsistent"].fillna(False).astype(bool)]
         winners = ok.drop_duplicates("pair_id").set_index("pair_id")["preference"]
     else:
         counts = pd.crosstab(verdicts["pair_id"], verdicts["preference"]).reindex(
-            columns=["a", "b", "tie"], fill_value=0
+            columns=[_A, _B, _TIE], fill_value=0
         )
         total = counts.sum(axis=1)
         top = counts.max(axis=1)
         unique_top = (counts == top.to_numpy()[:, None]).sum(axis=1) == 1
         side = counts.idxmax(axis=1)
-        clear = unique_top & (side != "tie") & (top * 2 > total)
+        clear = unique_top & (side != _TIE) & (top * 2 > total)
         winners = side[clear]
     texts = _texts(session, study).set_index("pair_id").loc[winners.index]
-    a_wins = (winners == "a").to_numpy()
+    a_wins = (winners == _A).to_numpy()
     return pd.DataFrame(
         {
             "prompt": texts["prompt"].to_numpy(),

@@ -85,7 +85,8 @@ def import_sources(
     pairing: str = "all",
     baseline: str | None = None,
 ) -> ImportReport:
-    """Import (file name, bytes) sources into ``study`` in one transaction; commits.
+    """Import (file name, bytes) sources into ``study``, all or nothing: the writes run in a
+    savepoint, so an error leaves the caller's transaction as it was (the caller commits).
 
     ``pairing`` applies to long and alpaca_eval files: "all" pairs every two systems on a
     prompt, "baseline" pairs each system only with ``baseline``. Pairs-format files are
@@ -99,13 +100,8 @@ def import_sources(
         raise ValueError("no files to import")
     parsed = [parse_source(name, data) for name, data in sources]
     _check_across_files(parsed)
-    try:
-        report = _write(session, study, parsed, pairing, baseline)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return report
+    with session.begin_nested():
+        return _write(session, study, parsed, pairing, baseline)
 
 
 def _check_across_files(parsed: list[ParsedFile]) -> None:

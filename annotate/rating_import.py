@@ -1,11 +1,11 @@
 """Import human ratings made elsewhere (``sidebyside import-ratings``), all or nothing.
 
-A CSV or JSONL file with one rating per row: ``prompt_id, system_a, system_b, annotator,
-winner`` where ``winner`` is ``a``, ``b``, ``tie`` or one of the two system names; optional
-``<criterion>_a`` / ``<criterion>_b`` scores (the rubric's criteria, any case) for system_a
-and system_b, ``comment``, ``time_spent_s`` and ``created_at`` (ISO 8601). The columns that
-``sidebyside export --what ratings`` adds (rating_id, pair_id, shown_left, …) are accepted and
-ignored, so an export re-imports.
+A CSV, TSV, JSONL or JSON (array) file with one rating per row: ``prompt_id, system_a,
+system_b, annotator, winner`` where ``winner`` is ``a``, ``b``, ``tie`` or one of the two
+system names; optional ``<criterion>_a`` / ``<criterion>_b`` scores (the rubric's criteria,
+any case) for system_a and system_b, ``comment``, ``time_spent_s`` and ``created_at``
+(ISO 8601). The columns that ``sidebyside export --what ratings`` adds (rating_id, pair_id,
+shown_left, …) are accepted and ignored, so an export re-imports.
 
 The pair must already exist (import the outputs first); its canonical order may be either
 way round. Annotators that do not exist are created as accounts that cannot log in. Every row
@@ -15,10 +15,7 @@ naming the file, line and column, and the database is left unchanged.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,8 +24,10 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from annotate.sources import ImportValidationError, jsonl_records
+from annotate.auth import USERNAME
+from annotate.sources import ImportValidationError
 from foundation.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
+from foundation.readers import Table, decode, parse_table, table_format
 from foundation.rubric import Rubric
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "annotator", "winner")
@@ -45,7 +44,6 @@ EXPORT_ONLY = (
     "source",
     "study",
 )
-USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 
 
 @dataclass
@@ -63,53 +61,14 @@ class RatingsImportReport:
         return text
 
 
-@dataclass(frozen=True)
-class _Row:
-    line: int
-    values: dict[str, Any]
-
-
-def _decode(name: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportValidationError(name, "the file is not valid UTF-8", line=line) from None
-
-
-def _rows(name: str, data: bytes) -> tuple[list[str], list[_Row], str]:
-    text = _decode(name, data)
-    stripped = text.lstrip()
-    if name.lower().endswith(".jsonl") or stripped.startswith("{"):
-        rows, keys = [], []
-        for lineno, obj in jsonl_records(name, text):
-            keys += [k for k in obj if k not in keys]
-            rows.append(_Row(lineno, obj))
-        if not rows:
-            raise ImportValidationError(name, "the file has no ratings", line=1)
-        return keys, rows, "jsonl"
-    delimiter = "\t" if name.lower().endswith(".tsv") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise ImportValidationError(name, "the file is empty", line=1) from None
-    except csv.Error as exc:
-        raise ImportValidationError(name, f"malformed CSV: {exc}", line=1) from None
-    rows = []
-    start = reader.line_num + 1
-    try:
-        for cells in reader:
-            if any(c.strip() for c in cells):
-                if len(cells) != len(header):
-                    raise ImportValidationError(
-                        name, f"expected {len(header)} fields, found {len(cells)}", line=start
-                    )
-                rows.append(_Row(start, dict(zip(header, cells, strict=True))))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise ImportValidationError(name, f"malformed CSV: {exc}", line=reader.line_num) from None
-    return header, rows, "csv"
+def _read(name: str, data: bytes) -> Table:
+    """The file's records; an unknown extension is read as JSONL if it starts with '{'."""
+    text = decode(name, data)
+    fmt = table_format(name) or ("jsonl" if text.lstrip().startswith("{") else "csv")
+    table = parse_table(name, text, fmt)
+    if fmt in ("jsonl", "json") and not table.records:
+        raise ImportValidationError(name, "the file has no ratings", line=1)
+    return table
 
 
 def _criterion_columns(name: str, columns: list[str], rubric: Rubric) -> dict[str, tuple]:
@@ -146,8 +105,9 @@ def import_ratings(
 ) -> RatingsImportReport:
     """Validate every row of one file, then write all ratings in one transaction."""
     rubric = Rubric.model_validate(study.rubric)
-    columns, rows, fmt = _rows(name, data)
-    if fmt == "csv":
+    table = _read(name, data)
+    columns, by_record = table.columns, table.format in ("jsonl", "json")
+    if not by_record:
         missing = [c for c in REQUIRED if c not in columns]
         if missing:
             raise ImportValidationError(
@@ -156,7 +116,7 @@ def import_ratings(
                 line=1,
             )
     crit_cols = _criterion_columns(name, columns, rubric)
-    if not rows:
+    if not table.records:
         raise ImportValidationError(name, "the file has no ratings", line=2)
 
     prompts = dict(
@@ -186,13 +146,12 @@ def import_ratings(
 
     seen: dict[tuple[int, str], int] = {}
     planned: list[dict[str, Any]] = []
-    for row in rows:
-        v, line = row.values, row.line
+    for line, v in table.records:
 
         def err(message: str, column: str | None = None, _line=line) -> ImportValidationError:
             return ImportValidationError(name, message, line=_line, column=column)
 
-        if fmt == "jsonl":
+        if by_record:
             unknown = [
                 k
                 for k in v
@@ -297,7 +256,7 @@ def import_ratings(
         )
 
     report = RatingsImportReport()
-    try:
+    with session.begin_nested():  # all or nothing; the caller's unit of work commits
         for annotator in dict.fromkeys(p["annotator"] for p in planned):
             if annotator not in users:
                 users[annotator] = User(username=annotator, password_hash=None, role="annotator")
@@ -314,10 +273,6 @@ def import_ratings(
                     **p,
                 )
             )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     report.ratings_added = len(planned)
     return report
 

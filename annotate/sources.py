@@ -6,32 +6,26 @@ line and column, so the import can stop before it writes anything.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
+
+from foundation.readers import (
+    InputError,
+    csv_records,
+    decode,
+    json_records,
+    jsonl_records,
+)
 
 LONG_COLUMNS = ("prompt_id", "prompt", "system", "output")
 PAIR_COLUMNS = ("prompt_id", "prompt", "system_a", "output_a", "system_b", "output_b")
 
 
-class ImportValidationError(ValueError):
-    """Bad input, located as precisely as the format allows."""
-
-    def __init__(
-        self, file: str, message: str, *, line: int | None = None, column: int | str | None = None
-    ) -> None:
-        self.file, self.line, self.column, self.message = file, line, column, message
-        where = file
-        if line is not None:
-            where += f", line {line}"
-        if column is not None:
-            where += f", column {column}"
-        super().__init__(f"{where}: {message}")
+#: Kept for callers that catch it by this name: every reader error is an ``InputError``.
+ImportValidationError = InputError
 
 
 @dataclass(frozen=True)
@@ -71,21 +65,6 @@ class ParsedFile:
     format: str  # "long" | "pairs" | "alpaca_eval"
     outputs: list[OutputRecord]
     pairs: list[PairRecord]
-
-
-def _decode(name: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise ImportValidationError(
-            name,
-            f"bytes {data[exc.start : exc.end]!r} are not valid UTF-8; save the file as UTF-8",
-            line=line,
-            column=column,
-        ) from None
 
 
 def _text(value: Any, loc: Loc, column: str, *, required: bool) -> str:
@@ -150,60 +129,16 @@ def _format_of(columns: set[str], name: str, line: int) -> str:
 
 
 def _parse_csv(name: str, text: str) -> ParsedFile:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportValidationError(name, "the file is empty", line=1) from None
-    header = [h.strip() for h in header]
+    header, rows = csv_records(name, text)
     fmt = _format_of(set(header), name, 1)
     outputs: list[OutputRecord] = []
     pairs: list[PairRecord] = []
-    start = reader.line_num + 1
-    try:
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                start = reader.line_num + 1
-                continue
-            loc = Loc(name, start)
-            if len(cells) != len(header):
-                raise loc.error(f"expected {len(header)} fields, found {len(cells)}")
-            outs, pair = _records_from_mapping(dict(zip(header, cells, strict=True)), loc, fmt)
-            outputs += outs
-            if pair:
-                pairs.append(pair)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise ImportValidationError(name, f"malformed CSV: {exc}", line=reader.line_num) from None
+    for line, row in rows:
+        outs, pair = _records_from_mapping(row, Loc(name, line), fmt)
+        outputs += outs
+        if pair:
+            pairs.append(pair)
     return ParsedFile(name, fmt, outputs, pairs)
-
-
-def read_utf8(path: str | Path) -> str:
-    """A text file's content; a missing file or bytes that are not UTF-8 raise with the place."""
-    path = Path(path)
-    if not path.is_file():
-        raise ImportValidationError(str(path), "no such file")
-    return _decode(str(path), path.read_bytes())
-
-
-def jsonl_records(name: str, text: str) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; the first bad line raises."""
-    records = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportValidationError(
-                name, f"malformed JSON: {exc.msg}", line=lineno, column=exc.colno
-            ) from None
-        if not isinstance(row, dict):
-            raise ImportValidationError(
-                name, f"expected a JSON object, got {type(row).__name__}", line=lineno, column=1
-            )
-        records.append((lineno, row))
-    return records
 
 
 def _parse_jsonl(name: str, text: str) -> ParsedFile:
@@ -235,39 +170,12 @@ def alpaca_prompt_id(instruction: str) -> str:
 
 
 def _parse_alpaca(name: str, text: str) -> ParsedFile:
-    decoder = json.JSONDecoder()
-
-    def where(pos: int) -> tuple[int, int]:
-        return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
-
-    def fail(pos: int, msg: str) -> ImportValidationError:
-        line, col = where(pos)
-        return ImportValidationError(name, msg, line=line, column=col)
-
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportValidationError(
-            name, f"malformed JSON: {exc.msg}", line=exc.lineno, column=exc.colno
-        ) from None
-    pos = len(text) - len(text.lstrip())
-    if not text[pos:].startswith("["):
-        raise fail(pos, "expected a JSON list of {instruction, output, generator} objects")
-    pos += 1
     outputs: list[OutputRecord] = []
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= len(text) or text[pos] == "]":
-            break
-        item, end = decoder.raw_decode(text, pos)
-        line, _ = where(pos)
-        if not isinstance(item, dict):
-            raise fail(pos, f"expected an object, got {type(item).__name__}")
+    for line, item in json_records(name, text, expected="{instruction, output, generator} objects"):
+        loc = Loc(name, line)
         missing = [k for k in ("instruction", "output", "generator") if k not in item]
         if missing:
-            raise fail(pos, f"missing field(s) {', '.join(missing)}")
-        loc = Loc(name, line)
+            raise loc.error(f"missing field(s) {', '.join(missing)}", missing[0])
         instruction = _text(item["instruction"], loc, "instruction", required=True)
         extra = _text(item.get("input"), loc, "input", required=False)
         prompt = f"{instruction}\n\n{extra}" if extra.strip() else instruction
@@ -282,7 +190,6 @@ def _parse_alpaca(name: str, text: str) -> ParsedFile:
                 _category(item.get("category", item.get("dataset")), loc, "dataset"),
             )
         )
-        pos = end
     if not outputs:
         raise ImportValidationError(name, "the file has no records", line=1)
     return ParsedFile(name, "alpaca_eval", outputs, [])
@@ -300,7 +207,7 @@ def parse_source(name: str, data: bytes) -> ParsedFile:
         raise ImportValidationError(
             name, f"unknown file type {suffix or '(none)'!r}: expected .csv, .jsonl or .json"
         )
-    parsed = parser(name, _decode(name, data))
+    parsed = parser(name, decode(name, data))
     _check_consistency(parsed)
     return parsed
 

@@ -1,11 +1,13 @@
-"""Study rows: create, look up, configure."""
+"""Study rows: create, look up, configure. The caller's unit of work commits."""
 
 from __future__ import annotations
 
 import secrets
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
+from foundation.lookup import get_study, list_studies  # noqa: F401 - re-exported
 from foundation.models import Rating, Study
 from foundation.rubric import Rubric, default_rubric
 
@@ -19,7 +21,7 @@ def create_study(
     seed: int | None = None,
     description: str = "",
 ) -> Study:
-    """Create a study; the name must be new. Commits."""
+    """Create a study; the name must be new."""
     name = name.strip()
     if not name:
         raise ValueError("a study needs a non-empty name")
@@ -34,32 +36,12 @@ def create_study(
         k=k,
         seed=secrets.randbelow(2**31) if seed is None else seed,
     )
-    session.add(study)
-    session.commit()
-    session.refresh(study)
+    try:
+        with session.begin_nested():  # a study of that name made meanwhile is the same error
+            session.add(study)
+    except IntegrityError:
+        raise ValueError(f"a study named {name!r} already exists") from None
     return study
-
-
-def get_study(session: Session, ref: str | int) -> Study:
-    """A study by name or numeric id; LookupError listing the known names otherwise."""
-    study = None
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        study = session.get(Study, int(ref))
-    if study is None:
-        study = session.exec(select(Study).where(Study.name == str(ref))).first()
-    if study is None:
-        names = [s.name for s in list_studies(session)]
-        known = ", ".join(repr(n) for n in names) if names else "none yet"
-        raise LookupError(f"no study {ref!r} (known studies: {known})")
-    return study
-
-
-def list_studies(session: Session) -> list[Study]:
-    return list(session.exec(select(Study).order_by(Study.id)))
-
-
-def study_rubric(study: Study) -> Rubric:
-    return Rubric.model_validate(study.rubric)
 
 
 def study_has_ratings(session: Session, study_id: int) -> bool:
@@ -76,7 +58,7 @@ def update_study(
     description: str | None = None,
 ) -> Study:
     """Change a study's settings. The rubric is frozen once the first rating exists, because
-    ratings already given were against the old one. Commits."""
+    ratings already given were against the old one."""
     if rubric is not None:
         if study_has_ratings(session, study.id) and rubric.model_dump() != study.rubric:
             raise ValueError(
@@ -91,6 +73,5 @@ def update_study(
     if description is not None:
         study.description = description
     session.add(study)
-    session.commit()
-    session.refresh(study)
+    session.flush()
     return study

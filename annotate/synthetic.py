@@ -13,8 +13,10 @@ from itertools import combinations
 import numpy as np
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from foundation.db import unit_of_work
+from foundation.enums import JudgeMode, Preference, RatingSource
 from foundation.models import JudgeVerdict, Output, Pair, Prompt, Rating, Study, System, User
 from foundation.rubric import default_rubric
 
@@ -43,25 +45,26 @@ class SyntheticSpec:
 
 def _pick(rng, p_first: np.ndarray, tie_rate: float) -> np.ndarray:
     u = rng.random(len(p_first))
-    out = np.where(u < p_first, "a", "b").astype(object)
-    out[rng.random(len(p_first)) < tie_rate] = "tie"
+    out = np.where(u < p_first, Preference.A.value, Preference.B.value).astype(object)
+    out[rng.random(len(p_first)) < tie_rate] = Preference.TIE.value
     return out
 
 
 def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
-    """Create the study and all its rows; returns the study id."""
+    """Create the study and all its rows in one unit of work (committed on return); returns
+    the study id."""
     rng = np.random.default_rng(spec.seed)
     s_count = len(spec.strengths)
     strengths = np.asarray(spec.strengths, dtype=float)
     rubric = default_rubric()
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         study = Study(name=spec.name, rubric=rubric.model_dump(), k=spec.per_pair, seed=spec.seed)
         session.add(study)
-        session.commit()
+        session.flush()
         sid = study.id
         systems = [System(study_id=sid, name=f"system-{i}") for i in range(s_count)]
         session.add_all(systems)
-        session.commit()
+        session.flush()
         sys_ids = [s.id for s in systems]
         session.execute(
             insert(Prompt),
@@ -129,7 +132,7 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
             for i in range(spec.n_annotators)
         ]
         session.add_all(users)
-        session.commit()
+        session.flush()
         user_ids = [u.id for u in users]
         n_pairs = len(pair_ids)
         raters = np.argsort(rng.random((n_pairs, spec.n_annotators)), axis=1)[:, : spec.per_pair]
@@ -162,7 +165,7 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
                         "scores": scores,
                         "swapped": bool(swapped[k]),
                         "time_spent_s": float(rng.gamma(4, 10)),
-                        "source": "app",
+                        "source": RatingSource.APP,
                         "comment": "",
                     }
                 )
@@ -179,8 +182,8 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
                         "study_id": sid,
                         "pair_id": pair_ids[k],
                         "judge": judge,
-                        "mode": "pairwise",
-                        "winner": w_ab[k] if consistent else "tie",
+                        "mode": JudgeMode.PAIRWISE,
+                        "winner": w_ab[k] if consistent else Preference.TIE,
                         "inconsistent": not consistent,
                         "winner_ab": w_ab[k],
                         "winner_ba": w_ba[k],
@@ -189,5 +192,4 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
                 )
         if verdicts:
             session.execute(insert(JudgeVerdict), verdicts)
-        session.commit()
         return sid

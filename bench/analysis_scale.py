@@ -145,7 +145,7 @@ def main() -> None:
     print(f"  load + full report: {t_load + t_report:.2f} s ({verdict} the 10 s target)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    assert report["human"]["n_ratings"] == n_ratings
+    assert report.human.n_ratings == n_ratings
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def study_create(
 @study_app.command("list")
 def study_list() -> None:
     """List studies with their pair and rating counts."""
-    from annotate.assignment import study_progress
+    from annotate.progress import study_progress
     from annotate.studies import list_studies
 
     with open_session() as session:
@@ -101,6 +101,7 @@ def annotators_add(
 ) -> None:
     """Create an account."""
     from annotate.auth import create_user
+    from foundation.enums import Role
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -110,7 +111,7 @@ def annotators_add(
                 session,
                 username=username,
                 password=password,
-                role="admin" if admin else "annotator",
+                role=Role.ADMIN if admin else Role.ANNOTATOR,
             )
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -120,12 +121,10 @@ def annotators_add(
 @annotators_app.command("list")
 def annotators_list() -> None:
     """List accounts."""
-    from sqlmodel import select
-
-    from foundation.models import User
+    from annotate.auth import list_users
 
     with open_session() as session:
-        for user in session.exec(select(User).order_by(User.username)):
+        for user in list_users(session):
             login = "can log in" if user.password_hash and user.active else "no login"
             typer.echo(f"{user.username:<24} {user.role:<10} {login}")
 
@@ -156,9 +155,10 @@ def annotators_invite(
 ) -> None:
     """Print a one-time invite token (paste into the login page's 'Have an invite?' form)."""
     from annotate.auth import create_invite
+    from foundation.enums import Role
 
     with open_session() as session:
-        token = create_invite(session, role="admin" if admin else "annotator", hours=hours)
+        token = create_invite(session, role=Role.ADMIN if admin else Role.ANNOTATOR, hours=hours)
     typer.echo(token)
 
 

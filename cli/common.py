@@ -17,9 +17,9 @@ def fail(message: str) -> typer.Exit:
 
 @contextmanager
 def open_session() -> Iterator[Session]:
-    """The command's session on the configured database (created or migrated first). The
-    command commits; an error rolls back whatever it did not commit."""
-    from foundation.db import init_db
+    """The command's unit of work on the configured database (created or migrated first):
+    committed when the block ends, rolled back if anything in it raises (``fail`` too)."""
+    from foundation.db import init_db, unit_of_work
 
-    with Session(init_db(), expire_on_commit=False) as session:
+    with unit_of_work(init_db()) as session:
         yield session

@@ -8,12 +8,8 @@ from pathlib import Path
 import typer
 
 from cli.common import fail
-
-MODES = ("pairwise", "single")
-
-
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
+from foundation.enums import RUN_MODES
+from judge.pricing import format_usd
 
 
 def judge_command(
@@ -57,8 +53,8 @@ def judge_command(
     from judge.service import JudgeRunConfig, build_judges, estimate
     from judge.specs import SpecError
 
-    if mode not in MODES:
-        raise fail(f"--mode must be pairwise or single, got {mode!r}")
+    if mode not in RUN_MODES:
+        raise fail(f"--mode must be {' or '.join(RUN_MODES)}, got {mode!r}")
     try:
         config = JudgeRunConfig(
             judges=judges,
@@ -176,8 +172,8 @@ def _print_estimate(rows, config) -> None:
                     str(r.cached),
                     str(r.to_send),
                     f"{r.input_tokens:,}",
-                    _money(r.cost),
-                    _money(r.worst_cost),
+                    format_usd(r.cost),
+                    format_usd(r.worst_cost),
                 ]
                 for r in rows
             ],
@@ -186,7 +182,7 @@ def _print_estimate(rows, config) -> None:
     known = [r.cost for r in rows]
     total = None if any(c is None for c in known) else sum(known)
     typer.echo(
-        f"estimated total {_money(total)} (prompt tokens estimated at 3 characters each, "
+        f"estimated total {format_usd(total)} (prompt tokens estimated at 3 characters each, "
         f"{EXPECTED_OUTPUT_TOKENS} answer tokens per call; 'at most' assumes {config.max_tokens})"
     )
 
@@ -205,7 +201,7 @@ def _print_summary(summary) -> None:
                 str(j.sent),
                 str(j.cached),
                 f"{j.input_tokens:,}/{j.output_tokens:,}",
-                _money(j.cost),
+                format_usd(j.cost),
                 f"{j.wall_s:.1f}",
             ]
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from importlib.util import find_spec
 from pathlib import Path
@@ -55,10 +54,11 @@ def serve(
     init_db()
     typer.echo(f"database: {get_settings().database_url}", err=True)
     typer.echo(f"serving http://{host or 'localhost'}:{port}", err=True)
-    try:
-        raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))
-    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C stops streamlit too
-        raise typer.Exit(130) from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become the server: signals (Ctrl-C, a supervisor's SIGTERM) reach Streamlit directly and
+    # no orphan is left behind.
+    os.execv(cmd[0], cmd)
 
 
 def register(app: typer.Typer) -> None:

@@ -44,6 +44,7 @@ def results(out: Path) -> None:
 
         with Session(engine) as session:
             create_user(session, username="admin", password="admin", role="admin")
+            session.commit()
         engine.dispose()
         with (
             serve_app(db_url, tmp / "streamlit.log") as url,

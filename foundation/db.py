@@ -13,15 +13,16 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 from foundation.settings import get_settings
 
-#: Bumped whenever a table changes; ``init_db`` records it and ``MIGRATIONS`` bring an older
-#: database up to it without touching its rows.
-SCHEMA_VERSION = 2
-
 #: version reached ─► SQL (accepted by SQLite and PostgreSQL) that takes a database there
-#: from the version before. Tables that did not exist yet are made by create_all instead.
+#: from the version before. Tables that did not exist yet are made by create_all instead, so
+#: a version that only adds tables has an empty list. Add a version for every table change.
 MIGRATIONS: dict[int, list[str]] = {
     2: ["ALTER TABLE prompt ADD COLUMN category VARCHAR(100)"],
 }
+
+#: The schema this code writes; ``init_db`` records it and ``MIGRATIONS`` bring an older
+#: database up to it without touching its rows.
+SCHEMA_VERSION = max(MIGRATIONS)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every test
@@ -31,6 +32,16 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercise
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_savepoint_inside_transaction(conn, _name) -> None:
+    """pysqlite opens a transaction only before INSERT/UPDATE/DELETE, so a SAVEPOINT sent
+    first would open the transaction itself and its RELEASE would commit it, behind the back
+    of the unit of work. Open the transaction first; IMMEDIATE because a savepoint is there
+    to write, so the write lock is taken now (waiting up to busy_timeout) as an INSERT would."""
+    dbapi_conn = conn.connection.dbapi_connection
+    if not dbapi_conn.in_transaction:
+        dbapi_conn.execute("BEGIN IMMEDIATE")
 
 
 @lru_cache(maxsize=8)
@@ -46,6 +57,7 @@ def get_engine(url: str | None = None) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_savepoint_inside_transaction)
     return engine
 
 
@@ -71,10 +83,9 @@ def init_db(engine: Engine | None = None) -> Engine:
     if meta is not None and int(meta.value) < SCHEMA_VERSION:
         migrate(engine, int(meta.value))
     SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         if session.get(Meta, "schema_version") is None:
             session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-            session.commit()
     return engine
 
 
@@ -99,8 +110,14 @@ def schema_version(session: Session) -> int:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error (all-or-nothing writes)."""
+def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+    """The one way to open a unit of work: a session that commits when the block ends and
+    rolls back on any error (all or nothing). Objects stay readable after the commit.
+
+    Only the edges open one (a CLI command, a page or its callback, the judge writer);
+    services take the session and never commit. A service that must survive a lost race
+    (a unique key taken by someone else) wraps its write in ``session.begin_nested()``.
+    """
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         try:
             yield session
@@ -108,3 +125,7 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+#: The former name of ``unit_of_work``, kept for the callers that still use it.
+session_scope = unit_of_work

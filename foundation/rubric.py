@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from foundation.models import Study
 
 
 class Criterion(BaseModel):
@@ -74,3 +78,8 @@ def default_rubric() -> Rubric:
         ],
         guidelines=DEFAULT_GUIDELINES,
     )
+
+
+def rubric_of(study: Study) -> Rubric:
+    """The rubric a study stores (as JSON), read back into a ``Rubric``."""
+    return Rubric.model_validate(study.rubric)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from foundation.enums import Order, Preference
 from foundation.models import JudgeVerdict, Judgment, Output, Pair, Prompt, System
 
 
@@ -83,7 +84,11 @@ def verdict_rows(session: Session, *, study_id: int, judge: str, mode: str) -> l
                 "system_a": sys_a,
                 "system_b": sys_b,
                 "winner": winner,
-                "winner_system": {"a": sys_a, "b": sys_b, "tie": "tie"}.get(winner or "", ""),
+                "winner_system": {
+                    Preference.A: sys_a,
+                    Preference.B: sys_b,
+                    Preference.TIE: "tie",
+                }.get(winner or "", ""),
                 "inconsistent": bool(v and v.inconsistent),
                 "judgments": ", ".join(
                     f"{o}: {s}" for o, s in sorted(statuses.get(pair_id, {}).items())
@@ -103,7 +108,7 @@ class PairDetail:
     output_b: str
     verdict: JudgeVerdict | None
     #: Judgments by order: "ab" / "ba" (pairwise), "a" / "b" (single); absent if never asked.
-    judgments: dict[str, Judgment] = field(default_factory=dict)
+    judgments: dict[Order, Judgment] = field(default_factory=dict)
 
 
 def pair_detail(session: Session, *, pair_id: int, judge: str, mode: str) -> PairDetail:

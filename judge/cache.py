@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from foundation.enums import JudgmentKey, JudgmentStatus
 from foundation.models import Judgment
 from judge.tasks import Task
 
-CACHEABLE = ("ok", "unparsed")
+CACHEABLE = (JudgmentStatus.OK, JudgmentStatus.UNPARSED)
 _CHUNK = 500  # keep IN (...) lists well under SQLite's variable limit
 
 
@@ -24,7 +25,7 @@ class CachePlan:
     stored: list[Task] = field(default_factory=list)
     copy: list[tuple[Task, Judgment]] = field(default_factory=list)
     send: list[Task] = field(default_factory=list)
-    row_ids: dict[tuple, int] = field(default_factory=dict)
+    row_ids: dict[JudgmentKey, int] = field(default_factory=dict)
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
@@ -40,7 +41,7 @@ def plan(session: Session, tasks: Sequence[Task]) -> CachePlan:
     study_ids = sorted({t.study_id for t in tasks})
     judges = sorted({t.judge for t in tasks})
     modes = sorted({t.mode for t in tasks})
-    existing: dict[tuple, tuple[int, str, str]] = {}
+    existing: dict[JudgmentKey, tuple[int, str, str]] = {}
     rows = session.exec(
         select(
             Judgment.id,
@@ -58,7 +59,8 @@ def plan(session: Session, tasks: Sequence[Task]) -> CachePlan:
         )
     ).all()
     for row_id, judge, mode, pair_id, order, output_id, key, status in rows:
-        existing[(judge, mode, pair_id, order, output_id)] = (row_id, key, status)
+        # Plain strings from the database: equal to (and hashed as) the enums of a Task's slot.
+        existing[JudgmentKey(judge, mode, pair_id, order, output_id)] = (row_id, key, status)
     pending: list[Task] = []
     for task in tasks:
         found = existing.get(task.slot)

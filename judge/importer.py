@@ -9,9 +9,6 @@ same pairs.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from foundation.models import JudgeVerdict, Output, Pair, Prompt, Study, System, utcnow
+from foundation.readers import InputError, read_table
 from judge.specs import ENSEMBLE
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "judge", "winner")
@@ -27,15 +25,22 @@ IMPORTED_MODE = "imported"
 MAX_LISTED = 20
 
 
-class ImportJudgmentsError(ValueError):
+class ImportJudgmentsError(InputError):
     """The file is invalid; ``problems`` lists each as ``file:line: message``."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, file: str, problems: list[str]):
         self.problems = problems
         shown = problems[:MAX_LISTED]
         more = len(problems) - len(shown)
         text = "\n".join(shown) + (f"\n... and {more} more problem(s)" if more else "")
-        super().__init__(f"{len(problems)} problem(s), nothing imported:\n{text}")
+        super().__init__(file, f"{len(problems)} problem(s), nothing imported:\n{text}")
+
+    @classmethod
+    def from_input_error(cls, exc: InputError) -> ImportJudgmentsError:
+        """The reader's one error as a one-problem list, in this module's ``file:line:`` form."""
+        where = exc.file if exc.line is None else f"{exc.file}:{exc.line}"
+        column = "" if exc.column is None else f"column {exc.column}: "
+        return cls(exc.file, [f"{where}: {column}{exc.message}"])
 
 
 @dataclass
@@ -49,59 +54,20 @@ class ImportSummary:
 def _records(name: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
     """(line number, record) pairs; raise ImportJudgmentsError for unreadable files."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportJudgmentsError(
-            [f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})"]
-        ) from None
-    suffix = Path(name).suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
-        header = reader.fieldnames or []
-        missing = [c for c in REQUIRED if c not in header]
+        table = read_table(name, data)
+    except InputError as exc:
+        raise ImportJudgmentsError.from_input_error(exc) from None
+    if table.format in ("csv", "tsv"):
+        missing = [c for c in REQUIRED if c not in table.columns]
         if missing:
             raise ImportJudgmentsError(
+                name,
                 [
                     f"{name}:1: missing column(s) {', '.join(missing)} (header has: "
-                    f"{', '.join(header) or 'nothing'})"
-                ]
+                    f"{', '.join(table.columns) or 'nothing'})"
+                ],
             )
-        records = []
-        line = 1
-        for row in reader:
-            records.append((line + 1, row))
-            line = reader.line_num
-        return records
-    if suffix == ".jsonl":
-        records, problems = [], []
-        for i, line_text in enumerate(text.splitlines(), start=1):
-            if not line_text.strip():
-                continue
-            try:
-                obj = json.loads(line_text)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{name}:{i}: invalid JSON at column {exc.colno}: {exc.msg}")
-                continue
-            if not isinstance(obj, dict):
-                problems.append(f"{name}:{i}: expected a JSON object, got {type(obj).__name__}")
-                continue
-            records.append((i, obj))
-        if problems:
-            raise ImportJudgmentsError(problems)
-        return records
-    if suffix == ".json":
-        try:
-            data_obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ImportJudgmentsError(
-                [f"{name}:{exc.lineno}: invalid JSON at column {exc.colno}: {exc.msg}"]
-            ) from None
-        if not isinstance(data_obj, list) or not all(isinstance(r, dict) for r in data_obj):
-            raise ImportJudgmentsError([f"{name}: expected a JSON array of objects"])
-        return [(i, r) for i, r in enumerate(data_obj, start=1)]  # record number for .json
-    raise ImportJudgmentsError(
-        [f"{name}: unsupported file type {suffix or '(none)'}; use .csv, .tsv, .jsonl or .json"]
-    )
+    return table.records
 
 
 def _text(value: Any) -> str:
@@ -112,7 +78,7 @@ def import_judgments(session: Session, *, study: Study, name: str, data: bytes) 
     """Validate every row, then write all verdicts (the caller commits: use session_scope)."""
     records = _records(name, data)
     if not records:
-        raise ImportJudgmentsError([f"{name}: no verdicts in the file"])
+        raise ImportJudgmentsError(name, [f"{name}: no verdicts in the file"])
     prompts = {
         p.external_id: p.id
         for p in session.exec(select(Prompt).where(Prompt.study_id == study.id)).all()
@@ -190,7 +156,7 @@ def import_judgments(session: Session, *, study: Study, name: str, data: bytes) 
         seen[(judge, pair_id)] = line
         verdicts.append((judge, pair_id, winner, values["reasoning"]))
     if problems:
-        raise ImportJudgmentsError(problems)
+        raise ImportJudgmentsError(name, problems)
     summary = ImportSummary(rows=len(verdicts))
     judges = sorted({v[0] for v in verdicts})
     existing = {
@@ -232,5 +198,7 @@ def import_judgments_file(session: Session, *, study: Study, path: str | Path) -
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImportJudgmentsError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+        raise ImportJudgmentsError(
+            str(path), [f"{path}: cannot read: {exc.strerror or exc}"]
+        ) from None
     return import_judgments(session, study=study, name=str(path), data=data)

@@ -7,6 +7,9 @@ One tolerant pass only: code fences, text before or after the JSON object, key a
 'B'
 >>> parse_pairwise("I prefer A.").ok
 False
+
+Winners here are as *shown* to the judge (``A`` | ``B`` | ``tie``); :func:`shown_to_canonical`
+turns them into a :class:`~foundation.enums.Preference` about the pair.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from foundation.enums import Order, Preference
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 _WINNERS = {
@@ -136,17 +141,17 @@ def parse_single(text: str, *, criteria: list[str], scale: tuple[int, int]) -> P
     )
 
 
-def shown_to_canonical(shown: str, order: str) -> str:
+def shown_to_canonical(shown: str, order: str) -> Preference:
     """Map what the judge said (A | B | tie) to the pair's canonical side (a | b | tie).
 
     Order "ab" shows output_a as Response A; order "ba" shows output_b as Response A.
 
     >>> shown_to_canonical("A", "ba")
-    'b'
+    <Preference.B: 'b'>
     """
     if shown == "tie":
-        return "tie"
-    if order not in ("ab", "ba") or shown not in ("A", "B"):
+        return Preference.TIE
+    if order not in (Order.AB, Order.BA) or shown not in ("A", "B"):
         raise ValueError(f"cannot map shown winner {shown!r} in order {order!r}")
-    first_is_a = order == "ab"
-    return "a" if (shown == "A") == first_is_a else "b"
+    first_is_a = order == Order.AB
+    return Preference.A if (shown == "A") == first_is_a else Preference.B

@@ -1,12 +1,14 @@
 """Token prices (judge/prices.json, overridable) and cost arithmetic.
 
-Unknown model -> cost ``None`` (unknown), never 0. Baselines and local ``hf:`` models have no
-API charge, so their cost is 0.
+Unknown model -> cost ``None`` (unknown), never 0. Judges of a provider that is not an API
+(baselines, local ``hf:`` models: see :mod:`judge.providers.registry`) cost 0.
 
 >>> Prices({"openai:m": Price(1.0, 2.0)}).cost("openai", "m-2024-01-02", None, 1_000_000, 500_000)
 2.0
 >>> Prices({}).cost("openai", "mystery", None, 10, 10) is None
 True
+>>> format_usd(0.01234), format_usd(None)
+('$0.0123', 'unknown')
 """
 
 from __future__ import annotations
@@ -17,11 +19,24 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from judge.providers import registry
+
 DEFAULT_PRICES = Path(__file__).resolve().parent / "prices.json"
 #: Environment variable naming a JSON file whose entries override/extend the default table.
 PRICES_ENV = "SIDEBYSIDE_JUDGE_PRICES"
 _DATED = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest)$")
-FREE_PROVIDERS = ("baseline", "hf")
+
+
+def _free(provider: str) -> bool:
+    """A provider that sends nothing to a paid API (an unknown one is not assumed free)."""
+    info = registry.find(provider)
+    return info is not None and not info.is_api
+
+
+def format_usd(value: float | None) -> str:
+    """A cost for people: four decimals (judge calls cost fractions of a cent), or "unknown"
+    when the price is unknown (never shown as $0)."""
+    return "unknown" if value is None else f"${value:.4f}"
 
 
 @dataclass(frozen=True)
@@ -68,7 +83,7 @@ class Prices:
         return cls(table)
 
     def lookup(self, provider: str, model: str, base_url: str | None) -> Price | None:
-        if provider in FREE_PROVIDERS:
+        if _free(provider):
             return Price(0.0, 0.0)
         keys = []
         if base_url:
@@ -87,7 +102,7 @@ class Prices:
         price = self.lookup(provider, model, base_url)
         if price is None:
             return None
-        if provider in FREE_PROVIDERS:
+        if _free(provider):
             return 0.0
         if input_tokens is None or output_tokens is None:
             return None

@@ -8,9 +8,9 @@ such a pair has no verdict (until a rerun fills the gap).
 >>> combine_orders("a", "a")
 ('a', False)
 >>> combine_orders("a", "b")
-('tie', True)
->>> majority(["a", "a", "b"]), majority(["a", "b"]), majority(["tie", "a", "tie"])
-('a', 'tie', 'tie')
+(<Preference.TIE: 'tie'>, True)
+>>> [str(majority(votes)) for votes in (["a", "a", "b"], ["a", "b"], ["tie", "a", "tie"])]
+['a', 'tie', 'tie']
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
+from foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus, Order, Preference
 from foundation.models import JudgeVerdict, Judgment, utcnow
 from judge.specs import ENSEMBLE
 
@@ -30,21 +31,21 @@ def combine_orders(winner_ab: str, winner_ba: str) -> tuple[str, bool]:
     """(winner, inconsistent) from the canonical winners of the two orders."""
     if winner_ab == winner_ba:
         return winner_ab, False
-    return "tie", True
+    return Preference.TIE, True
 
 
 def majority(votes: Sequence[str]) -> str:
     """The vote with strictly more support than any other; a tie when split or empty."""
     counts = Counter(votes).most_common()
     if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
-        return "tie"
+        return Preference.TIE
     return counts[0][0]
 
 
 def prefer_by_scores(scores_a: dict, scores_b: dict) -> str:
     """Single mode: the response with the higher overall score wins; equal is a tie."""
     a, b = scores_a["overall"], scores_b["overall"]
-    return "a" if a > b else "b" if b > a else "tie"
+    return Preference.A if a > b else Preference.B if b > a else Preference.TIE
 
 
 @dataclass
@@ -62,8 +63,9 @@ def _pairwise_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
         by_pair[row.pair_id][row.order] = row
     verdicts, incomplete = {}, 0
     for pair_id, orders in by_pair.items():
-        ab, ba = orders.get("ab"), orders.get("ba")
-        if not (ab and ba and ab.status == "ok" and ba.status == "ok"):
+        ab, ba = orders.get(Order.AB), orders.get(Order.BA)
+        ok = JudgmentStatus.OK
+        if not (ab and ba and ab.status == ok and ba.status == ok):
             incomplete += 1
             continue
         winner, inconsistent = combine_orders(ab.winner, ba.winner)
@@ -83,8 +85,9 @@ def _single_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
         by_pair[row.pair_id][row.order] = row
     verdicts, incomplete = {}, 0
     for pair_id, sides in by_pair.items():
-        a, b = sides.get("a"), sides.get("b")
-        if not (a and b and a.status == "ok" and b.status == "ok" and a.scores and b.scores):
+        a, b = sides.get(Order.A), sides.get(Order.B)
+        ok = JudgmentStatus.OK
+        if not (a and b and a.status == ok and b.status == ok and a.scores and b.scores):
             incomplete += 1
             continue
         verdicts[pair_id] = {
@@ -154,7 +157,7 @@ def _store(
 
 def reconcile(session: Session, *, study_id: int, judge: str, mode: str) -> ReconcileStats:
     """Recompute one judge's verdicts on a study from its stored judgments (caller commits)."""
-    if mode not in ("pairwise", "single"):
+    if mode not in RUN_MODES:
         raise ValueError(f"cannot reconcile mode {mode!r}")
     rows = session.exec(
         select(
@@ -166,7 +169,7 @@ def reconcile(session: Session, *, study_id: int, judge: str, mode: str) -> Reco
             Judgment.scores,
         ).where(Judgment.study_id == study_id, Judgment.judge == judge, Judgment.mode == mode)
     ).all()
-    build = _pairwise_verdicts if mode == "pairwise" else _single_verdicts
+    build = _pairwise_verdicts if mode == JudgeMode.PAIRWISE else _single_verdicts
     verdicts, incomplete = build(rows)
     stats = _store(session, study_id=study_id, judge=judge, mode=mode, verdicts=verdicts)
     stats.incomplete = incomplete

@@ -3,7 +3,7 @@ summarise), estimate a run's cost, and import verdicts produced elsewhere.
 
 >>> config = JudgeRunConfig(judges=["baseline:longest"])
 >>> config.mode, config.concurrency
-('pairwise', 16)
+(<JudgeMode.PAIRWISE: 'pairwise'>, 16)
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from annotate.studies import get_study
 from foundation.db import session_scope
+from foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus
+from foundation.lookup import get_study
 from foundation.models import JudgeVerdict, Judgment, Study
 from judge import cache
 from judge.importer import ImportSummary, import_judgments_file
@@ -44,7 +44,7 @@ class JudgeRunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     judges: list[str] = Field(min_length=1, description="Judge specs, e.g. openai:gpt-4o-mini.")
-    mode: Literal["pairwise", "single"] = Field("pairwise", description="What the judge is asked.")
+    mode: JudgeMode = Field(JudgeMode.PAIRWISE, description="What the judge is asked.")
     reference: bool = Field(
         False, description="Show the prompt's reference answer when it has one."
     )
@@ -63,11 +63,19 @@ class JudgeRunConfig(BaseModel):
     )
     prices_file: str | None = Field(None, description="Extra price table (JSON) for this run.")
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _run_mode(cls, mode: object) -> object:
+        # Not every JudgeMode: "imported" names verdicts made elsewhere.
+        if mode not in RUN_MODES:
+            raise ValueError(f"mode must be one of {', '.join(RUN_MODES)}, got {mode!r}")
+        return mode
+
     def specs(self) -> list[JudgeSpec]:
         specs = parse_specs(self.judges, base_url=self.base_url)
         label = resolve_template(self.template, self.mode).label
         specs = [s.with_variant(label) for s in specs]
-        if self.mode == "single":
+        if self.mode == JudgeMode.SINGLE:
             baselines = [s.name for s in specs if s.is_baseline]
             if baselines:
                 raise ValueError(
@@ -129,7 +137,7 @@ class JudgeSummary:
 @dataclass
 class RunSummary:
     study: str
-    mode: str
+    mode: JudgeMode
     judges: list[JudgeSummary]
     cost: float
     budget_stopped: bool
@@ -190,7 +198,7 @@ def estimate(engine: Engine, study_ref: str | int, config: JudgeRunConfig) -> li
     return result
 
 
-def finish(engine: Engine, study_id: int, specs: list[JudgeSpec], mode: str) -> None:
+def finish(engine: Engine, study_id: int, specs: list[JudgeSpec], mode: JudgeMode) -> None:
     """Reconcile each judge's verdicts and the ensemble of the non-baseline judges."""
     with session_scope(engine) as session:
         for spec in specs:
@@ -215,7 +223,7 @@ def summarize(
     *,
     study_id: int,
     judges: list[str],
-    mode: str,
+    mode: JudgeMode,
     result: RunResult | None = None,
 ) -> list[JudgeSummary]:
     """Per judge: stored verdict counts, inconsistency, unparsed and failed judgments, plus the
@@ -240,8 +248,8 @@ def summarize(
             .group_by(Judgment.status)
         ).all():
             s.judgments += n
-            s.unparsed += n if status == "unparsed" else 0
-            s.errors += n if status == "error" else 0
+            s.unparsed += n if status == JudgmentStatus.UNPARSED else 0
+            s.errors += n if status == JudgmentStatus.ERROR else 0
         stats = result.stats.get(name) if result else None
         if stats is not None:
             s.sent, s.cached, s.retries = stats.sent, stats.stored + stats.copied, stats.retries

@@ -8,6 +8,9 @@ JudgeSpec(provider='openai', model='gpt-4o-mini', base_url=None, variant=None)
 'openai:llama3@http://localhost:11434/v1'
 >>> parse_spec("baseline:longest").is_baseline
 True
+
+The providers, and what each accepts, are declared by the providers themselves
+(:mod:`judge.providers.registry`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PROVIDER_NAMES = ("openai", "anthropic", "hf", "baseline")
-BASELINES = ("longest", "shortest", "random")
+from judge.providers import registry
+
 #: Judge name reserved for the majority vote of the real judges of a run.
 ENSEMBLE = "ensemble"
 
@@ -58,7 +61,8 @@ class JudgeSpec:
     @property
     def is_api(self) -> bool:
         """Whether calls cost money and go over the network."""
-        return self.provider in ("openai", "anthropic")
+        info = registry.find(self.provider)
+        return info is not None and info.is_api
 
     def with_base_url(self, url: str | None) -> JudgeSpec:
         if not url or self.base_url:
@@ -75,16 +79,15 @@ def parse_spec(text: str) -> JudgeSpec:
     raw = text.strip()
     provider, sep, rest = raw.partition(":")
     provider = provider.strip().lower()
+    known = ", ".join(registry.names())
     if not sep or not rest.strip():
         raise SpecError(
             f"judge spec {text!r} must look like PROVIDER:MODEL "
-            f"(providers: {', '.join(PROVIDER_NAMES)}), e.g. openai:gpt-4o-mini or baseline:longest"
+            f"(providers: {known}), e.g. openai:gpt-4o-mini or baseline:longest"
         )
-    if provider not in PROVIDER_NAMES:
-        raise SpecError(
-            f"judge spec {text!r}: unknown provider {provider!r}; "
-            f"use one of {', '.join(PROVIDER_NAMES)}"
-        )
+    info = registry.find(provider)
+    if info is None:
+        raise SpecError(f"judge spec {text!r}: unknown provider {provider!r}; use one of {known}")
     rest = rest.strip()
     if "#" in rest:
         raise SpecError(
@@ -94,20 +97,26 @@ def parse_spec(text: str) -> JudgeSpec:
     base_url = None
     match = _URL.search(rest)
     if match:
-        if provider not in ("openai", "anthropic"):
-            raise SpecError(f"judge spec {text!r}: only openai: and anthropic: judges take @URL")
+        if not info.takes_url:
+            raise SpecError(f"judge spec {text!r}: only {_url_takers()} judges take @URL")
         base_url = match.group(1).rstrip("/")
         rest = rest[: match.start()]
     if not rest:
         raise SpecError(f"judge spec {text!r}: the model name is empty")
-    if provider == "baseline" and rest.lower() not in BASELINES:
-        raise SpecError(
-            f"judge spec {text!r}: unknown baseline {rest!r}; use one of "
-            + ", ".join(f"baseline:{b}" for b in BASELINES)
-        )
-    if provider == "baseline":
+    if info.models is not None:  # a closed list (baselines): matched case-insensitively
+        if rest.lower() not in info.models:
+            raise SpecError(
+                f"judge spec {text!r}: unknown {provider} {rest!r}; use one of "
+                + ", ".join(f"{provider}:{m}" for m in info.models)
+            )
         rest = rest.lower()
     return JudgeSpec(provider, rest, base_url)
+
+
+def _url_takers() -> str:
+    """``openai: and anthropic:``: the providers whose specs may carry @URL."""
+    names = [f"{n}:" for n in registry.names() if registry.get(n).takes_url]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
 
 
 def parse_specs(

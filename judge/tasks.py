@@ -10,17 +10,17 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from foundation.enums import RUN_MODES, JudgeMode, JudgmentKey, Order
 from foundation.models import Output, Pair, Prompt, Study
-from foundation.rubric import Rubric
+from foundation.rubric import rubric_of
 from judge.parsing import Parsed, parse_pairwise, parse_single
 from judge.providers import resolve_base_url
 from judge.providers.base import JudgeRequest
 from judge.specs import JudgeSpec
 from judge.templates import render_pairwise, render_single, resolve_template
 
-MODES = ("pairwise", "single")
-PAIRWISE_ORDERS = ("ab", "ba")
-SINGLE_SIDES = ("a", "b")
+PAIRWISE_ORDERS = (Order.AB, Order.BA)
+SINGLE_SIDES = (Order.A, Order.B)
 
 
 def cache_key(
@@ -53,8 +53,8 @@ class Task:
     spec: JudgeSpec
     study_id: int
     pair_id: int
-    mode: str
-    order: str
+    mode: JudgeMode
+    order: Order
     output_id: int
     request: JudgeRequest
     cache_key: str
@@ -67,12 +67,12 @@ class Task:
         return self.spec.name
 
     @property
-    def slot(self) -> tuple[str, str, int, str, int]:
+    def slot(self) -> JudgmentKey:
         """The Judgment row's unique key: one stored answer per judge, mode, pair, order."""
-        return (self.judge, self.mode, self.pair_id, self.order, self.output_id)
+        return JudgmentKey(self.judge, self.mode, self.pair_id, self.order, self.output_id)
 
     def parse(self, text: str) -> Parsed:
-        if self.mode == "single":
+        if self.mode == JudgeMode.SINGLE:
             return parse_single(text, criteria=list(self.criteria), scale=self.scale)
         return parse_pairwise(text)
 
@@ -81,15 +81,11 @@ class Task:
 class PlanOptions:
     """How to ask. Every field here changes the answer, so it is in the cache key."""
 
-    mode: str = "pairwise"
+    mode: JudgeMode = JudgeMode.PAIRWISE
     reference: bool = False
     template: str | None = None
     temperature: float = 0.0
     max_tokens: int = 512
-
-
-def study_rubric(study: Study) -> Rubric:
-    return Rubric.model_validate(study.rubric)
 
 
 def build_tasks(
@@ -97,11 +93,12 @@ def build_tasks(
 ) -> list[Task]:
     """Every call the judges need on the study's pairs, ordered pair by pair (both orders of a
     pair next to each other, so a budget stop leaves few half-judged pairs)."""
-    if options.mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {options.mode!r}")
-    template = resolve_template(options.template, options.mode)
+    if options.mode not in RUN_MODES:
+        raise ValueError(f"mode must be one of {', '.join(RUN_MODES)}, got {options.mode!r}")
+    mode = JudgeMode(options.mode)
+    template = resolve_template(options.template, mode)
     specs = [s.with_variant(template.label) for s in specs]
-    rubric = study_rubric(study)
+    rubric = rubric_of(study)
     pairs = session.exec(select(Pair).where(Pair.study_id == study.id).order_by(Pair.id)).all()
     prompts = {
         p.id: p for p in session.exec(select(Prompt).where(Prompt.study_id == study.id)).all()
@@ -121,10 +118,10 @@ def build_tasks(
         reference = prompt.reference if options.reference and prompt.reference else None
         version = template.version(reference is not None)
         out_a, out_b = outputs[pair.output_a_id], outputs[pair.output_b_id]
-        calls: list[tuple[str, int, tuple[str, ...], list[dict[str, str]]]] = []
-        if options.mode == "pairwise":
+        calls: list[tuple[Order, int, tuple[str, ...], list[dict[str, str]]]] = []
+        if mode == JudgeMode.PAIRWISE:
             for order in PAIRWISE_ORDERS:
-                first, second = (out_a, out_b) if order == "ab" else (out_b, out_a)
+                first, second = (out_a, out_b) if order == Order.AB else (out_b, out_a)
                 messages = render_pairwise(
                     template,
                     rubric=rubric,
@@ -156,7 +153,7 @@ def build_tasks(
                 )
                 request = JudgeRequest(
                     messages=tuple(messages),
-                    mode=options.mode,
+                    mode=mode,
                     responses=responses,
                     temperature=options.temperature,
                     max_tokens=options.max_tokens,
@@ -167,7 +164,7 @@ def build_tasks(
                         spec=spec,
                         study_id=study.id,
                         pair_id=pair.id,
-                        mode=options.mode,
+                        mode=mode,
                         order=order,
                         output_id=output_id,
                         request=request,

@@ -15,10 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 from string import Template
 
+from foundation.enums import JudgeMode
 from foundation.rubric import Rubric
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
-DEFAULT_TEMPLATES = {"pairwise": "pairwise_v1", "single": "single_v1"}
+DEFAULT_TEMPLATES = {JudgeMode.PAIRWISE: "pairwise_v1", JudgeMode.SINGLE: "single_v1"}
 _SECTION = re.compile(r"^\[(system|user|reference)\]\s*$", re.MULTILINE)
 
 
@@ -62,7 +63,7 @@ def load_template(name: str) -> PromptTemplate:
     return _parse(path, path.read_text(encoding="utf-8"), name, label)
 
 
-def resolve_template(ref: str | None, mode: str) -> PromptTemplate:
+def resolve_template(ref: str | None, mode: JudgeMode) -> PromptTemplate:
     """The template a run uses: the mode's default (``ref`` None), a bundled name, or the
     path of a template file of the user's."""
     if ref is None:
@@ -85,18 +86,18 @@ def resolve_template(ref: str | None, mode: str) -> PromptTemplate:
 
 #: The placeholders each mode fills; a user's template may use any of them, and no others.
 _PLACEHOLDERS = {
-    "pairwise": {
+    JudgeMode.PAIRWISE: {
         "system": {"criteria", "tie_rule"},
         "user": {"prompt", "response_a", "response_b", "reference_section"},
     },
-    "single": {
+    JudgeMode.SINGLE: {
         "system": {"criteria", "scale_min", "scale_max", "score_keys"},
         "user": {"prompt", "response", "reference_section"},
     },
 }
 
 
-def _check_placeholders(path: Path, template: PromptTemplate, mode: str) -> None:
+def _check_placeholders(path: Path, template: PromptTemplate, mode: JudgeMode) -> None:
     """Fail before any request when a template names a placeholder this mode never fills
     (a typo would otherwise stop the run at the first pair)."""
     allowed = {**_PLACEHOLDERS[mode], "reference": {"reference"}}
@@ -122,9 +123,9 @@ def _check_placeholders(path: Path, template: PromptTemplate, mode: str) -> None
                 f"{path}: [{section}] uses ${', $'.join(unknown)}, which {mode} mode does not "
                 f"fill; it can use ${', $'.join(sorted(allowed[section]))} ($$ for a dollar sign)"
             )
-    if mode == "pairwise" and not {"response_a", "response_b"} <= _names(template.user):
+    if mode == JudgeMode.PAIRWISE and not {"response_a", "response_b"} <= _names(template.user):
         raise ValueError(f"{path}: [user] must show both $response_a and $response_b")
-    if mode == "single" and "response" not in _names(template.user):
+    if mode == JudgeMode.SINGLE and "response" not in _names(template.user):
         raise ValueError(f"{path}: [user] must show $response")
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from foundation.enums import JudgeMode, JudgmentKey, JudgmentStatus
 from foundation.models import Judgment, utcnow
 from judge.parsing import Parsed, shown_to_canonical
 from judge.providers.base import Completion
@@ -27,7 +28,6 @@ from judge.tasks import Task
 #: How long the writer waits for company before a commit: small next to any request, large
 #: enough that a burst of results shares one transaction (fewer commits, less GIL contention).
 LINGER_S = 0.005
-Slot = tuple[str, str, int, str, int]
 _TABLE = Judgment.__table__
 
 
@@ -53,7 +53,7 @@ def result_fields(
 ) -> dict[str, Any]:
     """An answer: ``ok`` with the verdict in canonical terms, or ``unparsed`` with the reason."""
     fields = _base(task) | {
-        "status": "ok" if parsed.ok else "unparsed",
+        "status": JudgmentStatus.OK if parsed.ok else JudgmentStatus.UNPARSED,
         "raw": completion.text,
         "reasoning": parsed.reasoning,
         "error": None if parsed.ok else parsed.problem,
@@ -65,7 +65,7 @@ def result_fields(
         "winner": None,
         "scores": None,
     }
-    if parsed.ok and task.mode == "pairwise":
+    if parsed.ok and task.mode == JudgeMode.PAIRWISE:
         fields["shown_winner"] = parsed.winner
         fields["winner"] = shown_to_canonical(parsed.winner, task.order)
     elif parsed.ok:
@@ -82,7 +82,7 @@ def copy_fields(task: Task, source: Judgment) -> dict[str, Any]:
 
 def error_fields(task: Task, message: str) -> dict[str, Any]:
     return _base(task) | {
-        "status": "error",
+        "status": JudgmentStatus.ERROR,
         "error": message,
         "raw": "",
         "reasoning": "",
@@ -96,23 +96,17 @@ def error_fields(task: Task, message: str) -> dict[str, Any]:
     }
 
 
-def _slot(fields: dict[str, Any]) -> Slot:
-    return (
-        fields["judge"],
-        fields["mode"],
-        fields["pair_id"],
-        fields["order"],
-        fields["output_id"],
-    )
+def _slot(fields: dict[str, Any]) -> JudgmentKey:
+    return JudgmentKey(*(fields[name] for name in JudgmentKey._fields))
 
 
 class JudgmentWriter:
     """Upserts Judgment rows by slot on one thread, committing queued rows together."""
 
-    def __init__(self, engine: Engine, row_ids: dict[Slot, int]):
+    def __init__(self, engine: Engine, row_ids: dict[JudgmentKey, int]):
         self.engine = engine
         #: Row id per slot; None = inserted by this writer, id not fetched yet.
-        self._row_ids: dict[Slot, int | None] = dict(row_ids)
+        self._row_ids: dict[JudgmentKey, int | None] = dict(row_ids)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge-writer")
         self._lock = threading.Lock()
         self._queue: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
@@ -198,16 +192,10 @@ class JudgmentWriter:
                 self._row_ids[_slot(fields)] = None
 
     @staticmethod
-    def _lookup(conn: Connection, slot: Slot) -> int | None:
+    def _lookup(conn: Connection, slot: JudgmentKey) -> int | None:
         c = _TABLE.c
         return conn.execute(
-            select(c.id).where(
-                c.judge == slot[0],
-                c.mode == slot[1],
-                c.pair_id == slot[2],
-                c.order == slot[3],
-                c.output_id == slot[4],
-            )
+            select(c.id).where(*(c[name] == value for name, value in slot._asdict().items()))
         ).scalar()
 
 

@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from analysis.bootstrap import percentile_ci, resample_sums
+from foundation.readers import InputError, jsonl_records, read_utf8, text_lines
+
 
 class EmptyTextWarning(UserWarning):
     """Empty or whitespace-only texts were skipped."""
@@ -92,22 +95,6 @@ def corpus_perplexity(nll: np.ndarray, n_tokens: np.ndarray) -> float:
     return math.exp(float(np.asarray(nll).sum()) / total) if total else float("nan")
 
 
-def _resample_sums(columns: Sequence[np.ndarray], n_boot: int, seed: int) -> list[np.ndarray]:
-    """Sums of each column over ``n_boot`` resamples of the rows (same rows for every column).
-
-    Chunked so memory stays ~O(1e7) however many texts there are."""
-    n = len(columns[0])
-    rng = np.random.default_rng(seed)
-    out = [np.empty(n_boot) for _ in columns]
-    chunk = max(1, 10_000_000 // max(n, 1))
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        for col, acc in zip(columns, out, strict=True):
-            acc[start:stop] = np.asarray(col, dtype=np.float64)[idx].sum(axis=1)
-    return out
-
-
 def bootstrap_ci(
     nll: np.ndarray,
     n_tokens: np.ndarray,
@@ -120,9 +107,14 @@ def bootstrap_ci(
     keep = np.asarray(n_tokens) > 0
     if keep.sum() < 2:
         return (float("nan"), float("nan"))
-    s_nll, s_n = _resample_sums([np.asarray(nll)[keep], np.asarray(n_tokens)[keep]], n_boot, seed)
-    ppl = np.exp(s_nll / s_n)
-    return (float(np.quantile(ppl, alpha / 2)), float(np.quantile(ppl, 1 - alpha / 2)))
+    cols = [np.asarray(nll)[keep], np.asarray(n_tokens)[keep]]
+    s_nll, s_n = resample_sums(cols, n_boot=n_boot, seed=seed)
+    return _interval(np.exp(s_nll / s_n), alpha)
+
+
+def _interval(draws: np.ndarray, alpha: float) -> tuple[float, float]:
+    low, high = percentile_ci(draws, 1 - alpha)
+    return (float("nan") if low is None else low, float("nan") if high is None else high)
 
 
 @dataclass(frozen=True)
@@ -167,17 +159,10 @@ def paired_comparison(
     rel = o_val / b_val - 1.0
     if keep.sum() < 2:
         return Comparison(metric, b_val, o_val, rel, float("nan"), float("nan"))
-    bn, bd, on, od = _resample_sums(cols, n_boot, seed)
+    bn, bd, on, od = resample_sums(cols, n_boot=n_boot, seed=seed)
     # same tokens: ratio of perplexities; else ratio of bits per byte
     boot = np.exp(on / od - bn / bd) - 1.0 if same_tok else (on / od) / (bn / bd) - 1.0
-    return Comparison(
-        metric,
-        b_val,
-        o_val,
-        rel,
-        float(np.quantile(boot, alpha / 2)),
-        float(np.quantile(boot, 1 - alpha / 2)),
-    )
+    return Comparison(metric, b_val, o_val, rel, *_interval(boot, alpha))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -189,23 +174,24 @@ def read_texts(
     """Texts of a ``.txt`` file (one per line, or blank-line separated paragraphs) or a
     ``.jsonl`` file (one object per line with a string ``field_name``).
 
-    Raises ``ValueError`` naming the file and line of a malformed record."""
-    from annotate.sources import jsonl_records, read_utf8
-
+    Raises ``InputError`` (a ``ValueError``) naming the file and line of a bad record."""
     path = Path(path)
     content = read_utf8(path)
     if path.suffix.lower() == ".jsonl":
         texts = []
         for lineno, record in jsonl_records(str(path), content):
             if not isinstance(record.get(field_name), str):
-                raise ValueError(
-                    f"{path}:{lineno}: expected an object with a string {field_name!r} field"
+                raise InputError(
+                    str(path),
+                    f"expected an object with a string {field_name!r} field",
+                    lineno,
+                    field_name,
                 )
             texts.append(record[field_name])
         return texts
     if paragraphs:
         return [p.strip() for p in re.split(r"\n[ \t\r\f\v]*\n", content) if p.strip()]
-    return content.splitlines()
+    return text_lines(content)
 
 
 def texts_sha256(texts: Sequence[str]) -> str:

@@ -49,8 +49,7 @@ def save_perplexity(
         },
     )
     session.add(run)
-    session.commit()
-    session.refresh(run)
+    session.flush()  # the id; the caller's unit of work commits
     return run
 
 
@@ -165,7 +164,7 @@ def compute_study_metrics(
             )
     session.exec(delete(MetricResult).where(col(MetricResult.study_id) == study.id))
     session.add_all(rows)
-    session.commit()
+    session.flush()
     return results, per_class
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from analysis.bootstrap import percentile_ci, resample_counts, resample_sums
+
 TEXT_METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "exact_match", "token_f1")
 LABEL_METRICS = ("accuracy", "macro_f1", "weighted_f1")
 
@@ -102,32 +104,21 @@ def _as_ref_lists(predictions: Sequence[str], references: References) -> list[li
 # --------------------------------------------------------------------------- bootstrap
 
 
-def _percentile_ci(samples: np.ndarray, alpha: float) -> tuple[float, float]:
-    return float(np.quantile(samples, alpha / 2)), float(np.quantile(samples, 1 - alpha / 2))
+def _interval(draws: np.ndarray | None, alpha: float) -> tuple[float, float]:
+    """Percentile CI of the resampled values; NaN when no resamples were asked for."""
+    low, high = (None, None) if draws is None else percentile_ci(draws, 1 - alpha)
+    return (np.nan if low is None else low, np.nan if high is None else high)
 
 
-def _boot_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-
-
-def _mean_metric(name: str, values: np.ndarray, idx: np.ndarray, alpha: float) -> MetricValue:
-    low, high = _percentile_ci(values[idx].mean(axis=1), alpha) if len(idx) else (np.nan, np.nan)
-    return MetricValue(name, float(values.mean()), low, high, len(values))
-
-
-def _corpus_metric(
-    name: str, metric: Any, hyps: list[str], refs: list[list[str]], idx: np.ndarray, alpha: float
-) -> MetricValue:
-    """A sacrebleu corpus metric and its CI from resampled per-segment statistics."""
+def _corpus_statistics(metric: Any, hyps: list[str], refs: list[list[str]]) -> tuple:
+    """A sacrebleu corpus metric's score and its per-segment sufficient statistics."""
     width = max(len(r) for r in refs)
     # Pad with repeats: a duplicated reference changes neither BLEU's clipped counts and
     # closest length nor chrF's best-reference choice.
     streams = [[r[j] if j < len(r) else r[0] for r in refs] for j in range(width)]
     value = float(metric.corpus_score(hyps, streams).score)
     stats = np.asarray(metric._extract_corpus_statistics(hyps, streams), dtype=np.float64)
-    boot = np.array([metric._compute_score_from_stats(stats[row].sum(0)).score for row in idx])
-    low, high = _percentile_ci(boot, alpha) if len(idx) else (np.nan, np.nan)
-    return MetricValue(name, value, low, high, len(hyps))
+    return value, stats
 
 
 # --------------------------------------------------------------------------- public API
@@ -150,25 +141,37 @@ def text_metrics(
     hyps = [str(p) for p in predictions]
     if not hyps:
         raise ValueError("no predictions to score")
-    idx = _boot_indices(len(hyps), n_boot, seed) if n_boot > 0 else np.empty((0, len(hyps)), int)
-    out = {
-        "bleu": _corpus_metric("bleu", BLEU(), hyps, refs, idx, alpha),
-        "chrf": _corpus_metric("chrf", CHRF(), hyps, refs, idx, alpha),
-    }
+    corpus = {"bleu": BLEU(), "chrf": CHRF()}
+    values: dict[str, float] = {}
+    per_prompt: dict[str, np.ndarray] = {}  # summed over each resample
+    for key, metric in corpus.items():
+        values[key], per_prompt[key] = _corpus_statistics(metric, hyps, refs)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    rouge = {key: np.empty(len(hyps)) for key in ("rouge1", "rouge2", "rougeL")}
-    em, f1 = np.empty(len(hyps)), np.empty(len(hyps))
+    for key in ("rouge1", "rouge2", "rougeL", "exact_match", "token_f1"):
+        per_prompt[key] = np.empty(len(hyps))
     for i, (hyp, ref_list) in enumerate(zip(hyps, refs, strict=True)):
         scores = scorer.score_multi(ref_list, hyp)  # best reference per ROUGE type
-        for key in rouge:
-            rouge[key][i] = 100 * scores[key].fmeasure
-        em[i] = 100 * max(exact_match(hyp, r) for r in ref_list)
-        f1[i] = 100 * max(token_f1(hyp, r) for r in ref_list)
-    for key, values in rouge.items():
-        out[key] = _mean_metric(key, values, idx, alpha)
-    out["exact_match"] = _mean_metric("exact_match", em, idx, alpha)
-    out["token_f1"] = _mean_metric("token_f1", f1, idx, alpha)
-    return out
+        for key in ("rouge1", "rouge2", "rougeL"):
+            per_prompt[key][i] = 100 * scores[key].fmeasure
+        per_prompt["exact_match"][i] = 100 * max(exact_match(hyp, r) for r in ref_list)
+        per_prompt["token_f1"][i] = 100 * max(token_f1(hyp, r) for r in ref_list)
+    for key in TEXT_METRICS[2:]:
+        values[key] = float(per_prompt[key].mean())
+    # one resample of prompts for every metric: corpus metrics rescored from summed
+    # statistics (as sacrebleu's --confidence), per-prompt metrics averaged
+    boot: dict[str, np.ndarray | None] = dict.fromkeys(TEXT_METRICS)
+    if n_boot > 0:
+        sums = resample_sums([per_prompt[k] for k in TEXT_METRICS], n_boot=n_boot, seed=seed)
+        for key, summed in zip(TEXT_METRICS, sums, strict=True):
+            if key in corpus:
+                rescore = corpus[key]._compute_score_from_stats
+                boot[key] = np.array([rescore(row).score for row in summed])
+            else:
+                boot[key] = summed / len(hyps)
+    return {
+        key: MetricValue(key, values[key], *_interval(boot[key], alpha), len(hyps))
+        for key in TEXT_METRICS
+    }
 
 
 def label_metrics(
@@ -200,15 +203,19 @@ def label_metrics(
     )
     code = {label: i for i, label in enumerate(labels)}
     cells = np.array([code[g] for g in gold]) * len(labels) + np.array([code[p] for p in pred])
-    boot = np.array(
-        [
-            _confusion_scores(np.bincount(cells[row], minlength=len(labels) ** 2), len(labels))
-            for row in _boot_indices(len(pred), n_boot, seed)
-        ]
-    )
+    boot = None
+    if n_boot > 0:
+        k2 = len(labels) ** 2
+        boot = np.array(  # bincount with weights: no (prompts x classes^2) matrix
+            [
+                _confusion_scores(np.bincount(cells, weights=row, minlength=k2), len(labels))
+                for chunk in resample_counts(len(pred), n_boot=n_boot, seed=seed)
+                for row in chunk
+            ]
+        )
     metrics = {}
     for j, name in enumerate(LABEL_METRICS):
-        low, high = _percentile_ci(boot[:, j], alpha) if len(boot) else (np.nan, np.nan)
+        low, high = _interval(None if boot is None else boot[:, j], alpha)
         metrics[name] = MetricValue(name, point[j], low, high, len(pred))
     report = classification_report(gold, pred, labels=labels, output_dict=True, zero_division=0)
     per_class = {label: {k: float(v) for k, v in report[label].items()} for label in labels}

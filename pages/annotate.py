@@ -17,14 +17,15 @@ from annotate.assignment import (
     skip_assignment,
     submit_rating,
 )
-from annotate.studies import study_rubric
+from foundation.enums import Preference
+from foundation.rubric import rubric_of
 from ui.common import db_session, pick_study, render_untrusted, require_user
 
 #: (value as shown, button label, shortcut). Alt-chords work even while a score or the
 #: comment has the focus; plain letters would not.
 PREFERENCES = (
     ("A", "A is better", "Alt+A"),
-    ("tie", "Tie", "Alt+T"),
+    (Preference.TIE.value, "Tie", "Alt+T"),
     ("B", "B is better", "Alt+B"),
 )
 #: Skip reasons, and whether each flags the pair for the study's admin.
@@ -53,7 +54,8 @@ def flash(kind: str, message: str) -> None:
 
 
 def on_vote(assignment_id: int, user_id: int, names: list[str], preference: str) -> None:
-    """Store the vote (preference as shown: "A", "B" or "tie") with the form's scores."""
+    """Store the vote (preference as shown: "A", "B" or "tie") with the form's scores. The
+    callback's unit of work commits it before the page reruns and draws the next pair."""
     if assignment_id in state.get("_submitted", set()):
         return  # a double click: the first submit already counted
     missing = [
@@ -115,7 +117,7 @@ st.title("Annotate")
 study = pick_study("Study")
 if study is None:
     st.stop()
-rubric = study_rubric(study)
+rubric = rubric_of(study)
 names = rubric.names
 
 with db_session() as session:
@@ -194,7 +196,7 @@ with st.form("rate", border=False, enter_to_submit=False):
             )
     st.text_area("Comment (optional)", key=comment_key(), height=80)
     st.subheader("Which response is better overall?")
-    options = [p for p in PREFERENCES if p[0] != "tie" or rubric.allow_ties]
+    options = [p for p in PREFERENCES if p[0] != Preference.TIE or rubric.allow_ties]
     for col, (value, label, shortcut) in zip(st.columns(len(options)), options, strict=True):
         with col:
             st.form_submit_button(

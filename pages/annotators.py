@@ -4,18 +4,19 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import select
 
 from annotate.auth import (
     ROLES,
+    account_rows,
     create_invite,
     create_user,
     get_user,
+    list_users,
     set_active,
     set_password,
     set_role,
 )
-from foundation.models import User
+from foundation.enums import Role
 from ui.common import db_session, require_admin
 
 me = require_admin()
@@ -30,23 +31,8 @@ def _app_root() -> str:
 
 
 with db_session() as session:
-    users = list(session.exec(select(User).order_by(User.username)))
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "username": u.username,
-                "role": u.role,
-                "active": u.active,
-                "can log in": bool(u.password_hash),
-                "created (UTC)": u.created_at.strftime("%Y-%m-%d %H:%M"),
-            }
-            for u in users
-        ]
-    ),
-    hide_index=True,
-    width="stretch",
-)
+    users = list_users(session)
+st.dataframe(pd.DataFrame(account_rows(users)), hide_index=True, width="stretch")
 
 add, invite, manage = st.tabs(["Add an account", "Invite link", "Deactivate or reset"])
 
@@ -97,7 +83,7 @@ with manage:
             with db_session() as session:
                 set_active(session, user=get_user(session, who), active=True)
             st.rerun()
-        other_role = "annotator" if target.role == "admin" else "admin"
+        other_role = Role.ANNOTATOR if target.role == Role.ADMIN else Role.ADMIN
         if target.id != me.id and st.button(f"Make {other_role}", key="change_role"):
             try:
                 with db_session() as session:

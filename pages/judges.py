@@ -8,6 +8,7 @@ and judge answers are untrusted and rendered as Markdown with HTML disabled.
 import streamlit as st
 
 from judge.browse import judges_of, pair_detail, verdict_rows
+from judge.pricing import format_usd
 from judge.service import JudgeRunConfig, estimate, run_judges
 from ui.common import db_session, get_engine_cached, pick_study, render_untrusted, require_admin
 
@@ -41,10 +42,6 @@ def _config() -> JudgeRunConfig | None:
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         st.error(f"Check the settings: {exc}")
         return None
-
-
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
 
 
 with st.form("judge_run"):
@@ -94,8 +91,8 @@ if want_estimate or want_run:
                         "cached": r.cached,
                         "to send": r.to_send,
                         "prompt tokens": r.input_tokens,
-                        "cost (est.)": _money(r.cost),
-                        "at most": _money(r.worst_cost),
+                        "cost (est.)": format_usd(r.cost),
+                        "at most": format_usd(r.worst_cost),
                     }
                     for r in rows
                 ],
@@ -131,7 +128,7 @@ if want_estimate or want_run:
                             "failed": j.errors,
                             "sent": j.sent,
                             "cached": j.cached,
-                            "cost": _money(j.cost),
+                            "cost": format_usd(j.cost),
                             "wall s": round(j.wall_s, 1),
                         }
                         for j in summary.judges
@@ -243,7 +240,7 @@ for col, order in zip(st.columns(2), orders, strict=True):
             st.error(f"{j.status}: {j.error}")
         render_untrusted(j.reasoning or "(no reasoning)")
         st.caption(
-            f"tokens {j.input_tokens}/{j.output_tokens} · cost {_money(j.cost_usd)} · "
+            f"tokens {j.input_tokens}/{j.output_tokens} · cost {format_usd(j.cost_usd)} · "
             f"latency {j.latency_s or 0:.2f} s · template {j.template_version}"
         )
         with st.expander("Raw answer"):

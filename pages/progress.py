@@ -4,15 +4,11 @@ import shlex
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import col, select
 
-from analysis.agreement import loo_agreement
-from analysis.annotators import annotator_quality
-from analysis.frames import data_fingerprint, load_study_frames
+from analysis.frames import data_fingerprint
 from analysis.report_md import ANNOTATORS_NOTE
-from annotate.assignment import study_progress
 from annotate.export import FORMATS, WHATS, export_frame, write_export
-from foundation.models import Assignment, Pair, Prompt, User
+from annotate.progress import rater_checks, skipped_pairs, study_progress
 from ui.common import db_session, get_engine_cached, pick_study, require_admin
 
 MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/octet-stream"}
@@ -25,16 +21,10 @@ WHAT_HELP = {
 
 
 @st.cache_data(show_spinner="Checking the raters…", max_entries=16)
-def rater_checks(study_id: int, fingerprint: tuple) -> list[dict] | None:
+def cached_rater_checks(study_id: int, fingerprint: tuple) -> list[dict] | None:
     """Per-annotator habits and flags, recomputed only when the study's ratings change."""
     del fingerprint  # part of the cache key only
-    human = load_study_frames(get_engine_cached(), study_id).human
-    if human.empty:
-        return None
-    long = human[["pair_id", "annotator", "winner"]].set_axis(
-        ["item", "annotator", "value"], axis=1
-    )
-    return annotator_quality(human, loo_agreement(long, tie_value="tie"))
+    return rater_checks(get_engine_cached(), study_id)
 
 
 require_admin()
@@ -45,23 +35,15 @@ if study is None:
 
 with db_session() as session:
     p = study_progress(session, study=study)
-    skipped = session.exec(
-        select(Prompt.external_id, User.username, Assignment.flagged, Assignment.reason)
-        .join(Pair, col(Pair.id) == Assignment.pair_id)
-        .join(Prompt, col(Prompt.id) == Pair.prompt_id)
-        .join(User, col(User.id) == Assignment.user_id)
-        .where(Assignment.study_id == study.id, Assignment.status == "skipped")
-        .order_by(col(Assignment.finished_at).desc())
-    ).all()
+    skipped = skipped_pairs(session, study=study)
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Pairs", p["pairs"])
 c2.metric("Annotators per pair (k)", p["k"])
 c3.metric("Ratings", f"{p['ratings']} / {p['ratings_needed']}")
 c4.metric("Pairs with k ratings", p["pairs_complete"])
-if p["ratings_needed"]:
-    share = min(p["ratings"] / p["ratings_needed"], 1.0)
-    st.progress(share, text=f"{share:.0%} of the ratings this study needs")
+if p["share"] is not None:
+    st.progress(p["share"], text=f"{p['share']:.0%} of the ratings this study needs")
 
 st.subheader("Per annotator")
 if p["annotators"]:
@@ -74,7 +56,7 @@ else:
 
 st.subheader("Rater checks")
 st.caption(ANNOTATORS_NOTE)
-checks = rater_checks(study.id, data_fingerprint(get_engine_cached(), study.id))
+checks = cached_rater_checks(study.id, data_fingerprint(get_engine_cached(), study.id))
 if checks:
     flagged = [r for r in checks if r["flags"]]
     if flagged:
@@ -88,11 +70,7 @@ else:
 
 if skipped:
     st.subheader("Skipped and flagged pairs")
-    st.dataframe(
-        pd.DataFrame(skipped, columns=["prompt_id", "annotator", "flagged", "reason"]),
-        hide_index=True,
-        width="stretch",
-    )
+    st.dataframe(pd.DataFrame(skipped), hide_index=True, width="stretch")
 
 st.subheader("Export")
 left, right = st.columns(2)

@@ -14,15 +14,28 @@ from analysis.report_md import (
     COMPARE_NOTE,
     HEADLINE_NOTE,
     LC_NOTE,
+    alpha_levels,
     annotator_cells,
     headline_cells,
+    row_ci,
+)
+from analysis.report_models import (
+    AnnotatorPairKappa,
+    BradleyTerry,
+    ConfusionMatrix,
+    HumanSection,
+    JudgeAgreement,
+    JudgeSection,
+    ReportModel,
+    StudyReport,
+    WinRate,
 )
 from analysis.winrates import honest_ci
 from ui.common import get_engine_cached, pick_study, require_admin
 
 
 @st.cache_data(show_spinner="Computing the analysis…", max_entries=16)
-def analyse(study_id: int, fingerprint: tuple, n_boot: int) -> tuple[dict, pd.DataFrame]:
+def analyse(study_id: int, fingerprint: tuple, n_boot: int) -> tuple[StudyReport, pd.DataFrame]:
     """The report and the score distributions, recomputed only when the study's data (its
     fingerprint) or the number of resamples changes."""
     del fingerprint  # part of the cache key only
@@ -39,11 +52,14 @@ def analyse(study_id: int, fingerprint: tuple, n_boot: int) -> tuple[dict, pd.Da
     return report, dist
 
 
-def win_rate_chart(rows: list[dict], source: str) -> alt.Chart:
-    df = pd.DataFrame(rows).assign(
-        pair=lambda d: d["system_a"] + " vs " + d["system_b"], source=source
-    )
-    cis = [honest_ci(r) for r in rows]
+def frame(rows: list[ReportModel]) -> pd.DataFrame:
+    """A table of report rows, one column per field."""
+    return pd.DataFrame([r.model_dump() for r in rows])
+
+
+def win_rate_chart(rows: list[WinRate], source: str) -> alt.Chart:
+    df = frame(rows).assign(pair=lambda d: d["system_a"] + " vs " + d["system_b"], source=source)
+    cis = [row_ci(r) for r in rows]
     df["low"], df["high"] = [c[0] for c in cis], [c[1] for c in cis]
     base = alt.Chart(df).encode(
         y=alt.Y("pair:N", title=None, sort=None, axis=alt.Axis(labelLimit=360))
@@ -64,8 +80,8 @@ def win_rate_chart(rows: list[dict], source: str) -> alt.Chart:
     return (bars + whiskers + half).properties(title=f"Win rates ({source}, {cis[0][2]} 95% CI)")
 
 
-def forest_plot(sections: dict[str, list[dict] | None]) -> alt.Chart | None:
-    rows = [dict(r, source=src) for src, bt in sections.items() if bt for r in bt]
+def forest_plot(sections: dict[str, list[BradleyTerry] | None]) -> alt.Chart | None:
+    rows = [{**r.model_dump(), "source": src} for src, bt in sections.items() if bt for r in bt]
     if not rows:
         return None
     df = pd.DataFrame(rows)
@@ -98,11 +114,11 @@ def heatmap(df: pd.DataFrame, x: str, y: str, value: str, title: str, fmt: str) 
     return (cells + text).properties(title=title)
 
 
-def kappa_heatmap(pairs: list[dict]) -> alt.Chart:
+def kappa_heatmap(pairs: list[AnnotatorPairKappa]) -> alt.Chart:
     rows = []
     for r in pairs:
-        rows.append({"annotator": r["annotator_1"], "other": r["annotator_2"], "kappa": r["kappa"]})
-        rows.append({"annotator": r["annotator_2"], "other": r["annotator_1"], "kappa": r["kappa"]})
+        rows.append({"annotator": r.annotator_1, "other": r.annotator_2, "kappa": r.kappa})
+        rows.append({"annotator": r.annotator_2, "other": r.annotator_1, "kappa": r.kappa})
     return heatmap(
         pd.DataFrame(rows),
         "other",
@@ -113,57 +129,48 @@ def kappa_heatmap(pairs: list[dict]) -> alt.Chart:
     )
 
 
-def confusion_chart(key: str, cm: dict) -> alt.Chart:
+def confusion_chart(key: str, cm: ConfusionMatrix) -> alt.Chart:
     names = {"a": "A wins", "tie": "tie", "b": "B wins"}
     rows = [
-        {"human majority": names[h], "judge": names[j], "pairs": cm["matrix"][i][k]}
-        for i, h in enumerate(cm["labels"])
-        for k, j in enumerate(cm["labels"])
+        {"human majority": names[h], "judge": names[j], "pairs": cm.matrix[i][k]}
+        for i, h in enumerate(cm.labels)
+        for k, j in enumerate(cm.labels)
     ]
     return heatmap(
         pd.DataFrame(rows), "judge", "human majority", "pairs", f"{key} vs the human majority", "d"
     )
 
 
-def human_tab(report: dict, dist: pd.DataFrame) -> None:
-    h = report["human"]
-    if not h["n_ratings"]:
+def human_tab(report: StudyReport, dist: pd.DataFrame) -> None:
+    h = report.human
+    if not h.n_ratings:
         st.info("No human ratings yet: import some (sidebyside import-ratings) or annotate.")
         return
-    agr = h["agreement"]
-    pref = agr["krippendorff_alpha"]["preference"]
+    agr = h.agreement
+    pref = agr.krippendorff_alpha.preference
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Ratings", h["n_ratings"])
+    c1.metric("Ratings", h.n_ratings)
     c2.metric(
         "Krippendorff's α (preference)",
-        "—" if pref is None or pref["alpha"] is None else f"{pref['alpha']:.3f}",
+        "—" if pref is None or pref.alpha is None else f"{pref.alpha:.3f}",
     )
-    c3.metric("Fleiss' κ", "—" if agr["fleiss_kappa"] is None else f"{agr['fleiss_kappa']:.3f}")
+    c3.metric("Fleiss' κ", "—" if agr.fleiss_kappa is None else f"{agr.fleiss_kappa:.3f}")
     c4.metric(
         "Percent agreement",
-        "—" if agr["percent_agreement"] is None else f"{agr['percent_agreement']:.1%}",
+        "—" if agr.percent_agreement is None else f"{agr.percent_agreement:.1%}",
     )
     if pref is not None:
-        st.caption(f"Reading: {pref['reading']}")
-    rows = []
-    for name, entry in agr["krippendorff_alpha"].items():
-        levels = {"nominal": entry} if name == "preference" else (entry or {})
-        for level, a in levels.items():
-            if a is not None:
-                rows.append(
-                    {
-                        "measure": name,
-                        "level": level,
-                        "alpha": a["alpha"],
-                        "ci_low": a["ci_low"],
-                        "ci_high": a["ci_high"],
-                        "units": a["n_units"],
-                    }
-                )
+        st.caption(f"Reading: {pref.reading}")
+    rows = [
+        {"measure": name, "level": level, "alpha": a.alpha, "ci_low": a.ci_low,
+         "ci_high": a.ci_high, "units": a.n_units}
+        for name, level, a in alpha_levels(agr.krippendorff_alpha)
+        if a is not None
+    ]  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if agr["pairwise_cohen_kappa"]:
-        st.altair_chart(kappa_heatmap(agr["pairwise_cohen_kappa"]), width="stretch")
-    if h["loo_agreement"]:
+    if agr.pairwise_cohen_kappa:
+        st.altair_chart(kappa_heatmap(agr.pairwise_cohen_kappa), width="stretch")
+    if h.loo_agreement:
         st.markdown(f"**{ANNOTATORS_TITLE}**")
         st.caption(ANNOTATORS_NOTE)
         headers, cells = annotator_cells(h)
@@ -183,13 +190,15 @@ def human_tab(report: dict, dist: pd.DataFrame) -> None:
             .properties(width=160, title="Criterion score distributions")
         )
         st.altair_chart(chart)
-        st.dataframe(pd.DataFrame(h["criteria"]), hide_index=True, width="stretch")
+        st.dataframe(frame(h.criteria or []), hide_index=True, width="stretch")
 
 
-def category_section(sections: dict[str, dict]) -> None:
+def category_section(sections: dict[str, HumanSection | JudgeSection]) -> None:
     """Win rate per prompt category for one system pair, every source in one chart."""
     rows = [
-        dict(r, source=src) for src, sec in sections.items() for r in sec.get("by_category") or []
+        {**r.model_dump(), "source": src}
+        for src, sec in sections.items()
+        for r in sec.by_category or []
     ]
     if not rows:
         return
@@ -222,7 +231,7 @@ def category_section(sections: dict[str, dict]) -> None:
     )
 
 
-def wins_tab(report: dict) -> None:
+def wins_tab(report: StudyReport) -> None:
     headers, rows = headline_cells(report, compact=True)
     if rows:
         st.dataframe(pd.DataFrame(rows, columns=headers), hide_index=True, width="stretch")
@@ -232,46 +241,43 @@ def wins_tab(report: dict) -> None:
         with st.expander("The figures behind each call"):
             headers, rows = headline_cells(report)
             st.dataframe(pd.DataFrame(rows, columns=headers), hide_index=True, width="stretch")
-    sections = {"humans": report["human"]}
-    sections.update(report["judges"])
+    sections: dict[str, HumanSection | JudgeSection] = {"humans": report.human}
+    sections.update(report.judges)
     for source, sec in sections.items():
-        if sec.get("win_rates"):
-            st.altair_chart(win_rate_chart(sec["win_rates"], source), width="stretch")
+        if sec.win_rates:
+            st.altair_chart(win_rate_chart(sec.win_rates, source), width="stretch")
     category_section(sections)
-    forest = forest_plot({src: sec.get("bradley_terry") for src, sec in sections.items()})
+    forest = forest_plot({src: sec.bradley_terry for src, sec in sections.items()})
     if forest is not None:
         st.altair_chart(forest, width="stretch")
-    elif report["human"]["win_rates"] or report["judges"]:
+    elif report.human.win_rates or report.judges:
         st.caption("Bradley–Terry ratings need three or more systems.")
     for source, sec in sections.items():
-        if sec.get("win_rates"):
+        if sec.win_rates:
             with st.expander(f"Win-rate table: {source}"):
-                st.dataframe(pd.DataFrame(sec["win_rates"]), hide_index=True, width="stretch")
-                if sec.get("length_controlled"):
+                st.dataframe(frame(sec.win_rates), hide_index=True, width="stretch")
+                if sec.length_controlled:
                     st.caption(LC_NOTE)
-                    st.dataframe(
-                        pd.DataFrame(sec["length_controlled"]), hide_index=True, width="stretch"
-                    )
-    if not any(sec.get("win_rates") for sec in sections.values()):
+                    st.dataframe(frame(sec.length_controlled), hide_index=True, width="stretch")
+    if not any(sec.win_rates for sec in sections.values()):
         st.info("No verdicts yet.")
 
 
-def agreement_chart(rows: list[dict]) -> alt.Chart:
+def agreement_chart(rows: list[JudgeAgreement]) -> alt.Chart:
     """Each judge's agreement with the human majority, with and without ties, and its CI."""
     long = pd.DataFrame(
         [
-            {"judge": r["judge"], "counting": label, "agreement": r[key], "low": r[low],
-             "high": r[high]}
+            {"judge": r.judge, "counting": label, "agreement": value, "low": low, "high": high}
             for r in rows
-            for label, key, low, high in (
-                ("ties count", "agreement", "ci_low", "ci_high"),
-                ("without ties", "agreement_no_ties", "ci_low_no_ties", "ci_high_no_ties"),
+            for label, value, low, high in (
+                ("ties count", r.agreement, r.ci_low, r.ci_high),
+                ("without ties", r.agreement_no_ties, r.ci_low_no_ties, r.ci_high_no_ties),
             )
-            if r[key] is not None
+            if value is not None
         ]
-    )  # fmt: skip
+    )
     base = alt.Chart(long).encode(
-        y=alt.Y("judge:N", sort=[r["judge"] for r in rows], title=None,
+        y=alt.Y("judge:N", sort=[r.judge for r in rows], title=None,
                 axis=alt.Axis(labelLimit=360)),
         yOffset="counting:N",
         color=alt.Color("counting:N", title=None),
@@ -285,29 +291,29 @@ def agreement_chart(rows: list[dict]) -> alt.Chart:
     )
 
 
-def judges_tab(report: dict) -> None:
-    if not report["judges"]:
+def judges_tab(report: StudyReport) -> None:
+    if not report.judges:
         st.info("No judge verdicts yet: run `sidebyside judge` or import some.")
         return
-    rows = [
+    rows = [  # the calibration's single figures; the matrix and correlations are drawn apart
         {
             "judge": key,
-            **{k: v for k, v in j["calibration"].items() if not isinstance(v, dict | list)},
+            **j.calibration.model_dump(exclude={"confusion_matrix", "score_correlation"}),
         }
-        for key, j in report["judges"].items()
+        for key, j in report.judges.items()
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    cmp = report.get("judge_comparison")
+    cmp = report.judge_comparison
     if cmp:
         st.markdown("**Judges compared** (agreement with the human majority)")
         st.caption(COMPARE_NOTE)
-        st.altair_chart(agreement_chart(cmp["judges"]), width="stretch")
-        st.dataframe(pd.DataFrame(cmp["judges"]), hide_index=True, width="stretch")
-        if cmp["pairwise"]:
-            st.dataframe(pd.DataFrame(cmp["pairwise"]), hide_index=True, width="stretch")
+        st.altair_chart(agreement_chart(cmp.judges), width="stretch")
+        st.dataframe(frame(cmp.judges), hide_index=True, width="stretch")
+        if cmp.pairwise:
+            st.dataframe(frame(cmp.pairwise), hide_index=True, width="stretch")
     cols = st.columns(2)
-    for n, (key, j) in enumerate(report["judges"].items()):
-        cm = j["calibration"].get("confusion_matrix")
+    for n, (key, j) in enumerate(report.judges.items()):
+        cm = j.calibration.confusion_matrix
         if cm:
             cols[n % 2].altair_chart(confusion_chart(key, cm), width="stretch")
 

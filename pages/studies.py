@@ -7,16 +7,10 @@ import streamlit as st
 from pydantic import ValidationError
 
 from analysis.power import prompts_needed
-from annotate.assignment import study_progress
 from annotate.importing import ImportValidationError, import_sources
-from annotate.studies import (
-    create_study,
-    list_studies,
-    study_has_ratings,
-    study_rubric,
-    update_study,
-)
-from foundation.rubric import Criterion, Rubric
+from annotate.progress import studies_overview
+from annotate.studies import create_study, list_studies, study_has_ratings, update_study
+from foundation.rubric import Criterion, Rubric, rubric_of
 from ui.common import db_session, require_admin
 
 require_admin()
@@ -31,17 +25,7 @@ def _rubric_error(exc: ValidationError) -> str:
 
 with db_session() as session:
     studies = list_studies(session)
-    overview = [
-        {
-            "study": s.name,
-            "k": s.k,
-            "pairs": (p := study_progress(session, study=s))["pairs"],
-            "ratings": f"{p['ratings']} / {p['ratings_needed']}",
-            "complete pairs": p["pairs_complete"],
-            "created (UTC)": s.created_at.strftime("%Y-%m-%d %H:%M"),
-        }
-        for s in studies
-    ]
+    overview = studies_overview(session)
 if overview:
     st.dataframe(pd.DataFrame(overview), hide_index=True, width="stretch")
 
@@ -164,7 +148,7 @@ with tab_import:
 with tab_settings:
     with db_session() as session:
         locked = study_has_ratings(session, study.id)
-    rubric = study_rubric(study)
+    rubric = rubric_of(study)
     if locked:
         st.info(
             "This study already has ratings, so its rubric is frozen (ratings given so far were "

@@ -16,9 +16,11 @@ from foundation.settings import get_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-#: Set to a PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run the
-#: database tests against PostgreSQL instead of a fresh SQLite file; tables are dropped first.
+#: A PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test; `.ci/run` starts a
+#: throwaway cluster and sets it): every database test then runs twice, on a fresh SQLite file
+#: and on PostgreSQL (its tables are dropped first).
 PG_URL = os.environ.get("SIDEBYSIDE_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
 def _reset_postgres(url: str) -> None:
@@ -28,14 +30,18 @@ def _reset_postgres(url: str) -> None:
 
     load_tables()
     eng = get_engine(url)
-    SQLModel.metadata.drop_all(eng)
+    with eng.begin() as conn:  # tables of a newer schema a previous test may have left
+        SQLModel.metadata.drop_all(conn)
     eng.dispose()
 
 
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = PG_URL or f"sqlite:///{tmp_path / 'test.db'}"
-    if PG_URL:
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The database URL of one test: a fresh SQLite file, or the scratch PostgreSQL database
+    emptied for it."""
+    url = PG_URL if request.param == "postgresql" else f"sqlite:///{tmp_path / 'test.db'}"
+    get_engine.cache_clear()
+    if request.param == "postgresql":
         _reset_postgres(url)
     monkeypatch.setenv("SIDEBYSIDE_DATABASE_URL", url)
     get_settings.cache_clear()

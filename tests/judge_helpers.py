@@ -1,4 +1,5 @@
-"""Study fixtures for the judge tests, written with plain SQLModel inserts."""
+"""Study fixtures for the judge tests, written with plain SQLModel inserts, and a scripted fake
+provider that registers through the real registry (``registry.register(SCRIPTED)``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,46 @@ from sqlmodel import Session
 
 from foundation.models import Output, Pair, Prompt, Study, System
 from foundation.rubric import default_rubric
+from judge.providers.base import Completion, JudgeRequest, ProviderError
+from judge.providers.registry import ProviderInfo
+from judge.specs import JudgeSpec
+from tests.judge_server import always_a_judge, longest_judge
+
+#: The whole declaration of the fake provider: ``scripted:longest``, ``scripted:always-a``,
+#: ``scripted:garbage`` (unparsable answers) or ``scripted:broken`` (every call fails).
+SCRIPTED = ProviderInfo(
+    name="scripted",
+    target="tests.judge_helpers:ScriptedJudge",
+    models=("longest", "always-a", "garbage", "broken"),
+)
+
+
+class ScriptedJudge:
+    """A judge that answers from a script (the loopback server's), with no SDK and no network;
+    ``requests`` records what the runner sent."""
+
+    base_url = None
+
+    def __init__(self, spec: JudgeSpec, **_: object):
+        self.spec = spec
+        self.requests: list[JudgeRequest] = []
+        self.closed = False
+
+    async def complete(self, request: JudgeRequest) -> Completion:
+        self.requests.append(request)
+        messages = list(request.messages)
+        if self.spec.model == "broken":
+            raise ProviderError("scripted failure")
+        if self.spec.model == "garbage":
+            text = "I cannot decide."
+        elif self.spec.model == "always-a":
+            text = always_a_judge(messages)
+        else:
+            text = longest_judge(messages)
+        return Completion(text=text, input_tokens=10, output_tokens=5)
+
+    async def aclose(self) -> None:
+        self.closed = True
 
 
 def make_study(

@@ -18,14 +18,15 @@ from annotate.assignment import (
     progress,
     queue_plan,
     skip_assignment,
-    study_progress,
     submit_rating,
     to_canonical,
     to_shown,
 )
 from annotate.auth import create_user
 from annotate.importing import import_sources
+from annotate.progress import study_progress
 from annotate.studies import create_study
+from foundation.db import unit_of_work
 from foundation.models import Assignment, Output, Pair, Rating, System, utcnow
 from tests.conftest import make_long_csv
 
@@ -97,13 +98,14 @@ def test_race_for_the_last_slot_never_exceeds_k(session, engine):
     study = create_study(session, name="race", k=3, seed=5)
     import_sources(session, study=study, sources=[("o.csv", make_long_csv(1))])  # one pair
     people = users(session, 12)
+    session.commit()  # the workers' sessions must see the study, its pair and the accounts
     barrier = threading.Barrier(len(people))
     got: list[int] = []
     errors: list[BaseException] = []
 
     def worker(user) -> None:
         try:
-            with Session(engine, expire_on_commit=False) as s:
+            with unit_of_work(engine) as s:  # as the page's vote callback does
                 barrier.wait()
                 a = next_assignment(s, study=study, user=user)
                 if a is not None:
@@ -317,3 +319,50 @@ def test_pairs_imported_mid_study_join_every_queue(session):
         extra.append(r.pair_id)
     assert len(set(extra)) == 4
     assert progress(session, study=study, user=u) == Progress(14, 14)
+
+
+def test_a_racing_double_submit_returns_the_first_rating(engine, monkeypatch):
+    """Two submits of one pair that both passed the "already rated?" check: the second
+    loses on the unique key inside its savepoint and answers with the first rating, and its
+    unit of work still commits cleanly."""
+    import annotate.assignment as assignment
+
+    with unit_of_work(engine) as s:
+        study = create_study(s, name="double", k=1, seed=3)
+        import_sources(s, study=study, sources=[("o.csv", make_long_csv(1))])
+        (u,) = users(s, 1)
+        a = next_assignment(s, study=study, user=u)
+    with unit_of_work(engine) as s:
+        first = submit_rating(s, assignment_id=a.id, user_id=u.id, preference="A", scores=SCORES)
+    real, calls = assignment._existing_rating, []
+
+    def stale_then_real(session, pair_id, user_id):  # the check ran before the first commit
+        calls.append(pair_id)
+        return None if len(calls) == 1 else real(session, pair_id, user_id)
+
+    monkeypatch.setattr(assignment, "_existing_rating", stale_then_real)
+    with unit_of_work(engine) as s:
+        second = submit_rating(s, assignment_id=a.id, user_id=u.id, preference="B", scores=SCORES)
+    assert len(calls) == 2 and second.id == first.id and second.preference == first.preference
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(Rating)).one() == 1
+        assert s.get(Assignment, a.id).status == "done"
+
+
+def test_a_vote_is_stored_by_the_unit_of_work_not_by_the_service(engine):
+    with unit_of_work(engine) as s:
+        study = create_study(s, name="uow", k=1, seed=3)
+        import_sources(s, study=study, sources=[("o.csv", make_long_csv(2))])
+        (u,) = users(s, 1)
+    with pytest.raises(RuntimeError), unit_of_work(engine) as s:
+        a = next_assignment(s, study=study, user=u)
+        submit_rating(s, assignment_id=a.id, user_id=u.id, preference="A", scores=SCORES)
+        raise RuntimeError("the callback failed after the vote")
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(Rating)).one() == 0
+        assert s.exec(select(func.count()).select_from(Assignment)).one() == 0
+    with unit_of_work(engine) as s:
+        a = next_assignment(s, study=study, user=u)
+        submit_rating(s, assignment_id=a.id, user_id=u.id, preference="A", scores=SCORES)
+    with Session(engine) as s:  # committed when the block ended, before the next pair
+        assert s.exec(select(func.count()).select_from(Rating)).one() == 1

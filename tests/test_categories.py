@@ -81,8 +81,8 @@ def test_report_and_markdown_break_results_down_by_category(session):
         pid, _ = pair_of(b, i, "base", "tuned")
         rate(session, b, "u1", pid, "b" if i % 2 else "a")
     r = report_for_study(session, b.study, n_boot=200)
-    rows = {x["category"]: x for x in r["human"]["by_category"]}
-    assert rows["coding"]["wins_b"] == 6 and rows["writing"]["wins_a"] == 6
+    rows = {x.category: x for x in r.human.by_category}
+    assert rows["coding"].wins_b == 6 and rows["writing"].wins_a == 6
     md = render(r, "md")
     assert "| coding | base | tuned | 0.000 |" in md and "| writing | base | tuned | 1.000 |" in md
 

@@ -187,10 +187,18 @@ BAD_INPUTS = [
         "prompt",
         "different prompt text",
     ),
-    ("j.json", b'[{"instruction": "Q", "output": "x"}]', 1, 2, "missing field(s) generator"),
-    ("k.json", b'{"instruction": "Q"}', 1, 1, "expected a JSON list"),
+    (
+        "j.json",
+        b'[{"instruction": "Q", "output": "x"}]',
+        1,
+        "generator",
+        "missing field(s) generator",
+    ),
+    ("k.json", b'{"instruction": "Q"}', 1, 1, "expected a JSON array"),
     ("l.txt", b"whatever", None, None, "unknown file type '.txt'"),
     ("m.csv", b"", 1, None, "the file is empty"),
+    # an unclosed quote used to swallow the rest of the file into one cell
+    ("n.csv", b'prompt_id,prompt,system,output\n1,Q,s,"x\n2,Q,s,y\n', 2, None, "never closed"),
 ]
 
 

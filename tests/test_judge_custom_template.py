@@ -76,7 +76,7 @@ def test_own_template_is_a_judge_of_its_own(engine, session, server, strict):
     assert server.count == 24
     assert names(session, JudgeVerdict) == {spec, f"{spec}#strict"}
     report = report_for_study(engine, study.name, n_boot=0)
-    assert {spec, f"{spec}#strict"} <= set(report["judges"])
+    assert {spec, f"{spec}#strict"} <= set(report.judges)
 
 
 def test_ensemble_and_baselines_under_an_own_template(engine, session, server, strict):

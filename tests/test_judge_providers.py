@@ -7,8 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from sqlmodel import Session, select
 
-from judge.providers import PROVIDERS, load_judge, provider_class, resolve_base_url
+from foundation.models import JudgeVerdict, Judgment
+from judge.pricing import Prices
+from judge.providers import load_judge, provider_class, registry, resolve_base_url
 from judge.providers.base import (
     JudgeRequest,
     ProviderError,
@@ -16,12 +19,19 @@ from judge.providers.base import (
     http_error,
     retry_after_seconds,
 )
-from judge.specs import parse_spec
+from judge.providers.registry import ProviderInfo
+from judge.service import JudgeRunConfig, run_judges
+from judge.specs import SpecError, parse_spec
+from tests.judge_helpers import SCRIPTED, make_study
 
 
 def test_importing_the_judge_package_loads_no_sdk_and_no_torch():
     code = (
         "import sys, judge.providers, judge.service, cli.judge_cmds, judge.runner\n"
+        "from judge.specs import parse_spec\n"
+        "from judge.providers import registry, resolve_base_url\n"
+        "resolve_base_url(parse_spec('anthropic:claude'))  # reads every declaration\n"
+        "assert len(registry.names()) == 4\n"
         "heavy = ('openai', 'anthropic', 'torch', 'transformers')\n"
         "print([m for m in heavy if m in sys.modules])"
     )
@@ -29,10 +39,81 @@ def test_importing_the_judge_package_loads_no_sdk_and_no_torch():
     assert out.stdout.strip() == "[]"
 
 
-def test_every_registered_provider_has_the_protocol():
-    for name in PROVIDERS:
+def test_every_provider_declares_itself_in_its_own_module():
+    assert registry.names() == ("openai", "anthropic", "hf", "baseline")
+    for name in registry.names():
+        info = registry.get(name)
+        module = sys.modules[f"judge.providers.{name}"]
+        assert module.INFO is info and info.target.startswith(f"{module.__name__}:")
         cls = provider_class(name)
         assert callable(cls.complete) and callable(cls.aclose)
+    assert [n for n in registry.names() if registry.get(n).is_api] == ["openai", "anthropic"]
+    assert registry.get("anthropic").base_url_env == "ANTHROPIC_BASE_URL"
+
+
+def test_unknown_provider_is_unavailable():
+    with pytest.raises(ProviderUnavailable, match="provider 'mistral'; known: openai, anthropic"):
+        provider_class("mistral")
+
+
+@pytest.fixture
+def scripted():
+    """The fake provider, registered through the real registry for one test."""
+    registry.register(SCRIPTED)
+    yield SCRIPTED
+    registry.unregister(SCRIPTED.name)
+
+
+def test_a_provider_is_one_declaration(engine, session: Session, scripted):
+    """Registered once, the fake is parsed, priced, built and run like any provider."""
+    study = make_study(session, n_prompts=3)
+    spec = parse_spec("Scripted:Longest")
+    assert (spec.provider, spec.model, spec.is_api) == ("scripted", "longest", False)
+    assert "scripted" in registry.names()
+    assert Prices.load().cost("scripted", "longest", None, 10, 5) == 0.0  # not an API: free
+    with pytest.raises(SpecError, match="only openai: and anthropic: judges take @URL"):
+        parse_spec("scripted:longest@http://127.0.0.1:9")
+    with pytest.raises(SpecError, match="unknown scripted 'median'"):
+        parse_spec("scripted:median")
+
+    summary = run_judges(
+        engine, study.name, JudgeRunConfig(judges=["scripted:longest", "scripted:always-a"])
+    )
+    rows = session.exec(select(Judgment).where(Judgment.judge == "scripted:longest")).all()
+    assert len(rows) == 6 and {(r.status, r.winner, r.cost_usd) for r in rows} == {("ok", "b", 0.0)}
+    verdicts = session.exec(select(JudgeVerdict)).all()
+    by_judge = {j: {v.winner for v in verdicts if v.judge == j} for j in ("scripted:longest",)}
+    assert by_judge == {"scripted:longest": {"b"}}
+    # Always "A" flips with the order: every pair is an inconsistent tie.
+    always_a = [v for v in verdicts if v.judge == "scripted:always-a"]
+    assert len(always_a) == 3 and all(v.inconsistent and v.winner == "tie" for v in always_a)
+    assert {j.judge for j in summary.judges} == {
+        "scripted:longest",
+        "scripted:always-a",
+        "ensemble",
+    }
+    assert summary.cost == 0.0
+
+    registry.unregister("scripted")
+    with pytest.raises(SpecError, match="unknown provider 'scripted'"):
+        parse_spec("scripted:longest")
+
+
+def test_scripted_failures_and_unparsed_answers_are_stored(engine, session: Session, scripted):
+    study = make_study(session, n_prompts=2)
+    summary = run_judges(
+        engine, study.name, JudgeRunConfig(judges=["scripted:garbage", "scripted:broken"])
+    )
+    stats = {j.judge: (j.unparsed, j.errors, j.n_verdicts) for j in summary.judges}
+    assert stats["scripted:garbage"] == (4, 0, 0) and stats["scripted:broken"] == (0, 4, 0)
+
+
+def test_a_taken_provider_name_is_refused(scripted):
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(ProviderInfo(name="scripted", target="x:Y"))
+    registry.register(SCRIPTED)  # the same declaration again is harmless
+    with pytest.raises(ValueError, match="lower-case"):
+        ProviderInfo(name="Bad:name", target="x:Y")
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,7 @@ def test_perplexity_plain_output_and_input_errors(db_url, models, text_files, tm
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok"}\n{"body": "no text"}\n')
     res = invoke("perplexity", "--model", models[0], "--texts", str(bad))
-    assert res.exit_code == 1 and "bad.jsonl:2" in res.stderr
+    assert res.exit_code == 1 and "bad.jsonl, line 2, column text" in res.stderr
     res = invoke("perplexity", "--model", models[0], "--texts", str(general), "--batch-size", "0")
     assert res.exit_code == 1 and "--batch-size" in res.stderr
     res = invoke("perplexity", "--model", str(tmp_path / "nope"), "--texts", str(general))
@@ -148,6 +148,7 @@ def _study_with_references(db_url: str) -> None:
     with Session(init_db(get_engine(db_url)), expire_on_commit=False) as session:
         study = create_study(session, name="qa", k=1, seed=1)
         import_sources(session, study=study, sources=[("o.csv", "\n".join(rows).encode())])
+        session.commit()  # the caller owns the unit of work
 
 
 def test_metrics_on_a_study_are_stored(db_url):

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from foundation.db import get_engine, init_db
+from foundation.db import get_engine, init_db, unit_of_work
 from metrics.ppl_stats import TextScores, texts_sha256
 from metrics.store import save_perplexity
 
@@ -31,7 +30,7 @@ def _study(db_url: str) -> int:
     rows = ["prompt_id,prompt,system,output,reference"]
     for i in range(5):
         rows += [f"p{i},Q{i}?,base,answer {i},answer {i}", f"p{i},Q{i}?,tuned,other {i},answer {i}"]
-    with Session(init_db(get_engine(db_url)), expire_on_commit=False) as session:
+    with unit_of_work(init_db(get_engine(db_url))) as session:
         study = create_study(session, name="s", k=1, seed=0)
         import_sources(session, study=study, sources=[("o.csv", "\n".join(rows).encode())])
         return study.id
@@ -46,7 +45,7 @@ def _fake_scores(model: str, per_token: float) -> TextScores:
 
 def test_tables_from_stored_rows(db_url):
     study_id = _study(db_url)
-    with Session(get_engine(db_url), expire_on_commit=False) as session:
+    with unit_of_work(get_engine(db_url)) as session:
         for model, loss in (("base", 2.0), ("tuned", 1.9)):
             save_perplexity(
                 session,

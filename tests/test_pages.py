@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from annotate.auth import create_invite, create_user
 from annotate.importing import import_sources
 from annotate.studies import create_study
+from foundation.db import unit_of_work
 from foundation.models import Assignment, Rating, Study, User
 from foundation.rubric import default_rubric
 from ui.common import USER_KEY, escape_dollars
@@ -38,7 +39,7 @@ def long_csv(rows: list[tuple[str, str, str, str]]) -> bytes:
 def world(engine):  # engine: tests/conftest.py (fresh database, env var set)
     """A study with three prompts by two systems, one empty output, one hostile output,
     an admin and two annotators."""
-    with Session(engine, expire_on_commit=False) as s:
+    with unit_of_work(engine) as s:
         study = create_study(s, name="ui-study", k=2, seed=11)
         rows = [
             ("q1", "What is 2+2?", SYS_1, "4"),
@@ -154,7 +155,7 @@ def test_deactivated_account_cannot_log_in_and_is_logged_out(world):
 
 
 def test_invite_link_creates_account_once(world):
-    with Session(world["engine"]) as s:
+    with unit_of_work(world["engine"]) as s:
         token = create_invite(s, role="annotator", hours=1)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["invite"] = token

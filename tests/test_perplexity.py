@@ -14,9 +14,9 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 try:  # tests/ may or may not be a package
-    from tests.tiny_lm import SENTENCES, build_tiny_gpt2, reference_nll
+    from tests.tiny_lm import SENTENCES, ReferenceLM, build_tiny_gpt2
 except ImportError:  # pragma: no cover
-    from tiny_lm import SENTENCES, build_tiny_gpt2, reference_nll
+    from tiny_lm import SENTENCES, ReferenceLM, build_tiny_gpt2
 
 from metrics.perplexity import (
     EmptyTextWarning,
@@ -44,6 +44,13 @@ def tiny_models(tmp_path_factory):
     }
 
 
+@pytest.fixture(scope="session")
+def references(tiny_models):
+    """The float64 reference of each tiny model, built once: its per-context memo is shared by
+    every (max_length, stride) below, which all score the same texts."""
+    return {kind: ReferenceLM(path) for kind, path in tiny_models.items()}
+
+
 def _scorer(path: str, **kwargs) -> PerplexityScorer:
     model, tokenizer = load_model(path, "cpu", "float32")
     return PerplexityScorer(model, tokenizer, name=path, **kwargs)
@@ -55,10 +62,13 @@ def _close(a: float, b: float, rel: float = 1e-5) -> bool:
 
 @pytest.mark.parametrize("kind", ["bos", "nobos"])
 @pytest.mark.parametrize(("max_length", "stride"), [(N_POS, None), (N_POS, 7), (12, 1)])
-def test_matches_float64_token_by_token_reference(tiny_models, kind, max_length, stride):
+def test_matches_float64_token_by_token_reference(
+    tiny_models, references, kind, max_length, stride
+):
     path = tiny_models[kind]
     got = _scorer(path, max_length=max_length, stride=stride, batch_size=3).score(TEXTS)
-    ref, counts = reference_nll(path, TEXTS, max_length=max_length, stride=stride or max_length)
+    reference = references[kind]
+    ref, counts = reference.nll(TEXTS, max_length=max_length, stride=stride or max_length)
     assert got.n_tokens.tolist() == counts
     np.testing.assert_allclose(got.nll, ref, rtol=1e-5)
     assert _close(got.perplexity, math.exp(sum(ref) / sum(counts)))
@@ -238,7 +248,7 @@ def test_read_texts_formats(tmp_path):
     assert read_texts(jl) == ["x", "y"]
     bad = tmp_path / "d.jsonl"
     bad.write_text('{"text": "x"}\n{"txt": "y"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"d.jsonl:2: .*'text'"):
+    with pytest.raises(ValueError, match=r"d.jsonl, line 2, column text: .*'text'"):
         read_texts(bad)
     broken = tmp_path / "e.jsonl"
     broken.write_text('{"text": "x"\n', encoding="utf-8")

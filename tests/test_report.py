@@ -1,4 +1,5 @@
-"""The report: the documented JSON contract, and the Markdown and offline HTML renderings."""
+"""The report: the typed sections behind the documented JSON contract, and the Markdown and
+offline HTML renderings."""
 
 from __future__ import annotations
 
@@ -10,6 +11,14 @@ from analysis_helpers import build_study, pair_of, rate, verdict
 from sqlalchemy.engine import Engine
 
 from analysis.report import build_report, render, report_for_study
+from analysis.report_models import (
+    HumanSection,
+    JudgeSection,
+    LengthControlled,
+    ReportSettings,
+    StudyReport,
+    WinRate,
+)
 from annotate.synthetic import SyntheticSpec, build_synthetic_study
 
 WIN_RATE_KEYS = {
@@ -60,52 +69,59 @@ def synthetic(tmp_path_factory) -> tuple[Engine, dict]:
 
 
 def test_contract_keys(synthetic):
-    _, r = synthetic
-    json.dumps(r, allow_nan=False)  # plain JSON, no NaN
+    _, report = synthetic
+    r = json.loads(render(report, "json"))  # the JSON contract: plain JSON, no NaN
+    assert r == report.model_dump(mode="json")
     agr = r["human"]["agreement"]
-    pref = agr["krippendorff_alpha"]["preference"]
-    assert pref["level"] == "nominal" and pref["ci_low"] <= pref["alpha"] <= pref["ci_high"]
+    assert set(agr["krippendorff_alpha"]) == {"preference", *r["study"]["criteria"]}
     for crit in r["study"]["criteria"]:
         assert set(agr["krippendorff_alpha"][crit]) == {"ordinal", "interval"}
-    assert isinstance(agr["fleiss_kappa"], float)  # every pair has 3 ratings
     pair = agr["pairwise_cohen_kappa"][0]
     assert set(pair) == {"annotator_1", "annotator_2", "kappa", "n"}
-    assert 0 < agr["percent_agreement"] < 1
     for section in [r["human"], *r["judges"].values()]:
-        assert len(section["win_rates"]) == 3
         assert all(set(w) >= WIN_RATE_KEYS for w in section["win_rates"])
-        lc = section["length_controlled"]
-        assert [(x["system_a"], x["system_b"]) for x in lc] == [
-            (w["system_a"], w["system_b"]) for w in section["win_rates"]
-        ]
-        assert all(x["ci_low"] <= x["lc_win_rate_a"] <= x["ci_high"] for x in lc)
-        assert [
+        assert all(
             set(b) >= {"system", "rating", "ci_low", "ci_high"} for b in section["bradley_terry"]
-        ] == [True] * 3
-    assert set(r["judges"]) == {"judge:fair", "judge:biased", "ensemble"}
+        )
     for j in r["judges"].values():
         assert set(j["calibration"]) >= CALIBRATION_KEYS
-    loo = {x["annotator"]: x["agreement"] for x in r["human"]["loo_agreement"]}
+
+
+def test_typed_sections(synthetic):
+    _, r = synthetic
+    agr = r.human.agreement
+    pref = agr.krippendorff_alpha.preference
+    assert pref.level == "nominal" and pref.ci_low <= pref.alpha <= pref.ci_high
+    assert list(agr.krippendorff_alpha.criteria) == r.study.criteria
+    assert isinstance(agr.fleiss_kappa, float)  # every pair has 3 ratings
+    assert 0 < agr.percent_agreement < 1
+    for section in [r.human, *r.judges.values()]:
+        assert len(section.win_rates) == 3
+        lc = section.length_controlled
+        assert [(x.system_a, x.system_b) for x in lc] == [
+            (w.system_a, w.system_b) for w in section.win_rates
+        ]
+        assert all(x.ci_low <= x.lc_win_rate_a <= x.ci_high for x in lc)
+        assert len(section.bradley_terry) == 3
+    assert set(r.judges) == {"judge:fair", "judge:biased", "ensemble"}
+    loo = {x.annotator: x.agreement for x in r.human.loo_agreement}
     assert min(loo, key=loo.get) == "synthetic-ann5"  # the careless one
-    assert r["human"]["prefers_longer_rate"] is not None
+    assert r.human.prefers_longer_rate is not None
 
 
 def test_figures_make_sense(synthetic):
     _, r = synthetic
-    cmp = r["judge_comparison"]
-    ranked = [x["judge"] for x in cmp["judges"]]
+    cmp = r.judge_comparison
+    ranked = [x.judge for x in cmp.judges]
     assert ranked.index("judge:fair") < ranked.index("judge:biased")
-    assert len(cmp["pairwise"]) == 3
-    bt = r["human"]["bradley_terry"]
-    assert [b["system"] for b in bt] == ["system-2", "system-1", "system-0"]
-    fair, biased = (
-        r["judges"]["judge:fair"]["calibration"],
-        r["judges"]["judge:biased"]["calibration"],
-    )
-    assert biased["first_position_rate"] > 0.7 > fair["first_position_rate"]
-    assert biased["position_consistency"] < fair["position_consistency"]
-    assert fair["agreement_with_majority_no_ties"] > 0.6
-    assert fair["n"] == r["study"]["n_pairs"] == fair["n_with_humans"]
+    assert len(cmp.pairwise) == 3
+    assert [b.system for b in r.human.bradley_terry] == ["system-2", "system-1", "system-0"]
+    fair = r.judges["judge:fair"].calibration
+    biased = r.judges["judge:biased"].calibration
+    assert biased.first_position_rate > 0.7 > fair.first_position_rate
+    assert biased.position_consistency < fair.position_consistency
+    assert fair.agreement_with_majority_no_ties > 0.6
+    assert fair.n == r.study.n_pairs == fair.n_with_humans
 
 
 def test_report_without_human_ratings(session):
@@ -115,23 +131,24 @@ def test_report_without_human_ratings(session):
         verdict(session, b, "gpt-3.5-file", pid, "b" if i % 3 else "a", None, mode="imported")
         verdict(session, b, "judge:x", pid, "b", "b" if i % 2 else "a")
     r = report_for_study(session, b.study.name, n_boot=50)
-    h = r["human"]
-    assert h["agreement"]["krippendorff_alpha"] == {
+    h = r.human
+    assert h.agreement.krippendorff_alpha.model_dump() == {
         "preference": None,
         "Accuracy": None,
         "Fluency": None,
     }
-    assert h["agreement"]["fleiss_kappa"] is None and h["agreement"]["pairwise_cohen_kappa"] is None
-    assert h["win_rates"] is None and h["bradley_terry"] is None and h["loo_agreement"] is None
-    assert h["prefers_longer_rate"] is None
-    assert r["judge_comparison"] is None  # nothing to compare against
-    imported = r["judges"]["gpt-3.5-file"]
-    assert imported["win_rates"][0]["wins_b"] == 4 and imported["bradley_terry"] is None
-    c = imported["calibration"]
-    assert c["agreement_with_majority"] is None and c["position_consistency"] is None
-    assert c["n"] == 6 and c["prefers_longer_rate"] is None  # equal lengths
-    cx = r["judges"]["judge:x"]["calibration"]
-    assert cx["position_consistency"] == 0.5 and cx["first_position_rate"] is not None
+    assert h.agreement.fleiss_kappa is None and h.agreement.pairwise_cohen_kappa is None
+    assert h.win_rates is None and h.bradley_terry is None and h.loo_agreement is None
+    assert h.prefers_longer_rate is None
+    assert r.judge_comparison is None  # nothing to compare against
+    imported = r.judges["gpt-3.5-file"]
+    assert imported.mode == "imported"
+    assert imported.win_rates[0].wins_b == 4 and imported.bradley_terry is None
+    c = imported.calibration
+    assert c.agreement_with_majority is None and c.position_consistency is None
+    assert c.n == 6 and c.prefers_longer_rate is None  # equal lengths
+    cx = r.judges["judge:x"].calibration
+    assert cx.position_consistency == 0.5 and cx.first_position_rate is not None
     for fmt in ("md", "html"):
         assert "gpt-3.5-file" in render(r, fmt)
 
@@ -146,12 +163,12 @@ def test_two_annotators_unequal_raters(session):
     from analysis.frames import load_study_frames
 
     r = build_report(load_study_frames(session, b.study), n_boot=0)
-    agr = r["human"]["agreement"]
-    assert agr["fleiss_kappa"] is None  # 2 raters on 3 pairs, 1 on the others
-    assert agr["fleiss_kappa_complete"]["n_items"] == 3
-    assert agr["krippendorff_alpha"]["preference"]["ci_low"] is None  # n_boot=0
-    assert agr["krippendorff_alpha"]["Fluency"] is None  # never scored
-    assert r["human"]["bradley_terry"] is None  # two systems
+    agr = r.human.agreement
+    assert agr.fleiss_kappa is None  # 2 raters on 3 pairs, 1 on the others
+    assert agr.fleiss_kappa_complete.n_items == 3
+    assert agr.krippendorff_alpha.preference.ci_low is None  # n_boot=0
+    assert agr.krippendorff_alpha.criteria["Fluency"] is None  # never scored
+    assert r.human.bradley_terry is None  # two systems
 
 
 def test_markdown_and_html(synthetic):
@@ -191,16 +208,16 @@ def test_headline_names_winners_and_flags_disagreement(session):
         verdict(session, b, "judge:contrary", pid, "a", "a")
         verdict(session, b, "judge:coin", pid, "a" if i % 2 else "b", None, mode="imported")
     r = report_for_study(session, b.study, n_boot=300)
-    (entry,) = r["headline"]
-    assert (entry["system_a"], entry["system_b"]) == ("base", "tuned")
-    v = entry["verdicts"]
+    (entry,) = r.headline
+    assert (entry.system_a, entry.system_b) == ("base", "tuned")
+    v = entry.verdicts
     assert list(v) == ["humans", "judge:agrees", "judge:contrary", "judge:coin"]
-    assert v["humans"]["winner"] == "tuned" and v["humans"]["evidence"] == "bootstrap"
-    assert v["humans"]["ci_high"] < 0.5 and v["humans"]["n_prompts"] == 30
-    assert v["judge:agrees"]["winner"] == "tuned"
-    assert v["judge:contrary"]["winner"] == "base"
-    assert v["judge:coin"]["winner"] is None
-    assert entry["agree"] is False
+    assert v["humans"].winner == "tuned" and v["humans"].evidence == "bootstrap"
+    assert v["humans"].ci_high < 0.5 and v["humans"].n_prompts == 30
+    assert v["judge:agrees"].winner == "tuned"
+    assert v["judge:contrary"].winner == "base"
+    assert v["judge:coin"].winner is None
+    assert entry.agree is False
     md = render(r, "md")
     assert md.index("## Who wins") < md.index("## Human ratings")
     assert "| base vs tuned | tuned · A " in md and "no clear winner" in md
@@ -213,10 +230,31 @@ def test_headline_without_bootstrap_falls_back_to_the_prompt_sign_test(session):
         pid, _ = pair_of(b, i, "base", "tuned")
         verdict(session, b, "judge:x", pid, "b", "b")
     r = report_for_study(session, b.study, n_boot=0)
-    (entry,) = r["headline"]
-    x = entry["verdicts"]["judge:x"]
-    assert (x["winner"], x["evidence"]) == ("tuned", "sign test")  # 12 of 12: p = 5e-4
-    assert entry["agree"] is None  # one source: nothing to agree with
+    (entry,) = r.headline
+    x = entry.verdicts["judge:x"]
+    assert (x.winner, x.evidence) == ("tuned", "sign test")  # 12 of 12: p = 5e-4
+    assert entry.agree is None  # one source: nothing to agree with
+
+
+def partial_report(human: dict, judges: dict[str, dict]) -> StudyReport:
+    """A report holding only what the headline reads: settings and the vote sections (rows
+    given as partial dicts, built without validation)."""
+
+    def section(cls, d: dict):
+        return cls.model_construct(
+            win_rates=[WinRate.model_construct(**r) for r in d.get("win_rates") or []] or None,
+            length_controlled=[
+                LengthControlled.model_construct(**r) for r in d.get("length_controlled") or []
+            ]
+            or None,
+        )
+
+    return StudyReport.model_construct(
+        settings=ReportSettings(n_boot=0, seed=0, confidence=0.95),
+        human=section(HumanSection, human),
+        judges={k: section(JudgeSection, j) for k, j in judges.items()},
+        headline=[],
+    )
 
 
 def test_headline_says_when_the_win_does_not_survive_length_control():
@@ -228,16 +266,15 @@ def test_headline_says_when_the_win_does_not_survive_length_control():
            "p_value_prompts": 0.001}  # fmt: skip
     lc = {"system_a": "base", "system_b": "tuned", "lc_win_rate_a": 0.46, "ci_low": 0.37,
           "ci_high": 0.55}  # fmt: skip
-    report = {
-        "settings": {"confidence": 0.95},
-        "human": {"win_rates": [row], "length_controlled": [lc]},
-        "judges": {"judge:x": {"win_rates": [row], "length_controlled": [dict(lc, ci_high=0.49)]}},
-    }
-    report["headline"] = headline(report)
-    (entry,) = report["headline"]
-    humans, judge = entry["verdicts"]["humans"], entry["verdicts"]["judge:x"]
-    assert (humans["winner"], humans["winner_at_equal_length"]) == ("tuned", None)
-    assert (judge["winner"], judge["winner_at_equal_length"]) == ("tuned", "tuned")
+    report = partial_report(
+        {"win_rates": [row], "length_controlled": [lc]},
+        {"judge:x": {"win_rates": [row], "length_controlled": [dict(lc, ci_high=0.49)]}},
+    )
+    report.headline = headline(report)
+    (entry,) = report.headline
+    humans, judge = entry.verdicts["humans"], entry.verdicts["judge:x"]
+    assert (humans.winner, humans.winner_at_equal_length) == ("tuned", None)
+    assert (judge.winner, judge.winner_at_equal_length) == ("tuned", "tuned")
     _, ((_, human_cell, judge_cell, agree),) = headline_cells(report)
     assert human_cell.endswith("at equal length: no clear winner")
     assert "equal length" not in judge_cell  # the same call: nothing to add
@@ -251,10 +288,10 @@ def test_headline_estimates_the_prompts_an_open_question_needs():
     row = {"system_a": "base", "system_b": "tuned", "win_rate_a": 0.54, "n_prompts": 120,
            "prompts_a": 55, "prompts_b": 45, "boot_ci_low": 0.45, "boot_ci_high": 0.63,
            "ci_low": 0.46, "ci_high": 0.62, "p_value_prompts": 0.37}  # fmt: skip
-    report = {"settings": {"confidence": 0.95}, "human": {"win_rates": [row]}, "judges": {}}
-    report["headline"] = headline(report)
-    (entry,) = report["headline"]
-    assert entry["verdicts"]["humans"]["winner"] is None
-    assert entry["verdicts"]["humans"]["prompts_needed"] == 940  # analysis.power's doctest
+    report = partial_report({"win_rates": [row]}, {})
+    report.headline = headline(report)
+    (entry,) = report.headline
+    assert entry.verdicts["humans"].winner is None
+    assert entry.verdicts["humans"].prompts_needed == 940  # analysis.power's doctest
     _, ((_, cell, _),) = headline_cells(report)
     assert cell.endswith("· ~940 prompts to settle")

@@ -35,6 +35,7 @@ def world(tmp_path, monkeypatch):
                 verdict(s, b, "openai:gpt", pid, "b", "b" if i % 2 else "a")
         admin = create_user(s, username="boss", password="secret", role="admin")
         ann = create_user(s, username="ann9", password="secret")
+        s.commit()  # the account services leave the commit to the caller
     yield {"engine": engine, "admin": admin, "ann": ann, "built": b}
     get_settings.cache_clear()
     get_engine.cache_clear()

@@ -8,10 +8,10 @@ from sqlmodel import Session, select
 from annotate.assignment import next_assignment, submit_rating
 from annotate.auth import create_user
 from annotate.importing import import_sources
-from annotate.studies import create_study, get_study, study_rubric, update_study
+from annotate.studies import create_study, get_study, update_study
 from foundation.db import SCHEMA_VERSION, init_db, schema_version
 from foundation.models import Pair, Prompt, Rating
-from foundation.rubric import Criterion, Rubric, default_rubric
+from foundation.rubric import Criterion, Rubric, default_rubric, rubric_of
 from tests.conftest import make_long_csv
 
 
@@ -47,7 +47,7 @@ def test_rubric_is_editable_until_the_first_rating(session, study_with_pairs):
     study = study_with_pairs
     custom = Rubric(criteria=[Criterion(name="Helpfulness")], scale_max=7, allow_ties=False)
     update_study(session, study=study, rubric=custom, k=3)
-    assert study_rubric(get_study(session, study.id)) == custom
+    assert rubric_of(get_study(session, study.id)) == custom
     user = create_user(session, username="u", password="pass1234")
     a = next_assignment(session, study=study, user=user)
     submit_rating(
@@ -89,7 +89,7 @@ def test_a_version_1_database_is_migrated_without_losing_ratings(tmp_path):
     init_db(engine)
     assert "category" in {c["name"] for c in inspect(engine).get_columns("prompt")}
     with Session(engine) as s:
-        assert schema_version(s) == SCHEMA_VERSION == 2
+        assert schema_version(s) == SCHEMA_VERSION
         assert len(s.exec(select(Rating)).all()) == 1
         prompts = s.exec(select(Prompt)).all()
         assert len(prompts) == 3 and {p.category for p in prompts} == {None}
@@ -116,3 +116,26 @@ def test_sqlite_pragmas(engine):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+
+
+def test_services_leave_the_commit_to_the_unit_of_work(engine):
+    """A failing edge undoes every service write of its unit of work, savepoints included
+    (on SQLite a savepoint opened first must not commit on its own)."""
+    from annotate.auth import get_user
+    from foundation.db import unit_of_work
+    from foundation.models import Study, User
+
+    with pytest.raises(RuntimeError), unit_of_work(engine) as s:
+        create_user(s, username="first", password="pass1234")  # a savepoint is its first write
+        study = create_study(s, name="gone")
+        import_sources(s, study=study, sources=[("o.csv", make_long_csv(2))])
+        raise RuntimeError("the command failed")
+    with Session(engine) as s:
+        assert get_user(s, "first") is None
+        assert not s.exec(select(Study)).all() and not s.exec(select(Prompt)).all()
+    with unit_of_work(engine) as s:
+        create_user(s, username="first", password="pass1234")
+        create_study(s, name="kept")
+    with Session(engine) as s:
+        assert [u.username for u in s.exec(select(User))] == ["first"]
+        assert [x.name for x in s.exec(select(Study))] == ["kept"]

@@ -136,8 +136,12 @@ def test_read_pairs_positional_and_by_id(tmp_path):
     rj.write_text('{"id": "y", "label": "2"}\n{"id": "x", "references": ["1", "one"]}\n')
     assert read_pairs(pj, rj) == (["1", "2"], [["1", "one"], "2"])
     rj.write_text('{"id": "y", "reference": 3}\n')
-    with pytest.raises(ValueError, match=r"r.jsonl:1: 'reference' must be a string"):
+    with pytest.raises(
+        ValueError, match=r"r.jsonl, line 1, column reference: 'reference' must be a string"
+    ):
         read_pairs(pj, rj)
     rj.write_text('{"id": "y", "reference": "3"}\n{"id": "y", "reference": "3"}\n')
-    with pytest.raises(ValueError, match="appears twice"):
+    with pytest.raises(
+        ValueError, match=r"line 2, column id: id 'y' appears twice \(first on line 1"
+    ):
         read_pairs(pj, rj)

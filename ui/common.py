@@ -11,7 +11,8 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from foundation.db import get_engine, init_db
+from foundation.db import get_engine, init_db, unit_of_work
+from foundation.enums import Role
 from foundation.models import Study, User
 from foundation.settings import get_settings
 
@@ -31,8 +32,10 @@ def get_engine_cached() -> Engine:
 
 @contextmanager
 def db_session() -> Iterator[Session]:
-    """A short session on the cached engine; objects stay readable after commits."""
-    with Session(get_engine_cached(), expire_on_commit=False) as session:
+    """The page's (or callback's) unit of work on the cached engine: committed when the block
+    ends, rolled back if it raises; objects stay readable afterwards. Keep it short, and keep
+    ``st.rerun()``/``st.stop()`` outside it (they raise, so they would roll it back)."""
+    with unit_of_work(get_engine_cached()) as session:
         yield session
 
 
@@ -69,7 +72,7 @@ def require_user() -> User:
 def require_admin() -> User:
     """The logged-in admin; anyone else gets an error and the page stops here."""
     user = current_user()
-    if user is None or user.role != "admin":
+    if user is None or user.role != Role.ADMIN:
         st.error("This page is for admins only.")
         st.stop()
     return user

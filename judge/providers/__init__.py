@@ -1,48 +1,40 @@
 """Judge providers behind one small Protocol, loaded lazily by name.
 
-Importing this package imports no SDK and no torch: a provider's module is imported only when
-a judge of that provider is built, and a missing SDK or key raises
-:class:`ProviderUnavailable` with a one-line message saying what to install or set.
+Each provider declares itself in its own module (``INFO``, see :mod:`judge.providers.registry`).
+Importing this package imports no SDK and no torch: a provider's SDK is imported only when a
+judge of that provider is built, and a missing SDK or key raises :class:`ProviderUnavailable`
+with a one-line message saying what to install or set.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+from typing import TYPE_CHECKING
 
+from judge.providers import registry
 from judge.providers.base import (
-    EXTRAS,
     Completion,
     Judge,
     JudgeRequest,
     ProviderError,
     ProviderUnavailable,
 )
-from judge.specs import JudgeSpec
+from judge.providers.registry import ProviderInfo
 
-PROVIDERS: dict[str, str] = {
-    "openai": "judge.providers.openai:OpenAIJudge",
-    "anthropic": "judge.providers.anthropic:AnthropicJudge",
-    "hf": "judge.providers.hf:HFJudge",
-    "baseline": "judge.providers.baseline:BaselineJudge",
-}
-
-#: Official endpoints, and the environment variables that override them (the SDKs' own names).
-DEFAULT_BASE_URLS = {
-    "openai": ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
-    "anthropic": ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
-}
-API_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+if TYPE_CHECKING:  # judge.specs imports the registry, so this package must not import it back
+    from judge.specs import JudgeSpec
 
 __all__ = [
-    "PROVIDERS",
     "Completion",
     "Judge",
     "JudgeRequest",
     "ProviderError",
+    "ProviderInfo",
     "ProviderUnavailable",
     "api_key",
     "load_judge",
+    "provider_class",
     "resolve_base_url",
 ]
 
@@ -50,26 +42,28 @@ __all__ = [
 def resolve_base_url(spec: JudgeSpec) -> str | None:
     """The server a judge talks to: its @URL, else the SDK's environment variable, else the
     official endpoint; None for local judges. Part of the cache key."""
-    if spec.provider not in DEFAULT_BASE_URLS:
+    info = registry.find(spec.provider)
+    if info is None or info.base_url is None:
         return None
     if spec.base_url:
         return spec.base_url.rstrip("/")
-    env, default = DEFAULT_BASE_URLS[spec.provider]
-    return (os.environ.get(env) or default).rstrip("/")
+    env = os.environ.get(info.base_url_env) if info.base_url_env else None
+    return (env or info.base_url).rstrip("/")
 
 
 def is_official(spec: JudgeSpec) -> bool:
-    return resolve_base_url(spec) == DEFAULT_BASE_URLS[spec.provider][1]
+    info = registry.find(spec.provider)
+    return info is not None and resolve_base_url(spec) == info.base_url
 
 
 def api_key(spec: JudgeSpec) -> str:
     """The API key to send; required only for the official endpoint (local OpenAI-compatible
     servers such as vLLM or Ollama accept anything)."""
-    env = API_KEY_ENV[spec.provider]
-    key = os.environ.get(env, "").strip()
+    env = registry.get(spec.provider).api_key_env
+    key = os.environ.get(env, "").strip() if env else ""
     if key:
         return key
-    if is_official(spec):
+    if env and is_official(spec):
         raise ProviderUnavailable(
             f"judge {spec.name} needs an API key: set {env} "
             f"(or point it at a local server with {spec.provider}:MODEL@URL)"
@@ -78,22 +72,22 @@ def api_key(spec: JudgeSpec) -> str:
 
 
 def provider_class(provider: str) -> type:
-    """Import a provider's class; raise ProviderUnavailable naming the pip extra if its SDK or
-    library is missing."""
+    """Import a provider's SDK, then its class; raise ProviderUnavailable naming the pip extra
+    if the SDK or library is missing."""
     try:
-        target = PROVIDERS[provider]
-    except KeyError:
-        raise ProviderUnavailable(
-            f"unknown judge provider {provider!r}; known: {', '.join(PROVIDERS)}"
-        ) from None
-    module_name, _, attr = target.partition(":")
+        info = registry.get(provider)
+    except KeyError as exc:
+        raise ProviderUnavailable(exc.args[0]) from None
+    module_name, _, attr = info.target.partition(":")
     try:
+        for name in info.requires:
+            importlib.import_module(name)
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        extra = EXTRAS.get(provider, "api")
+        missing = exc.name or "a missing package"
+        install = f"sidebyside[{info.extra}]" if info.extra else missing
         raise ProviderUnavailable(
-            f"{provider}: judges need {exc.name or 'a missing package'}: "
-            f"pip install 'sidebyside[{extra}]'"
+            f"{provider}: judges need {missing}: pip install '{install}'"
         ) from exc
     return getattr(module, attr)
 

@@ -2,22 +2,49 @@
 
 Pairwise verdicts ask for structured output (``output_config.format``, a JSON schema); a model
 or compatible server that refuses it with HTTP 400 is asked again without it, once, and from
-then on by the prompt alone."""
+then on by the prompt alone.
+
+The SDK is imported in the functions, not at the top: listing providers imports this module
+for its ``INFO`` and must not import the SDK."""
 
 from __future__ import annotations
 
 import inspect
 import json
+from functools import cache
+from typing import TYPE_CHECKING
 
-import anthropic
-
+from foundation.enums import JudgeMode
 from judge.providers import api_key, resolve_base_url
 from judge.providers.base import Completion, JudgeRequest, ProviderError, http_error
-from judge.specs import JudgeSpec
+from judge.providers.registry import ProviderInfo
 
-_TAKES_TEMPERATURE = (
-    "temperature" in inspect.signature(anthropic.resources.messages.AsyncMessages.create).parameters
+if TYPE_CHECKING:
+    import anthropic
+
+    from judge.specs import JudgeSpec
+
+INFO = ProviderInfo(
+    name="anthropic",
+    target="judge.providers.anthropic:AnthropicJudge",
+    requires=("anthropic",),
+    extra="api",
+    api_key_env="ANTHROPIC_API_KEY",
+    base_url="https://api.anthropic.com",
+    base_url_env="ANTHROPIC_BASE_URL",
+    is_api=True,
+    takes_url=True,
+    rank=20,
 )
+
+
+@cache
+def _takes_temperature() -> bool:
+    """Newer SDKs dropped the named argument; the API still takes it for models that do."""
+    import anthropic
+
+    create = anthropic.resources.messages.AsyncMessages.create
+    return "temperature" in inspect.signature(create).parameters
 
 
 #: Structured output for pairwise verdicts: the API then guarantees this JSON shape.
@@ -35,6 +62,8 @@ _STRUCTURED_WORDS = ("output_config", "output_format", "json_schema", "structure
 
 class AnthropicJudge:
     def __init__(self, spec: JudgeSpec, *, timeout: float = 120.0, **_: object):
+        import anthropic
+
         self.spec = spec
         self.base_url = resolve_base_url(spec)
         self.client = anthropic.AsyncAnthropic(
@@ -53,8 +82,7 @@ class AnthropicJudge:
             "max_tokens": request.max_tokens,
         }
         extra: dict[str, object] = {}
-        # Newer SDKs dropped the named argument; the API still takes it for models that do.
-        if _TAKES_TEMPERATURE:
+        if _takes_temperature():
             kwargs["temperature"] = request.temperature
         else:
             extra["temperature"] = request.temperature
@@ -67,6 +95,8 @@ class AnthropicJudge:
         return kwargs
 
     async def _create(self, kwargs: dict[str, object]):
+        import anthropic
+
         try:
             return await self.client.messages.create(**kwargs)
         except anthropic.APIStatusError as exc:
@@ -79,7 +109,7 @@ class AnthropicJudge:
             raise ProviderError(f"malformed response body: {exc}", retryable=True) from exc
 
     async def complete(self, request: JudgeRequest) -> Completion:
-        structured = self.structured and request.json_mode and request.mode == "pairwise"
+        structured = self.structured and request.json_mode and request.mode == JudgeMode.PAIRWISE
         try:
             response = await self._create(self._kwargs(request, structured))
         except ProviderError as exc:

@@ -11,12 +11,12 @@ import email.utils
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from judge.specs import JudgeSpec
+from foundation.enums import JudgeMode
 
-#: Where to install a missing SDK / library, by provider.
-EXTRAS = {"openai": "api", "anthropic": "api", "hf": "local"}
+if TYPE_CHECKING:  # judge.specs imports the registry, so this package must not import it back
+    from judge.specs import JudgeSpec
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class JudgeRequest:
     look at the texts rather than the prompt (baselines)."""
 
     messages: tuple[dict[str, str], ...]
-    mode: str = "pairwise"
+    mode: JudgeMode = JudgeMode.PAIRWISE
     responses: tuple[str, ...] = ()
     temperature: float = 0.0
     max_tokens: int = 512

@@ -10,9 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from typing import TYPE_CHECKING
 
+from foundation.enums import JudgeMode
 from judge.providers.base import Completion, JudgeRequest, ProviderError
-from judge.specs import JudgeSpec
+from judge.providers.registry import ProviderInfo
+
+if TYPE_CHECKING:
+    from judge.specs import JudgeSpec
+
+INFO = ProviderInfo(
+    name="baseline",
+    target="judge.providers.baseline:BaselineJudge",
+    models=("longest", "shortest", "random"),
+    rank=40,
+)
 
 
 class BaselineJudge:
@@ -22,7 +34,7 @@ class BaselineJudge:
         self.spec = spec
 
     async def complete(self, request: JudgeRequest) -> Completion:
-        if request.mode != "pairwise" or len(request.responses) != 2:
+        if request.mode != JudgeMode.PAIRWISE or len(request.responses) != 2:
             raise ProviderError(f"{self.spec.name} judges pairs only (pairwise mode)")
         a, b = (len(text.strip()) for text in request.responses)
         kind = self.spec.model

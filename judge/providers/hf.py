@@ -1,20 +1,34 @@
 """A local transformers causal LM as judge: loaded once per process, bf16 on CUDA, greedy,
 batched. Concurrent ``complete`` calls are gathered into batches while the previous batch
-generates, so the runner's concurrency limit is the batch size."""
+generates, so the runner's concurrency limit is the batch size.
+
+torch is imported in the functions, not at the top: listing providers imports this module for
+its ``INFO`` and must not import torch."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from foundation.hf import ModelLoadError, load_causal_lm
 from judge.providers.base import Completion, JudgeRequest, ProviderError, ProviderUnavailable
-from judge.specs import JudgeSpec
+from judge.providers.registry import ProviderInfo
+
+if TYPE_CHECKING:
+    from judge.specs import JudgeSpec
+
+INFO = ProviderInfo(
+    name="hf",
+    target="judge.providers.hf:HFJudge",
+    requires=("torch", "transformers"),
+    extra="local",
+    rank=30,
+)
 
 
 def best_device() -> str:
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -91,6 +105,8 @@ class HFJudge:
 
     def generate(self, requests: list[JudgeRequest]) -> list[Completion]:
         """Greedy generation for a batch of requests (runs in a worker thread)."""
+        import torch
+
         tok, model = self.tokenizer, self.model
         new_tokens = self.max_new_tokens or max(r.max_tokens for r in requests)
         limit = getattr(model.config, "max_position_embeddings", None) or getattr(

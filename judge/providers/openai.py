@@ -1,17 +1,38 @@
 """OpenAI Chat Completions through the official SDK; with a base URL, any OpenAI-compatible
 server (vLLM, Ollama, llama.cpp server, LM Studio). The SDK never retries (max_retries=0):
-retries belong to the runner."""
+retries belong to the runner.
+
+The SDK is imported in the methods, not at the top: listing providers imports this module for
+its ``INFO``, and must not import the SDK (provider_class has imported it by the time a judge
+is built, so the imports below are dictionary look-ups)."""
 
 from __future__ import annotations
 
 import json
 import re
-
-import openai
+from typing import TYPE_CHECKING
 
 from judge.providers import api_key, is_official, resolve_base_url
 from judge.providers.base import Completion, JudgeRequest, ProviderError, http_error
-from judge.specs import JudgeSpec
+from judge.providers.registry import ProviderInfo
+
+if TYPE_CHECKING:
+    import openai
+
+    from judge.specs import JudgeSpec
+
+INFO = ProviderInfo(
+    name="openai",
+    target="judge.providers.openai:OpenAIJudge",
+    requires=("openai",),
+    extra="api",
+    api_key_env="OPENAI_API_KEY",
+    base_url="https://api.openai.com/v1",
+    base_url_env="OPENAI_BASE_URL",
+    is_api=True,
+    takes_url=True,
+    rank=10,
+)
 
 #: Reasoning models accept only the default temperature.
 _FIXED_TEMPERATURE = re.compile(r"^(o\d|gpt-5)")
@@ -19,6 +40,8 @@ _FIXED_TEMPERATURE = re.compile(r"^(o\d|gpt-5)")
 
 class OpenAIJudge:
     def __init__(self, spec: JudgeSpec, *, timeout: float = 120.0, **_: object):
+        import openai
+
         self.spec = spec
         self.base_url = resolve_base_url(spec)
         self._official = is_official(spec)
@@ -37,6 +60,8 @@ class OpenAIJudge:
         return kwargs
 
     async def complete(self, request: JudgeRequest) -> Completion:
+        import openai
+
         try:
             response = await self.client.chat.completions.create(**self._kwargs(request))
         except openai.APIStatusError as exc:

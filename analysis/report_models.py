@@ -1,0 +1,212 @@
+"""The study report, typed: pydantic models of every section (rows in ``analysis.report_rows``).
+
+``build_report`` returns a ``StudyReport``; ``report.model_dump(mode="json")`` is the
+documented JSON report (docs/report.md), whose schema is generated from these models and
+committed as docs/report.schema.json. Regenerate it after changing a model::
+
+    python -m analysis.report_models > docs/report.schema.json
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from analysis.report_rows import (
+    AlphaEstimate,
+    AnnotatorPairKappa,
+    AnnotatorQuality,
+    BradleyTerry,
+    Calibration,
+    CategoryWinRate,
+    ConfusionMatrix,
+    CriterionAlpha,
+    CriterionMean,
+    FleissComplete,
+    HeadlineEntry,
+    JudgeAgreement,
+    JudgePair,
+    LengthControlled,
+    LooAgreement,
+    ReportModel,
+    ScoreCorrelation,
+    Verdict,
+    WinRate,
+    WinRateMatrix,
+)
+
+__all__ = [
+    "AlphaEstimate",
+    "AnnotatorPairKappa",
+    "AnnotatorQuality",
+    "BradleyTerry",
+    "Calibration",
+    "CategoryWinRate",
+    "ConfusionMatrix",
+    "CriterionAlpha",
+    "CriterionMean",
+    "FleissComplete",
+    "HeadlineEntry",
+    "JudgeAgreement",
+    "JudgePair",
+    "LengthControlled",
+    "LooAgreement",
+    "ReportModel",
+    "ScoreCorrelation",
+    "Verdict",
+    "WinRate",
+    "WinRateMatrix",
+    "StudyInfo",
+    "ReportSettings",
+    "KrippendorffAlphas",
+    "HumanAgreement",
+    "HumanSection",
+    "JudgeSection",
+    "JudgeComparison",
+    "StudyReport",
+    "report_schema",
+    "schema_text",
+]
+
+SCHEMA_VERSION = 1
+
+
+class StudyInfo(ReportModel):
+    """What was compared."""
+
+    id: int
+    name: str
+    systems: list[str]
+    criteria: list[str] = Field(description="The rubric's criterion names.")
+    scale_min: int
+    scale_max: int
+    k: int = Field(description="Ratings wanted per pair.")
+    n_pairs: int
+    n_prompts: int
+
+
+class ReportSettings(ReportModel):
+    """How the figures were computed."""
+
+    n_boot: int = Field(description="Bootstrap resamples (0: no bootstrap intervals).")
+    seed: int
+    confidence: float = Field(description="Level of every interval, e.g. 0.95.")
+
+
+class KrippendorffAlphas(ReportModel):
+    """Alpha for the preference (nominal) and, keyed by criterion name, for each criterion
+    (null when the criterion was never scored twice)."""
+
+    # The JSON object mixes the fixed "preference" key with one key per criterion: the
+    # criteria are typed extras (JSON schema: additionalProperties), read through .criteria.
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, CriterionAlpha | None] = Field(init=False)
+
+    preference: AlphaEstimate | None
+
+    @property
+    def criteria(self) -> dict[str, CriterionAlpha | None]:
+        """Alpha per rubric criterion, in rubric order."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+class HumanAgreement(ReportModel):
+    """Can we trust the humans? Inter-annotator agreement (null without ratings)."""
+
+    krippendorff_alpha: KrippendorffAlphas
+    fleiss_kappa: float | None = Field(
+        description="Preference; null unless every rated pair has the same number (≥ 2) of ratings."
+    )
+    fleiss_kappa_complete: FleissComplete | None
+    pairwise_cohen_kappa: list[AnnotatorPairKappa] | None = Field(
+        description="Every two annotators, on the preference."
+    )
+    pairwise_weighted_kappa: dict[str, list[AnnotatorPairKappa]] | None = Field(
+        description="Per criterion, quadratic weights over the rubric scale."
+    )
+    percent_agreement: float | None = Field(
+        description="Share of agreeing rater pairs per pair, averaged."
+    )
+
+
+class HumanSection(ReportModel):
+    """Everything from the human ratings; figures are null when there are none."""
+
+    n_ratings: int
+    n_annotators: int
+    n_pairs_rated: int
+    agreement: HumanAgreement
+    loo_agreement: list[LooAgreement] | None
+    annotators: list[AnnotatorQuality] | None
+    prefers_longer_rate: float | None = Field(
+        description="Share of length-decisive votes for the longer response."
+    )
+    first_position_rate: float | None = Field(
+        description="Share of decisive votes for the response shown first."
+    )
+    win_rates: list[WinRate] | None
+    length_controlled: list[LengthControlled] | None
+    by_category: list[CategoryWinRate] | None = Field(
+        description="Null when no prompt has a category."
+    )
+    bradley_terry: list[BradleyTerry] | None = Field(
+        description="Best first; null with fewer than three systems."
+    )
+    win_rate_matrix: WinRateMatrix | None
+    criteria: list[CriterionMean] | None
+
+
+class JudgeSection(ReportModel):
+    """One judge (the spec, or the name given in an imported file; "ensemble" too). The vote
+    tables mean what they mean for the humans; the judge's own figures are always present."""
+
+    mode: str | list[str] = Field(description="pairwise, single or imported (a list if mixed).")
+    n: int = Field(description="Verdicts.")
+    win_rates: list[WinRate] | None
+    length_controlled: list[LengthControlled] | None
+    by_category: list[CategoryWinRate] | None
+    bradley_terry: list[BradleyTerry] | None
+    win_rate_matrix: WinRateMatrix | None
+    calibration: Calibration
+
+
+class JudgeComparison(ReportModel):
+    """Which judge should we trust? Each judge against the human majority, best first, and
+    every two judges compared on the pairs both judged."""
+
+    judges: list[JudgeAgreement]
+    pairwise: list[JudgePair]
+
+
+class StudyReport(ReportModel):
+    """The full report of one study. ``model_dump(mode="json")`` is the JSON report."""
+
+    schema_version: int = Field(description="1; bumped on a breaking change of this schema.")
+    generated_at: str = Field(description="ISO 8601 time, UTC, to the second.")
+    study: StudyInfo
+    settings: ReportSettings
+    human: HumanSection
+    judges: dict[str, JudgeSection] = Field(description="Keyed by judge, in study order.")
+    judge_comparison: JudgeComparison | None = Field(
+        description="Null without human ratings or without judges."
+    )
+    headline: list[HeadlineEntry] = Field(
+        description="The answer first: one entry per compared system pair."
+    )
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON schema of the JSON report (the dumped form of ``StudyReport``)."""
+    schema = StudyReport.model_json_schema(mode="serialization")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def schema_text() -> str:
+    """The committed docs/report.schema.json, byte for byte."""
+    return json.dumps(report_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    print(schema_text(), end="")

@@ -1,0 +1,290 @@
+"""The rows of the study report: one pydantic model per kind of table row.
+
+The sections that hold them are in ``analysis.report_models``. Field names are the JSON keys
+of the documented report (docs/report.md), in the order the JSON has them; every figure that
+may be undefined (no data, no resamples, a fit that failed) is ``float | None``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_RATE_CI = "Wilson interval (votes treated as independent)."
+_BOOT_CI = "Percentile bootstrap interval resampling prompts; null without resamples."
+
+
+class ReportModel(BaseModel):
+    """Base of every report model: unknown keys are an error, not silently kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AlphaEstimate(ReportModel):
+    """Krippendorff's alpha at one level of measurement, with its bootstrap interval."""
+
+    alpha: float | None
+    ci_low: float | None = Field(description="Bootstrap over pairs; null without resamples.")
+    ci_high: float | None
+    level: str = Field(description="nominal, ordinal or interval.")
+    n_units: int = Field(description="Units (pairs or outputs) rated at least twice.")
+    n_values: int = Field(description="Values in those pairable units.")
+    reading: str = Field(description="A plain-words reading of alpha (Krippendorff's bands).")
+
+
+class CriterionAlpha(ReportModel):
+    """Alpha of one rubric criterion's 1–5 scores, read as ordinal and as interval."""
+
+    ordinal: AlphaEstimate
+    interval: AlphaEstimate
+
+
+class AnnotatorPairKappa(ReportModel):
+    """Cohen's kappa of two annotators on the items both rated."""
+
+    annotator_1: str
+    annotator_2: str
+    kappa: float | None
+    n: int = Field(description="Items both annotators rated.")
+
+
+class FleissComplete(ReportModel):
+    """Fleiss' kappa over the pairs with the most common number of ratings."""
+
+    kappa: float | None
+    n_items: int
+    n_raters: int = Field(description="Ratings per pair in that subset.")
+
+
+class LooAgreement(ReportModel):
+    """One annotator's agreement with the majority of the other raters of the same pairs."""
+
+    annotator: str
+    agreement: float | None
+    agreement_no_ties: float | None = Field(
+        description="Only where both the annotator and that majority name a winner."
+    )
+    n: int
+    n_no_ties: int
+
+
+class AnnotatorQuality(ReportModel):
+    """Per-annotator figures and flags worth a look (``analysis.annotators``)."""
+
+    annotator: str
+    n_ratings: int
+    tie_rate: float
+    first_position_rate: float | None = Field(
+        description="Share of decisive votes for the response shown first."
+    )
+    first_position_p_value: float | None = Field(description="Two-sided sign test of it.")
+    n_first_position: int = Field(description="Decisive votes with a known display order.")
+    prefers_longer_rate: float | None = Field(
+        description="Share of length-decisive votes for the longer response."
+    )
+    median_seconds: float | None = Field(description="Median seconds spent on a pair.")
+    n_timed: int
+    loo_agreement: float | None = Field(description="Leave-one-out agreement (as above).")
+    loo_n: int
+    flags: list[str] = Field(
+        description="Hints for a reviewer: low agreement, position bias, fast, many ties."
+    )
+
+
+class WinRate(ReportModel):
+    """One compared system pair: votes, the win rate of A (ties as half) and its tests."""
+
+    system_a: str
+    system_b: str
+    wins_a: int
+    wins_b: int
+    ties: int
+    n: int = Field(description="Votes.")
+    n_prompts: int
+    win_rate_a: float | None = Field(description="(wins_a + ties / 2) / n.")
+    ci_low: float | None = Field(description=_RATE_CI)
+    ci_high: float | None
+    boot_ci_low: float | None = Field(description=_BOOT_CI)
+    boot_ci_high: float | None
+    p_value: float | None = Field(description="Two-sided sign test over decisive votes.")
+    prompts_a: int = Field(description="Prompts where more votes went to A.")
+    prompts_b: int = Field(description="Prompts where more votes went to B.")
+    p_value_prompts: float | None = Field(
+        description="Sign test over prompts: honest when a prompt has several votes."
+    )
+
+
+class _Category(ReportModel):
+    # Listed first in CategoryWinRate's bases' MRO so ``category`` leads its JSON keys.
+    category: str = Field(description='The prompt category; "(no category)" for the rest.')
+
+
+class CategoryWinRate(WinRate, _Category):
+    """A win-rate row within one prompt category, with the headline's call."""
+
+    winner: str | None = Field(description="The system the headline rule names; null if none.")
+
+
+class LengthControlled(ReportModel):
+    """The win rate of A had both answers been equally long (null where it cannot be fit)."""
+
+    system_a: str
+    system_b: str
+    win_rate_a: float | None = Field(description="The raw win rate, as in win_rates.")
+    lc_win_rate_a: float | None = Field(description="The length-controlled win rate.")
+    ci_low: float | None = Field(description="Prompt-clustered interval of lc_win_rate_a.")
+    ci_high: float | None
+    length_coef: float | None = Field(
+        description="Logistic coefficient of tanh(length difference / sd); > 0: longer wins."
+    )
+    length_p_value: float | None
+    length_sd: float | None = Field(description="Scale of the length difference (characters).")
+    n_pairs: int
+
+
+class BradleyTerry(ReportModel):
+    """A system's Bradley–Terry rating on the Elo-style scale (1000 = average system)."""
+
+    system: str
+    rating: float | None
+    ci_low: float | None = Field(description=_BOOT_CI)
+    ci_high: float | None
+    strength: float | None = Field(description="Natural-log strength, mean 0.")
+
+
+class WinRateMatrix(ReportModel):
+    """Row system's win rate over column system (ties as half; null where never compared)."""
+
+    systems: list[str]
+    win_rate: list[list[float | None]]
+    n: list[list[int]] = Field(description="Votes between the row and column systems.")
+
+
+class CriterionMean(ReportModel):
+    """Mean human score of one system on one criterion, with a Student-t interval."""
+
+    system: str
+    criterion: str
+    mean: float
+    ci_low: float | None
+    ci_high: float | None
+    sd: float | None
+    n: int
+
+
+class ConfusionMatrix(ReportModel):
+    """Human majority (rows) against the judge (columns) over the labels a / tie / b."""
+
+    labels: list[str]
+    rows: str
+    columns: str
+    matrix: list[list[int]]
+
+
+class ScoreCorrelation(ReportModel):
+    """Correlation of a single-mode judge's scores with the mean human score (per output)."""
+
+    criterion: str
+    spearman: float | None
+    spearman_p: float | None
+    kendall: float | None
+    kendall_p: float | None
+    n: int
+
+
+class Calibration(ReportModel):
+    """Can we trust this judge? Human-dependent figures are null without human ratings."""
+
+    agreement_with_majority: float | None = Field(
+        description="Share of pairs where the judge's verdict equals the human majority."
+    )
+    agreement_with_majority_no_ties: float | None
+    cohen_kappa_vs_majority: float | None = Field(
+        description="Kappa on the system-level outcome (winner's name or tie)."
+    )
+    confusion_matrix: ConfusionMatrix | None
+    n_with_humans: int = Field(description="Pairs judged and rated by humans.")
+    n_no_ties: int
+    agreement_with_loo_majority: float | None = Field(
+        description="Agreement with the leave-one-out majority, on the rows of the humans'."
+    )
+    agreement_with_loo_majority_no_ties: float | None
+    human_loo_agreement: float | None = Field(
+        description="The humans' own leave-one-out agreement on the same rows."
+    )
+    human_loo_agreement_no_ties: float | None
+    position_consistency: float | None = Field(
+        description="Share of pairs judged in both orders with the same verdict."
+    )
+    n_both_orders: int
+    first_position_rate: float | None
+    n_first_position: int
+    prefers_longer_rate: float | None
+    n_length_decisive: int
+    human_prefers_longer_rate: float | None
+    tie_rate: float | None
+    inconsistent_rate: float | None = Field(
+        description="Share of verdicts whose two orders disagreed (reconciled to a tie)."
+    )
+    score_correlation: list[ScoreCorrelation] | None
+    n: int = Field(description="Verdicts.")
+
+
+class JudgeAgreement(ReportModel):
+    """A judge's agreement with the human majority, with paired bootstrap intervals."""
+
+    judge: str
+    agreement: float | None
+    ci_low: float | None
+    ci_high: float | None
+    agreement_no_ties: float | None
+    ci_low_no_ties: float | None
+    ci_high_no_ties: float | None
+    n: int
+    n_no_ties: int
+
+
+class JudgePair(ReportModel):
+    """Two judges compared on the pairs both judged (the better one first)."""
+
+    judge_1: str
+    judge_2: str
+    difference: float = Field(description="Agreement of judge_1 minus judge_2.")
+    ci_low: float | None
+    ci_high: float | None
+    only_1: int = Field(description="Pairs where only judge_1 agrees with the humans.")
+    only_2: int = Field(description="Pairs where only judge_2 agrees with the humans.")
+    p_value: float | None = Field(description="Exact McNemar test on only_1 against only_2.")
+    n_shared: int
+
+
+class Verdict(ReportModel):
+    """One source's answer for one system pair, expressed from the entry's system_a."""
+
+    winner: str | None = Field(description='The winning system; null: "no clear winner".')
+    prompts_needed: int | None = Field(
+        description="Without a winner: prompts needed at 80% power if the observed "
+        "prompt-level outcome were the truth."
+    )
+    win_rate_a: float | None
+    ci_low: float | None
+    ci_high: float | None
+    evidence: Literal["bootstrap", "sign test"]
+    n_prompts: int | None
+    winner_at_equal_length: str | None = Field(
+        description="The call of the length-controlled interval."
+    )
+    length_controlled: bool = Field(description="Whether a length-controlled fit exists.")
+
+
+class HeadlineEntry(ReportModel):
+    """Who wins one system pair, according to the humans and to each judge."""
+
+    system_a: str
+    system_b: str
+    verdicts: dict[str, Verdict] = Field(description='Keyed by "humans" or a judge key.')
+    agree: bool | None = Field(
+        description="False: two sources name different winners; true: all name the same; "
+        "null otherwise."
+    )
