@@ -37,6 +37,7 @@ bench: install-dev
 	$(BIN)/python bench/judge_throughput.py
 	$(BIN)/python bench/analysis_scale.py
 	$(BIN)/python bench/assignment_scale.py
+	$(BIN)/python bench/annotate_load.py
 	$(BIN)/python bench/perplexity.py
 
 clean-db:

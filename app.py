@@ -5,9 +5,16 @@ from pathlib import Path
 import streamlit as st
 
 from foundation.enums import Role
-from ui.common import current_user, logout
+from ui.common import MUST_CHANGE_KEY, current_user, logout
+from ui.session import (
+    cookie_drop_url,
+    end_browser_session,
+    navigate_after_rerun,
+    pending_navigation,
+)
 
 st.set_page_config(page_title="sidebyside", page_icon=":material/compare:", layout="wide")
+pending_navigation()  # e.g. to /_session/start right after a login (ui/session.py)
 
 HERE = Path(__file__).parent
 # url_paths differ from the file names on purpose: Streamlit's legacy pages/ mode hashes pages
@@ -24,14 +31,38 @@ ADMIN_PAGES = [
 
 
 def _log_out() -> None:
+    end_browser_session()  # revoked on the server first
     logout()
+    navigate_after_rerun(cookie_drop_url())
     st.rerun()
+
+
+#: Where a page not open to the user sends them, with a word on why (shown on Annotate).
+NOTICE_KEY = "_nav_notice"
+
+
+def _admins_only() -> None:
+    # A bookmark or typed URL of an admin page, opened by an annotator.
+    st.session_state[NOTICE_KEY] = "That page is for admins only, so here is Annotate."
+    st.switch_page(annotate)
 
 
 user = current_user()
 if user is None:
     login = st.Page("pages/login.py", title="Log in", url_path="signin", default=True)
-    nav = st.navigation([login], position="hidden")
+    # A deep link shows the login form at its own address (no "Page not found" dialog over
+    # the form); after the login the user lands on the page they asked for.
+    deep = [
+        st.Page("pages/login.py", title="Log in", url_path=url)
+        for url in ("rate", "mine", *(page[3] for page in ADMIN_PAGES))
+    ]
+    nav = st.navigation([login, *deep], position="hidden")
+elif st.session_state.get(MUST_CHANGE_KEY):
+    # A weak admin password (the demo's admin/admin): nothing else opens until it changes.
+    change = st.Page(
+        "pages/change_password.py", title="New password", url_path="new-password", default=True
+    )
+    nav = st.navigation([change], position="hidden")
 else:
     is_admin = user.role == Role.ADMIN
     # Admins land on Studies, so looking around never claims a pair to rate.
@@ -42,12 +73,20 @@ else:
         url_path="rate",
         default=not is_admin,
     )
-    menu = {"Rate": [annotate]}
+    my_ratings = st.Page(
+        "pages/my_ratings.py", title="My ratings", icon=":material/history:", url_path="mine"
+    )
+    menu = {"Rate": [annotate, my_ratings]}
     if is_admin:
         menu["Admin"] = [
             st.Page(path, title=title, icon=icon, url_path=url, default=i == 0)
             for i, (path, title, icon, url) in enumerate(ADMIN_PAGES)
             if (HERE / path).exists()
+        ]
+    else:
+        menu["Rate"] += [
+            st.Page(_admins_only, title=title, url_path=url, visibility="hidden")
+            for (_path, title, _icon, url) in ADMIN_PAGES
         ]
     menu[user.username] = [
         st.Page(_log_out, title="Log out", icon=":material/logout:", url_path="logout")

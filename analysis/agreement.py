@@ -171,6 +171,33 @@ def percent_agreement(counts: np.ndarray) -> float | None:
     return float(agree.mean())
 
 
+# --------------------------------------------------------------------------- codings
+
+#: The standard coding of a pairwise preference: relative to the pair's stored order.
+PREFERENCE_DOMAIN = ("a", "b", "tie")
+_FLIP = {"a": "b", "b": "a", "tie": "tie"}
+
+
+def swap_symmetric(long: pd.DataFrame) -> pd.DataFrame:
+    """Each item twice, as stored and with the sides swapped (a <-> b, tie stays), so a
+    chance-corrected figure no longer depends on which system was stored first: the A and
+    B marginals become equal. Item k (in order of first appearance) becomes 2k (as stored)
+    and 2k + 1 (swapped).
+
+    >>> long = pd.DataFrame({"item": [1, 1], "annotator": ["x", "y"], "value": ["a", "tie"]})
+    >>> swap_symmetric(long)["value"].tolist()
+    ['a', 'tie', 'b', 'tie']
+    """
+    long = check_long(long)
+    bad = ~long["value"].isin(PREFERENCE_DOMAIN)
+    if bad.any():
+        raise ValueError(f"preference {long['value'][bad].iloc[0]!r} is not a, b or tie")
+    codes, _ = pd.factorize(long["item"])
+    stored = long.assign(item=codes * 2)
+    swapped = long.assign(item=codes * 2 + 1, value=long["value"].map(_FLIP).to_numpy())
+    return pd.concat([stored, swapped], ignore_index=True)
+
+
 # --------------------------------------------------------------------------- majorities
 
 

@@ -53,18 +53,16 @@ def human_majority(human: pd.DataFrame) -> pd.Series:
     return pd.Series(np.asarray(CODES, dtype=object)[modes], index=counts.index, name="majority")
 
 
-def _as_names(pref: np.ndarray, sys_a: np.ndarray, sys_b: np.ndarray) -> np.ndarray:
-    return np.where(pref == "a", sys_a, np.where(pref == "b", sys_b, "tie"))
-
-
 def agreement_with_majority(judge: pd.DataFrame, human: pd.DataFrame) -> dict[str, Any]:
     """Judge vs the human majority: agreement with and without ties, Cohen's kappa on the
-    system-level outcome (winner's name or tie), and a confusion matrix (rows = humans,
+    preference relative to the stored order (a / b / tie; also swap-symmetric), and a
+    confusion matrix (rows = humans,
     columns = judge, labels a / tie / b = output_a wins / tie / output_b wins)."""
     empty = {
         "agreement_with_majority": None,
         "agreement_with_majority_no_ties": None,
         "cohen_kappa_vs_majority": None,
+        "cohen_kappa_vs_majority_swap_symmetric": None,
         "confusion_matrix": None,
         "n_with_humans": 0,
         "n_no_ties": 0,
@@ -79,23 +77,22 @@ def agreement_with_majority(judge: pd.DataFrame, human: pd.DataFrame) -> dict[st
     jp = j.loc[shared, "preference"].to_numpy()
     hp = maj.loc[shared].to_numpy()
     decisive = (jp != "tie") & (hp != "tie")
-    sa = j.loc[shared, "system_a"].to_numpy(dtype=object)
-    sb = j.loc[shared, "system_b"].to_numpy(dtype=object)
     from sklearn.metrics import confusion_matrix
 
     matrix = confusion_matrix(hp, jp, labels=list(CONFUSION_LABELS))
-    # kappa on the system-level outcome (winner's name or tie), from its contingency table
-    names = pd.Index(pd.unique(np.concatenate([sa, sb, ["tie"]])))
-    hc = names.get_indexer(_as_names(hp, sa, sb))
-    jc = names.get_indexer(_as_names(jp, sa, sb))
-    v = len(names)
-    table = np.bincount(hc * v + jc, minlength=v * v).reshape(v, v)
+    # kappa on the standard coding (a / b / tie relative to the stored order), and the
+    # swap-symmetric one: each pair also counted with its sides swapped
+    hc, jc = _codes(pd.Series(hp)), _codes(pd.Series(jp))
+    table = np.bincount(hc * 3 + jc, minlength=9).reshape(3, 3)
+    flip = np.array([1, 0, 2])
+    both = table + table[np.ix_(flip, flip)]
     return {
         "agreement_with_majority": float((jp == hp).mean()),
         "agreement_with_majority_no_ties": float((jp == hp)[decisive].mean())
         if decisive.any()
         else None,
         "cohen_kappa_vs_majority": kappa_from_table(table),
+        "cohen_kappa_vs_majority_swap_symmetric": kappa_from_table(both),
         "confusion_matrix": {
             "labels": list(CONFUSION_LABELS),
             "rows": "human majority",
@@ -241,9 +238,12 @@ def calibrate(
     *,
     judge_scores: pd.DataFrame | None = None,
     criteria: list[str] | None = None,
+    n_unparsed: int = 0,
 ) -> dict[str, Any]:
     """Everything the report says about one judge. Human-dependent figures are None when
-    there are no human ratings; the judge's own figures are always computed."""
+    there are no human ratings; the judge's own figures are always computed. ``n_unparsed``
+    counts pairs the judge answered without a readable verdict: never votes, but their rate
+    is reported (a judge that fails on hard pairs looks better than it is without it)."""
     pos, n_pos = position_consistency(judge)
     first, n_first = first_position_rate(judge)
     longer, n_longer = prefers_longer_rate(judge)
@@ -271,4 +271,6 @@ def calibrate(
         if judge_scores is not None and len(judge_scores)
         else None,
         "n": n,
+        "n_unparsed": n_unparsed,
+        "unparsed_rate": n_unparsed / (n + n_unparsed) if n + n_unparsed else None,
     }

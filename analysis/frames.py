@@ -22,6 +22,8 @@ swapped            humans: True when system_b was shown on the left (None if unk
 first_shown        "a" | "b" | None: the canonical side shown first (humans)
 winner_ab/_ba      judges: canonical winner of each presentation order (None if unknown)
 inconsistent       judges: the two orders disagreed (the verdict is then a tie)
+preference_score   judges: continuous preference, AlpacaEval-style (1 = A better, 2 = B
+                   better; NaN when only the discrete verdict is known, and for humans)
 time_spent_s       humans: seconds on the pair
 created_at         when the verdict was stored
 record_id          Rating.id or JudgeVerdict.id
@@ -78,6 +80,7 @@ TAIL_COLUMNS = [
     "winner_ab",
     "winner_ba",
     "inconsistent",
+    "preference_score",
     "time_spent_s",
     "created_at",
     "record_id",
@@ -207,6 +210,7 @@ def _human_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: 
     first = df["swapped"].map({True: "b", False: "a"}).astype(object)
     df["first_shown"] = first.where(first.notna(), None)
     df["winner_ab"] = df["winner_ba"] = df["inconsistent"] = None
+    df["preference_score"] = np.nan
     return df
 
 
@@ -237,6 +241,7 @@ def _judge_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: 
             JudgeVerdict.inconsistent,
             JudgeVerdict.winner_ab,
             JudgeVerdict.winner_ba,
+            JudgeVerdict.preference,
             type_coerce(JudgeVerdict.created_at, String),
         )
         .where(JudgeVerdict.study_id == study_id)
@@ -254,9 +259,11 @@ def _judge_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: 
             "inconsistent",
             "winner_ab",
             "winner_ba",
+            "preference_score",
             "created_at",
         ],
     )
+    df["preference_score"] = pd.to_numeric(df["preference_score"], errors="coerce").astype(float)
     df["created_at"] = _timestamps(df["created_at"])
     df["inconsistent"] = df["inconsistent"].astype(bool)
     keys = judge_keys(sorted(set(zip(df["judge_name"], df["mode"], strict=True))))
@@ -329,6 +336,69 @@ def load_judge_scores(source: Session | Engine, study: Study | int | str) -> pd.
     return df[["judge", "pair_id", "side", "system", "criterion", "score"]]
 
 
+def load_style(session: Session, study_id: int) -> pd.DataFrame:
+    """Style counts of both outputs of every pair (``analysis.style_control.style_counts``):
+    ``pair_id`` and ``<style>_a`` / ``<style>_b`` for each of ``STYLES``. Each output's text
+    is read and counted once, however many pairs it is in."""
+    from analysis.style_control import STYLES, style_counts
+
+    texts = session.execute(
+        select(Output.id, Output.text)
+        .join(Prompt, Prompt.id == Output.prompt_id)
+        .where(Prompt.study_id == study_id)
+    ).all()
+    counts = {oid: style_counts(text or "") for oid, text in texts}
+    pairs = session.execute(
+        select(Pair.id, Pair.output_a_id, Pair.output_b_id).where(Pair.study_id == study_id)
+    ).all()
+    cols = [f"{s}_{side}" for side in ("a", "b") for s in STYLES]
+    rows = [(pid, *counts[a], *counts[b]) for pid, a, b in pairs]
+    return pd.DataFrame(rows, columns=["pair_id", *cols])
+
+
+def load_unparsed(session: Session, study_id: int) -> pd.DataFrame:
+    """Pairs where a judge answered but no verdict could be read (an unparsed or failed
+    answer, run or imported, and no verdict of that judge on the pair): columns ``judge``
+    (the same key as in the verdicts) and ``pair_id``, one row per (judge, pair)."""
+    bad = session.execute(
+        select(Judgment.judge, Judgment.mode, Judgment.pair_id)
+        .where(Judgment.study_id == study_id, Judgment.status != "ok")
+        .distinct()
+    ).all()
+    if not bad:
+        return pd.DataFrame({"judge": pd.Series(dtype=object), "pair_id": pd.Series(dtype=int)})
+    have = set(
+        session.execute(
+            select(JudgeVerdict.judge, JudgeVerdict.mode, JudgeVerdict.pair_id).where(
+                JudgeVerdict.study_id == study_id
+            )
+        ).all()
+    )
+    modes = session.execute(
+        select(JudgeVerdict.judge, JudgeVerdict.mode)
+        .where(JudgeVerdict.study_id == study_id)
+        .distinct()
+    ).all()
+    keys = judge_keys(sorted({*map(tuple, modes), *((j, m) for j, m, _ in bad)}))
+    rows = [(keys[(j, m)], p) for j, m, p in bad if (j, m, p) not in have]
+    return pd.DataFrame(rows, columns=["judge", "pair_id"]).drop_duplicates()
+
+
+def load_families(session: Session, study_id: int) -> dict[str, dict[str, str]]:
+    """Declared model families of a study's systems and judges (``ModelFamily``)."""
+    from foundation.models import ModelFamily
+
+    out: dict[str, dict[str, str]] = {"system": {}, "judge": {}}
+    rows = session.execute(
+        select(ModelFamily.kind, ModelFamily.name, ModelFamily.family).where(
+            ModelFamily.study_id == study_id
+        )
+    ).all()
+    for kind, name, family in rows:
+        out.setdefault(kind, {})[name] = family
+    return out
+
+
 @dataclass
 class StudyFrames:
     """A study's metadata and its verdict tables, read once."""
@@ -344,6 +414,14 @@ class StudyFrames:
     n_prompts: int
     verdicts: pd.DataFrame
     judge_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Per pair, the style counts of both outputs: see ``load_style``.
+    style: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: (judge, pair_id) answered but unreadable: see ``load_unparsed``.
+    unparsed: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"judge": [], "pair_id": []})
+    )
+    #: Declared model families: {"system": {name: family}, "judge": {spec: family}}.
+    families: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def human(self) -> pd.DataFrame:
@@ -385,6 +463,9 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             n_prompts=int(pairs["prompt_id"].nunique()) if len(pairs) else 0,
             verdicts=verdicts,
             judge_scores=judge_scores,
+            style=load_style(session, st.id),
+            unparsed=load_unparsed(session, st.id),
+            families=load_families(session, st.id),
         )
 
 
@@ -400,3 +481,72 @@ def data_fingerprint(source: Session | Engine, study_id: int) -> tuple:
             ).one()
             out += [int(n), int(top or 0)]
         return tuple(out)
+
+
+def load_card_frames(source: Session | Engine, study: Study | int | str) -> dict[str, pd.DataFrame]:
+    """The stored automatic layers of a study for the evaluation card, oldest run first:
+    ``metrics`` (system, metric, kind, value, ci_low, ci_high, n), ``perplexity`` (the newest
+    run per model and text set: model, texts, texts_sha256, perplexity, ci_low, ci_high, nll
+    and n_tokens per text as arrays) and ``benchmarks`` (the newest per model, task and metric:
+    model, task, metric, value, stderr, n, per_item {doc_id: score})."""
+    from foundation.models import BenchmarkResult, MetricResult, PerplexityRun
+
+    with as_session(source) as session:
+        st = resolve_study(session, study)
+        metrics = [
+            (name, r.metric, r.kind, r.value, r.ci_low, r.ci_high, r.n)
+            for name, r in session.execute(
+                select(System.name, MetricResult)
+                .join(System, System.id == MetricResult.system_id)
+                .where(MetricResult.study_id == st.id)
+                .order_by(System.id, MetricResult.id)
+            ).all()
+        ]
+        runs: dict[tuple, tuple] = {}
+        for run in session.execute(
+            select(PerplexityRun).where(PerplexityRun.study_id == st.id).order_by(PerplexityRun.id)
+        ).scalars():
+            per = run.per_text or {}
+            key = (run.model, run.texts)
+            runs.pop(key, None)  # the newest run, placed where the model was last scored
+            runs[key] = (
+                run.model,
+                run.texts,
+                run.texts_sha256,
+                run.perplexity,
+                run.ci_low,
+                run.ci_high,
+                np.asarray(per.get("nll", []), dtype=np.float64),
+                np.asarray(per.get("n_tokens", []), dtype=np.float64),
+            )
+        bench: dict[tuple, tuple] = {}
+        for r in session.execute(
+            select(BenchmarkResult)
+            .where(BenchmarkResult.study_id == st.id)
+            .order_by(BenchmarkResult.id)
+        ).scalars():
+            key = (r.model, r.task, r.metric)
+            bench.pop(key, None)
+            bench[key] = (r.model, r.task, r.metric, r.value, r.stderr, r.n, dict(r.per_item or {}))
+    return {
+        "metrics": pd.DataFrame(
+            metrics, columns=["system", "metric", "kind", "value", "ci_low", "ci_high", "n"]
+        ),
+        "perplexity": pd.DataFrame(
+            list(runs.values()),
+            columns=[
+                "model",
+                "texts",
+                "texts_sha256",
+                "perplexity",
+                "ci_low",
+                "ci_high",
+                "nll",
+                "n_tokens",
+            ],
+        ),
+        "benchmarks": pd.DataFrame(
+            list(bench.values()),
+            columns=["model", "task", "metric", "value", "stderr", "n", "per_item"],
+        ),
+    }

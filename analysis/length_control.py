@@ -1,9 +1,9 @@
-"""Length-controlled win rates: would A still win if both answers were equally long?
+"""Equal-length win rates: would A still win if both answers were equally long?
 
 Fine-tuned models often answer at greater length, and both humans and LLM judges tend to
-prefer longer answers, so a raw win rate can reward verbosity rather than quality. Following
-the idea of AlpacaEval 2's length-controlled win rate (Dubois et al., 2024), each compared
-pair of systems gets a logistic regression of the vote on the length difference:
+prefer longer answers, so a raw win rate can reward verbosity rather than quality. Each
+compared pair of systems gets its own logistic regression of the vote on the length
+difference:
 
     logit P(A wins) = theta + beta * tanh((len_A - len_B) / sd)
 
@@ -11,6 +11,13 @@ fitted by statsmodels' binomial GLM on the per-pair vote shares (ties = ½, each
 by its number of votes). ``sigmoid(theta)`` is the win rate at equal length; ``beta > 0``
 means the source rewards length. The interval is a cluster-robust (sandwich) interval with
 prompts as clusters, so several votes on one prompt are not counted as independent evidence.
+
+This is a simple length adjustment in the spirit of AlpacaEval 2's length-controlled win
+rate (Dubois et al., 2024), NOT that figure: AlpacaEval's GLM also has an instruction
+difficulty term and regularisation, is fitted per model against one reference, and its
+published LC win rates on the same data are 7–11 points lower. Do not compare it with the
+leaderboard. Chatbot Arena's style control (``analysis.style_control``) is the method the
+report offers for a field-standard adjustment. (The JSON key stays ``length_controlled``.)
 """
 
 from __future__ import annotations

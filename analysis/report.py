@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,14 +19,18 @@ import pandas as pd
 from analysis import agreement as ag
 from analysis import calibration as cal
 from analysis import length_control as lc
+from analysis import style_control as sc
 from analysis import winrates as wr
 from analysis.annotators import annotator_quality
 from analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
+from analysis.card import build_card
 from analysis.categories import by_category
-from analysis.frames import StudyFrames, load_study_frames
+from analysis.confidence import calibration_frame, judge_calibration
+from analysis.frames import StudyFrames, load_card_frames, load_study_frames
 from analysis.headline import headline
 from analysis.judge_compare import compare_judges
 from analysis.report_models import SCHEMA_VERSION, StudyReport
+from analysis.self_preference import self_preference
 
 FORMATS = ("json", "md", "html")
 
@@ -41,13 +46,17 @@ def _criterion_long(human: pd.DataFrame, criterion: str) -> pd.DataFrame:
     return long[long["value"].notna()]
 
 
-def _human_alphas(human, systems, criteria, scale, n_boot, seed, conf) -> dict[str, Any]:
+def _human_alphas(human, criteria, scale, n_boot, seed, conf) -> dict[str, Any]:
     """Alpha for the preference and for every criterion (ordinal and interval), with CIs from
     ONE bootstrap resample of pairs shared by all of them (a pair's preference and scores
     move together, and the resampling is paid once)."""
     pair_index = pd.Index(pd.unique(human["pair_id"]))
     stats: list[tuple[str, np.ndarray, np.ndarray, tuple[str, ...]]] = []
-    counts, domain = ag.value_counts(human["pair_id"], human["winner"], domain=[*systems, "tie"])
+    # The standard coding: the preference relative to the pair's stored order (A / B / tie),
+    # three categories on every item (docs/report.md, "Two codings").
+    counts, domain = ag.value_counts(
+        human["pair_id"], human["preference"], domain=ag.PREFERENCE_DOMAIN
+    )
     stats.append(("preference", counts, domain, ("nominal",)))
     clusters = {"preference": pd.unique(human["pair_id"])}
     for c in criteria:
@@ -73,6 +82,18 @@ def _human_alphas(human, systems, criteria, scale, n_boot, seed, conf) -> dict[s
         }
         out[name] = res["nominal"] if name == "preference" else res
     return {"preference": out.pop("preference"), **out}
+
+
+def _swap_symmetric(pref_long: pd.DataFrame) -> dict[str, Any]:
+    """The preference agreement with each pair counted in both orientations."""
+    both = ag.swap_symmetric(pref_long)
+    counts, domain = ag.value_counts(both["item"], both["value"], domain=ag.PREFERENCE_DOMAIN)
+    return {
+        "krippendorff_alpha": ag.krippendorff_alpha(counts, domain, "nominal"),
+        "fleiss_kappa": ag.fleiss_kappa(counts),
+        "pairwise_cohen_kappa": ag.pairwise_cohen_kappa(both, domain=ag.PREFERENCE_DOMAIN),
+        "n_units": int((counts.sum(axis=1) >= 2).sum()),
+    }
 
 
 def _fleiss(counts: np.ndarray) -> tuple[float | None, dict | None]:
@@ -130,6 +151,16 @@ def _votes_section(
     }
 
 
+def _style_control(votes: pd.DataFrame, style: pd.DataFrame, order, n_boot, seed, conf):
+    """Bradley–Terry as observed and style-controlled (``analysis.style_control``)."""
+    if votes.empty or style.empty or len(order) < 3:
+        return None
+    merged = votes.merge(style, on="pair_id", how="inner")
+    return sc.style_controlled_ratings(
+        merged, systems=order, n_boot=n_boot, seed=seed, confidence=conf
+    )
+
+
 def _criteria_means(human: pd.DataFrame, criteria: list[str], systems: list[str], conf: float):
     parts = []
     for c in criteria:
@@ -153,6 +184,7 @@ def _empty_human(criteria: list[str]) -> dict[str, Any]:
             "pairwise_cohen_kappa": None,
             "pairwise_weighted_kappa": None,
             "percent_agreement": None,
+            "swap_symmetric": None,
         },
         "loo_agreement": None,
         "annotators": None,
@@ -173,10 +205,10 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
         return _empty_human(fr.criteria)
     systems = fr.systems
     scale = list(range(fr.scale_min, fr.scale_max + 1))
-    pref_long = human[["pair_id", "annotator", "winner"]].set_axis(
+    pref_long = human[["pair_id", "annotator", "preference"]].set_axis(
         ["item", "annotator", "value"], axis=1
     )
-    counts, _ = ag.value_counts(pref_long["item"], pref_long["value"], domain=[*systems, "tie"])
+    counts, _ = ag.value_counts(pref_long["item"], pref_long["value"], domain=ag.PREFERENCE_DOMAIN)
     fleiss, fleiss_complete = _fleiss(counts)
     weighted = {}
     for c in fr.criteria:
@@ -195,14 +227,13 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
         "n_annotators": int(human["annotator"].nunique()),
         "n_pairs_rated": int(human["pair_id"].nunique()),
         "agreement": {
-            "krippendorff_alpha": _human_alphas(
-                human, systems, fr.criteria, scale, n_boot, seed, conf
-            ),
+            "krippendorff_alpha": _human_alphas(human, fr.criteria, scale, n_boot, seed, conf),
             "fleiss_kappa": fleiss,
             "fleiss_kappa_complete": fleiss_complete,
-            "pairwise_cohen_kappa": ag.pairwise_cohen_kappa(pref_long, domain=[*systems, "tie"]),
+            "pairwise_cohen_kappa": ag.pairwise_cohen_kappa(pref_long, domain=ag.PREFERENCE_DOMAIN),
             "pairwise_weighted_kappa": weighted,
             "percent_agreement": ag.percent_agreement(counts),
+            "swap_symmetric": _swap_symmetric(pref_long),
         },
         "loo_agreement": loo,
         "annotators": annotator_quality(human, loo),
@@ -210,6 +241,7 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
         "first_position_rate": cal.first_position_rate(human)[0],
         **_votes_section(human, order, boot, conf, n_boot, seed),
         "criteria": _criteria_means(human, fr.criteria, systems, conf),
+        "style_control": _style_control(human, fr.style, order, n_boot, seed, conf),
     }
 
 
@@ -225,14 +257,44 @@ def judge_section(
         "mode": modes[0] if len(modes) == 1 else modes,
         "n": int(len(judge)),
         **_votes_section(judge, order, boot, conf, n_boot, seed),
-        "calibration": cal.calibrate(judge, fr.human, judge_scores=scores, criteria=fr.criteria),
+        "style_control": _style_control(judge, fr.style, order, n_boot, seed, conf),
+        "calibration": cal.calibrate(
+            judge,
+            fr.human,
+            judge_scores=scores,
+            criteria=fr.criteria,
+            n_unparsed=int((fr.unparsed["judge"] == key).sum()),
+        ),
+        "confidence": _confidence(judge, fr.human),
+        "self_preference": _self_preference(fr, key, judge),
     }
 
 
+def _self_preference(fr: StudyFrames, key: str, judge: pd.DataFrame) -> dict[str, Any] | None:
+    judges = fr.families.get("judge", {})
+    family = judges.get(key) or judges.get(key.rsplit(" (", 1)[0])  # "name (single)" keys
+    return self_preference(judge, fr.human, fr.families.get("system", {}), family)
+
+
+def _confidence(judge: pd.DataFrame, human: pd.DataFrame) -> dict[str, Any] | None:
+    """ECE, Brier and the reliability diagram of a judge with probabilities, else None."""
+    frame = calibration_frame(judge, human)
+    if frame.empty:
+        return None
+    return asdict(judge_calibration(frame))
+
+
 def build_report(
-    fr: StudyFrames, *, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, confidence: float = 0.95
+    fr: StudyFrames,
+    *,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    confidence: float = 0.95,
+    layers: dict[str, pd.DataFrame] | None = None,
 ) -> StudyReport:
-    """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report."""
+    """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report.
+    ``layers``: the stored automatic layers for the evaluation card
+    (``analysis.frames.load_card_frames``); without them the card has the judges and humans."""
     human = fr.human
     sources = ([human] if len(human) else []) + [fr.judge(k) for k in fr.judges]
     boots = _prompt_boots(fr, sources, n_boot, seed)
@@ -270,11 +332,15 @@ def build_report(
     # them into the models once, then answer the headline from the typed sections.
     typed = StudyReport.model_validate(clean(report))
     typed.headline = headline(typed)
+    typed.card = build_card(
+        typed, judge_scores=fr.judge_scores, n_boot=n_boot, seed=seed, **(layers or {})
+    )
     return typed
 
 
 def report_for_study(source, study, **kwargs) -> StudyReport:
-    """Read a study (session or engine, name or id) and build its report."""
+    """Read a study (session or engine, name or id) and build its report (card included)."""
+    kwargs.setdefault("layers", load_card_frames(source, study))
     return build_report(load_study_frames(source, study), **kwargs)
 
 

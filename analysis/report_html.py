@@ -6,7 +6,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from analysis import report_parity as rp
 from analysis import svg
+from analysis.card_render import card_html
 from analysis.report_md import (
     ANNOTATORS_NOTE,
     ANNOTATORS_TITLE,
@@ -142,12 +144,14 @@ def _human(h: HumanSection) -> str:
         "<h2>Human ratings</h2>",
         f"<p>{h.n_ratings} ratings by {h.n_annotators} annotators on {h.n_pairs_rated} pairs.</p>",
         "<h3>Agreement</h3>",
+        f"<p class='muted'>{escape(rp.SWAP_NOTE)}</p>",
         _table(["measure", "level", "Krippendorff's alpha", "95% CI", "reading"], alpha_rows),
         _table(
             ["measure", "value"],
             [
                 ["Fleiss' kappa (preference)", agr.fleiss_kappa],
                 ["percent agreement (preference)", agr.percent_agreement],
+                *[list(row) for row in rp.swap_symmetric_lines(agr)],
                 ["P(prefers the longer response)", h.prefers_longer_rate],
                 ["P(prefers the response shown first)", h.first_position_rate],
             ],
@@ -166,6 +170,7 @@ def _human(h: HumanSection) -> str:
         _lc_block(h.length_controlled),
         _category_block(h.by_category),
         _bt_block(h.bradley_terry, "humans"),
+        _parity_block(h.win_rates, h.style_control),
     ]
     if h.criteria:
         out.append("<h3>Criterion scores</h3><div class='charts'>")
@@ -224,8 +229,21 @@ def _judge(key: str, j: JudgeSection) -> str:
         _lc_block(j.length_controlled),
         _category_block(j.by_category),
         _bt_block(j.bradley_terry, key),
+        _parity_block(j.win_rates, j.style_control),
     ]
     return "".join(out)
+
+
+def _parity_block(rates, style) -> str:
+    """AlpacaEval's mean-preference win rates and the style-controlled ratings, if any."""
+    out = ""
+    if cells := rp.preference_cells(rates):
+        out += f"<p class='muted'>{escape(rp.PREFERENCE_NOTE)}</p>"
+        out += _table(rp.PREFERENCE_HEADERS, cells)
+    if cells := rp.style_cells(style):
+        out += f"<p class='muted'>{escape(rp.STYLE_NOTE)}</p>" + _table(rp.STYLE_HEADERS, cells)
+        out += f"<p class='muted'>{escape(rp.style_coefficients(style))}</p>"
+    return out
 
 
 def _headline(report: StudyReport) -> str:
@@ -256,6 +274,7 @@ def to_html(report: StudyReport) -> str:
         f"{escape(report.generated_at)}; {settings.n_boot} bootstrap "
         f"resamples; {settings.confidence:.0%} intervals.</span></p>"
         + _headline(report)
+        + card_html(report.card)
         + _human(report.human)
         + "<h2>Judges</h2>"
         + _comparison(report.judge_comparison)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis import report_parity as rp
+from analysis.card_render import card_md
 from analysis.report_models import (
     AlphaEstimate,
     BradleyTerry,
@@ -141,9 +143,12 @@ def headline_md(report: StudyReport) -> list[str]:
 
 LC_HEADERS = ["A", "B", "win rate A", "at equal length", "95% CI", "length effect", "p (length)"]
 LC_NOTE = (
-    "Length-controlled: the win rate of A had both answers been equally long (logistic "
-    "regression of the vote on tanh of the length difference; prompt-clustered interval). "
-    "A positive length effect means longer answers win more often."
+    "Equal-length win rate: the win rate of A had both answers been equally long, from one "
+    "logistic regression per system pair of the vote on tanh of the length difference "
+    "(prompt-clustered interval). A simple length adjustment, not AlpacaEval 2's "
+    "length-controlled win rate (which adds instruction difficulty and regularisation); "
+    "see the style-controlled ratings for Chatbot Arena's method. A positive length effect "
+    "means longer answers win more often."
 )
 
 
@@ -310,6 +315,8 @@ def human_md(h: HumanSection) -> list[str]:
         "",
         "### Agreement",
         "",
+        rp.SWAP_NOTE,
+        "",
         table(
             ["measure", "level", "alpha", "95% CI", "reading"],
             _alpha_rows(agr.krippendorff_alpha),
@@ -317,6 +324,7 @@ def human_md(h: HumanSection) -> list[str]:
         "",
         f"- Fleiss' kappa (preference): {fmt(agr.fleiss_kappa)}",
         f"- Percent agreement (preference): {fmt(agr.percent_agreement)}",
+        *(f"- {label}: {fmt(value)}" for label, value in rp.swap_symmetric_lines(agr)),
         f"- P(prefers the longer response): {fmt(h.prefers_longer_rate)}",
         f"- P(prefers the response shown first): {fmt(h.first_position_rate)}",
         "",
@@ -343,6 +351,7 @@ def human_md(h: HumanSection) -> list[str]:
         *_categories(h.by_category),
         _bt(h.bradley_terry),
         "",
+        *parity_md(h.win_rates, h.style_control),
     ]
     if h.criteria:
         out += [
@@ -362,7 +371,8 @@ def calibration_cells(c: Calibration) -> list[list[Any]]:
     return [
         ["agreement with human majority", c.agreement_with_majority],
         ["… without ties", c.agreement_with_majority_no_ties],
-        ["Cohen's kappa vs majority", c.cohen_kappa_vs_majority],
+        ["Cohen's kappa vs majority (a / b / tie)", c.cohen_kappa_vs_majority],
+        ["… swap-symmetric", c.cohen_kappa_vs_majority_swap_symmetric],
         ["agreement with leave-one-out majority", c.agreement_with_loo_majority],
         ["humans' leave-one-out agreement (same rows)", c.human_loo_agreement],
         ["position consistency", c.position_consistency],
@@ -371,6 +381,8 @@ def calibration_cells(c: Calibration) -> list[list[Any]]:
         ["… humans", c.human_prefers_longer_rate],
         ["tie rate", c.tie_rate],
         ["pairs judged", c.n],
+        ["unparsed answers (never votes)", c.n_unparsed],
+        ["unparsed rate", c.unparsed_rate],
         ["pairs also rated by humans", c.n_with_humans],
     ]
 
@@ -397,6 +409,18 @@ def judge_md(key: str, j: JudgeSection) -> list[str]:
     out += [_win_rates(j.win_rates), "", *_lc(j.length_controlled)]
     out += _categories(j.by_category)
     out += [_bt(j.bradley_terry), ""]
+    out += parity_md(j.win_rates, j.style_control)
+    return out
+
+
+def parity_md(rates, style) -> list[str]:
+    """AlpacaEval's mean-preference win rates and the style-controlled ratings, if any."""
+    out = []
+    if cells := rp.preference_cells(rates):
+        out += [rp.PREFERENCE_NOTE, "", table(rp.PREFERENCE_HEADERS, cells), ""]
+    if cells := rp.style_cells(style):
+        out += [rp.STYLE_NOTE, "", table(rp.STYLE_HEADERS, cells), ""]
+        out += [rp.style_coefficients(style), ""]
     return out
 
 
@@ -410,6 +434,7 @@ def to_markdown(report: StudyReport) -> str:
         f"{settings.n_boot} bootstrap resamples, {settings.confidence:.0%} intervals.",
         "",
         *headline_md(report),
+        *card_md(report.card),
         *human_md(report.human),
         "## Judges",
         "",

@@ -20,47 +20,64 @@ from analysis.report_rows import (
     AnnotatorQuality,
     BradleyTerry,
     Calibration,
+    CardRow,
     CategoryWinRate,
+    ConfidenceBin,
+    ConfidenceLevel,
     ConfusionMatrix,
     CriterionAlpha,
     CriterionMean,
+    EvaluationCard,
     FleissComplete,
     HeadlineEntry,
     JudgeAgreement,
+    JudgeConfidence,
     JudgePair,
     LengthControlled,
     LooAgreement,
     ReportModel,
     ScoreCorrelation,
+    SelfPreference,
+    StyleControl,
+    StyleRating,
     Verdict,
     WinRate,
     WinRateMatrix,
 )
 
 __all__ = [
+    "CardRow",
+    "EvaluationCard",
     "AlphaEstimate",
     "AnnotatorPairKappa",
     "AnnotatorQuality",
     "BradleyTerry",
     "Calibration",
     "CategoryWinRate",
+    "ConfidenceBin",
+    "ConfidenceLevel",
     "ConfusionMatrix",
     "CriterionAlpha",
     "CriterionMean",
     "FleissComplete",
     "HeadlineEntry",
     "JudgeAgreement",
+    "JudgeConfidence",
     "JudgePair",
     "LengthControlled",
     "LooAgreement",
     "ReportModel",
     "ScoreCorrelation",
+    "SelfPreference",
+    "StyleControl",
+    "StyleRating",
     "Verdict",
     "WinRate",
     "WinRateMatrix",
     "StudyInfo",
     "ReportSettings",
     "KrippendorffAlphas",
+    "SwapSymmetricAgreement",
     "HumanAgreement",
     "HumanSection",
     "JudgeSection",
@@ -112,6 +129,16 @@ class KrippendorffAlphas(ReportModel):
         return dict(self.__pydantic_extra__ or {})
 
 
+class SwapSymmetricAgreement(ReportModel):
+    """Preference agreement with each pair counted twice, as stored and with A and B swapped
+    (a tie stays a tie), so it does not depend on which system was stored first."""
+
+    krippendorff_alpha: float | None = Field(description="Nominal, over a / b / tie.")
+    fleiss_kappa: float | None
+    pairwise_cohen_kappa: list[AnnotatorPairKappa] | None
+    n_units: int = Field(description="Oriented pairs (two per pair) rated at least twice.")
+
+
 class HumanAgreement(ReportModel):
     """Can we trust the humans? Inter-annotator agreement (null without ratings)."""
 
@@ -128,6 +155,10 @@ class HumanAgreement(ReportModel):
     )
     percent_agreement: float | None = Field(
         description="Share of agreeing rater pairs per pair, averaged."
+    )
+    swap_symmetric: SwapSymmetricAgreement | None = Field(
+        default=None,
+        description="The preference figures with every pair counted in both orientations.",
     )
 
 
@@ -156,6 +187,9 @@ class HumanSection(ReportModel):
     )
     win_rate_matrix: WinRateMatrix | None
     criteria: list[CriterionMean] | None
+    style_control: StyleControl | None = Field(
+        default=None, description="Null with fewer than three systems."
+    )
 
 
 class JudgeSection(ReportModel):
@@ -169,7 +203,20 @@ class JudgeSection(ReportModel):
     by_category: list[CategoryWinRate] | None
     bradley_terry: list[BradleyTerry] | None
     win_rate_matrix: WinRateMatrix | None
+    style_control: StyleControl | None = Field(
+        default=None, description="Null with fewer than three systems."
+    )
     calibration: Calibration
+    confidence: JudgeConfidence | None = Field(
+        default=None,
+        description="Calibration of the judge's confidence against the humans; null for a "
+        "judge without log-probabilities or a study without human ratings.",
+    )
+    self_preference: SelfPreference | None = Field(
+        default=None,
+        description="Its own-family win rate against the humans'; null unless the judge and "
+        "the systems have declared model families (sidebyside families).",
+    )
 
 
 class JudgeComparison(ReportModel):
@@ -194,6 +241,10 @@ class StudyReport(ReportModel):
     )
     headline: list[HeadlineEntry] = Field(
         description="The answer first: one entry per compared system pair."
+    )
+    card: EvaluationCard | None = Field(
+        default=None,
+        description="Every layer of the evaluation stack, base against each other system.",
     )
 
 

@@ -113,6 +113,15 @@ class WinRate(ReportModel):
     p_value_prompts: float | None = Field(
         description="Sign test over prompts: honest when a prompt has several votes."
     )
+    preference_win_rate_a: float | None = Field(
+        default=None,
+        description="Mean of P(A better) = 2 − preference over the votes with a continuous "
+        "preference (AlpacaEval's win_rate / 100); null without any.",
+    )
+    preference_se: float | None = Field(
+        default=None, description="Its standard error: sample SD / √n_preference."
+    )
+    n_preference: int = Field(default=0, description="Votes with a continuous preference.")
 
 
 class _Category(ReportModel):
@@ -127,12 +136,14 @@ class CategoryWinRate(WinRate, _Category):
 
 
 class LengthControlled(ReportModel):
-    """The win rate of A had both answers been equally long (null where it cannot be fit)."""
+    """The equal-length win rate: the win rate of A had both answers been equally long, from
+    a per-pair logistic regression on the length difference (null where it cannot be fit).
+    A simple adjustment, not AlpacaEval 2's length-controlled win rate."""
 
     system_a: str
     system_b: str
     win_rate_a: float | None = Field(description="The raw win rate, as in win_rates.")
-    lc_win_rate_a: float | None = Field(description="The length-controlled win rate.")
+    lc_win_rate_a: float | None = Field(description="The equal-length win rate of A.")
     ci_low: float | None = Field(description="Prompt-clustered interval of lc_win_rate_a.")
     ci_high: float | None
     length_coef: float | None = Field(
@@ -151,6 +162,35 @@ class BradleyTerry(ReportModel):
     ci_low: float | None = Field(description=_BOOT_CI)
     ci_high: float | None
     strength: float | None = Field(description="Natural-log strength, mean 0.")
+
+
+class StyleRating(ReportModel):
+    """One system's Bradley–Terry rating as observed and style-controlled (Chatbot Arena's
+    scale: 1000 + 400·β, 400 points = 10:1 odds)."""
+
+    system: str
+    rating: float = Field(description="As observed: no style covariates.")
+    ci_low: float | None = Field(description="Percentile bootstrap over prompts.")
+    ci_high: float | None
+    rank: int = Field(description="1 + systems whose interval lies wholly above this one's.")
+    style_rating: float = Field(description="At equal length, headers, lists and bold.")
+    style_ci_low: float | None
+    style_ci_high: float | None
+    style_rank: int
+
+
+class StyleControl(ReportModel):
+    """Bradley–Terry with style control, as Chatbot Arena fits it (analysis.style_control)."""
+
+    ratings: list[StyleRating] = Field(description="Best style-controlled rating first.")
+    coefficients: dict[str, float] = Field(
+        description="Logistic coefficient of each standardised style difference; > 0: "
+        "more of it wins."
+    )
+    n: int = Field(description="Votes fitted.")
+    n_prompts: int
+    n_boot: int = Field(description="Bootstrap resamples (one Newton step each) behind the CIs.")
+    ties: str = Field(description="How a tie counts: half a win for each side.")
 
 
 class WinRateMatrix(ReportModel):
@@ -201,7 +241,10 @@ class Calibration(ReportModel):
     )
     agreement_with_majority_no_ties: float | None
     cohen_kappa_vs_majority: float | None = Field(
-        description="Kappa on the system-level outcome (winner's name or tie)."
+        description="Cohen's kappa against the human majority on a / b / tie (stored order)."
+    )
+    cohen_kappa_vs_majority_swap_symmetric: float | None = Field(
+        default=None, description="The same with every pair also counted with A and B swapped."
     )
     confusion_matrix: ConfusionMatrix | None
     n_with_humans: int = Field(description="Pairs judged and rated by humans.")
@@ -229,6 +272,10 @@ class Calibration(ReportModel):
     )
     score_correlation: list[ScoreCorrelation] | None
     n: int = Field(description="Verdicts.")
+    n_unparsed: int = Field(
+        default=0, description="Pairs answered without a readable verdict (never a vote)."
+    )
+    unparsed_rate: float | None = Field(default=None, description="n_unparsed / (n + n_unparsed).")
 
 
 class JudgeAgreement(ReportModel):
@@ -287,4 +334,96 @@ class HeadlineEntry(ReportModel):
     agree: bool | None = Field(
         description="False: two sources name different winners; true: all name the same; "
         "null otherwise."
+    )
+
+
+class CardRow(ReportModel):
+    """One line of the evaluation card: a figure of the base and of one other system."""
+
+    layer: Literal["text", "perplexity", "benchmark", "judge", "human"]
+    key: str = Field(description='Stable name, e.g. "text.rougeL", "benchmark.mmlu.acc".')
+    metric: str = Field(description="What is measured, in words.")
+    base: str | None = Field(description="The base system or model; null for a study figure.")
+    system: str | None = Field(description="The compared system or model.")
+    base_value: float | None
+    value: float | None
+    ci_low: float | None = Field(description="Interval of value, where one exists.")
+    ci_high: float | None
+    change: float | None = Field(
+        description="value − base_value (win rates: value − 0.5, the no-preference point)."
+    )
+    change_ci_low: float | None = Field(
+        description="Interval of the change (paired where the items are shared)."
+    )
+    change_ci_high: float | None
+    relative_change: float | None = Field(description="value / base_value − 1.")
+    clear: bool | None = Field(
+        description="False: the change is within its interval (or the two intervals overlap); "
+        "null: no interval to tell."
+    )
+    flag: str | None = Field(description='"forgetting", "capability lost" or null.')
+    verdict: str = Field(description='E.g. "+63%", "no clear change", "+11% (forgetting)".')
+    n: int | None = Field(description="Items behind the figure (prompts, texts, votes).")
+
+
+class EvaluationCard(ReportModel):
+    """Every layer of the evaluation stack in one table: the base against each other system."""
+
+    base: str | None = Field(description="The base system of the study (first system).")
+    rows: list[CardRow]
+    notes: list[str] = Field(description="How to read the card.")
+
+
+class ConfidenceBin(ReportModel):
+    """One equal-width bin of judge confidence (a point of the reliability diagram)."""
+
+    lo: float
+    hi: float
+    count: int = Field(description="Calls whose confidence falls in [lo, hi).")
+    confidence: float | None = Field(description="Mean confidence in the bin; null if empty.")
+    agreement: float | None = Field(description="Share of the bin's calls humans agree with.")
+
+
+class ConfidenceLevel(ReportModel):
+    """Calls at least ``threshold`` sure, and how often the human majority agrees."""
+
+    threshold: float
+    count: int
+    agreement: float | None
+
+
+class JudgeConfidence(ReportModel):
+    """Is a confident judge right? The judge's continuous preference (from its verdict
+    tokens' log-probabilities, both orders averaged) against the human majority; pairs the
+    humans tied are left out (analysis/confidence.py)."""
+
+    n: int = Field(description="Pairs with a judge probability and a decisive human majority.")
+    n_human_ties: int = Field(description="Pairs left out: the human majority is a tie.")
+    ece: float | None = Field(
+        description="Expected calibration error: the count-weighted mean over equal-width "
+        "confidence bins of |agreement - mean confidence|."
+    )
+    brier: float | None = Field(description="Mean of (P(b preferred) - [humans prefer b])².")
+    mean_confidence: float | None
+    agreement: float | None = Field(description="Share of calls the human majority agrees with.")
+    bins: list[ConfidenceBin] = Field(description="The reliability diagram, empty bins too.")
+    by_confidence: list[ConfidenceLevel] = Field(
+        description="Agreement among calls at least this sure (0.5, 0.6, ... 0.9)."
+    )
+
+
+class SelfPreference(ReportModel):
+    """Does the judge favour its own model family? Its win rate for the family's outputs
+    against other families' versus the humans' on the same pairs (ties count half)."""
+
+    family: str = Field(description="The judge's declared model family.")
+    n_pairs_judged: int = Field(description="Own-vs-other pairs the judge gave a verdict on.")
+    judge_own_win_rate_all: float = Field(description="The judge's own-family win rate on them.")
+    n_pairs: int = Field(description="Those pairs that humans rated too.")
+    n_ratings: int = Field(description="Human ratings on those pairs.")
+    judge_own_win_rate: float | None = Field(description="The judge's rate on the rated pairs.")
+    human_own_win_rate: float | None = Field(description="The humans' rate on the same pairs.")
+    self_preference: float | None = Field(
+        description="judge − human own-family win rate: > 0 favours its own family more than "
+        "people do."
     )

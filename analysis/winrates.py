@@ -203,6 +203,7 @@ def win_rates(
         per_prompt, _ = per_prompt_wins(votes, systems)
         (boot,) = resample_sums([per_prompt], n_boot=n_boot, seed=seed)
     idx = {s: i for i, s in enumerate(systems)}
+    continuous = _preference_scores(votes)
     rows = []
     for r in counts.to_dict("records"):
         n = r["wins_a"] + r["wins_b"] + r["ties"]
@@ -228,9 +229,40 @@ def win_rates(
                 "prompts_a": r["prompts_a"],
                 "prompts_b": r["prompts_b"],
                 "p_value_prompts": sign_test(r["prompts_a"], r["prompts_b"]),
+                **_mean_preference(continuous, r["system_a"], r["system_b"]),
             }
         )
     return rows
+
+
+def _preference_scores(votes: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
+    """Continuous preferences (``preference_score``, 1 = A better .. 2 = B better) of the
+    votes that have one, grouped by stored (system_a, system_b)."""
+    if "preference_score" not in votes.columns:
+        return {}
+    scored = votes[votes["preference_score"].notna()]
+    if scored.empty:
+        return {}
+    groups = scored.groupby(["system_a", "system_b"], sort=False)["preference_score"]
+    return {key: g.to_numpy(dtype=float) for key, g in groups}
+
+
+def _mean_preference(
+    scores: dict[tuple[str, str], np.ndarray], system_a: str, system_b: str
+) -> dict[str, Any]:
+    """AlpacaEval's headline win rate of ``system_a``: the mean over votes of P(A better) =
+    2 − preference (preference − 1 for pairs stored the other way round), with its standard
+    error (sample SD / √n, as pandas' ``sem``)."""
+    p_a = np.concatenate(
+        [2.0 - scores.get((system_a, system_b), np.empty(0)),
+         scores.get((system_b, system_a), np.empty(0)) - 1.0]
+    )  # fmt: skip
+    n = len(p_a)
+    return {
+        "preference_win_rate_a": float(p_a.mean()) if n else None,
+        "preference_se": float(p_a.std(ddof=1) / np.sqrt(n)) if n > 1 else None,
+        "n_preference": n,
+    }
 
 
 def bradley_terry(

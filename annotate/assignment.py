@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from annotate.blinding import (  # noqa: F401 - re-exported: the pages import them from here
     SHOWN,
@@ -35,8 +34,15 @@ from annotate.blinding import (  # noqa: F401 - re-exported: the pages import th
     to_shown,
 )
 from annotate.progress import study_progress  # noqa: F401 - re-exported for older callers
+from annotate.queue import (
+    _blocked,
+    _candidates,
+    _imported,
+    _open_assignment,
+    _pair_ids,
+)
 from foundation.enums import AssignmentStatus, Preference
-from foundation.models import Assignment, Pair, Rating, Study, User, utcnow
+from foundation.models import Assignment, Rating, Study, User, utcnow
 from foundation.rubric import rubric_of
 from foundation.settings import get_settings
 
@@ -52,101 +58,22 @@ def _lease_cutoff(now: datetime, lease_minutes: float | None) -> datetime:
     return now - timedelta(minutes=minutes)
 
 
-def _rows(session: Session, query) -> list:
-    """Plain tuples through Core: the bulk reads below skip the ORM's per-row bookkeeping."""
-    return session.connection().execute(query).all()
-
-
-def _full_pairs(session: Session, study: Study, cutoff: datetime) -> set[int]:
-    """Pairs with no room left: live slot holders (finished, or open within the lease) plus
-    imported ratings reach k. Counted in the database, so a claim costs one aggregate per
-    table, not one row per assignment of the study."""
-    live = _rows(
-        session,
-        select(Assignment.pair_id, func.count())
-        .where(
-            Assignment.study_id == study.id,
-            col(Assignment.slot).is_not(None),
-            or_(
-                col(Assignment.status) != AssignmentStatus.OPEN,
-                col(Assignment.opened_at) >= cutoff,
-            ),
-        )
-        .group_by(Assignment.pair_id),
-    )
-    taken: dict[int, int] = dict(live)  # type: ignore[arg-type]
-    for pair_id, n in _imported(session, study.id).items():
-        taken[pair_id] = taken.get(pair_id, 0) + n
-    return {pair_id for pair_id, n in taken.items() if n >= study.k}
-
-
-def _imported(session: Session, study_id: int, pair_id: int | None = None) -> dict[int, int]:
-    """Ratings made outside the app (import-ratings) per pair: they count towards k too."""
-    query = select(Rating.pair_id, func.count()).where(
-        Rating.study_id == study_id, col(Rating.assignment_id).is_(None)
-    )
-    if pair_id is not None:
-        query = query.where(Rating.pair_id == pair_id)
-    return dict(_rows(session, query.group_by(Rating.pair_id)))  # type: ignore[arg-type]
-
-
-def _open_assignment(session: Session, study_id: int, user_id: int) -> Assignment | None:
-    return session.exec(
-        select(Assignment)
-        .where(
-            Assignment.study_id == study_id,
-            Assignment.user_id == user_id,
-            Assignment.status == AssignmentStatus.OPEN,
-            col(Assignment.slot).is_not(None),
-        )
-        .order_by(Assignment.id)
-    ).first()
-
-
-def _ids(session: Session, query) -> list[int]:
-    return session.connection().execute(query).scalars().all()  # type: ignore[return-value]
-
-
-def _pair_ids(session: Session, study_id: int) -> tuple[int, ...]:
-    return tuple(_ids(session, select(Pair.id).where(Pair.study_id == study_id)))
-
-
-def _blocked(session: Session, study: Study, user_id: int, cutoff: datetime) -> set[int]:
-    """Pairs this user may not be given: those they already had, and those that are full."""
-    mine = _ids(
-        session,
-        select(Assignment.pair_id).where(
-            Assignment.study_id == study.id, Assignment.user_id == user_id
-        ),
-    )
-    return set(mine) | _full_pairs(session, study, cutoff)
-
-
-@lru_cache(maxsize=32)
-def _plan(seed: int, user_id: int, pair_ids: tuple[int, ...]) -> tuple[tuple[int, bool], ...]:
-    # Each vote asks for the queue again; the shuffle of a 20k-pair study is worth keeping.
-    return tuple(queue_plan(seed, user_id, list(pair_ids)))
-
-
-def _available(
-    session: Session, study: Study, user_id: int, cutoff: datetime
-) -> list[tuple[int, bool]]:
-    """The user's queue, restricted to pairs they may still be given."""
-    pair_ids = _pair_ids(session, study.id)
-    blocked = _blocked(session, study, user_id, cutoff)
-    return [(pid, swapped) for pid, swapped in _plan(study.seed, user_id, pair_ids)
-            if pid not in blocked]  # fmt: skip
-
-
 class _Lost(Exception):
     """Another annotator got there first (inside a savepoint, which this rolls back)."""
 
 
 def _try_claim(
-    session: Session, study: Study, user_id: int, pair_id: int, swapped: bool, cutoff: datetime
-) -> Assignment | None:
-    """Take a free slot of the pair (or an expired one); None if the pair is full or another
-    annotator took the slot first (their claim stands; the caller tries the next pair)."""
+    session: Session,
+    study: Study,
+    user_id: int,
+    pair_id: int,
+    swapped: bool,
+    cutoff: datetime,
+    now: datetime,
+) -> Assignment | bool:
+    """Take a free slot of the pair (or an expired one): the new assignment; False if the
+    pair is full; True if another annotator took the slot first (their claim stands; the
+    caller looks at the pair again, it may have another free slot)."""
     held = list(
         session.exec(
             select(Assignment).where(
@@ -163,11 +90,18 @@ def _try_claim(
         slot = free[0]
     else:
         if not stale or len(held) - len(stale) >= capacity:
-            return None
+            return False
         victim = stale[0]
         slot = victim.slot
+    # The lease starts at ``now`` (the claim's clock), so the reclaimed pair is not stale
+    # again at once for the next claimer.
     assignment = Assignment(
-        study_id=study.id, pair_id=pair_id, user_id=user_id, slot=slot, swapped=swapped
+        study_id=study.id,
+        pair_id=pair_id,
+        user_id=user_id,
+        slot=slot,
+        swapped=swapped,
+        opened_at=now,
     )
     try:
         with session.begin_nested():
@@ -186,7 +120,7 @@ def _try_claim(
                     raise _Lost
             session.add(assignment)
     except (_Lost, IntegrityError):  # someone took the slot first; the caller tries again
-        return None
+        return True
     return assignment
 
 
@@ -208,14 +142,13 @@ def next_assignment(
         session.add(current)
         session.flush()
         return current
-    for _attempt in range(5):
-        candidates = _available(session, study, user.id, cutoff)
-        if not candidates:
-            return None
-        for pair_id, swapped in candidates:
-            got = _try_claim(session, study, user.id, pair_id, swapped, cutoff)
-            if got is not None:
+    for pair_id, swapped in _candidates(session, study, user.id, cutoff):
+        for _attempt in range(study.k + 1):  # a lost race may leave another slot free
+            got = _try_claim(session, study, user.id, pair_id, swapped, cutoff, now)
+            if not isinstance(got, bool):
                 return got
+            if got is False:  # full: the next pair
+                break
     return None
 
 
@@ -281,12 +214,20 @@ def submit_rating(
             assignment.finished_at = now
             session.add(rating)
             session.add(assignment)
-    except IntegrityError:  # a double submit raced us: the first one stands
+    except IntegrityError:
+        # A double submit raced us (the first one stands), or a late vote lost its free slot
+        # to a new claim made meanwhile: a clear refusal, never a raw database error.
         existing = _existing_rating(session, assignment.pair_id, user_id)
         if existing is None:
-            raise
+            raise AssignmentError(_HANDED_ON) from None
         return existing
     return rating
+
+
+_HANDED_ON = (
+    "this pair was handed to another annotator while it sat unanswered, and it now "
+    "has all the ratings it needs; your vote on it was not stored"
+)
 
 
 def _slot_for_late_submit(session: Session, study: Study, assignment: Assignment) -> int:
@@ -302,10 +243,7 @@ def _slot_for_late_submit(session: Session, study: Study, assignment: Assignment
     capacity = study.k - _imported(session, study.id, assignment.pair_id).get(assignment.pair_id, 0)
     free = [s for s in range(capacity) if s not in used]
     if not free or len(used) >= capacity:
-        raise AssignmentError(
-            "this pair was handed to another annotator while it sat unanswered, and it now "
-            "has all the ratings it needs; your vote on it was not stored"
-        )
+        raise AssignmentError(_HANDED_ON)
     return free[0]
 
 

@@ -1,4 +1,15 @@
-"""Accounts: argon2 password hashes, roles, one-time invite tokens.
+"""Accounts: argon2 password hashes, roles, one-time invite tokens, the login throttle and
+the audit of accounts.
+
+* Passwords people choose have at least 10 characters and are not on the list of the most
+  common passwords (``common_passwords.txt``, shipped with the package).
+* Failed logins are counted per user name and per client address (``AuditEvent`` rows, so
+  the count holds across app processes): past a few, each further attempt waits twice as
+  long (capped), and a throttled attempt does not even check the password.
+* An admin whose password falls short of the rules (the demo's ``admin``/``admin``) must
+  set a new one at login before anything else (``LoginOutcome.must_change_password``).
+* Logins, failed and throttled logins, role changes and password changes are written to the
+  ``auditevent`` table and to the ``sidebyside.audit`` log.
 
 Every function takes the caller's session and leaves the commit to it (the CLI command or
 the page that opened the unit of work)."""
@@ -6,23 +17,40 @@ the page that opened the unit of work)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from foundation.enums import Role
-from foundation.models import Invite, User, utcnow
+from foundation.models import AuditEvent, Invite, User, utcnow
 
 #: The roles an account can have, admin first.
 ROLES: tuple[Role, ...] = tuple(Role)
 #: What a username may be (accounts made here and annotators named in imported ratings).
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 _hasher = PasswordHasher()
+audit_log = logging.getLogger("sidebyside.audit")
+
+#: Shortest password a person may choose.
+MIN_PASSWORD_CHARS = 10
+#: Failed logins allowed before the throttle starts (per user name; per client address, more
+#: because several people may share one address).
+FREE_FAILURES_PER_USER = 5
+FREE_FAILURES_PER_CLIENT = 20
+#: The first throttled attempt waits this long, each further one twice as long, up to the cap.
+FIRST_DELAY = timedelta(seconds=2)
+MAX_DELAY = timedelta(minutes=15)
+#: Failures older than this are forgotten.
+FAILURE_WINDOW = timedelta(hours=1)
 
 
 def hash_password(password: str) -> str:
@@ -51,9 +79,63 @@ def _check(username: str, password: str | None, role: str) -> Role:
             f"invalid username {username!r}: use 1-100 letters, digits, '_', '.', '@' or '-'"
         )
     checked = _role(role)
-    if password is not None and len(password) < 4:
-        raise ValueError("password must have at least 4 characters")
+    if password is not None:
+        check_password(password, username)
     return checked
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, lower case."""
+    text = (Path(__file__).with_name("common_passwords.txt")).read_text(encoding="utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and line[0] != "#"
+    )
+
+
+def check_password(password: str, username: str = "") -> None:
+    """ValueError saying what is wrong with a password a person chose, else nothing."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ValueError(f"password must have at least {MIN_PASSWORD_CHARS} characters")
+    lowered = password.lower()
+    if lowered in common_passwords() or len(set(lowered)) < 3:
+        raise ValueError("this password is one of the most common ones; choose another")
+    if username and username.lower() in lowered:
+        raise ValueError("the password must not contain the username")
+
+
+def password_ok(password: str, username: str = "") -> bool:
+    try:
+        check_password(password, username)
+    except ValueError:
+        return False
+    return True
+
+
+def audit(
+    session: Session,
+    action: str,
+    *,
+    username: str,
+    actor: str | None = None,
+    client: str | None = None,
+    detail: str = "",
+    now: datetime | None = None,
+) -> None:
+    """One audit line: a row (committed with the caller's unit of work) and a log record."""
+    session.add(
+        AuditEvent(
+            at=now or utcnow(),
+            action=action,
+            username=username[:100],
+            actor=actor[:100] if actor else None,
+            client=client[:100] if client else None,
+            detail=detail[:500],
+        )
+    )
+    audit_log.info(
+        "%s user=%r actor=%r client=%r %s", action, username[:100], actor, client, detail
+    )
 
 
 def get_user(session: Session, username: str) -> User | None:
@@ -91,10 +173,16 @@ def _add_user(session: Session, user: User) -> None:
 
 
 def create_user(
-    session: Session, *, username: str, password: str | None, role: str = Role.ANNOTATOR
+    session: Session,
+    *,
+    username: str,
+    password: str | None,
+    role: str = Role.ANNOTATOR,
+    enforce_rules: bool = True,
 ) -> User:
-    """Create an account; ``password=None`` makes one that cannot log in."""
-    checked = _check(username, password, role)
+    """Create an account; ``password=None`` makes one that cannot log in. Only the demo
+    passes ``enforce_rules=False`` (its published logins; its admin must change at login)."""
+    checked = _check(username, password if enforce_rules else None, role)
     user = User(
         username=username,
         password_hash=hash_password(password) if password is not None else None,
@@ -104,14 +192,18 @@ def create_user(
     return user
 
 
-def set_password(session: Session, *, user: User, password: str) -> None:
+def set_password(session: Session, *, user: User, password: str, actor: str | None = None) -> None:
+    """Set a new password (checked against the rules); audited as a reset when ``actor`` is
+    someone else (an admin, "cli"), else as the account's own change."""
     _check(user.username, password, user.role)
     user.password_hash = hash_password(password)
     session.add(user)
+    action = "password_reset" if actor and actor != user.username else "password_changed"
+    audit(session, action, username=user.username, actor=actor)
     session.flush()
 
 
-def set_role(session: Session, *, user: User, role: str) -> None:
+def set_role(session: Session, *, user: User, role: str, actor: str | None = None) -> None:
     """Make an account admin or annotator; the last active admin cannot be demoted."""
     checked = _role(role)
     if user.role == Role.ADMIN and checked != Role.ADMIN:
@@ -120,6 +212,14 @@ def set_role(session: Session, *, user: User, role: str) -> None:
             raise ValueError(
                 f"{user.username!r} is the only active admin; make another admin first"
             )
+    if user.role != checked:
+        audit(
+            session,
+            "role_changed",
+            username=user.username,
+            actor=actor,
+            detail=f"{user.role} -> {checked}",
+        )
     user.role = checked
     session.add(user)
     session.flush()
@@ -142,6 +242,107 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
 
 
 _DUMMY_HASH = _hasher.hash("not a password")
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What a login attempt gave: the user (None if refused), whether they must choose a new
+    password before anything else, and how long to wait when throttled."""
+
+    user: User | None
+    must_change_password: bool = False
+    retry_after_s: float = 0.0
+
+    @property
+    def message(self) -> str:
+        if self.retry_after_s:
+            return (
+                "Too many failed logins: wait "
+                f"{max(1, round(self.retry_after_s))} seconds before trying again."
+            )
+        return "Wrong username or password, or the account is deactivated."
+
+
+def _delay(failures: int, free: int) -> timedelta:
+    if failures < free:
+        return timedelta(0)
+    return min(MAX_DELAY, FIRST_DELAY * 2 ** (failures - free))
+
+
+def _failures(session: Session, field, value: str, since: datetime) -> tuple[int, datetime | None]:
+    """(failed logins, the latest one) for a user name or a client since its last success
+    (and within the window)."""
+    last_ok = session.exec(
+        select(func.max(AuditEvent.at)).where(field == value, AuditEvent.action == "login")
+    ).one()
+    start = max(since, _aware(last_ok)) if last_ok is not None else since
+    n, latest = session.exec(
+        select(func.count(), func.max(AuditEvent.at)).where(
+            field == value, AuditEvent.action == "login_failed", col(AuditEvent.at) > start
+        )
+    ).one()
+    return n, _aware(latest) if latest is not None else None
+
+
+def _aware(at: datetime) -> datetime:
+    from datetime import UTC
+
+    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+
+
+def _wait(session: Session, username: str, client: str | None, now: datetime) -> float:
+    """Seconds this attempt must still wait (0: go ahead)."""
+    since = now - FAILURE_WINDOW
+    checks = [(AuditEvent.username, username, FREE_FAILURES_PER_USER)]
+    if client:
+        checks.append((AuditEvent.client, client, FREE_FAILURES_PER_CLIENT))
+    wait = 0.0
+    for field, value, free in checks:
+        n, latest = _failures(session, field, value, since)
+        if latest is not None:
+            until = latest + _delay(n, free)
+            wait = max(wait, (until - now).total_seconds())
+    return wait
+
+
+def log_in(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    client: str | None = None,
+    now: datetime | None = None,
+) -> LoginOutcome:
+    """A login attempt from the login page: throttled, audited (the caller commits, also on
+    failure, so the failure counts)."""
+    now = now or utcnow()
+    name = username.strip()[:100]
+    client = client if isinstance(client, str) and client else None  # unknown off a browser
+    wait = _wait(session, name, client, now)
+    if wait > 0:
+        audit(session, "login_throttled", username=name, client=client, now=now)
+        return LoginOutcome(None, retry_after_s=wait)
+    user = authenticate(session, username=name, password=password)
+    if user is None:
+        audit(session, "login_failed", username=name, client=client, now=now)
+        return LoginOutcome(None)
+    audit(session, "login", username=name, client=client, now=now)
+    must_change = user.role == Role.ADMIN and not password_ok(password, user.username)
+    return LoginOutcome(user, must_change_password=must_change)
+
+
+def change_own_password(
+    session: Session, *, user: User, current: str, new: str, again: str
+) -> None:
+    """The account's own password change (also the forced one at first login): the current
+    password proves it is them; the new one follows the rules and differs from it."""
+    if not verify_password(user.password_hash, current):
+        raise ValueError("the current password is wrong")
+    if new != again:
+        raise ValueError("the two new passwords differ")
+    if new == current:
+        raise ValueError("choose a password different from the current one")
+    set_password(session, user=user, password=new, actor=user.username)
 
 
 def _token_hash(token: str) -> str:

@@ -13,8 +13,14 @@ from sqlmodel import Session
 from annotate.auth import create_user, get_user
 from annotate.importing import import_paths
 from annotate.studies import create_study, list_studies
+from annotate.synthetic import simulate_sample_ratings
 
 DEMO_STUDY = "demo"
+#: A second, clearly labelled study with simulated ratings, so a first start shows every
+#: Results panel; never mixed into the demo study (its raters cannot log in).
+SAMPLE_STUDY = "sample (simulated ratings)"
+SAMPLE_RATERS = ("sample-rater1", "sample-rater2", "sample-rater3")
+SAMPLE_JUDGE = "baseline:longest"
 DEMO_DIR = Path(str(files("annotate") / "demo_data"))
 DEMO_OUTPUTS = DEMO_DIR / "demo_outputs.csv"
 
@@ -41,7 +47,38 @@ def load_demo(session: Session) -> str | None:
         summary = import_paths(session, study=study, paths=[DEMO_OUTPUTS]).summary()
     for account in demo_accounts():
         if get_user(session, account.username) is None:
+            # Published demo logins: the rules would refuse them, so the demo admin must
+            # choose a real password at first login (annotate.auth.log_in).
             create_user(
-                session, username=account.username, password=account.password, role=account.role
+                session,
+                username=account.username,
+                password=account.password,
+                role=account.role,
+                enforce_rules=False,
             )
+    load_sample(session)
     return summary
+
+
+def load_sample(session: Session) -> str | None:
+    """The sample study: the demo's outputs again, rated by three simulated sample raters
+    and judged by a longest-answer baseline. None when it already existed."""
+    if any(s.name == SAMPLE_STUDY for s in list_studies(session)):
+        return None
+    study = create_study(
+        session,
+        name=SAMPLE_STUDY,
+        k=len(SAMPLE_RATERS),
+        seed=7,
+        description="Simulated ratings and judge verdicts, to show every Results panel. "
+        "Not real data.",
+    )
+    import_paths(session, study=study, paths=[DEMO_OUTPUTS])
+    raters = [
+        get_user(session, name) or create_user(session, username=name, password=None)
+        for name in SAMPLE_RATERS
+    ]
+    n_ratings, n_verdicts = simulate_sample_ratings(
+        session, study=study, raters=raters, judge=SAMPLE_JUDGE, seed=7
+    )
+    return f"{n_ratings} simulated ratings, {n_verdicts} simulated {SAMPLE_JUDGE} verdicts"

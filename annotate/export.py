@@ -41,6 +41,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from analysis.frames import as_session, criteria_of, load_pairs, load_verdicts, resolve_study
+from foundation.atomic import write_atomic
 from foundation.enums import Preference
 from foundation.models import Assignment, Judgment, Output, Pair, Prompt, Rating, Study, User
 
@@ -321,16 +322,50 @@ def _jsonable(df: pd.DataFrame, *, iso_dates: bool = False) -> pd.DataFrame:
     return out
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (``=HYPERLINK(...)`` in a model
+    output, a comment or a system name) get a leading ``'``, the OWASP rule, so opening the
+    CSV shows them as text. Numbers are left alone.
+
+    >>> neutralise_formulas(pd.DataFrame({"t": ["=1+1", "ok", "-x"], "n": [-1, 2, 3]}))
+           t  n
+    0  '=1+1 -1
+    1     ok  2
+    2    '-x  3
+    """
+    out = df.copy()
+    for column in out.columns:
+        dtype = out[column].dtype
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            out[column] = out[column].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+            )
+    return out
+
+
 def write_export(
-    df: pd.DataFrame, fmt: str, out: str | Path | IO[bytes] | None = None
+    df: pd.DataFrame,
+    fmt: str,
+    out: str | Path | IO[bytes] | None = None,
+    *,
+    formula_guard: bool = True,
 ) -> bytes | None:
     """Write ``df`` as ``csv`` | ``jsonl`` | ``parquet``. With ``out=None`` return the bytes
-    (for a download button or stdout); else write to the path or binary file and return None.
-    Dict cells (judge scores) become JSON text in CSV and Parquet; timestamps are ISO 8601."""
+    (for a download button or stdout); else write to the path (atomically) or binary file and
+    return None. Dict cells (judge scores) become JSON text in CSV and Parquet; timestamps are
+    ISO 8601. CSV cells that a spreadsheet would run as formulas are neutralised unless
+    ``formula_guard=False`` (for programs that read the CSV); JSONL and Parquet are as is."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "csv":
-        data = _jsonable(df, iso_dates=True).to_csv(index=False).encode()
+        table = _jsonable(df, iso_dates=True)
+        if formula_guard:
+            table = neutralise_formulas(table)
+        data = table.to_csv(index=False).encode()
     elif fmt == "jsonl":
         text = (
             df.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
@@ -345,11 +380,7 @@ def write_export(
     if out is None:
         return data
     if isinstance(out, str | Path):
-        # Write beside the target and rename, so a failure never leaves half a file.
-        target = Path(out)
-        tmp = target.with_name(f".{target.name}.partial")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        write_atomic(out, data)  # a failure never leaves half a file
     else:
         out.write(data)
     return None

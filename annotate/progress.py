@@ -4,7 +4,9 @@ Progress pages (and ``sidebyside study list``). Counting is done by the database
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -131,3 +133,72 @@ def rater_checks(source: Session | Engine, study_id: int) -> list[dict[str, Any]
         ["item", "annotator", "value"], axis=1
     )
     return annotator_quality(human, loo_agreement(long, tie_value=Preference.TIE.value))
+
+
+@dataclass(frozen=True)
+class MyProgress:
+    """An annotator's own progress: ``done`` pairs rated or skipped; ``left`` the pairs they
+    may still receive (not yet theirs and not yet rated by k others), which does not move when
+    someone else merely opens a pair, so two annotators starting together see the same
+    figure; ``median_seconds`` per rated pair and ``seconds_left`` (left x median), None
+    before their first rating."""
+
+    done: int
+    left: int
+    median_seconds: float | None
+    seconds_left: float | None
+    #: Whether a pair is waiting for them (claimed, not yet rated or skipped).
+    has_open: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.done + self.left
+
+
+def my_progress(session: Session, *, study: Study, user_id: int) -> MyProgress:
+    pair_ids = set(_scalars(session, select(Pair.id).where(Pair.study_id == study.id)))
+    mine = dict(
+        _rows(
+            session,
+            select(Assignment.pair_id, Assignment.status).where(
+                Assignment.study_id == study.id, Assignment.user_id == user_id
+            ),
+        )
+    )
+    finished = {
+        p for p, s in mine.items() if s in (AssignmentStatus.DONE, AssignmentStatus.SKIPPED)
+    }
+    # Full = k ratings already stored by others (votes and imports; open claims do not count).
+    full = {
+        pair_id
+        for pair_id, n in _rows(
+            session,
+            select(Rating.pair_id, func.count())
+            .where(Rating.study_id == study.id, Rating.user_id != user_id)
+            .group_by(Rating.pair_id),
+        )
+        if n >= study.k
+    }
+    left = len(pair_ids - finished - full)
+    spent = sorted(
+        _scalars(
+            session,
+            select(Rating.time_spent_s).where(
+                Rating.study_id == study.id,
+                Rating.user_id == user_id,
+                col(Rating.time_spent_s).is_not(None),
+            ),
+        )
+    )
+    median = float(statistics.median(spent)) if spent else None
+    return MyProgress(
+        done=len(finished),
+        left=left,
+        median_seconds=median,
+        seconds_left=None if median is None else left * median,
+        has_open=AssignmentStatus.OPEN in mine.values(),
+    )
+
+
+def _scalars(session: Session, query) -> list:
+    return list(session.connection().execute(query).scalars().all())

@@ -13,12 +13,12 @@ from itertools import combinations
 import numpy as np
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from foundation.db import unit_of_work
 from foundation.enums import JudgeMode, Preference, RatingSource
 from foundation.models import JudgeVerdict, Output, Pair, Prompt, Rating, Study, System, User
-from foundation.rubric import default_rubric
+from foundation.rubric import default_rubric, rubric_of
 
 
 @dataclass
@@ -193,3 +193,76 @@ def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
         if verdicts:
             session.execute(insert(JudgeVerdict), verdicts)
         return sid
+
+
+def simulate_sample_ratings(
+    session: Session, *, study: Study, raters: list[User], judge: str, seed: int = 0
+) -> tuple[int, int]:
+    """Simulated ratings by ``raters`` on every pair of an imported ``study`` (each pair
+    rated by all of them), and one consistent verdict per pair of a longest-answer ``judge``:
+    the demo's *sample* study, so a first start shows every Results panel. Systems get seeded
+    latent strengths; raters see them through noise. Nothing commits; returns (ratings,
+    verdicts) added."""
+    rng = np.random.default_rng(seed)
+    names = session.exec(select(System.id, System.name).where(System.study_id == study.id)).all()
+    strength = {sid: float(rng.normal(0, 0.8)) for sid, _ in sorted(names, key=lambda r: r[1])}
+    out_a, out_b = Output.__table__.alias("oa"), Output.__table__.alias("ob")
+    pairs = session.execute(
+        select(Pair.id, out_a.c.system_id, out_a.c.text, out_b.c.system_id, out_b.c.text)
+        .join(out_a, out_a.c.id == Pair.output_a_id)
+        .join(out_b, out_b.c.id == Pair.output_b_id)
+        .where(Pair.study_id == study.id)
+        .order_by(Pair.id)
+    ).all()
+    crit = rubric_of(study).names
+    ratings, verdicts = [], []
+    for pair_id, sys_a, text_a, sys_b, text_b in pairs:
+        # What the pair really shows (shared by every rater, so they agree fairly well) ...
+        gap = strength[sys_a] - strength[sys_b] + rng.normal(0, 1.0)
+        for n, rater in enumerate(raters):
+            # ... seen through each rater's own noise; the last rater is the sloppiest.
+            noisy = gap + rng.normal(0, 0.3 + 0.3 * n)
+            pref = (
+                Preference.TIE
+                if abs(noisy) < 0.25
+                else (Preference.A if noisy > 0 else Preference.B)
+            )
+            qa, qb = 3 + gap / 2, 3 - gap / 2
+            ratings.append(
+                Rating(
+                    study_id=study.id,
+                    pair_id=pair_id,
+                    user_id=rater.id,
+                    preference=pref.value,
+                    scores={
+                        c: {
+                            "a": int(np.clip(round(qa + rng.normal(0, 0.7)), 1, 5)),
+                            "b": int(np.clip(round(qb + rng.normal(0, 0.7)), 1, 5)),
+                        }
+                        for c in crit
+                    },
+                    swapped=bool(rng.random() < 0.5),
+                    time_spent_s=float(rng.gamma(4, 10)),
+                    source=RatingSource.IMPORT,
+                )
+            )
+        longer = (
+            Preference.TIE
+            if len(text_a) == len(text_b)
+            else (Preference.A if len(text_a) > len(text_b) else Preference.B)
+        )
+        verdicts.append(
+            JudgeVerdict(
+                study_id=study.id,
+                pair_id=pair_id,
+                judge=judge,
+                mode=JudgeMode.PAIRWISE,
+                winner=longer.value,
+                winner_ab=longer.value,
+                winner_ba=longer.value,
+                reasoning="simulated: the longer answer wins",
+            )
+        )
+    session.add_all(ratings + verdicts)
+    session.flush()
+    return len(ratings), len(verdicts)

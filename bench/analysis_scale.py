@@ -9,7 +9,9 @@ run that pays the imports:
 - loading the tidy verdict frames (``analysis.frames``);
 - the full report (``analysis.report.build_report``, 1,000 bootstrap resamples);
 - the bootstrap parts alone: alpha CIs (preference + every criterion, both levels) and the
-  prompt bootstrap behind win-rate and Bradley–Terry CIs (humans and each judge).
+  prompt bootstrap behind win-rate and Bradley–Terry CIs (humans and each judge);
+- Bradley–Terry with style control (Chatbot Arena's fit, as observed and style-controlled,
+  with its bootstrap of at most 100 refits), humans and each judge: part of the full report.
 
 Usage: ``python bench/analysis_scale.py [--pairs 20000] [--n-boot 1000] [--categories 8]
 [--json OUT]``.
@@ -56,7 +58,7 @@ def bootstrap_parts(fr, n_boot: int) -> dict[str, float]:
     scale = list(range(fr.scale_min, fr.scale_max + 1))
 
     def alphas(b):
-        return lambda: rp._human_alphas(human, fr.systems, fr.criteria, scale, b, 0, 0.95)
+        return lambda: rp._human_alphas(human, fr.criteria, scale, b, 0, 0.95)
 
     def prompt_bootstrap():
         sources = [human, *(fr.judge(k) for k in fr.judges)]
@@ -66,7 +68,18 @@ def bootstrap_parts(fr, n_boot: int) -> dict[str, float]:
     t_alpha, _ = timed(alphas(n_boot), repeat=2)
     t_alpha0, _ = timed(alphas(0), repeat=2)
     t_prompt, _ = timed(prompt_bootstrap, repeat=2)
-    return {"alpha_bootstrap_s": t_alpha - t_alpha0, "winrate_bt_bootstrap_s": t_prompt}
+
+    def style_control():  # Arena's BT with style covariates, humans and each judge
+        for votes in (human, *(fr.judge(k) for k in fr.judges)):
+            order = wr.system_order(votes, fr.systems)
+            rp._style_control(votes, fr.style, order, n_boot, 0, 0.95)
+
+    t_style, _ = timed(style_control)
+    return {
+        "alpha_bootstrap_s": t_alpha - t_alpha0,
+        "winrate_bt_bootstrap_s": t_prompt,
+        "style_control_s": t_style,
+    }
 
 
 def main() -> None:
@@ -108,7 +121,11 @@ def main() -> None:
         t_report0, _ = timed(lambda: rp.build_report(fr, n_boot=0), repeat=args.repeat)
         parts = bootstrap_parts(fr, args.n_boot)
         t_fleiss, _ = timed(
-            lambda: ag.fleiss_kappa(ag.value_counts(fr.human["pair_id"], fr.human["winner"])[0])
+            lambda: ag.fleiss_kappa(
+                ag.value_counts(
+                    fr.human["pair_id"], fr.human["preference"], domain=ag.PREFERENCE_DOMAIN
+                )[0]
+            )
         )
         engine.dispose()
 
@@ -138,7 +155,8 @@ def main() -> None:
         f"{len(fr.systems)} systems, {len(fr.judges)} judges, {args.n_boot} resamples"
     )
     for key in ("baseline_read_sql_s", "load_frames_s", "report_s", "report_no_bootstrap_s",
-                "alpha_bootstrap_s", "winrate_bt_bootstrap_s", "load_plus_report_s"):  # fmt: skip
+                "alpha_bootstrap_s", "winrate_bt_bootstrap_s", "style_control_s",
+                "load_plus_report_s"):  # fmt: skip
         ratio = figures[key] / t_base
         print(f"  {key:<{width}} {figures[key]:8.3f} s   {ratio:6.1f}× baseline")
     verdict = "under" if t_load + t_report < 10 else "OVER"

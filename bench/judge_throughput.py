@@ -14,6 +14,15 @@ providers with their own concurrency limit) = 2000 requests at 100 ms each. Prin
 
 The server runs in its own process (tests/judge_server.py) so it does not share the GIL with
 the client. Usage: python bench/judge_throughput.py [--pairs 500] [--latency 0.1]
+
+``--batch-pairs N`` (default 10,000; 0 skips it) adds the batch scenario: N pairs x 2 orders
+through the OpenAI Batch API wire format (one batch per 50,000 requests): submission time
+(plan, request lines, upload, create, record), ingestion time (poll, download, parse, write
+the rows, reconcile; the server answers the batch before the clock starts) and rows/s; the
+baseline is the live runner on a 1,000-request sample at zero latency, in the same process.
+Then a cached ``sidebyside judge --batch`` rerun as a subprocess: its process time (user +
+system CPU; target < 1 s) and the requests it sent (0). ``--only-batch`` skips the live
+scenario.
 """
 
 from __future__ import annotations
@@ -133,16 +142,159 @@ def bare_async(tasks, port: int, concurrency: int) -> float:
     return asyncio.run(go())
 
 
+def make_big_study(engine, name: str, n: int):
+    """``n`` prompts, two systems, one pair each, inserted in bulk (make_study flushes per row,
+    too slow for 10k prompts)."""
+    from sqlalchemy import insert, select
+
+    from foundation.models import Output, Pair, Prompt, Study, System
+    from foundation.rubric import default_rubric
+
+    with Session(engine) as s:
+        study = Study(name=name, rubric=default_rubric().model_dump(), k=1, seed=3)
+        s.add(study)
+        s.flush()
+        systems = [System(study_id=study.id, name=x) for x in ("base", "tuned")]
+        s.add_all(systems)
+        s.flush()
+        s.execute(
+            insert(Prompt),
+            [
+                {
+                    "study_id": study.id,
+                    "external_id": f"p{i}",
+                    "text": f"{name} question {i}: what is {i} + {i}?",
+                }
+                for i in range(n)
+            ],
+        )
+        ids = s.execute(select(Prompt.id).where(Prompt.study_id == study.id)).scalars().all()
+        s.execute(
+            insert(Output),
+            [
+                {
+                    "prompt_id": p,
+                    "system_id": sy.id,
+                    "text": f"{sy.name} says {2 * k}." + " Indeed." * j,
+                }
+                for k, p in enumerate(ids)
+                for j, sy in enumerate(systems)
+            ],
+        )
+        outs = s.execute(
+            select(Output.prompt_id, Output.id).where(Output.prompt_id.in_(ids)).order_by(Output.id)
+        ).all()
+        by_prompt: dict[int, list[int]] = {}
+        for p, o in outs:
+            by_prompt.setdefault(p, []).append(o)
+        s.execute(
+            insert(Pair),
+            [
+                {"study_id": study.id, "prompt_id": p, "output_a_id": o[0], "output_b_id": o[1]}
+                for p, o in by_prompt.items()
+            ],
+        )
+        s.commit()
+        return study.id
+
+
+def post(port: int, path: str, body: dict) -> None:
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method="POST")
+    urllib.request.urlopen(request).read()
+
+
+def stats(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stats") as response:
+        return json.loads(response.read())
+
+
+def cli_rerun(url: str, study: str, judges: list[str], *extra: str) -> tuple[float, float]:
+    """Run ``sidebyside judge`` as a subprocess: (process time = user + system CPU, wall)."""
+    import resource
+
+    cmd = [sys.executable, "-c", "from cli.main import main; main()", "judge", study]
+    for judge in judges:
+        cmd += ["-j", judge]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    env = os.environ | {"SIDEBYSIDE_DATABASE_URL": url}
+    subprocess.run([*cmd, *extra], env=env, check=True, capture_output=True, cwd=ROOT)
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
+
+
+def batch_scenario(n_pairs: int) -> None:
+    from sqlmodel import select
+
+    from foundation.models import JudgeBatch
+
+    tmp = Path(tempfile.mkdtemp(prefix="sbs-bench-batch-"))
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    engine = init_db(get_engine(url))
+    proc, port = start_server(0.0)
+    try:
+        spec = f"openai:gpt-4o-mini@http://127.0.0.1:{port}/v1"
+        sample = make_big_study(engine, "live-sample", 500)
+        start = time.perf_counter()
+        run_judges(engine, sample, JudgeRunConfig(judges=[spec]))
+        live_per_row = (time.perf_counter() - start) / 1000
+        study = make_big_study(engine, "batch", n_pairs)
+        rows = 2 * n_pairs
+        post(port, "/_hold", {"hold": True})
+        config = JudgeRunConfig(judges=[spec], batch=True, wait=False)
+        start = time.perf_counter()
+        run_judges(engine, study, config)
+        submit_s = time.perf_counter() - start
+        post(port, "/_hold", {"hold": False})
+        with Session(engine) as session:  # let the server finish its work outside the timing
+            for batch_id in session.exec(select(JudgeBatch.batch_id)).all():
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/batches/{batch_id}").read()
+        config = JudgeRunConfig(judges=[spec], batch=True, poll_s=0.01)
+        start = time.perf_counter()
+        summary = run_judges(engine, study, config)
+        ingest_s = time.perf_counter() - start
+        assert summary.judges[0].n_verdicts == n_pairs, summary.judges[0]
+        created = stats(port)["batches_created"]["openai"]
+        before = stats(port)
+        cpu, wall = cli_rerun(url, "batch", [spec], "--batch")
+        sent = stats(port)["requests"] - before["requests"]
+        resubmitted = stats(port)["batches_created"]["openai"] - created
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(
+        f"batch scenario: {n_pairs} pairs x 2 orders = {rows} requests, OpenAI Batch wire "
+        f"format ({created} batch(es)), {os.cpu_count()} CPU(s)"
+    )
+    print(f"  submission        {submit_s:8.2f} s  ({rows / submit_s:,.0f} requests/s)")
+    print(f"  ingestion         {ingest_s:8.2f} s  ({rows / ingest_s:,.0f} rows/s written)")
+    print(f"  live baseline     {live_per_row * 1000:8.2f} ms/request at 0 latency (1,000 sample)")
+    print(f"  ingestion / live  {ingest_s / rows / live_per_row:8.2f} x  (per row)")
+    print(
+        f"  cached rerun CLI  {cpu:8.2f} s process time ({wall:.2f} s wall), {sent} "
+        f"requests, {resubmitted} batches  (target < 1 s, 0, 0)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=500)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=16, help="per provider")
     parser.add_argument("--sequential-sample", type=int, default=50)
+    parser.add_argument("--batch-pairs", type=int, default=10_000)
+    parser.add_argument("--only-batch", action="store_true")
     args = parser.parse_args()
+    if args.batch_pairs:
+        batch_scenario(args.batch_pairs)
+    if args.only_batch:
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="sbs-bench-"))
-    engine = init_db(get_engine(f"sqlite:///{tmp / 'bench.db'}"))
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    engine = init_db(get_engine(url))
     proc, port = start_server(args.latency)
     try:
         with Session(engine) as session:
@@ -175,6 +327,9 @@ def main() -> None:
         run_judges(engine, study.id, config)
         cached_s = time.perf_counter() - start
         cached_sent = server_count(port) - before
+        before = server_count(port)
+        cli_cpu, cli_wall = cli_rerun(url, "bench", judges)
+        cli_sent = server_count(port) - before
     finally:
         proc.terminate()
         proc.wait()
@@ -195,6 +350,10 @@ def main() -> None:
     print(f"  runner / bare     {runner_s / bare_s:8.2f} x  (the runner's own overhead)")
     print(f"  speed-up vs sequential {seq_full / runner_s:5.1f} x")
     print(f"  cached rerun      {cached_s:8.2f} s  ({cached_sent} requests; target < 1 s, 0)")
+    print(
+        f"  cached rerun CLI  {cli_cpu:8.2f} s process time ({cli_wall:.2f} s wall, "
+        f"{cli_sent} requests; target < 1 s, 0)"
+    )
 
 
 if __name__ == "__main__":

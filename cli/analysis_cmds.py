@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from cli.common import fail, open_session
+from cli.tracking import mlflow_option
 
 REPORT_FORMATS = ("json", "md", "html")
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -33,10 +34,12 @@ def _emit(data: bytes | str, out: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
+    from foundation.atomic import write_atomic
+
     try:
-        out.write_bytes(data)
+        write_atomic(out, data)  # all or nothing: a crash midway keeps the previous file
     except OSError as exc:
-        raise fail(f"cannot write {out}: {exc.strerror}") from None
+        raise fail(f"cannot write {out}: {exc.strerror or exc}; the file was not changed") from None
     typer.echo(f"wrote {out}", err=True)
 
 
@@ -46,6 +49,7 @@ def report(
     out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default stdout)."),
     n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples (0 = none)."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    mlflow: bool = mlflow_option(),
 ) -> None:
     """Agreement, win rates, Bradley–Terry and judge calibration of a study."""
     from analysis.report import render, report_for_study
@@ -56,6 +60,10 @@ def report(
         st = _study(session, study)
         data = report_for_study(session, st, n_boot=n_boot, seed=seed)
     _emit(render(data, fmt), out)
+    if mlflow:
+        from cli.tracking import track
+
+        track("report", study=data.study.name, n_boot=n_boot, seed=seed)
 
 
 def read_agreement_table(path: Path, level: str) -> Any:
@@ -219,8 +227,15 @@ def export(
     source: str | None = typer.Option(
         None, help="human or judge:SPEC (verdicts, judgments, dpo; dpo defaults to human)."
     ),
+    formula_guard: bool = typer.Option(
+        True,
+        "--formula-guard/--no-formula-guard",
+        help="CSV: prefix ' to cells starting with = + - @ tab or CR so spreadsheets show them "
+        "as text (on by default); --no-formula-guard for programs that read the CSV.",
+    ),
 ) -> None:
-    """Export ratings, judgments, verdicts or DPO preference pairs."""
+    """Export ratings, judgments, verdicts or DPO preference pairs. --out is written
+    atomically: an interrupted export leaves the previous file untouched."""
     from annotate.export import FORMATS, TEXT_FORMATS, WHATS, export_frame, write_export
 
     if what not in WHATS:
@@ -235,7 +250,7 @@ def export(
             df = export_frame(session, st, what, source)
         except (ValueError, LookupError) as exc:
             raise fail(str(exc.args[0] if exc.args else exc)) from None
-    _emit(write_export(df, fmt), out)
+    _emit(write_export(df, fmt, formula_guard=formula_guard), out)
     if out is not None:
         typer.echo(f"{len(df)} rows", err=True)
 

@@ -142,7 +142,7 @@ def annotators_role(
             user = get_user(session, username)
             if user is None:
                 raise ValueError(f"no user {username!r}")
-            set_role(session, user=user, role=role)
+            set_role(session, user=user, role=role, actor="cli")
     except ValueError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{username!r} is now {role}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from cli.common import fail
+from cli.tracking import mlflow_option
 from foundation.enums import RUN_MODES
 from judge.pricing import format_usd
 
@@ -44,6 +45,20 @@ def judge_command(
         "[system], [user] and [reference] sections. Judges asked with it are stored as "
         "JUDGE#LABEL, next to their verdicts under the default prompt.",
     ),
+    batch: bool = typer.Option(
+        False,
+        "--batch",
+        help="Send openai:/anthropic: judges through the provider's batch API: half price, "
+        "results within 24 h. Run again to resume: submitted batches are polled, never resent.",
+    ),
+    poll: float = typer.Option(60.0, min=0.01, help="--batch: seconds between polls."),
+    wait: bool = typer.Option(
+        True, "--wait/--no-wait", help="--batch: wait for the batches to end, or poll once."
+    ),
+    batch_max_requests: int | None = typer.Option(
+        None, min=1, help="--batch: split at this many requests (default: the provider's limit)."
+    ),
+    mlflow: bool = mlflow_option(),
 ) -> None:
     """Run LLM judges (and baselines) on every pair of a study, in both orders."""
     from pydantic import ValidationError
@@ -69,6 +84,10 @@ def judge_command(
             temperature=temperature,
             prices_file=str(prices) if prices else None,
             template=template,
+            batch=batch,
+            poll_s=poll,
+            wait=wait,
+            batch_max_requests=batch_max_requests,
         )
         specs = config.specs()
     except ValidationError as exc:
@@ -90,6 +109,11 @@ def judge_command(
     _print_summary(summary)
     if config.reference and not summary.reference_used:
         typer.echo("note: --reference given, but no prompt of this study has a reference answer")
+    if mlflow:
+        from cli.tracking import track
+
+        params = {"judges": judges, "mode": mode, "template": template, "temperature": temperature}
+        track("judge", study=study, params=params)
     if any(j.stopped for j in summary.judges):
         raise typer.Exit(code=1)
 
@@ -243,7 +267,8 @@ def import_judgments_command(
     file: Path = typer.Argument(
         ...,
         help=".csv/.tsv/.jsonl/.json with prompt_id, system_a, "
-        "system_b, judge, winner[, reasoning].",
+        "system_b, judge, winner[, reasoning, raw, preference]; or AlpacaEval's "
+        "annotations.json.",
     ),
 ) -> None:
     """Import judge verdicts produced elsewhere (all or nothing)."""
@@ -258,10 +283,118 @@ def import_judgments_command(
     judges = ", ".join(f"{name} ({n})" for name, n in sorted(summary.judges.items()))
     typer.echo(
         f"imported {summary.rows} verdict(s) into {study!r}: {summary.inserted} new, "
-        f"{summary.replaced} replaced; judges: {judges}"
+        f"{summary.replaced} replaced, {summary.unparsed} unparsed (kept, never a vote); "
+        f"judges: {judges}"
     )
+
+
+def judge_batches_command(
+    study: str = typer.Argument(..., help="Study name or id."),
+    cancel: bool = typer.Option(
+        False, "--cancel", help="Cancel the study's running batches (what finished is kept)."
+    ),
+) -> None:
+    """List a study's judge batches (provider batch APIs) with status and counts."""
+    import asyncio
+
+    from sqlmodel import Session
+
+    from foundation.db import init_db
+    from foundation.lookup import get_study
+    from judge.batch import RUNNING, batch_client, cancel_batches, list_batches
+
+    engine = init_db()
+    try:
+        with Session(engine) as session:
+            study_row = get_study(session, study)
+            rows = list_batches(session, study_row.id)
+    except LookupError as exc:
+        raise fail(str(exc)) from None
+    if cancel:
+        running = sorted({r.judge for r in rows if r.status == RUNNING})
+        clients = {name: batch_client(_built(name)) for name in running}
+        n = asyncio.run(cancel_batches(engine, clients, study_row.id))
+        typer.echo(
+            f"asked to cancel {n} running batch(es); run `sidebyside judge ... --batch` "
+            "again to store what they finished"
+        )
+        with Session(engine) as session:
+            rows = list_batches(session, study_row.id)
+    if not rows:
+        typer.echo(f"study {study_row.name!r} has no judge batches")
+        return
+    typer.echo(
+        _table(
+            ["batch", "judge", "status", "requests", "counts", "ingested", "cost", "created"],
+            [
+                [
+                    r.batch_id,
+                    r.judge,
+                    f"{r.status} ({r.provider_status})" if r.provider_status else r.status,
+                    str(r.n_requests),
+                    " ".join(f"{k}={v}" for k, v in sorted(r.counts.items())) or "-",
+                    "yes" if r.ingested else "no",
+                    format_usd(r.cost_usd) if r.ingested else "-",
+                    r.created_at.strftime("%Y-%m-%d %H:%M"),
+                ]
+                for r in rows
+            ],
+        )
+    )
+
+
+def _built(name: str):
+    from judge.providers import load_judge
+    from judge.providers.base import ProviderUnavailable
+    from judge.specs import SpecError, parse_spec
+
+    try:
+        return load_judge(parse_spec(name.split("#", 1)[0]))
+    except (SpecError, ProviderUnavailable, ValueError) as exc:
+        raise fail(f"cannot reach the provider of {name}: {exc}") from None
+
+
+def _assignments(values: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, family = value.rpartition("=")
+        if not sep or not name or not family:
+            raise fail(f"{option} takes NAME=FAMILY, got {value!r}")
+        out[name] = family
+    return out
+
+
+def families_command(
+    study: str = typer.Argument(..., help="Study name or id."),
+    system: list[str] = typer.Option(
+        [], "--system", help="SYSTEM=FAMILY (repeatable), e.g. --system tuned=llama."
+    ),
+    judge: list[str] = typer.Option(
+        [], "--judge", "-j", help="JUDGE=FAMILY (repeatable), e.g. -j openai:gpt-4o=gpt."
+    ),
+) -> None:
+    """Declare (or list) the model families of a study's systems and judges: the report then
+    gives each judge's win rate for its own family against the humans' (self-preference)."""
+    from foundation.db import init_db, unit_of_work
+    from foundation.lookup import get_study
+    from judge.families import set_families
+
+    systems, judges = _assignments(system, "--system"), _assignments(judge, "--judge")
+    try:
+        with unit_of_work(init_db()) as session:
+            found = get_study(session, study)
+            families = set_families(session, study_id=found.id, systems=systems, judges=judges)
+    except (LookupError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    for kind in ("system", "judge"):
+        for name, family in sorted(families[kind].items()):
+            typer.echo(f"{kind:6}  {name}  {family}")
+    if not any(families.values()):
+        typer.echo("no families declared yet: --system NAME=FAMILY, --judge SPEC=FAMILY")
 
 
 def register(app: typer.Typer) -> None:
     app.command("judge")(judge_command)
+    app.command("judge-batches")(judge_batches_command)
+    app.command("families")(families_command)
     app.command("import-judgments")(import_judgments_command)

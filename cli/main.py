@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from cli import analysis_cmds, annotate_cmds, judge_cmds, metrics_cmds, serve_cmd
+from cli import analysis_cmds, annotate_cmds, card_cmds, judge_cmds, metrics_cmds, serve_cmd
 
 app = typer.Typer(
     name="sidebyside",
@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for group in (annotate_cmds, judge_cmds, metrics_cmds, analysis_cmds, serve_cmd):
+for group in (annotate_cmds, judge_cmds, metrics_cmds, analysis_cmds, serve_cmd, card_cmds):
     group.register(app)
 
 

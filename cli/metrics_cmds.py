@@ -14,7 +14,9 @@ from typing import Any
 
 import typer
 
+from cli import benchmark_cmd
 from cli.common import fail, open_session
+from cli.tracking import metric_name, mlflow_option
 
 
 def _echo_err(message: str) -> None:
@@ -69,6 +71,7 @@ def perplexity(
     study: str | None = typer.Option(None, help="Store the results in this study."),
     bootstrap: int = typer.Option(1000, help="Bootstrap resamples for the CIs."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
+    mlflow: bool = mlflow_option(),
 ) -> None:
     """Corpus perplexity of texts under one or more models (see docs/perplexity.md)."""
     from metrics.ppl_stats import comparison_rows, format_rows, read_texts, texts_sha256
@@ -120,6 +123,14 @@ def perplexity(
             _echo_err(format_rows(rows))
     else:
         typer.echo(format_rows(rows))
+    if mlflow:
+        from cli.tracking import track
+
+        figures = {
+            metric_name(f"perplexity.{r['texts']}.{r['model']}"): r["perplexity"] for r in rows
+        }
+        params = {"models": model, "texts": names, "max_length": max_length, "stride": stride}
+        track("perplexity", study=study, params=params, metrics=figures, seed=seed)
 
 
 def _score_model(model_name, text_sets, names, *, device, dtype, batch_size, max_length, stride):
@@ -221,8 +232,10 @@ def metrics(
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
     bootstrap: int = typer.Option(1000, help="Bootstrap resamples for the CIs."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
+    mlflow: bool = mlflow_option(),
 ) -> None:
-    """BLEU, chrF, ROUGE, exact match, token F1 (or label accuracy / F1) against references."""
+    """BLEU, chrF, ROUGE, exact match, token F1, METEOR (or label accuracy / F1) against
+    references."""
     from metrics.inputs import read_pairs
 
     if (study is None) == (predictions is None and references is None):
@@ -240,6 +253,15 @@ def metrics(
             per_class = {"predictions": report} if report else {}
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if mlflow:
+        from cli.tracking import track
+
+        figures = {
+            metric_name(f"{'label' if labels else 'text'}.{k}.{system}"): v.value
+            for system, values in results.items()
+            for k, v in values.items()
+        }
+        track("metrics", study=study, params={"labels": labels}, metrics=figures, seed=seed)
     if as_json:
         payload: dict[str, Any] = {
             "results": {
@@ -354,3 +376,4 @@ def register(app: typer.Typer) -> None:
     app.command("perplexity")(perplexity)
     app.command("metrics")(metrics)
     app.command("contamination")(contamination)
+    app.command("benchmark")(benchmark_cmd.benchmark)

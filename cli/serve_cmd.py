@@ -15,6 +15,8 @@ from cli.common import fail
 #: (a ``.streamlit/config.toml`` is read only from the working directory).
 STREAMLIT_FLAGS = {
     "client.toolbarMode": "minimal",
+    # Tracebacks (SQL, server paths) stay in the server log; pages show an error id instead.
+    "client.showErrorDetails": "none",
     "browser.gatherUsageStats": "false",
     "server.headless": "true",
     "server.maxUploadSize": "200",
@@ -31,8 +33,14 @@ def app_path() -> Path:
     return Path(spec.origin)
 
 
+def server_path() -> Path:
+    """What ``streamlit run`` starts: ``ui/server.py``, an ``st.App`` serving app.py plus the
+    HTTP routes of the login cookie (see ui/session.py)."""
+    return app_path().parent / "ui" / "server.py"
+
+
 def streamlit_command(port: int, host: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path())]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(server_path())]
     flags = dict(STREAMLIT_FLAGS, **{"server.port": str(port)})
     if host:
         flags["server.address"] = host

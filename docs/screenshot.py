@@ -43,14 +43,14 @@ def results(out: Path) -> None:
         from sqlmodel import Session
 
         with Session(engine) as session:
-            create_user(session, username="admin", password="admin", role="admin")
+            create_user(session, username="admin", password="screenshot-pw-2026", role="admin")
             session.commit()
         engine.dispose()
         with (
             serve_app(db_url, tmp / "streamlit.log") as url,
             chromium(tmp / "profile", width=1280, height=1500) as page,
         ):
-            log_in(page, url, "admin", "admin", landing="Studies")
+            log_in(page, url, "admin", "screenshot-pw-2026", landing="Studies")
             page.get_by_role("link", name="Results").click()
             page.get_by_text("A source names a winner").first.wait_for(timeout=120_000)
             wait_idle(page)
@@ -67,7 +67,8 @@ def main(out: Path) -> None:
         init_demo(db_url)
         with (
             serve_app(db_url, tmp / "streamlit.log") as url,
-            chromium(tmp / "profile", width=1280, height=1640) as page,
+            # A laptop screen: prompt, both panes, the score grid and the vote buttons fit.
+            chromium(tmp / "profile", width=1440, height=900) as page,
         ):
             log_in(page, url, "annotator1", "demo")
             groups = page.get_by_role("radiogroup")
@@ -77,6 +78,9 @@ def main(out: Path) -> None:
                 groups.nth(i).get_by_test_id("stRadioOption").nth(score - 1).click()
             page.get_by_role("textbox", name="Comment (optional)").fill(
                 "B shows the script tag as text, as it should."
+            )
+            page.evaluate(
+                "document.querySelectorAll('[data-testid=stMain]').forEach(e => e.scrollTo(0, 0))"
             )
             page.mouse.move(0, 0)
             page.screenshot(path=str(out))

@@ -97,6 +97,24 @@ class Invite(SQLModel, table=True):
     used_at: datetime | None = None
 
 
+class AuditEvent(SQLModel, table=True):
+    """Security log of accounts: logins (ok, failed, throttled), role changes, password
+    changes and resets. Failed logins here also drive the login throttle, so it holds
+    across several app processes. Added in schema version 3."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    #: login | login_failed | login_throttled | role_changed | password_changed | ...
+    action: str = Field(max_length=30, index=True)
+    #: The account concerned (as typed, for a failed login).
+    username: str = Field(default="", max_length=100, index=True)
+    #: Who did it, when not the account itself (an admin, "cli").
+    actor: str | None = Field(default=None, max_length=100)
+    #: The client's address, where the web server knows it.
+    client: str | None = Field(default=None, max_length=100, index=True)
+    detail: str = Field(default="", max_length=500)
+
+
 class Assignment(SQLModel, table=True):
     """A pair handed to one annotator. ``slot`` (0..k-1) is unique per pair while the
     assignment holds a place, so no race can push a pair past k; an abandoned assignment
@@ -145,6 +163,40 @@ class Rating(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class RatingRevision(SQLModel, table=True):
+    """A rating as it stood before its annotator changed it on *My ratings*. The rating row
+    always holds the latest version (what analyses read); these rows are its history, each
+    stamped with when it was replaced, for the export."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    rating_id: int = Field(foreign_key="rating.id", index=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    #: The replaced version, canonical sides (as on Rating).
+    preference: str = Field(max_length=3)
+    scores: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    #: When the replaced version was made, and when it was replaced.
+    made_at: datetime
+    replaced_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginSession(SQLModel, table=True):
+    """A browser's login (ui/session.py). Only the sha256 of a token is stored: a one-time
+    ``ticket`` (a minute, exchanged for the cookie) or a ``session`` (the HttpOnly cookie).
+    Logging out sets ``revoked_at``; an expired, revoked or deactivated one opens nothing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    #: "ticket" | "session"
+    kind: str = Field(max_length=10)
+    #: Where a ticket sends the browser once the cookie is set (a path of this app).
+    next_path: str = Field(default="/", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
 # --- the machine side: judge calls (one row per order) and reconciled verdicts
 
 
@@ -172,6 +224,15 @@ class Judgment(SQLModel, table=True):
     winner: str | None = Field(default=None, max_length=3)
     #: Single mode: {"criteria": {name: 1..5}, "overall": 1..10}.
     scores: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: Continuous preference in canonical terms, AlpacaEval-style: 1.0 = output_a better,
+    #: 2.0 = output_b better, 1.5 = no preference; i.e. 1 + P(output_b wins), e.g. from the
+    #: judge's token log-probabilities. None when the judge gave only a discrete verdict.
+    preference: float | None = Field(default=None, ge=1.0, le=2.0)
+    #: P(Response A), P(Response B), P(tie) *as shown* in this order, renormalised over the
+    #: verdict tokens' log-probabilities (judge/logprobs.py); None when the judge gave none.
+    p_a: float | None = Field(default=None, ge=0.0, le=1.0)
+    p_b: float | None = Field(default=None, ge=0.0, le=1.0)
+    p_tie: float | None = Field(default=None, ge=0.0, le=1.0)
     reasoning: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     raw: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -200,8 +261,54 @@ class JudgeVerdict(SQLModel, table=True):
     #: Winner of order "ab" and "ba" in canonical terms (None if unparsed/failed/imported).
     winner_ab: str | None = Field(default=None, max_length=3)
     winner_ba: str | None = Field(default=None, max_length=3)
+    #: Continuous preference, AlpacaEval-style (see ``Judgment.preference``): 1.0 = output_a
+    #: better, 2.0 = output_b better; None when only the discrete ``winner`` is known. Win
+    #: rates use it for the mean-preference win rate; ``winner`` stays the discrete verdict.
+    preference: float | None = Field(default=None, ge=1.0, le=2.0)
     reasoning: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class JudgeBatch(SQLModel, table=True):
+    """One batch of judge calls submitted to a provider's batch API, recorded the moment the
+    provider returns its id: a rerun resumes polling it and never submits its calls again."""
+
+    __table_args__ = (UniqueConstraint("provider", "batch_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    judge: str = Field(index=True, max_length=300)
+    mode: str = Field(default="pairwise", max_length=10)
+    provider: str = Field(max_length=50)
+    #: The provider's id of the batch (``batch_...`` / ``msgbatch_...``).
+    batch_id: str = Field(max_length=200)
+    #: "running" | "ended" | "failed"; ``provider_status`` is the provider's own word.
+    status: str = Field(default="running", max_length=20, index=True)
+    provider_status: str = Field(default="", max_length=50)
+    #: The cache keys asked (each request's custom_id), to match results and not resubmit.
+    keys: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    n_requests: int = Field(default=0, ge=0)
+    #: Result counts: succeeded, errored, expired, canceled (as the provider reports them).
+    counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: True once its results are written as Judgment rows.
+    ingested: bool = Field(default=False)
+    #: USD at the batch price; None when unknown.
+    cost_usd: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelFamily(SQLModel, table=True):
+    """The model family of a study's system or judge (e.g. "gpt", "claude", "llama"), declared
+    by the researcher, for the self-preference figures: does a judge favour its own family?"""
+
+    __table_args__ = (UniqueConstraint("study_id", "kind", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    #: "system" | "judge"
+    kind: str = Field(max_length=10)
+    #: The system's name or the judge's spec (as stored on its verdicts).
+    name: str = Field(max_length=300)
+    family: str = Field(min_length=1, max_length=100)
 
 
 # --- the automatic metrics: perplexity runs and per-system metric results
@@ -244,7 +351,7 @@ class MetricResult(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     study_id: int = Field(foreign_key="study.id", index=True)
     system_id: int = Field(foreign_key="system.id", index=True)
-    #: bleu | chrf | rouge1 | rouge2 | rougeL | exact_match | token_f1 (0-100), or
+    #: bleu | chrf | rouge1 | rouge2 | rougeL | exact_match | token_f1 | meteor (0-100), or
     #: accuracy | macro_f1 | weighted_f1 (0-1) for label tasks.
     metric: str = Field(max_length=50)
     #: "text" or "label"
@@ -256,4 +363,26 @@ class MetricResult(SQLModel, table=True):
     n: int = Field(ge=0)
     #: Label tasks: scikit-learn's per-class report.
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BenchmarkResult(SQLModel, table=True):
+    """One model's score on one lm-evaluation-harness task and metric (acc, acc_norm), with
+    the harness's standard error and the per-item scores, so any two models run on the same
+    items can be compared paired later. A re-run adds rows; readers take the newest."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    #: Path or hub id the model was loaded from.
+    model: str = Field(max_length=500)
+    task: str = Field(max_length=200)
+    metric: str = Field(max_length=50)
+    value: float | None = None
+    #: The harness's standard error of ``value``.
+    stderr: float | None = None
+    n: int = Field(ge=0)
+    #: num_fewshot, limit, batch_size, device, lm_eval version.
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: {doc_id: score} of every item (the harness's logged samples).
+    per_item: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)

@@ -34,6 +34,12 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 Record = tuple[int, dict[str, Any]]
 
+#: Arrays or objects nested so deep that the JSON reader cannot follow: refused, not crashed on.
+_TOO_DEEP = (
+    "malformed JSON: arrays/objects nested too deeply (more than about 1,000 levels); "
+    "records are flat objects of text fields"
+)
+
 
 class InputError(ValueError):
     """Bad input, located as precisely as the format allows."""
@@ -74,7 +80,7 @@ def decode(name: str, data: bytes) -> str:
     a.csv, line 2, column 4
     """
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line_start = before.rfind(b"\n") + 1
@@ -86,6 +92,16 @@ def decode(name: str, data: bytes) -> str:
             line=before.count(b"\n") + 1,
             column=column,
         ) from None
+    nul = text.find("\x00")
+    if nul >= 0:  # no text format has them; a database would store them or choke on them
+        line_start = text.rfind("\n", 0, nul) + 1
+        raise InputError(
+            name,
+            "a NUL byte (\\x00) is not text: is this a binary file, or saved as UTF-16?",
+            line=text.count("\n", 0, nul) + 1,
+            column=nul - line_start + 1,
+        )
+    return text
 
 
 def read_utf8(path: str | Path) -> str:
@@ -120,6 +136,8 @@ def jsonl_records(name: str, text: str) -> list[Record]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(name, f"malformed JSON: {exc.msg}", lineno, exc.colno) from None
+        except RecursionError:
+            raise InputError(name, _TOO_DEEP, lineno) from None
         if not isinstance(row, dict):
             raise InputError(name, f"expected a JSON object, got {_json_type(row)}", lineno, 1)
         records.append((lineno, row))
@@ -133,6 +151,8 @@ def json_records(name: str, text: str, *, expected: str = "objects") -> list[Rec
         document = json.loads(text)  # validates it all, with the place of the first error
     except json.JSONDecodeError as exc:
         raise InputError(name, f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise InputError(name, _TOO_DEEP) from None
     decoder = json.JSONDecoder()
     lineno, counted = 1, 0
 

@@ -41,7 +41,24 @@ class Settings(BaseSettings):
         description="Minutes after which an opened but unsubmitted pair is handed to someone else.",
     )
     sqlite_busy_timeout_ms: int = Field(
-        default=10_000, ge=0, description="How long a SQLite writer waits for the lock."
+        default=30_000, ge=0, description="How long a SQLite writer waits for the lock."
+    )
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Connections each process keeps open: Streamlit runs every annotator's "
+        "session on its own thread over one engine, so size it for the sessions it serves.",
+    )
+    db_max_overflow: int = Field(
+        default=40, ge=0, description="Extra connections opened under a burst, closed after."
+    )
+    db_pool_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds a session waits for a free connection."
+    )
+    api_key_base_urls: str = Field(
+        default="",
+        description="Comma-separated base URLs (besides each provider's official host and its "
+        "SDK's base-URL variable) that may receive the server's API keys.",
     )
 
     @model_validator(mode="after")

@@ -7,6 +7,8 @@ Unknown model -> cost ``None`` (unknown), never 0. Judges of a provider that is 
 2.0
 >>> Prices({}).cost("openai", "mystery", None, 10, 10) is None
 True
+>>> Prices({"openai:m": Price(1.0, 2.0)}, {"openai": 0.5}).batch("openai", "m", None)
+Price(input=0.5, output=1.0)
 >>> format_usd(0.01234), format_usd(None)
 ('$0.0123', 'unknown')
 """
@@ -47,7 +49,19 @@ class Price:
     output: float
 
 
-def _read(path: Path) -> dict[str, Price]:
+#: Key of the table's batch discounts: ``{"provider": factor}`` (0.5 = half the standard price).
+BATCH_KEY = "_batch_discount"
+
+
+def _discounts(path: Path, data: dict) -> dict[str, float]:
+    raw = data.get(BATCH_KEY, {})
+    try:
+        return {str(k): float(v) for k, v in raw.items()}
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ValueError(f'{path}: {BATCH_KEY} must be {{"PROVIDER": FACTOR}}') from exc
+
+
+def _read(path: Path) -> tuple[dict[str, Price], dict[str, float]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -64,23 +78,27 @@ def _read(path: Path) -> dict[str, Price]:
             raise ValueError(
                 f'{path}: entry {key!r} must be {{"input": USD_PER_MTOK, "output": USD_PER_MTOK}}'
             ) from exc
-    return table
+    return table, _discounts(path, data)
 
 
 class Prices:
     """A price table keyed by ``provider:model`` (optionally ``provider:model@url``)."""
 
-    def __init__(self, table: dict[str, Price]):
+    def __init__(self, table: dict[str, Price], batch_discount: dict[str, float] | None = None):
         self.table = table
+        #: Provider -> factor on the standard price for its batch API (0.5: half price).
+        self.batch_discount = batch_discount or {}
 
     @classmethod
     def load(cls, override: str | Path | None = None) -> Prices:
         """Default table, then the file named by ``SIDEBYSIDE_JUDGE_PRICES``, then ``override``."""
-        table = _read(DEFAULT_PRICES)
+        table, discounts = _read(DEFAULT_PRICES)
         for extra in (os.environ.get(PRICES_ENV), override):
             if extra:
-                table.update(_read(Path(extra)))
-        return cls(table)
+                more, more_discounts = _read(Path(extra))
+                table.update(more)
+                discounts.update(more_discounts)
+        return cls(table, discounts)
 
     def lookup(self, provider: str, model: str, base_url: str | None) -> Price | None:
         if _free(provider):
@@ -91,6 +109,15 @@ class Prices:
         keys += [f"{provider}:{model}", f"{provider}:{_DATED.sub('', model)}"]
         return next((self.table[k] for k in keys if k in self.table), None)
 
+    def batch(self, provider: str, model: str, base_url: str | None) -> Price | None:
+        """The price through the provider's batch API: the standard price times its batch
+        discount; None (unknown) when either is unknown."""
+        price = self.lookup(provider, model, base_url)
+        factor = self.batch_discount.get(provider)
+        if price is None or factor is None:
+            return None
+        return Price(price.input * factor, price.output * factor)
+
     def cost(
         self,
         provider: str,
@@ -98,8 +125,13 @@ class Prices:
         base_url: str | None,
         input_tokens: int | None,
         output_tokens: int | None,
+        *,
+        batch: bool = False,
     ) -> float | None:
-        price = self.lookup(provider, model, base_url)
+        if batch:
+            price = self.batch(provider, model, base_url)
+        else:
+            price = self.lookup(provider, model, base_url)
         if price is None:
             return None
         if _free(provider):

@@ -69,11 +69,14 @@ def _pairwise_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
             incomplete += 1
             continue
         winner, inconsistent = combine_orders(ab.winner, ba.winner)
+        # Both orders' log-probability preferences averaged (judge/logprobs.py), else none.
+        both = ab.preference is not None and ba.preference is not None
         verdicts[pair_id] = {
             "winner": winner,
             "inconsistent": inconsistent,
             "winner_ab": ab.winner,
             "winner_ba": ba.winner,
+            "preference": (ab.preference + ba.preference) / 2 if both else None,
             "reasoning": f"[order ab] {ab.reasoning}\n\n[order ba] {ba.reasoning}",
         }
     return verdicts, incomplete
@@ -95,13 +98,14 @@ def _single_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
             "inconsistent": False,
             "winner_ab": None,
             "winner_ba": None,
+            "preference": None,
             "reasoning": f"[a: {a.scores['overall']}/10] {a.reasoning}\n\n"
             f"[b: {b.scores['overall']}/10] {b.reasoning}",
         }
     return verdicts, incomplete
 
 
-_FIELDS = ("winner", "inconsistent", "winner_ab", "winner_ba", "reasoning")
+_FIELDS = ("winner", "inconsistent", "winner_ab", "winner_ba", "preference", "reasoning")
 
 
 def _store(
@@ -165,6 +169,7 @@ def reconcile(session: Session, *, study_id: int, judge: str, mode: str) -> Reco
             Judgment.order,
             Judgment.status,
             Judgment.winner,
+            Judgment.preference,
             Judgment.reasoning,
             Judgment.scores,
         ).where(Judgment.study_id == study_id, Judgment.judge == judge, Judgment.mode == mode)
@@ -202,6 +207,7 @@ def ensemble(
             "inconsistent": False,
             "winner_ab": None,
             "winner_ba": None,
+            "preference": None,
             "reasoning": "votes: " + ", ".join(f"{j}={w}" for j, w in cast),
         }
     return _store(session, study_id=study_id, judge=name, mode=mode, verdicts=verdicts)

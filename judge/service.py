@@ -24,6 +24,7 @@ from foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus
 from foundation.lookup import get_study
 from foundation.models import JudgeVerdict, Judgment, Study
 from judge import cache
+from judge.batch import BatchRunner, batch_client, supports_batch
 from judge.importer import ImportSummary, import_judgments_file
 from judge.pricing import Prices, estimate_tokens
 from judge.providers import load_judge, resolve_base_url
@@ -62,6 +63,16 @@ class JudgeRunConfig(BaseModel):
         "A non-default template names the judges JUDGE#LABEL, so their verdicts stay apart.",
     )
     prices_file: str | None = Field(None, description="Extra price table (JSON) for this run.")
+    batch: bool = Field(
+        False,
+        description="Send API judges' calls through the provider's batch API (batch price; "
+        "results within 24 h); other judges run live.",
+    )
+    poll_s: float = Field(60.0, gt=0, description="Seconds between polls of running batches.")
+    wait: bool = Field(True, description="Wait for running batches to end (else poll once).")
+    batch_max_requests: int | None = Field(
+        None, ge=1, description="Split batches at this many requests (default: the provider's)."
+    )
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -177,7 +188,10 @@ def estimate(engine: Engine, study_ref: str | int, config: JudgeRunConfig) -> li
         calls = sum(1 for t in tasks if t.judge == spec.name)
         unique = list(send_keys.get(spec.name, {}).values())
         tokens = sum(estimate_tokens(m["content"]) + 4 for t in unique for m in t.request.messages)
-        price = prices.lookup(spec.provider, spec.model, resolve_base_url(spec))
+        if config.batch and supports_batch(spec.provider):
+            price = prices.batch(spec.provider, spec.model, resolve_base_url(spec))
+        else:
+            price = prices.lookup(spec.provider, spec.model, resolve_base_url(spec))
         cost = worst = None
         if price is not None:
             cost = (
@@ -285,9 +299,10 @@ async def run_judges_async(
         tasks = plan(session, study, config)
     reference_used = any(t.template_version.endswith("+ref") for t in tasks)
     judges = judges if judges is not None else build_judges(specs, config)
+    batched = {s.name for s in specs if config.batch and supports_batch(s.provider)}
     runner = Runner(
         engine,
-        judges,
+        {name: j for name, j in judges.items() if name not in batched},
         prices=prices,
         on_progress=on_progress,
         sleep=sleep or asyncio.sleep,
@@ -298,7 +313,12 @@ async def run_judges_async(
             max_cost=config.max_cost,
         ),
     )
-    result = await runner.run(tasks)
+    result = await runner.run([t for t in tasks if t.judge not in batched])
+    if batched:
+        # One budget for the run: the batches get what the live judges left.
+        left = None if config.max_cost is None else max(0.0, config.max_cost - result.cost)
+        batch = await _run_batches(engine, config, prices, judges, tasks, batched, sleep, left)
+        result = _merge(result, batch)
     await asyncio.to_thread(finish, engine, study.id, specs, config.mode)
     names = [s.name for s in specs]
     if sum(not s.is_baseline for s in specs) >= 2:
@@ -315,6 +335,34 @@ async def run_judges_async(
         budget_stopped=result.budget_stopped,
         wall_s=time.monotonic() - start,
         reference_used=reference_used,
+    )
+
+
+async def _run_batches(engine, config, prices, judges, tasks, batched, sleep, budget):
+    limits = {"max_requests": config.batch_max_requests} if config.batch_max_requests else {}
+    clients = {name: batch_client(judges[name], **limits) for name in sorted(batched)}
+    try:
+        batch_runner = BatchRunner(
+            engine,
+            clients,
+            prices=prices,
+            max_cost=budget,
+            poll_s=config.poll_s,
+            wait=config.wait,
+            sleep=sleep or asyncio.sleep,
+        )
+        return await batch_runner.run([t for t in tasks if t.judge in batched])
+    finally:
+        for name in batched:
+            await judges[name].aclose()
+
+
+def _merge(live: RunResult, batch: RunResult) -> RunResult:
+    return RunResult(
+        stats=live.stats | batch.stats,
+        cost=live.cost + batch.cost,
+        budget_stopped=live.budget_stopped or batch.budget_stopped,
+        wall_s=live.wall_s + batch.wall_s,
     )
 
 

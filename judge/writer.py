@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from foundation.enums import JudgeMode, JudgmentKey, JudgmentStatus
 from foundation.models import Judgment, utcnow
+from judge.logprobs import VerdictProbs, canonical_p_b
 from judge.parsing import Parsed, shown_to_canonical
 from judge.providers.base import Completion
 from judge.tasks import Task
@@ -52,48 +53,79 @@ def result_fields(
     latency: float | None,
 ) -> dict[str, Any]:
     """An answer: ``ok`` with the verdict in canonical terms, or ``unparsed`` with the reason."""
-    fields = _base(task) | {
-        "status": JudgmentStatus.OK if parsed.ok else JudgmentStatus.UNPARSED,
-        "raw": completion.text,
-        "reasoning": parsed.reasoning,
-        "error": None if parsed.ok else parsed.problem,
-        "input_tokens": completion.input_tokens,
-        "output_tokens": completion.output_tokens,
-        "cost_usd": cost,
-        "latency_s": latency,
-        "shown_winner": None,
-        "winner": None,
-        "scores": None,
-    }
+    fields = (
+        _base(task)
+        | {
+            "status": JudgmentStatus.OK if parsed.ok else JudgmentStatus.UNPARSED,
+            "raw": completion.text,
+            "reasoning": parsed.reasoning,
+            "error": None if parsed.ok else parsed.problem,
+            "input_tokens": completion.input_tokens,
+            "output_tokens": completion.output_tokens,
+            "cost_usd": cost,
+            "latency_s": latency,
+            "shown_winner": None,
+            "winner": None,
+            "scores": None,
+        }
+        | _NO_PROBS
+    )
     if parsed.ok and task.mode == JudgeMode.PAIRWISE:
         fields["shown_winner"] = parsed.winner
         fields["winner"] = shown_to_canonical(parsed.winner, task.order)
+        fields |= probability_fields(completion.extra.get("verdict_probs"), task.order)
     elif parsed.ok:
         fields["scores"] = parsed.scores
     return fields
 
 
+#: Every row carries the same keys (executemany); these mean "no log-probabilities".
+_NO_PROBS: dict[str, Any] = {"p_a": None, "p_b": None, "p_tie": None, "preference": None}
+
+
+def probability_fields(probs: VerdictProbs | None, order: str) -> dict[str, Any]:
+    """The shown probabilities of one order and its canonical preference, 1 + P(b wins) with
+    a tie counting half (AlpacaEval's scale); nothing when the judge gave no probabilities."""
+    if not isinstance(probs, VerdictProbs):
+        return dict(_NO_PROBS)
+    return {
+        "p_a": probs.a,
+        "p_b": probs.b,
+        "p_tie": probs.tie,
+        "preference": 1.0 + canonical_p_b(probs, order),
+    }
+
+
 def copy_fields(task: Task, source: Judgment) -> dict[str, Any]:
     """A stored answer with the same cache key, re-read for this slot (nothing is paid
     again, so the cost is 0; the winner is re-mapped with this slot's order)."""
-    completion = Completion(source.raw, source.input_tokens, source.output_tokens)
+    probs = None
+    if source.p_a is not None and source.p_b is not None and source.p_tie is not None:
+        probs = VerdictProbs(source.p_a, source.p_b, source.p_tie)  # same messages: same shown
+    completion = Completion(
+        source.raw, source.input_tokens, source.output_tokens, {"verdict_probs": probs}
+    )
     return result_fields(task, task.parse(source.raw), completion, 0.0, None)
 
 
 def error_fields(task: Task, message: str) -> dict[str, Any]:
-    return _base(task) | {
-        "status": JudgmentStatus.ERROR,
-        "error": message,
-        "raw": "",
-        "reasoning": "",
-        "shown_winner": None,
-        "winner": None,
-        "scores": None,
-        "cost_usd": None,
-        "input_tokens": None,
-        "output_tokens": None,
-        "latency_s": None,
-    }
+    return (
+        _base(task)
+        | {
+            "status": JudgmentStatus.ERROR,
+            "error": message,
+            "raw": "",
+            "reasoning": "",
+            "shown_winner": None,
+            "winner": None,
+            "scores": None,
+            "cost_usd": None,
+            "input_tokens": None,
+            "output_tokens": None,
+            "latency_s": None,
+        }
+        | _NO_PROBS
+    )
 
 
 def _slot(fields: dict[str, Any]) -> JudgmentKey:

@@ -6,8 +6,8 @@ with stemming, exact match after whitespace strip, SQuAD-style token F1; label t
 scikit-learn. All text metrics are on a 0-100 scale. Several references per prompt are allowed:
 BLEU/chrF use them all, the per-prompt metrics take the best-matching one.
 
-METEOR is left out on purpose: nltk's METEOR needs the WordNet corpus downloaded at run time,
-which an offline install does not have.
+METEOR (NLTK's, best reference per prompt) is added when a WordNet database is installed
+(``metrics.meteor``: NLTK's data or the OS package; nothing is downloaded at run time).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import numpy as np
 from analysis.bootstrap import percentile_ci, resample_counts, resample_sums
 
 TEXT_METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "exact_match", "token_f1")
+#: Offered when WordNet is installed (``text_metrics(meteor=...)``).
+METEOR = "meteor"
 LABEL_METRICS = ("accuracy", "macro_f1", "weighted_f1")
 
 References = Sequence[str] | Sequence[Sequence[str]]
@@ -131,9 +133,12 @@ def text_metrics(
     n_boot: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
+    meteor: bool | None = None,
 ) -> dict[str, MetricValue]:
-    """BLEU, chrF, ROUGE-1/2/L F, exact match and token F1 (0-100) with bootstrap CIs over
-    prompts; every metric is resampled with the same prompt indices."""
+    """BLEU, chrF, ROUGE-1/2/L F, exact match, token F1 and METEOR (0-100) with bootstrap CIs
+    over prompts; every metric is resampled with the same prompt indices. ``meteor``: None
+    adds METEOR when WordNet is installed, True requires it (``WordNetMissing`` otherwise),
+    False leaves it out."""
     from rouge_score import rouge_scorer
     from sacrebleu.metrics import BLEU, CHRF
 
@@ -155,22 +160,31 @@ def text_metrics(
             per_prompt[key][i] = 100 * scores[key].fmeasure
         per_prompt["exact_match"][i] = 100 * max(exact_match(hyp, r) for r in ref_list)
         per_prompt["token_f1"][i] = 100 * max(token_f1(hyp, r) for r in ref_list)
-    for key in TEXT_METRICS[2:]:
+    names = list(TEXT_METRICS)
+    if meteor is None:
+        from metrics.meteor import wordnet_available
+
+        meteor = wordnet_available()
+    if meteor:
+        from metrics.meteor import meteor_scores
+
+        per_prompt[METEOR] = 100 * np.asarray(meteor_scores(hyps, refs), dtype=np.float64)
+        names.append(METEOR)
+    for key in names[2:]:
         values[key] = float(per_prompt[key].mean())
     # one resample of prompts for every metric: corpus metrics rescored from summed
     # statistics (as sacrebleu's --confidence), per-prompt metrics averaged
-    boot: dict[str, np.ndarray | None] = dict.fromkeys(TEXT_METRICS)
+    boot: dict[str, np.ndarray | None] = dict.fromkeys(names)
     if n_boot > 0:
-        sums = resample_sums([per_prompt[k] for k in TEXT_METRICS], n_boot=n_boot, seed=seed)
-        for key, summed in zip(TEXT_METRICS, sums, strict=True):
+        sums = resample_sums([per_prompt[k] for k in names], n_boot=n_boot, seed=seed)
+        for key, summed in zip(names, sums, strict=True):
             if key in corpus:
                 rescore = corpus[key]._compute_score_from_stats
                 boot[key] = np.array([rescore(row).score for row in summed])
             else:
                 boot[key] = summed / len(hyps)
     return {
-        key: MetricValue(key, values[key], *_interval(boot[key], alpha), len(hyps))
-        for key in TEXT_METRICS
+        key: MetricValue(key, values[key], *_interval(boot[key], alpha), len(hyps)) for key in names
     }
 
 

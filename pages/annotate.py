@@ -13,13 +13,17 @@ from annotate.assignment import (
     AssignmentError,
     blind_view,
     next_assignment,
-    progress,
     skip_assignment,
     submit_rating,
 )
-from foundation.enums import Preference
-from foundation.rubric import rubric_of
-from ui.common import db_session, pick_study, render_untrusted, require_user
+from annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last_vote
+from annotate.progress import my_progress
+from foundation.enums import Preference, Role
+from foundation.rubric import Rubric, rubric_of
+from ui.common import db_session, pick_study, require_user
+from ui.errors import error_message, shown_as_message
+from ui.rating_form import keep_draft, missing_message, read_scores, score_grid, show_pair
+from ui.render import inject_css
 
 #: (value as shown, button label, shortcut). Alt-chords work even while a score or the
 #: comment has the focus; plain letters would not.
@@ -35,6 +39,13 @@ SKIP_REASONS = {
     "I cannot judge this (outside my expertise)": False,
     "Other (say why below)": False,
 }
+# After a vote the next pair starts at the top. Our own constant script (no untrusted text);
+# the counter in the comment makes each one a new element, so it runs once per vote.
+SCROLL_TOP = (
+    '<div class="sbs-js"></div><script>/*{n}*/ window.scrollTo(0, 0); '
+    "document.querySelectorAll('[data-testid=stMain], [data-testid=stAppViewContainer]')"
+    ".forEach(e => e.scrollTo(0, 0));</script>"
+)
 
 state = st.session_state
 
@@ -53,24 +64,16 @@ def flash(kind: str, message: str) -> None:
     state["_flash"] = (kind, message)
 
 
-def on_vote(assignment_id: int, user_id: int, names: list[str], preference: str) -> None:
+def on_vote(assignment_id: int, user_id: int, preference: str, rubric: Rubric) -> None:
     """Store the vote (preference as shown: "A", "B" or "tie") with the form's scores. The
     callback's unit of work commits it before the page reruns and draws the next pair."""
     if assignment_id in state.get("_submitted", set()):
         return  # a double click: the first submit already counted
-    missing = [
-        f"{name} ({side_name})"
-        for i, name in enumerate(names)
-        for side, side_name in (("left", "A"), ("right", "B"))
-        if state.get(crit_key(i, side)) is None
-    ]
+    scores, missing = read_scores(rubric, crit_key)
     if missing:
-        flash("error", "Score every criterion for both responses first: " + ", ".join(missing))
+        state["_missing"] = (state.get("_gen", 0), missing)
+        flash("error", missing_message(rubric, missing))
         return
-    scores = {
-        name: {"A": int(state[crit_key(i, "left")]), "B": int(state[crit_key(i, "right")])}
-        for i, name in enumerate(names)
-    }
     try:
         with db_session() as session:
             submit_rating(
@@ -85,8 +88,30 @@ def on_vote(assignment_id: int, user_id: int, names: list[str], preference: str)
     except AssignmentError as exc:
         flash("error", str(exc))
         return
+    except Exception as exc:  # noqa: BLE001 - a database hiccup: a message and a retry
+        flash("error", error_message(exc, "saving your vote"))
+        return
     state.setdefault("_submitted", set()).add(assignment_id)
+    state["_scroll_top"] = True
     flash("success", "Saved. Here is the next pair.")
+
+
+def on_undo(study_id: int, user_id: int) -> None:
+    from foundation.lookup import get_study
+
+    try:
+        with db_session() as session:
+            given = undo_last_vote(session, study=get_study(session, study_id), user_id=user_id)
+    except AssignmentError as exc:
+        flash("error", str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - a database hiccup: a message and a retry
+        flash("error", error_message(exc, "taking your vote back"))
+        return
+    state["_prefill"] = given
+    state["_submitted"] = set()  # the reopened pair takes a vote again
+    state["_scroll_top"] = True
+    flash("info", "Your last vote was taken back: change it and vote again.")
 
 
 def on_skip(assignment_id: int, user_id: int) -> None:
@@ -109,35 +134,108 @@ def on_skip(assignment_id: int, user_id: int) -> None:
     except AssignmentError as exc:
         flash("error", str(exc))
         return
+    except Exception as exc:  # noqa: BLE001 - a database hiccup: a message and a retry
+        flash("error", error_message(exc, "skipping the pair"))
+        return
+    state["_scroll_top"] = True
     flash("success", "Skipped. Here is the next pair.")
 
 
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 user = require_user()
-st.title("Annotate")
-study = pick_study("Study")
+inject_css()
+if notice := state.pop("_nav_notice", None):  # a deep link this user may not open (app.py)
+    st.info(notice)
+# One compact row on top: title, study, progress, raw toggle (the pair must fit a laptop).
+top_title, top_study, top_progress, top_raw = st.columns(
+    [1.4, 2, 3.6, 1.3], vertical_alignment="center"
+)
+top_title.title("Annotate")
+with top_study:
+    study = pick_study("Study")
 if study is None:
     st.stop()
 rubric = rubric_of(study)
-names = rubric.names
 
-with db_session() as session:
+# Always one click away, on every pair (an expander in the page collapsed after a vote).
+with st.sidebar, st.expander("Guidelines", expanded=True):
+    st.markdown(rubric.guidelines or "Rate both responses, then choose the better one.")
+    tie_key = ", **Alt+T** a tie" if rubric.allow_ties else ""
+    st.caption(
+        f"Scores run from {rubric.scale_min} (worst) to {rubric.scale_max} (best). "
+        "Keyboard: **Tab** moves between scores and the arrow keys pick one; "
+        f"**Alt+A** votes for A, **Alt+B** for B{tie_key} (⌥ instead of Alt on a Mac). "
+        "A vote submits the scores and the comment with it."
+    )
+    for criterion in rubric.criteria:
+        st.markdown(f"- **{criterion.name}**: {criterion.description}")
+
+with shown_as_message("loading your progress"), db_session() as session:
+    mine = my_progress(session, study=study, user_id=user.id)
+
+annotating_key = f"_annotating_{study.id}"
+if user.role == Role.ADMIN and not mine.has_open and not state.get(annotating_key):
+    # Looking around must not claim a pair and count the admin as an annotator.
+    st.info(
+        "You are an admin: opening this page claims nothing. Start annotating to be handed "
+        "pairs of this study like any annotator."
+    )
+    if st.button("Start annotating", type="primary"):
+        state[annotating_key] = True
+        st.rerun()
+    st.stop()
+
+with shown_as_message("loading your next pair"), db_session() as session:
     assignment = next_assignment(session, study=study, user=user)
     view = blind_view(session, assignment) if assignment is not None else None
-    prog = progress(session, study=study, user=user)
+    mine = my_progress(session, study=study, user_id=user.id)
+    undoable = last_undoable(session, study=study, user_id=user.id) is not None
 
-if prog.total:
-    st.progress(prog.done / prog.total, text=f"Progress: {prog.done} / {prog.total} pairs done")
+if mine.total:
+    top_progress.progress(
+        mine.done / mine.total, text=f"{mine.done} rated · about {mine.left} left for you"
+    )
+    if mine.median_seconds is not None:
+        top_progress.caption(
+            f"Median {duration(mine.median_seconds)} per pair · "
+            f"about {duration(mine.seconds_left or 0)} left at that pace"
+        )
 
-# Always present, so an error appearing does not shift (and remount) the widgets below it.
-notice = st.empty()
 kind, message = state.pop("_flash", (None, None))
-if kind == "success":
-    st.toast(message, icon=":material/check_circle:")
-elif kind == "error":
-    notice.error(message)
+if kind == "success" and assignment is None:
+    message = "Saved."  # there is no next pair
+if kind in ("success", "info") or undoable:
+    # An inline line instead of a toast: nothing ever covers Response B.
+    done_line, undo_col = st.columns([5, 1], vertical_alignment="center")
+    if kind == "info":
+        done_line.info(message)
+    elif kind == "success":
+        done_line.success(message)
+    if undoable:
+        undo_col.button(
+            "Undo last vote",
+            on_click=on_undo,
+            args=(study.id, user.id),
+            help=f"Takes your latest vote back, for {UNDO_WINDOW.seconds // 60} minutes after "
+            "you gave it. Older ratings can be changed on My ratings.",
+        )
+
+if state.pop("_scroll_top", False):
+    # A container keyed per pair: a new element each time, so the browser runs the script again.
+    with st.container(key=f"top_{state.get('_gen', 0)}_{time.monotonic_ns()}"):
+        st.html(SCROLL_TOP.format(n=state.get("_gen", 0)), unsafe_allow_javascript=True)
 
 if assignment is None or view is None:
-    if prog.total == 0:
+    if kind == "error":
+        st.error(message)
+    if mine.total == 0:
         st.info("This study has no pairs for you to rate yet.")
     else:
         st.success("You have finished every pair available to you in this study. Thank you!")
@@ -147,55 +245,31 @@ if state.get("_aid") != assignment.id:  # a new pair (or a resumed one) starts a
     state["_aid"] = assignment.id
     state["_shown_at"] = time.monotonic()
     state["_gen"] = state.get("_gen", 0) + 1
+    state["_given"] = state.pop("_prefill", None)
+gen = state["_gen"]
+given = state.get("_given") or {}
 
-with st.expander("Guidelines", expanded=prog.done == 0):
-    st.markdown(rubric.guidelines or "Rate both responses, then choose the better one.")
-    tie_key = ", **Alt+T** a tie" if rubric.allow_ties else ""
-    st.caption(
-        f"Scores run from {rubric.scale_min} (worst) to {rubric.scale_max} (best). "
-        "Keyboard: **Tab** moves between scores and the arrow keys pick one; "
-        f"**Alt+A** votes for A, **Alt+B** for B{tie_key} (⌥ instead of Alt on a Mac). "
-        "A vote submits the scores and the comment with it."
-    )
+raw = top_raw.toggle(
+    "Raw text", key=f"raw_{gen}", help="The exact characters, without Markdown formatting."
+)
+show_pair(view.prompt, view.reference, view.left, view.right, raw=raw)
 
-st.subheader("Prompt")
-with st.container(border=True):
-    render_untrusted(view.prompt)
-if view.reference:
-    with st.expander("Reference answer"):
-        render_untrusted(view.reference)
-
-left, right = st.columns(2, gap="medium")
-for column, title, text in ((left, "Response A", view.left), (right, "Response B", view.right)):
-    with column:
-        st.subheader(title)
-        with st.container(border=True):
-            render_untrusted(text)
-
+missing_gen, missing = state.get("_missing", (None, set()))
 # One form per vote: scores and comment travel with the click (or key) that casts the vote,
 # so nothing typed is lost and the page reruns once per pair, not once per score.
-scale = list(range(rubric.scale_min, rubric.scale_max + 1))
 # enter_to_submit=False: Ctrl+Enter in the comment would otherwise press the form's first
 # button, a silent vote for A.
+keep_draft(assignment.id)  # an opaque token reaches the browser, never the id
 with st.form("rate", border=False, enter_to_submit=False):
-    st.subheader("Scores")
-    header = st.columns([2, 3, 3])
-    header[1].markdown("**Response A**")
-    header[2].markdown("**Response B**")
-    for i, criterion in enumerate(rubric.criteria):
-        row = st.columns([2, 3, 3], vertical_alignment="center")
-        row[0].markdown(f"**{criterion.name}**  \n{criterion.description}")
-        for col, side, letter in ((row[1], "left", "A"), (row[2], "right", "B")):
-            col.radio(
-                f"{criterion.name}, response {letter}",
-                scale,
-                index=None,
-                horizontal=True,
-                key=crit_key(i, side),
-                label_visibility="collapsed",
-            )
-    st.text_area("Comment (optional)", key=comment_key(), height=80)
-    st.subheader("Which response is better overall?")
+    score_grid(
+        rubric,
+        crit_key,
+        missing=missing if missing_gen == gen else set(),
+        given=given.get("scores"),
+    )
+    # One line is enough for most comments and keeps the vote buttons on screen.
+    st.text_input("Comment (optional)", value=given.get("comment", ""), key=comment_key())
+    # The buttons say it all ("A is better" ...): no heading row above them.
     options = [p for p in PREFERENCES if p[0] != Preference.TIE or rubric.allow_ties]
     for col, (value, label, shortcut) in zip(st.columns(len(options)), options, strict=True):
         with col:
@@ -205,11 +279,14 @@ with st.form("rate", border=False, enter_to_submit=False):
                 type="primary",
                 shortcut=shortcut,
                 on_click=on_vote,
-                args=(assignment.id, user.id, names, value),
+                args=(assignment.id, user.id, value, rubric),
                 width="stretch",
             )
+    # Right below the buttons, where the eye is after pressing one.
+    if kind == "error":
+        st.error(message)
 
 with st.expander("Skip or flag this pair"), st.form("skip", border=False, enter_to_submit=False):
-    st.radio("Reason", list(SKIP_REASONS), key=f"skip_reason_{state['_gen']}")
-    st.text_input("Details (optional)", key=f"skip_detail_{state['_gen']}")
+    st.radio("Reason", list(SKIP_REASONS), key=f"skip_reason_{gen}")
+    st.text_input("Details (optional)", key=f"skip_detail_{gen}")
     st.form_submit_button("Skip this pair", on_click=on_skip, args=(assignment.id, user.id))

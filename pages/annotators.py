@@ -32,6 +32,8 @@ def _app_root() -> str:
 
 with db_session() as session:
     users = list_users(session)
+if done := st.session_state.pop("_accounts_done", None):  # what the last action did
+    st.success(done)
 st.dataframe(pd.DataFrame(account_rows(users)), hide_index=True, width="stretch")
 
 add, invite, manage = st.tabs(["Add an account", "Invite link", "Deactivate or reset"])
@@ -46,8 +48,9 @@ with add, st.form("add_user", clear_on_submit=True):
                 user = create_user(session, username=username.strip(), password=password, role=role)
         except ValueError as exc:
             st.error(str(exc))
-        else:
-            st.success(f"Created {user.role} {user.username!r}.")
+        else:  # rerun, so the table above lists the new account
+            st.session_state["_accounts_done"] = f"Created {user.role} {user.username!r}."
+            st.rerun()
 
 with invite:
     st.caption(
@@ -78,26 +81,38 @@ with manage:
             if st.button("Deactivate", key="deactivate"):
                 with db_session() as session:
                     set_active(session, user=get_user(session, who), active=False)
+                st.session_state["_accounts_done"] = (
+                    f"Deactivated {who!r}: their open sessions are closed."
+                )
                 st.rerun()
         elif st.button("Reactivate", key="reactivate"):
             with db_session() as session:
                 set_active(session, user=get_user(session, who), active=True)
+            st.session_state["_accounts_done"] = f"Reactivated {who!r}."
             st.rerun()
         other_role = Role.ANNOTATOR if target.role == Role.ADMIN else Role.ADMIN
         if target.id != me.id and st.button(f"Make {other_role}", key="change_role"):
             try:
                 with db_session() as session:
-                    set_role(session, user=get_user(session, who), role=other_role)
+                    set_role(
+                        session, user=get_user(session, who), role=other_role, actor=me.username
+                    )
             except ValueError as exc:
                 st.error(str(exc))
             else:
+                st.session_state["_accounts_done"] = f"{who!r} is now {other_role}."
                 st.rerun()
         with st.form("reset_password", clear_on_submit=True):
             new_password = st.text_input("New password", type="password")
             if st.form_submit_button("Set password"):
                 try:
                     with db_session() as session:
-                        set_password(session, user=get_user(session, who), password=new_password)
+                        set_password(
+                            session,
+                            user=get_user(session, who),
+                            password=new_password,
+                            actor=me.username,
+                        )
                 except ValueError as exc:
                     st.error(str(exc))
                 else:

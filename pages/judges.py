@@ -7,10 +7,14 @@ and judge answers are untrusted and rendered as Markdown with HTML disabled.
 
 import streamlit as st
 
+from judge.batch import batch_rows
 from judge.browse import judges_of, pair_detail, verdict_rows
 from judge.pricing import format_usd
+from judge.providers import key_withheld
 from judge.service import JudgeRunConfig, estimate, run_judges
-from ui.common import db_session, get_engine_cached, pick_study, render_untrusted, require_admin
+from ui.common import db_session, get_engine_cached, pick_study, require_admin
+from ui.render import inject_css
+from ui.render import render as render_untrusted
 
 SPEC_HELP = (
     "One judge per line: `openai:MODEL`, `openai:MODEL@http://host:port/v1` (vLLM, Ollama, "
@@ -76,6 +80,11 @@ with st.form("judge_run"):
 if want_estimate or want_run:
     config = _config()
     if config is not None:
+        try:  # the API-key rule: a typed base URL never receives the server's key
+            for notice in filter(None, map(key_withheld, config.specs())):
+                st.warning(notice)
+        except ValueError:
+            pass  # a bad spec is reported by the estimate below
         try:
             rows = estimate(engine, study.id, config)
         except (LookupError, ValueError) as exc:
@@ -146,6 +155,17 @@ if want_estimate or want_run:
                         "nothing already judged is sent again."
                     )
 
+with db_session() as session:
+    batches = batch_rows(session, study.id)
+if batches:
+    st.subheader("Batches")
+    st.caption(
+        "Judge calls sent through the providers' batch APIs (`sidebyside judge ... --batch`). "
+        "Run the same command again to collect ended batches; `sidebyside judge-batches "
+        "STUDY --cancel` cancels running ones."
+    )
+    st.dataframe(batches, hide_index=True, width="stretch")
+
 st.divider()
 st.subheader("Browse verdicts")
 with db_session() as session:
@@ -192,6 +212,7 @@ with db_session() as session:
         session, pair_id=rows[pair_labels.index(picked)]["pair_id"], judge=judge, mode=mode
     )
 
+inject_css()
 st.markdown("**Prompt**")
 render_untrusted(detail.prompt)
 if detail.reference:

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from annotate.auth import authenticate, redeem_invite
-from ui.common import db_session, login
+from annotate.auth import log_in, redeem_invite
+from ui.common import MUST_CHANGE_KEY, db_session, login
+from ui.session import current_path, start_browser_session
 
 st.title("sidebyside")
 token = st.query_params.get("invite")
@@ -30,6 +31,7 @@ if token:
             else:
                 st.query_params.clear()  # the token must not linger in the address bar
                 login(user)
+                start_browser_session(user.id, "/")
                 st.rerun()
     if st.button("I already have an account"):
         st.query_params.clear()
@@ -41,10 +43,16 @@ else:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Log in", type="primary")
     if submitted:
-        with db_session() as session:
-            user = authenticate(session, username=username, password=password)
-        if user is None:
-            st.error("Wrong username or password, or the account is deactivated.")
+        with db_session() as session:  # committed on failure too: the failure must count
+            outcome = log_in(
+                session, username=username, password=password, client=st.context.ip_address
+            )
+        if outcome.user is None:
+            st.error(outcome.message)
         else:
-            login(user)
+            login(outcome.user)
+            if outcome.must_change_password:
+                st.session_state[MUST_CHANGE_KEY] = True
+            else:  # no lasting session before a forced password change
+                start_browser_session(outcome.user.id, current_path())
             st.rerun()

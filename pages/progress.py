@@ -8,10 +8,57 @@ import streamlit as st
 from analysis.frames import data_fingerprint
 from analysis.report_md import ANNOTATORS_NOTE
 from annotate.export import FORMATS, WHATS, export_frame, write_export
+from annotate.my_ratings import rating_history
 from annotate.progress import rater_checks, skipped_pairs, study_progress
 from ui.common import db_session, get_engine_cached, pick_study, require_admin
 
 MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/octet-stream"}
+#: Rater-check columns as people read them, with what each means (hover the header).
+CHECK_COLUMNS = {
+    "annotator": st.column_config.TextColumn("Annotator"),
+    "n_ratings": st.column_config.NumberColumn("Ratings", help="Ratings this annotator gave."),
+    "loo_agreement": st.column_config.NumberColumn(
+        "Agrees with others",
+        format="percent",
+        help="How often their preference matches the majority of the other annotators on "
+        "the same pairs (leave-one-out). Low = worth a look.",
+    ),
+    "loo_n": st.column_config.NumberColumn("Pairs compared", help="Pairs behind that figure."),
+    "tie_rate": st.column_config.NumberColumn("Ties", format="percent", help="Share of ties."),
+    "first_position_rate": st.column_config.NumberColumn(
+        "Picks A",
+        format="percent",
+        help="Share of their non-tie votes that went to the response shown first (A). Far "
+        "from 50% suggests position bias.",
+    ),
+    "first_position_p_value": st.column_config.NumberColumn(
+        "Position bias p",
+        format="%.3f",
+        help="Sign test of that share against 50%: a small value means the bias is unlikely "
+        "to be chance.",
+    ),
+    "prefers_longer_rate": st.column_config.NumberColumn(
+        "Picks longer",
+        format="percent",
+        help="Share of their non-tie votes for the longer response.",
+    ),
+    "median_seconds": st.column_config.NumberColumn(
+        "Median s / pair", format="%.0f", help="Median seconds spent per rated pair."
+    ),
+    "flags": st.column_config.ListColumn("Flags", help="Checks this annotator tripped."),
+}
+PROGRESS_COLUMNS = {
+    "annotator": st.column_config.TextColumn("Annotator"),
+    "done": st.column_config.NumberColumn("Rated", help="Pairs rated."),
+    "skipped": st.column_config.NumberColumn("Skipped", help="Pairs skipped (flagged or not)."),
+    "flagged": st.column_config.NumberColumn(
+        "Flagged", help="Skipped pairs marked unusable (listed below)."
+    ),
+    "open": st.column_config.NumberColumn("Open", help="Pairs on their screen right now."),
+    "median_seconds": st.column_config.NumberColumn(
+        "Median s / pair", format="%.0f", help="Median seconds spent per rated pair."
+    ),
+}
 WHAT_HELP = {
     "ratings": "one row per human rating, unblinded",
     "judgments": "one row per LLM judge call (each order)",
@@ -47,10 +94,13 @@ if p["share"] is not None:
 
 st.subheader("Per annotator")
 if p["annotators"]:
-    table = pd.DataFrame(p["annotators"]).rename(
-        columns={"median_seconds": "median seconds per pair"}
+    st.dataframe(
+        pd.DataFrame(p["annotators"]),
+        hide_index=True,
+        width="stretch",
+        column_config=PROGRESS_COLUMNS,
+        column_order=list(PROGRESS_COLUMNS),
     )
-    st.dataframe(table, hide_index=True, width="stretch")
 else:
     st.info("Nobody has opened a pair of this study yet.")
 
@@ -64,7 +114,13 @@ if checks:
             "Worth a look: "
             + "; ".join(f"{r['annotator']} ({', '.join(r['flags'])})" for r in flagged)
         )
-    st.dataframe(pd.DataFrame(checks), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(checks),
+        hide_index=True,
+        width="stretch",
+        column_config=CHECK_COLUMNS,
+        column_order=list(CHECK_COLUMNS),  # counts behind the rates stay in the export
+    )
 else:
     st.info("No ratings yet.")
 
@@ -96,3 +152,16 @@ st.caption(
     f"The same from a shell: `sidebyside export {shlex.quote(study_name)} --what {what} "
     f"--format {fmt} --out FILE`"
 )
+
+with db_session() as session:
+    history = rating_history(session, study=study)
+if history:
+    # Ratings changed on My ratings: the export above holds the latest version of each; this
+    # holds every replaced one, with when it was made and replaced (canonical sides a/b).
+    st.download_button(
+        f"Download rating history ({len(history)} earlier versions, CSV)",
+        data=pd.DataFrame(history).to_csv(index=False).encode(),
+        file_name=f"{study_name}-rating-history.csv",
+        mime="text/csv",
+        icon=":material/history:",
+    )

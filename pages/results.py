@@ -32,6 +32,9 @@ from analysis.report_models import (
 )
 from analysis.winrates import honest_ci
 from ui.common import get_engine_cached, pick_study, require_admin
+from ui.results_card import render_results_card
+from ui.results_confidence import render_confidence_section
+from ui.results_style import render_style_section
 
 
 @st.cache_data(show_spinner="Computing the analysis…", max_entries=16)
@@ -252,6 +255,7 @@ def wins_tab(report: StudyReport) -> None:
         st.altair_chart(forest, width="stretch")
     elif report.human.win_rates or report.judges:
         st.caption("Bradley–Terry ratings need three or more systems.")
+    render_style_section(report)
     for source, sec in sections.items():
         if sec.win_rates:
             with st.expander(f"Win-rate table: {source}"):
@@ -311,6 +315,7 @@ def judges_tab(report: StudyReport) -> None:
         st.dataframe(frame(cmp.judges), hide_index=True, width="stretch")
         if cmp.pairwise:
             st.dataframe(frame(cmp.pairwise), hide_index=True, width="stretch")
+    render_confidence_section(report)
     cols = st.columns(2)
     for n, (key, j) in enumerate(report.judges.items()):
         cm = j.calibration.confusion_matrix
@@ -326,6 +331,7 @@ if study is None:
 n_boot = st.sidebar.select_slider("Bootstrap resamples", options=[200, 500, 1000], value=1000)
 fingerprint = data_fingerprint(get_engine_cached(), study.id)
 report, dist = analyse(study.id, fingerprint, n_boot)
+render_results_card(report, study.id)  # the evaluation card, on top of the tabs
 
 wins, humans, judges, metrics, download = st.tabs(
     ["Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]

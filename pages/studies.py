@@ -29,7 +29,14 @@ with db_session() as session:
 if overview:
     st.dataframe(pd.DataFrame(overview), hide_index=True, width="stretch")
 
-with st.expander("Create a study", expanded=not studies), st.form("create_study"):
+if created_name := st.session_state.pop("_created", None):  # after the rerun that shows it
+    st.success(f"Study {created_name!r} created. Import its outputs below.")
+# A new form key after each creation: the form comes back empty.
+create_n = st.session_state.get("_create_n", 0)
+with (
+    st.expander("Create a study", expanded=not studies),
+    st.form(f"create_study_{create_n}"),
+):
     name = st.text_input("Name", help="Annotators see this name; keep system names out of it.")
     description = st.text_area("Description (optional)", height=80)
     k = st.number_input("Annotators per pair (k)", min_value=1, max_value=100, value=3)
@@ -51,6 +58,8 @@ with st.expander("Create a study", expanded=not studies), st.form("create_study"
             st.error(str(exc))
         else:
             st.session_state["studies_pick"] = created.name
+            st.session_state["_created"] = created.name
+            st.session_state["_create_n"] = create_n + 1
             st.rerun()
 
 with st.expander("How many prompts does a study need?"):
@@ -124,26 +133,29 @@ with tab_import:
             except ValueError as exc:
                 st.error(f"Nothing was imported: {exc}")
             else:
-                st.success(f"Imported: {report.summary()}.")
-                cols = st.columns(5)
-                for col, (label, value) in zip(
-                    cols,
-                    [
-                        ("systems added", report.systems_added),
-                        ("prompts added", report.prompts_added),
-                        ("outputs added", report.outputs_added),
-                        ("pairs added", report.pairs_added),
-                        ("empty outputs", report.empty_outputs),
-                    ],
-                    strict=True,
-                ):
-                    col.metric(label, value)
-                if report.files:
-                    st.caption(
-                        "Formats: " + ", ".join(f"{name} ({fmt})" for name, fmt in report.files)
-                    )
-                if report.unchanged:
-                    st.info(f"{report.unchanged} outputs were already in the study (unchanged).")
+                # Rerun so the studies table above counts the new pairs; the report follows.
+                st.session_state["_import_report"] = (study.id, report)
+                st.rerun()
+    shown_id, report = st.session_state.pop("_import_report", (None, None))
+    if report is not None and shown_id == study.id:
+        st.success(f"Imported: {report.summary()}.")
+        cols = st.columns(5)
+        for col, (label, value) in zip(
+            cols,
+            [
+                ("systems added", report.systems_added),
+                ("prompts added", report.prompts_added),
+                ("outputs added", report.outputs_added),
+                ("pairs added", report.pairs_added),
+                ("empty outputs", report.empty_outputs),
+            ],
+            strict=True,
+        ):
+            col.metric(label, value)
+        if report.files:
+            st.caption("Formats: " + ", ".join(f"{name} ({fmt})" for name, fmt in report.files))
+        if report.unchanged:
+            st.info(f"{report.unchanged} outputs were already in the study (unchanged).")
 
 with tab_settings:
     with db_session() as session:

@@ -63,7 +63,7 @@ def serve_app(db_url: str, log: Path) -> Iterator[str]:
     cmd = [
         str(BIN / "streamlit"),
         "run",
-        "app.py",
+        "ui/server.py",  # as served: app.py plus the login cookie's routes
         "--server.port",
         str(port),
         "--server.address",
@@ -74,6 +74,8 @@ def serve_app(db_url: str, log: Path) -> Iterator[str]:
         "none",
         "--browser.gatherUsageStats",
         "false",
+        "--client.showErrorDetails",
+        "none",  # as served: no traceback, SQL or server path reaches a browser
     ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=app_env(db_url), stdout=out, stderr=out)
@@ -128,14 +130,37 @@ def chromium(profile_dir: Path, *, width: int = 1400, height: int = 1000) -> Ite
             context.close()
 
 
-def log_in(page, base_url: str, username: str, password: str, landing: str = "Annotate") -> None:
-    """Log in through the form and wait for the ``landing`` page's title."""
+#: What the browser helpers choose when the app demands a new password (the demo admin's).
+NEW_PASSWORD = "e2e-Replacement-pw-42"
+
+
+def log_in(
+    page,
+    base_url: str,
+    username: str,
+    password: str,
+    landing: str = "Annotate",
+    *,
+    new_password: str = NEW_PASSWORD,
+) -> str:
+    """Log in through the form and wait for the ``landing`` page's title. When the app
+    demands a new password first (the demo admin), set ``new_password``. Returns the
+    password the account has afterwards."""
     page.goto(base_url)
     page.get_by_role("textbox", name="Username").fill(username)
     password_box = page.get_by_role("textbox", name="Password")
     password_box.fill(password)
     password_box.press("Enter")
-    page.get_by_role("heading", name=landing).wait_for()
+    change = page.get_by_role("heading", name="Choose a new password")
+    page.get_by_role("heading", name=landing).or_(change).first.wait_for()
+    if change.count():
+        page.get_by_role("textbox", name="Current password").fill(password)
+        page.get_by_role("textbox", name="New password", exact=True).fill(new_password)
+        page.get_by_role("textbox", name="Repeat the new password").fill(new_password)
+        page.get_by_role("button", name="Set password").click()
+        page.get_by_role("heading", name=landing).wait_for()
+        return new_password
+    return password
 
 
 def wait_idle(page) -> None:

@@ -4,9 +4,11 @@ formats, so the real SDK code paths run in tests and benchmarks without the inte
 It answers as a scripted judge (``judge``: (messages, request body) -> completion text),
 adds ``latency`` to every request, and plays queued ``faults`` first (429 with Retry-After,
 500, malformed or truncated bodies, non-JSON text, answers slower than the client's
-timeout). It counts every request and the most requests in flight at once. Run it standalone
-(``python tests/judge_server.py --latency 0.1``) to serve from another process;
-``GET /_stats`` returns the count.
+timeout). Chat completions asked for ``logprobs`` carry per-token log-probabilities; the
+verdict token's alternatives give the shown winner probability ``confidence`` (a server
+attribute) and split the rest between the other verdicts. It counts every request and the
+most requests in flight at once. Run it standalone (``python tests/judge_server.py
+--latency 0.1``) to serve from another process; ``GET /_stats`` returns the count.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+try:
+    from tests.judge_server_batches import Batches
+except ModuleNotFoundError:  # run as a script: python tests/judge_server.py
+    from judge_server_batches import Batches
 
 _TAG = re.compile(r"<(response_a|response_b|response)>\n?(.*?)\n?</\1>", re.DOTALL)
 
@@ -103,6 +110,12 @@ class LoopbackServer:
         #: Answer a Messages request carrying ``output_config`` with HTTP 400, as the API does
         #: for a model without structured output.
         self.refuse_structured = False
+        #: P(the verdict the judge wrote), in the log-probabilities of chat completions.
+        self.confidence = 0.8
+        #: Answer chat completions asking for logprobs with HTTP 400 (a server without them).
+        self.refuse_logprobs = False
+        #: The batch endpoints of both wire formats (tests/judge_server_batches.py).
+        self.batches = Batches(self, Reply, _openai_body, _anthropic_body)
         self.faults: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.times: list[float] = []
@@ -164,9 +177,25 @@ class LoopbackServer:
             def log_message(self, *args: object) -> None:  # keep test output clean
                 return None
 
+            def _batch(self, method: str, raw: bytes = b"") -> bool:
+                path = self.path.split("?", 1)[0]
+                try:
+                    answer = server.batches.handle(method, path, self.headers, raw)
+                except (ValueError, KeyError, AttributeError) as exc:
+                    answer = (400, json.dumps({"error": {"message": str(exc)}}).encode())
+                if answer is not None:
+                    self._send(*answer)
+                return answer is not None
+
             def do_GET(self) -> None:  # noqa: N802
+                if self._batch("GET"):
+                    return
                 if self.path == "/_stats":
-                    stats = {"requests": server.count, "max_in_flight": server.max_in_flight}
+                    stats = {
+                        "requests": server.count,
+                        "max_in_flight": server.max_in_flight,
+                        "batches_created": server.batches.created,
+                    }
                     self._send(200, json.dumps(stats).encode())
                 else:
                     self._send(404, b'{"error": {"message": "not found"}}')
@@ -174,14 +203,26 @@ class LoopbackServer:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", 0))
                 raw = self.rfile.read(length)
+                if self._batch("POST", raw):
+                    return
                 if self.path == "/_reset":
                     server.reset()
+                    self._send(200, b"{}")
+                    return
+                if self.path == "/_hold":  # {"hold": bool}: keep batches running, or not
+                    server.batches.hold = bool(json.loads(raw or b"{}").get("hold"))
                     self._send(200, b"{}")
                     return
                 try:
                     body = json.loads(raw)
                 except json.JSONDecodeError:
                     self._send(400, b'{"error": {"message": "bad json"}}')
+                    return
+                if server.refuse_logprobs and body.get("logprobs"):
+                    with server._lock:
+                        server.requests.append({"path": self.path, "body": body})
+                    message = "logprobs are not supported by this model"
+                    self._send(400, json.dumps({"error": {"message": message}}).encode())
                     return
                 if server.refuse_structured and "output_config" in body:
                     with server._lock:
@@ -200,7 +241,7 @@ class LoopbackServer:
                     with server._lock:
                         server.in_flight -= 1
                 if self.path.endswith("/chat/completions"):
-                    payload = _openai_body(body, reply)
+                    payload = _openai_body(body, reply, server.confidence)
                 elif self.path.endswith("/messages"):
                     payload = _anthropic_body(body, reply)
                 else:
@@ -234,7 +275,35 @@ def _tokens(body: dict[str, Any]) -> int:
     return sum(len(str(m.get("content", ""))) for m in _messages(body)) // 4
 
 
-def _openai_body(body: dict[str, Any], reply: Reply) -> bytes:
+_TOKENS = re.compile(r"\w+|\s+|[^\w\s]")
+_VERDICT_AT = re.compile(r'"winner"\s*:\s*"')
+
+
+def _logprobs(text: str, confidence: float) -> dict[str, Any]:
+    """Per-token log-probabilities of ``text`` (words, spaces and punctuation are tokens, so
+    the verdict value after ``"winner": "`` is one token); its alternatives share the rest."""
+    import math
+
+    verdict = list(_VERDICT_AT.finditer(text))
+    at = verdict[-1].end() if verdict else -1
+    content, offset = [], 0
+    for token in _TOKENS.findall(text):
+        tops = [{"token": token, "logprob": 0.0}]
+        if offset == at:
+            rest = 1.0 - confidence
+            others = [t for t in ("A", "B", "tie") if t != token]
+            tops = [
+                {"token": token, "logprob": math.log(confidence)},
+                {"token": others[0], "logprob": math.log(rest * 0.75) if rest else -9999.0},
+                {"token": others[1], "logprob": math.log(rest * 0.25) if rest else -9999.0},
+                {"token": "The", "logprob": -12.0},
+            ]
+        content.append({"token": token, "logprob": tops[0]["logprob"], "top_logprobs": tops})
+        offset += len(token)
+    return {"content": content}
+
+
+def _openai_body(body: dict[str, Any], reply: Reply, confidence: float = 0.8) -> bytes:
     if reply.body is not None:
         return reply.body
     if reply.status != 200:
@@ -251,6 +320,7 @@ def _openai_body(body: dict[str, Any], reply: Reply) -> bytes:
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
                     "finish_reason": "stop",
+                    "logprobs": _logprobs(text, confidence) if body.get("logprobs") else None,
                 }
             ],
             "usage": {

@@ -25,8 +25,9 @@ def test_init_demo_creates_study_and_logins_once(db_url):
     second = invoke("init", "--demo")
     assert second.exit_code == 0 and "demo study" not in second.output
     with Session(get_engine(db_url)) as s:
-        assert s.exec(select(func.count()).select_from(Pair)).one() == 30
-        roles = {u.username: u.role for u in s.exec(select(User))}
+        # The demo's 30 pairs, and the same 30 again in the separate sample study.
+        assert s.exec(select(func.count()).select_from(Pair)).one() == 60
+        roles = {u.username: u.role for u in s.exec(select(User)) if u.password_hash}
     assert roles == {
         "admin": "admin",
         "annotator1": "annotator",
@@ -59,12 +60,13 @@ def test_study_create_import_and_errors(db_url, tmp_path):
 
 
 def test_annotators_add_list_invite(db_url):
-    assert invoke("annotators", "add", "boss", "--admin", "--password", "pass1234").exit_code == 0
-    res = invoke("annotators", "add", "boss", "--password", "pass1234")
+    added = invoke("annotators", "add", "boss", "--admin", "--password", "pass1234-xyz")
+    assert added.exit_code == 0
+    res = invoke("annotators", "add", "boss", "--password", "pass1234-xyz")
     assert res.exit_code == 1 and "already exists" in res.stderr
     listing = invoke("annotators", "list").output
-    assert "boss" in listing and "admin" in listing and "pass1234" not in listing
-    assert invoke("annotators", "add", "ann", "--password", "pass1234").exit_code == 0
+    assert "boss" in listing and "admin" in listing and "pass1234-xyz" not in listing
+    assert invoke("annotators", "add", "ann", "--password", "pass1234-xyz").exit_code == 0
     assert invoke("annotators", "role", "ann", "admin").exit_code == 0
     res = invoke("annotators", "role", "ghost", "admin")
     assert res.exit_code == 1 and "no user 'ghost'" in res.stderr

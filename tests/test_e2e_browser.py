@@ -1,6 +1,7 @@
 """End to end in a real browser: Debian's headless Chromium driven by Playwright against
-`streamlit run app.py` on a demo database. Rates three pairs with the keyboard only, reloads,
-and checks the export. Fails (never skips) when the browser is missing."""
+`sidebyside serve`'s app (ui/server.py) on a demo database. Rates three pairs with the keyboard
+only, reloads (still logged in), and checks the export. Fails (never skips) when the browser
+is missing."""
 
 from __future__ import annotations
 
@@ -42,19 +43,19 @@ def test_rate_three_pairs_with_keyboard_then_export(tmp_path):
     with serve_app(db_url, tmp_path / "streamlit.log") as url, chromium(tmp_path / "p") as page:
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         log_in(page, url, "annotator1", "demo")
-        page.get_by_text("Progress: 0 / 30 pairs done").wait_for()
+        page.get_by_text("0 rated · about 30 left for you").wait_for()
         for n, (scores, key, comment) in enumerate(VOTES, start=1):
             html = page.content()
             assert "fine-tuned" not in html  # no system name reaches the browser
             # Untrusted output never becomes markup (the demo has <img onerror> and <script>).
             assert page.locator("img[src='x']").count() == 0
             rate_current_pair(page, scores, key, comment=comment)
-            page.get_by_text(f"Progress: {n} / 30 pairs done").wait_for()
+            page.get_by_text(f"{n} rated · about {30 - n} left for you").wait_for()
         assert "?" not in page.url  # nothing in the URL either
 
-        page.reload()  # a new browser session: log in again, continue where we stopped
-        log_in(page, url, "annotator1", "demo")
-        page.get_by_text("Progress: 3 / 30 pairs done").wait_for()
+        page.reload()  # a new websocket session: the cookie keeps us logged in, same place
+        page.get_by_text("3 rated · about 27 left for you").wait_for()
+        assert page.get_by_role("textbox", name="Password").count() == 0
         wait_idle(page)
         # Untrusted output never becomes markup: no <img onerror> element, no alert.
         assert page.locator("img[src='x']").count() == 0

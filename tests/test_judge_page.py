@@ -17,7 +17,7 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "judges.py")
 
 @pytest.fixture
 def admin_id(session: Session) -> int:
-    return create_user(session, username="boss", password="pw-123456", role="admin").id
+    return create_user(session, username="boss", password="pw-123456-xyz", role="admin").id
 
 
 def _page(user_id: int) -> AppTest:
@@ -32,7 +32,7 @@ def _button(at: AppTest, label: str):
 
 def test_annotators_are_turned_away(session: Session):
     make_study(session)
-    user = create_user(session, username="ann", password="pw-123456", role="annotator")
+    user = create_user(session, username="ann", password="pw-123456-xyz", role="annotator")
     at = _page(user.id)
     assert [e.value for e in at.error] == ["This page is for admins only."]
     assert not at.text_area
@@ -88,5 +88,8 @@ def test_model_text_is_not_rendered_as_html(session: Session, admin_id: int):
     at.text_area(key="judge_specs").input("baseline:longest")
     _button(at, "Run judges").click().run()
     assert not at.exception
-    shown = [m for m in at.markdown if "<script>" in m.value]
-    assert shown and all(not m.proto.allow_html for m in at.markdown)
+    # The verdict browser shows outputs through ui/render.py: the tag arrives escaped, as text.
+    bodies = [h.proto.body for h in at.get("html")]
+    assert any("&lt;script&gt;alert(1)&lt;/script&gt;" in b for b in bodies)
+    assert not any("<script>alert" in b for b in bodies)
+    assert all(not m.proto.allow_html for m in at.markdown)

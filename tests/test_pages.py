@@ -50,9 +50,9 @@ def world(engine):  # engine: tests/conftest.py (fresh database, env var set)
             ("q3", "Say hi.", SYS_2, "hello there"),
         ]
         import_sources(s, study=study, sources=[("outputs.csv", long_csv(rows))])
-        admin = create_user(s, username="boss", password="secret", role="admin")
-        ann = create_user(s, username="ann1", password="secret1")
-        ann2 = create_user(s, username="ann2", password="secret2")
+        admin = create_user(s, username="boss", password="secret0-xyz-pw", role="admin")
+        ann = create_user(s, username="ann1", password="secret1-xyz-pw")
+        ann2 = create_user(s, username="ann2", password="secret2-xyz-pw")
     return {"study": study, "admin": admin, "ann": ann, "ann2": ann2, "engine": engine}
 
 
@@ -117,6 +117,15 @@ def vote(at: AppTest, value: str) -> AppTest:
     return at.button(key=f"vote_{value}").click().run()
 
 
+def html_bodies(at: AppTest) -> list[str]:
+    """What ui.render sent: the HTML of every st.html element (untrusted text, escaped)."""
+    return [h.proto.body for h in at.get("html")]
+
+
+def progress_text(at: AppTest) -> str:
+    return at.get("progress")[0].proto.text
+
+
 # ---------------------------------------------------------------- login
 
 
@@ -130,7 +139,7 @@ def test_login_page_rejects_wrong_password_then_logs_in(world):
     assert "Wrong username or password" in at.error[0].value
     assert USER_KEY not in at.session_state
     at.text_input[0].input("ann1")
-    at.text_input[1].input("secret1")
+    at.text_input[1].input("secret1-xyz-pw")
     at.button[0].click().run()
     no_exception(at)
     assert at.session_state[USER_KEY] == world["ann"].id
@@ -149,7 +158,7 @@ def test_deactivated_account_cannot_log_in_and_is_logged_out(world):
     assert [s.value for s in at.subheader] == ["Log in"]
     assert USER_KEY not in at.session_state
     at.text_input[0].input("ann1")
-    at.text_input[1].input("secret1")
+    at.text_input[1].input("secret1-xyz-pw")
     at.button[0].click().run()
     assert at.error and USER_KEY not in at.session_state
 
@@ -162,8 +171,8 @@ def test_invite_link_creates_account_once(world):
     at.run()
     assert [s.value for s in at.subheader] == ["Create your account"]
     at.text_input[0].input("newbie")
-    at.text_input[1].input("pass1234")
-    at.text_input[2].input("pass1234")
+    at.text_input[1].input("pass1234-xyz")
+    at.text_input[2].input("pass1234-xyz")
     at.button[0].click().run()
     no_exception(at)
     assert "invite" not in at.query_params  # the token does not linger in the URL
@@ -175,8 +184,8 @@ def test_invite_link_creates_account_once(world):
     again.query_params["invite"] = token
     again.run()
     again.text_input[0].input("second")
-    again.text_input[1].input("pass1234")
-    again.text_input[2].input("pass1234")
+    again.text_input[1].input("pass1234-xyz")
+    again.text_input[2].input("pass1234-xyz")
     again.button[0].click().run()
     assert "not valid or has already been used" in again.error[0].value
 
@@ -220,17 +229,23 @@ def test_annotate_page_reveals_no_system(world):
     for secret in (SYS_1, SYS_2, "system_a", "system_b", "output_a", "output_b"):
         assert secret not in sent
     allowed = re.compile(
-        r"^(study|rate|skip|crit_\d+_(left|right)_\d+|comment_\d+|vote_(A|B|tie)"
+        r"^(study|rate|skip|raw_\d+|scroll_together|pane_a|pane_b|top_\d+_\d+"
+        r"|crit_\d+_(left|right)_\d+|comment_\d+|vote_(A|B|tie)"
         r"|skip_reason_\d+|skip_detail_\d+|FormSubmitter:skip-Skip this pair)$"
     )
     keys = widget_keys(at)
     assert keys and all(allowed.match(k) for k in keys), keys
     assert not at.query_params
-    # Untrusted text: every Markdown element has HTML disabled.
+    # Untrusted text goes through ui.render only; Markdown elements never allow HTML.
     for md in at.markdown:
         assert not md.proto.allow_html
     assert titles(at) == ["Annotate"]
-    assert [s.value for s in at.subheader][:3] == ["Prompt", "Response A", "Response B"]
+    labels = [m.value for m in at.markdown]
+    assert [x for x in labels if x in ("**Prompt**", "**Response A**", "**Response B**")] == [
+        "**Prompt**",
+        "**Response A**",
+        "**Response B**",
+    ]
     # Ctrl+Enter in the comment must not press the first vote button (a silent "A").
     forms = {f.proto.form.form_id: f.proto.form for f in at.get("form")}
     assert set(forms) == {"rate", "skip"}
@@ -241,24 +256,25 @@ def test_hostile_and_empty_outputs_render_as_text(world):
     at = app_as(world["ann"])
     shown = []
     for _ in range(3):
-        texts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-        shown.append(texts)
+        shown.extend(html_bodies(at))
         fill_scores(at, 3)
         vote(at, "tie")
-    flat = [t for texts in shown for t in texts]
-    assert any(XSS in t for t in flat)  # shown verbatim, as text
+    flat = "\n".join(shown)
+    # Shown verbatim, as escaped text: no tag of the output survives as markup.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in flat and "<script>alert" not in flat
+    assert "&lt;img src=x onerror=alert(1)&gt;" in flat and "<img" not in flat
     assert "(empty response)" in flat
-    assert any(r"\$5" in t for t in flat)  # prices are not typeset as math
+    assert "Blue costs $5 and red $6." in flat  # prices are plain text, never math
 
 
 def test_vote_stores_scores_and_unblinds_sides(world):
     at = app_as(world["ann"])
-    assert "Progress: 0 / 3" in at.get("progress")[0].proto.text
+    assert progress_text(at) == "0 rated · about 3 left for you"
     names = default_rubric().names
     for i in range(len(names)):
         at.radio(key=f"crit_{i}_left_1").set_value(5)
         at.radio(key=f"crit_{i}_right_1").set_value(2)
-    at.text_area(key="comment_1").input("left is right")
+    at.text_input(key="comment_1").input("left is right")
     vote(at, "A")
     no_exception(at)
     [rating] = ratings(world["engine"])
@@ -271,10 +287,10 @@ def test_vote_stores_scores_and_unblinds_sides(world):
     assert rating.scores == {n: {left: 5, right: 2} for n in names}
     assert rating.comment == "left is right"
     assert rating.time_spent_s is not None and rating.time_spent_s >= 0
-    assert "Progress: 1 / 3" in at.get("progress")[0].proto.text
+    assert progress_text(at) == "1 rated · about 2 left for you"
     # The next pair starts with blank widgets.
     assert at.radio(key="crit_0_left_2").value is None
-    assert at.text_area(key="comment_2").value == ""
+    assert at.text_input(key="comment_2").value == ""
 
 
 def test_incomplete_scores_are_refused(world):
@@ -288,9 +304,9 @@ def test_incomplete_scores_are_refused(world):
 
 def test_resume_shows_the_same_open_pair(world):
     first = app_as(world["ann"])
-    shown = [m.value for m in first.markdown]
+    shown = html_bodies(first)
     again = app_as(world["ann"])  # a new browser session, same account
-    assert [m.value for m in again.markdown] == shown
+    assert html_bodies(again) == shown
     with Session(world["engine"]) as s:
         mine = s.exec(select(Assignment).where(Assignment.user_id == world["ann"].id)).all()
     assert len(mine) == 1
@@ -305,7 +321,7 @@ def test_skip_with_reason_flags_pair(world):
     with Session(world["engine"]) as s:
         [a] = s.exec(select(Assignment).where(Assignment.status == "skipped")).all()
     assert a.flagged and a.reason == "Both responses are unusable: both off topic"
-    assert "Progress: 1 / 3" in at.get("progress")[0].proto.text
+    assert progress_text(at) == "1 rated · about 2 left for you"
 
 
 def test_other_reason_needs_details(world):
@@ -335,7 +351,7 @@ def test_all_done_message(world):
         fill_scores(at, 2)
         vote(at, "B")
     no_exception(at)
-    assert "finished every pair" in at.success[0].value
+    assert any("finished every pair" in m.value for m in at.success)
     assert len(ratings(world["engine"])) == 3
 
 
@@ -347,12 +363,17 @@ def test_studies_page_creates_study_and_imports(world):
     no_exception(at)
     at.text_input[0].input("second-study")
     at.number_input[0].set_value(2)
-    at.button(key="FormSubmitter:create_study-Create study").click().run()
+    at.button(key="FormSubmitter:create_study_0-Create study").click().run()
     no_exception(at)
     with Session(world["engine"]) as s:
         study = s.exec(select(Study).where(Study.name == "second-study")).one()
     assert study.k == 2
     assert at.selectbox(key="studies_pick").value == "second-study"
+    # A confirmation, and the form comes back empty for the next study.
+    assert "Study 'second-study' created" in at.success[0].value
+    assert at.text_input[0].value == "" and at.number_input[0].value == 3
+    table = at.dataframe[0].value
+    assert list(table.loc[table["study"] == "second-study", "pairs"]) == [0]
 
     csv = long_csv([("p1", "Hi?", "m1", "hello"), ("p1", "Hi?", "m2", "")])
     at.file_uploader(key="import_files").set_value([("demo.csv", csv, "text/csv")])
@@ -361,6 +382,9 @@ def test_studies_page_creates_study_and_imports(world):
     assert "1 pairs added" in at.success[0].value
     assert "1 outputs are empty" in at.success[0].value
     assert [m.value for m in at.metric][:4] == ["2", "1", "2", "1"]
+    # The studies table already counts the imported pair (it used to say 0 until a reload).
+    table = at.dataframe[0].value
+    assert list(table.loc[table["study"] == "second-study", "pairs"]) == [1]
 
 
 def test_studies_page_plans_the_number_of_prompts(world):
@@ -418,9 +442,10 @@ def test_annotators_page_manages_accounts(world):
     assert set(table["username"]) == {"boss", "ann1", "ann2"}
 
     at.text_input[0].input("carol")
-    at.text_input[1].input("pw-carol")
+    at.text_input[1].input("pw-sunny-tulip-9")
     at.button(key="FormSubmitter:add_user-Create account").click().run()
     assert "Created annotator 'carol'" in at.success[0].value
+    assert "carol" in set(at.dataframe[0].value["username"])  # the table is already fresh
 
     at.button(key="FormSubmitter:invite-Create invite link").click().run()
     link = at.code[0].value
@@ -501,3 +526,57 @@ def test_demo_data_file_is_valid_long_format():
     assert any("<script>alert(1)</script>" in r["output"] for r in rows)
     accounts = json.loads((ROOT / "annotate" / "demo_data" / "demo_accounts.json").read_text())
     assert {a["username"] for a in accounts} >= {"admin", "annotator1"}
+
+
+# ---------------------------------------------------------------- my ratings (issue 10)
+
+
+def test_my_ratings_page_is_blind_and_edits_with_history(world):
+    from foundation.models import RatingRevision
+
+    at = app_as(world["ann"])
+    fill_scores(at, 4)
+    vote(at, "A")
+    sent = everything_sent(at) + "\n".join(html_bodies(at))
+    assert "Undo last vote" in sent  # offered right after the vote
+    mine = page_as(world["ann"], "my_ratings.py")
+    no_exception(mine)
+    sent = everything_sent(mine) + "\n".join(html_bodies(mine))
+    for secret in (SYS_1, SYS_2, "system_a", "system_b", "output_a", "output_b"):
+        assert secret not in sent
+    allowed = re.compile(
+        r"^(my_study|my_pick|edit|edit_raw_\d+|scroll_together|pane_a|pane_b"
+        r"|edit_\d+_(left|right)_\d+|edit_comment_\d+"
+        r"|edit_pref_\d+|FormSubmitter:edit-Save changes)$"
+    )
+    keys = widget_keys(mine)
+    assert keys and all(allowed.match(k) for k in keys), keys
+    # The stored scores come back as given; change the choice and one score.
+    assert mine.radio(key="edit_0_left_1").value == 4
+    mine.radio(key="edit_pref_1").set_value("B")
+    mine.radio(key="edit_0_left_1").set_value(1)
+    mine.button(key="FormSubmitter:edit-Save changes").click().run()
+    no_exception(mine)
+    assert any("Rating 1 saved" in s.value for s in mine.success)
+    [rating] = ratings(world["engine"])
+    with Session(world["engine"]) as s:
+        a = s.get(Assignment, rating.assignment_id)
+        [old] = s.exec(select(RatingRevision)).all()
+    right = "a" if a.swapped else "b"
+    assert rating.preference == right and old.preference != right
+    # The raw toggle shows the exact text, still blind.
+    mine.toggle(key="edit_raw_1").set_value(True).run()
+    raw = "\n".join(html_bodies(mine))
+    assert 'class="sbs-raw"' in raw and SYS_1 not in raw and SYS_2 not in raw
+
+
+def test_admin_opening_annotate_claims_nothing_until_asked(world):
+    at = page_as(world["admin"], "annotate.py")
+    no_exception(at)
+    assert [b.label for b in at.button] == ["Start annotating"]
+    with Session(world["engine"]) as s:
+        assert not s.exec(select(Assignment)).all()
+    at.button[0].click().run()
+    no_exception(at)
+    with Session(world["engine"]) as s:
+        assert len(s.exec(select(Assignment)).all()) == 1

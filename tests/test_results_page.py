@@ -33,8 +33,8 @@ def world(tmp_path, monkeypatch):
                 for ann, pref in (("u1", "b"), ("u2", "b" if i % 3 else "a"), ("u3", "tie")):
                     rate(s, b, ann, pid, pref, scores={"Accuracy": {"a": 2, "b": 4}})
                 verdict(s, b, "openai:gpt", pid, "b", "b" if i % 2 else "a")
-        admin = create_user(s, username="boss", password="secret", role="admin")
-        ann = create_user(s, username="ann9", password="secret")
+        admin = create_user(s, username="boss", password="secret0-xyz-pw", role="admin")
+        ann = create_user(s, username="ann9", password="secret0-xyz-pw")
         s.commit()  # the account services leave the commit to the caller
     yield {"engine": engine, "admin": admin, "ann": ann, "built": b}
     get_settings.cache_clear()
@@ -56,7 +56,9 @@ def test_results_page_renders_every_tab(world):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Ratings"] == "54"
     frames = [d.value for d in at.dataframe]
-    headline = frames[0]  # the answer comes first
+    card, headline = frames[0], frames[1]  # the evaluation card on top, then who wins
+    assert list(card.columns)[:2] == ["layer", "metric"]
+    assert {"human", "judge"} <= set(card["layer"])
     assert list(headline.columns) == ["A vs B", "humans", "openai:gpt", "sources agree"]
     assert len(headline) == 3
     assert any("lc_win_rate_a" in f.columns for f in frames)

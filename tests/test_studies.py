@@ -48,7 +48,7 @@ def test_rubric_is_editable_until_the_first_rating(session, study_with_pairs):
     custom = Rubric(criteria=[Criterion(name="Helpfulness")], scale_max=7, allow_ties=False)
     update_study(session, study=study, rubric=custom, k=3)
     assert rubric_of(get_study(session, study.id)) == custom
-    user = create_user(session, username="u", password="pass1234")
+    user = create_user(session, username="u", password="pass1234-xyz")
     a = next_assignment(session, study=study, user=user)
     submit_rating(
         session,
@@ -126,7 +126,7 @@ def test_services_leave_the_commit_to_the_unit_of_work(engine):
     from foundation.models import Study, User
 
     with pytest.raises(RuntimeError), unit_of_work(engine) as s:
-        create_user(s, username="first", password="pass1234")  # a savepoint is its first write
+        create_user(s, username="first", password="pass1234-xyz")  # a savepoint is its first write
         study = create_study(s, name="gone")
         import_sources(s, study=study, sources=[("o.csv", make_long_csv(2))])
         raise RuntimeError("the command failed")
@@ -134,7 +134,7 @@ def test_services_leave_the_commit_to_the_unit_of_work(engine):
         assert get_user(s, "first") is None
         assert not s.exec(select(Study)).all() and not s.exec(select(Prompt)).all()
     with unit_of_work(engine) as s:
-        create_user(s, username="first", password="pass1234")
+        create_user(s, username="first", password="pass1234-xyz")
         create_study(s, name="kept")
     with Session(engine) as s:
         assert [u.username for u in s.exec(select(User))] == ["first"]

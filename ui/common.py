@@ -18,6 +18,8 @@ from foundation.settings import get_settings
 
 #: Session-state key of the logged-in user's id (server side only, never sent to the browser).
 USER_KEY = "_user_id"
+#: Set at login when the account must choose a new password before anything else.
+MUST_CHANGE_KEY = "_must_change_password"
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -50,8 +52,17 @@ def logout() -> None:
 
 def current_user() -> User | None:
     """The logged-in user, re-read on every run so a deactivated account is out at once."""
+    from ui.session import session_ended, user_id_from_cookie
+
     user_id = st.session_state.get(USER_KEY)
     if user_id is None:
+        # A reload, a bookmark or a typed URL: the HttpOnly session cookie may log us back in.
+        user_id = user_id_from_cookie()
+        if user_id is None:
+            return None
+        st.session_state[USER_KEY] = user_id
+    elif session_ended():  # logged out in another tab, or the session expired
+        logout()
         return None
     with db_session() as session:
         user = session.get(User, user_id)

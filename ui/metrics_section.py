@@ -177,7 +177,8 @@ def _metrics_table(study_id: int) -> None:
         st.dataframe(metric_table(rows), hide_index=True, width="stretch")
         st.caption(
             "Text metrics are on a 0–100 scale, label metrics on 0–1; 95% bootstrap CIs "
-            "over prompts. METEOR is not offered (it needs WordNet downloaded at run time)."
+            "over prompts. METEOR (NLTK's, with WordNet synonyms) is included when a WordNet "
+            "database is installed (Debian: wordnet-base; or `python -m nltk.downloader wordnet`)."
         )
     else:
         st.info("No automatic metrics yet (they need prompts with a reference).")

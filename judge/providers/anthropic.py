@@ -62,13 +62,10 @@ _STRUCTURED_WORDS = ("output_config", "output_format", "json_schema", "structure
 
 class AnthropicJudge:
     def __init__(self, spec: JudgeSpec, *, timeout: float = 120.0, **_: object):
-        import anthropic
-
         self.spec = spec
         self.base_url = resolve_base_url(spec)
-        self.client = anthropic.AsyncAnthropic(
-            api_key=api_key(spec), base_url=self.base_url, max_retries=0, timeout=timeout
-        )
+        self._key, self._timeout = api_key(spec), timeout
+        self._client: anthropic.AsyncAnthropic | None = None
         #: Ask for structured output until the server says this model (or a compatible
         #: server) cannot; then ask with the prompt's JSON instructions only.
         self.structured = True
@@ -130,8 +127,20 @@ class AnthropicJudge:
             extra={"stop_reason": getattr(response, "stop_reason", None)},
         )
 
+    @property
+    def client(self) -> anthropic.AsyncAnthropic:
+        """The SDK client, made (and the SDK imported) on first use."""
+        if self._client is None:
+            import anthropic
+
+            self._client = anthropic.AsyncAnthropic(
+                api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self._timeout
+            )
+        return self._client
+
     async def aclose(self) -> None:
-        await self.client.close()
+        if self._client is not None:
+            await self._client.close()
 
 
 def _message(exc: anthropic.APIStatusError) -> str:

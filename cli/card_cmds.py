@@ -1,0 +1,50 @@
+"""``sidebyside card STUDY``: the evaluation card (every layer, base against each system)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from cli.common import fail, open_session
+from cli.tracking import mlflow_option
+
+CARD_FORMATS = ("md", "html", "json")
+
+
+def card(
+    study: str = typer.Argument(..., help="Study name or id."),
+    fmt: str = typer.Option("md", "--format", "-f", help="md | html | json"),
+    n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples (0 = none)."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    mlflow: bool = mlflow_option(),
+) -> None:
+    """Text metrics, perplexity, benchmarks, judges and humans in one table, with changes."""
+    from analysis.card_render import card_md, card_page
+    from analysis.report import report_for_study
+    from annotate.studies import get_study
+
+    if fmt not in CARD_FORMATS:
+        raise fail(f"--format must be one of {', '.join(CARD_FORMATS)}, got {fmt!r}")
+    with open_session() as session:
+        try:
+            st = get_study(session, study)
+        except LookupError as exc:
+            raise fail(str(exc)) from None
+        report = report_for_study(session, st, n_boot=n_boot, seed=seed)
+    assert report.card is not None  # report_for_study always builds it
+    if fmt == "json":
+        payload = {"study": report.study.name, **report.card.model_dump(mode="json")}
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
+    elif fmt == "html":
+        typer.echo(card_page(report.card, report.study.name), nl=False)
+    else:
+        typer.echo("\n".join(card_md(report.card)).rstrip())
+    if mlflow:
+        from cli.tracking import track
+
+        track("card", study=report.study.name, n_boot=n_boot, seed=seed)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("card")(card)

@@ -1,0 +1,29 @@
+"""Choose a new password: forced at login for an admin whose password falls short of the
+rules (the demo's admin/admin), before any other page opens."""
+
+import streamlit as st
+
+from annotate.auth import MIN_PASSWORD_CHARS, change_own_password
+from ui.common import MUST_CHANGE_KEY, db_session, require_user
+
+user = require_user()
+st.title("Choose a new password")
+st.info(
+    "Your password is too weak for an account that runs studies (the demo's admin password "
+    f"is public). Choose one of at least {MIN_PASSWORD_CHARS} characters that is not a "
+    "common password; nothing else opens until you do."
+)
+with st.form("change_password"):
+    current = st.text_input("Current password", type="password", autocomplete="current-password")
+    new = st.text_input("New password", type="password", autocomplete="new-password")
+    again = st.text_input("Repeat the new password", type="password", autocomplete="new-password")
+    done = st.form_submit_button("Set password", type="primary")
+if done:
+    try:
+        with db_session() as session:
+            change_own_password(session, user=user, current=current, new=new, again=again)
+    except ValueError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state.pop(MUST_CHANGE_KEY, None)
+        st.rerun()

@@ -1,0 +1,53 @@
+"""The evaluation card on top of the Results page: every layer of the study (text metrics,
+perplexity, benchmarks, judges, humans), base against each other system, with changes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis.card import build_card
+from analysis.card_render import HEADERS, card_cells
+from analysis.frames import load_card_frames, load_judge_scores
+from analysis.report_models import StudyReport
+from ui.common import get_engine_cached
+
+
+def _style(card_rows, frame: pd.DataFrame):
+    """Grey where the change is within its interval, red where a layer is flagged."""
+
+    def colour(row: pd.Series) -> list[str]:
+        r = card_rows[row.name]
+        if r.flag:
+            css = "color: #b00020; font-weight: 600"
+        elif r.clear is False:
+            css = "color: #888"
+        else:
+            css = ""
+        return [css if col == "verdict" else "" for col in frame.columns]
+
+    return frame.style.apply(colour, axis=1)
+
+
+def render_results_card(report: StudyReport, study_id: int) -> None:
+    """Show the card and put it on ``report`` (so the downloads carry the stored layers)."""
+    engine = get_engine_cached()
+    n_boot = report.settings.n_boot
+    card = build_card(
+        report,
+        judge_scores=load_judge_scores(engine, study_id),
+        n_boot=n_boot,
+        seed=report.settings.seed,
+        **load_card_frames(engine, study_id),
+    )
+    report.card = card
+    st.subheader("Evaluation card")
+    if not card.rows:
+        st.info(
+            "No figures yet: compute metrics or perplexity, run `sidebyside benchmark --study`, "
+            "run judges or collect ratings, and the card fills in."
+        )
+        return
+    frame = pd.DataFrame(card_cells(card), columns=HEADERS)
+    st.dataframe(_style(card.rows, frame), hide_index=True, width="stretch")
+    st.caption(" ".join(card.notes))
