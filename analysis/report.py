@@ -331,6 +331,11 @@ def build_report(
     # The statistics modules return plain rows; clean them (numpy scalars, NaN) and validate
     # them into the models once, then answer the headline from the typed sections.
     typed = StudyReport.model_validate(clean(report))
+    if typed.judge_comparison:  # rank judges by calibration too, where they have confidence
+        for row in typed.judge_comparison.judges:
+            conf = typed.judges[row.judge].confidence if row.judge in typed.judges else None
+            if conf is not None:
+                row.ece, row.brier, row.n_confidence = conf.ece, conf.brier, conf.n
     typed.headline = headline(typed)
     typed.card = build_card(
         typed, judge_scores=fr.judge_scores, n_boot=n_boot, seed=seed, **(layers or {})

@@ -174,13 +174,15 @@ def _lc(rows: list[LengthControlled] | None) -> list[str]:
 
 
 COMPARE_HEADERS = ["judge", "agreement with human majority", "95% CI", "without ties", "95% CI",
-                   "pairs"]  # fmt: skip
+                   "pairs", "ECE", "Brier"]  # fmt: skip
 PAIRWISE_HEADERS = ["better", "worse", "difference", "95% CI", "only better agrees",
                     "only worse agrees", "p (McNemar)", "shared pairs"]  # fmt: skip
 COMPARE_NOTE = (
     "Judges ranked by agreement with the human majority; intervals from one bootstrap of "
     "pairs shared by all judges. Each two judges are compared on the pairs both judged, with "
-    "the exact McNemar test on the pairs where only one of them agrees with the humans."
+    "the exact McNemar test on the pairs where only one of them agrees with the humans. ECE "
+    "and Brier (judges with log-probabilities only) say whether a judge's confidence can be "
+    "taken at its word."
 )
 
 
@@ -188,7 +190,7 @@ def comparison_cells(cmp: JudgeComparison) -> tuple[list[list[Any]], list[list[A
     """Cells of the two judge-comparison tables, shared by the Markdown and HTML reports."""
     ranked = [
         [r.judge, r.agreement, ci(r.ci_low, r.ci_high), r.agreement_no_ties,
-         ci(r.ci_low_no_ties, r.ci_high_no_ties), r.n]
+         ci(r.ci_low_no_ties, r.ci_high_no_ties), r.n, r.ece, r.brier]
         for r in cmp.judges
     ]  # fmt: skip
     pairwise = [

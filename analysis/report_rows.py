@@ -290,6 +290,15 @@ class JudgeAgreement(ReportModel):
     ci_high_no_ties: float | None
     n: int
     n_no_ties: int
+    ece: float | None = Field(
+        default=None,
+        description="The judge's expected calibration error (judges.<key>.confidence); null "
+        "for a judge without probabilities.",
+    )
+    brier: float | None = Field(default=None, description="The judge's Brier score, likewise.")
+    n_confidence: int | None = Field(
+        default=None, description="Pairs behind ece and brier (judges.<key>.confidence.n)."
+    )
 
 
 class JudgePair(ReportModel):

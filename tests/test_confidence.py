@@ -100,6 +100,9 @@ def test_from_log_probabilities_to_calibration(engine, session: Session):
     assert section.n == 4 and section.ece == pytest.approx(c.ece)
     assert [b.count for b in section.bins] == [b.count for b in c.bins]
     assert report.judges["baseline:longest"].confidence is None
+    ranked = {r.judge: r for r in report.judge_comparison.judges}  # judges compared, too
+    assert ranked[spec].ece == pytest.approx(c.ece) and ranked[spec].n_confidence == 4
+    assert ranked["baseline:longest"].ece is None
     assert report.model_dump(mode="json")["judges"][spec]["confidence"]["brier"] == c.brier
 
 
