@@ -5,7 +5,15 @@ serve`` and the browser tests run ``streamlit run ui/server.py``."""
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from ui.session import routes
+
+# app.py declares its pages with st.navigation. Until a first script run has called it,
+# Streamlit guesses the legacy pages/-directory mode from the folder beside app.py, so the
+# first browser session after a start would resolve a deep link (/study-results) against the
+# file names: a "Page not found" dialog over the login form, and page files run without
+# app.py's gate. Tell it up front that this app never uses that mode.
+PagesManager.uses_pages_directory = False
 
 app = st.App(Path(__file__).resolve().parent.parent / "app.py", routes=routes())
