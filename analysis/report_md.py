@@ -94,7 +94,7 @@ def win_rate_cells(rows: list[WinRate]) -> list[list[Any]]:
 HEADLINE_NOTE = (
     "A source names a winner when its 95% interval for the win rate (bootstrap over prompts) "
     "excludes ½ and the exact sign test over prompts agrees (p < 0.05); the figure is the "
-    "win rate of A (ties = ½) with that interval. Where the length-controlled win rate calls "
+    "win rate of A (ties = ½) with that interval. Where the equal-length win rate calls "
     "it differently, the cell says so. Without a clear winner, it estimates the prompts "
     "needed to settle the question (80% power, if the observed prompt-level outcome were the "
     "truth)."

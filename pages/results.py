@@ -238,9 +238,7 @@ def wins_tab(report: StudyReport) -> None:
     headers, rows = headline_cells(report, compact=True)
     if rows:
         st.dataframe(pd.DataFrame(rows, columns=headers), hide_index=True, width="stretch")
-        st.caption(
-            HEADLINE_NOTE + ' "(length?)": the length-controlled win rate calls it differently.'
-        )
+        st.caption(HEADLINE_NOTE + ' "(length?)": the equal-length win rate calls it differently.')
         with st.expander("The figures behind each call"):
             headers, rows = headline_cells(report)
             st.dataframe(pd.DataFrame(rows, columns=headers), hide_index=True, width="stretch")
