@@ -111,6 +111,7 @@ def test_outputs_keep_their_shape_and_fetch_nothing(app):
         log_in(page, app["url"], "screener", PASSWORD)
         pick_study(page, "screen")
         page.get_by_text("Roses are red,").wait_for()
+        wait_idle(page)  # every pane drawn, not only the first
         outs = page.locator(".sbs-out")
         texts = [outs.nth(i).inner_text() for i in range(outs.count())]
         # The prompt's single newline and the poem's four lines survive as line breaks.
@@ -131,6 +132,7 @@ def test_outputs_keep_their_shape_and_fetch_nothing(app):
         page.get_by_text("Raw text", exact=True).click()
         raw = page.locator("pre.sbs-raw")
         raw.first.wait_for()
+        wait_idle(page)
         assert CODE in [raw.nth(i).inner_text() for i in range(raw.count())]
         assert_blind(page, seen)
 
@@ -148,7 +150,10 @@ def test_missing_scores_are_named_next_to_the_buttons(app):
         assert "Accuracy (B)" in error.inner_text()
         # The rows left empty are marked where they are.
         page.get_by_text("Score A and B").first.wait_for()
-        assert page.get_by_text("Score B", exact=True).count() == 1  # Accuracy: only B missing
+        only_b = page.get_by_text("Score B", exact=True)  # Accuracy: only B is missing
+        only_b.first.wait_for()  # the rows are redrawn one by one: wait, do not sample
+        wait_idle(page)
+        assert only_b.count() == 1
 
 
 def test_long_outputs_scroll_in_their_panes_and_the_votes_stay_on_screen(app):
