@@ -93,6 +93,8 @@ _DRAFT_JS = """<div id="sbs-draft" class="sbs-js" data-token="%s"></div><script>
         const i = radios.findIndex(r => r.checked);
         if (i >= 0) picked[rowName(box)] = i;
       }
+      // Never overwrite a kept draft with nothing (a reload before the restore has run).
+      if (!Object.keys(picked).length) return;
       sessionStorage.setItem('sbs-draft-' + t, JSON.stringify(picked));
     };
     // A click or a key on a score row: read the rows once the pick has landed.
@@ -103,18 +105,27 @@ _DRAFT_JS = """<div id="sbs-draft" class="sbs-js" data-token="%s"></div><script>
         }
       }, true);
     }
+    // A pick made while a rerun redraws the rows can be read before it shows: read again
+    // every second, so the draft catches up whatever the timing.
+    setInterval(save, 1000);
   }
   const saved = JSON.parse(sessionStorage.getItem('sbs-draft-' + token()) || '{}');
   let tries = 0;
   const restore = () => {
     const boxes = rows();
     const ready = boxes.length > 0 && boxes.every(b => b.querySelector('input[type=radio]'));
-    if (!ready) { if (tries++ < 100) setTimeout(restore, 100); return; }
+    if (!ready) { if (tries++ < 600) setTimeout(restore, 100); return; }
+    let pending = false;
     for (const box of boxes) {
       const i = saved[rowName(box)];
       const radios = [...box.querySelectorAll('input[type=radio]')];
-      if (i !== undefined && radios[i] && !radios.some(r => r.checked)) radios[i].click();
+      if (i !== undefined && radios[i] && !radios.some(r => r.checked)) {
+        radios[i].click();
+        pending = true;
+      }
     }
+    // A pick put back while a rerun redraws the rows can be lost: look again until all hold.
+    if (pending && tries++ < 600) setTimeout(restore, 500);
   };
   if (Object.keys(saved).length) restore();
 })();
