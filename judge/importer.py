@@ -22,14 +22,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from foundation.enums import JudgmentStatus
+from foundation.enums import JudgeMode, JudgmentStatus
 from foundation.models import JudgeVerdict, Judgment, Output, Pair, Prompt, Study, System, utcnow
 from foundation.readers import InputError, read_table
 from judge.specs import ENSEMBLE
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "judge", "winner")
 OPTIONAL = ("reasoning", "preference", "raw")
-IMPORTED_MODE = "imported"
+IMPORTED_MODE = JudgeMode.IMPORTED  # verdicts made elsewhere
 MAX_LISTED = 20
 
 
