@@ -79,10 +79,22 @@ def pick_study(page, name: str) -> None:
     wait_idle(page)
 
 
-def in_viewport(page, locator) -> bool:
-    box = locator.bounding_box()
-    view = page.viewport_size
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= view["height"]
+def in_viewport(page, locator, timeout: float = 10_000) -> bool:
+    """Whether the element comes to rest wholly inside the window (the app redraws and
+    scrolls after a script run, so wait for that rather than sample one frame)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wait_idle(page)
+    try:
+        page.wait_for_function(
+            "(el) => { const r = el.getBoundingClientRect();"
+            " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+            arg=locator.first.element_handle(),
+            timeout=timeout,
+        )
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def record_traffic(page) -> dict[str, list]:
