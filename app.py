@@ -4,9 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from foundation.enums import Role
-from ui.common import MUST_CHANGE_KEY, current_user, logout
-from ui.session import (
+from sidebyside.foundation.enums import Role
+from sidebyside.ui.common import MUST_CHANGE_KEY, current_user, logout
+from sidebyside.ui.session import (
     cookie_drop_url,
     end_browser_session,
     navigate_after_rerun,

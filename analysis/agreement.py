@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.alpha import (  # noqa: F401 - re-exported
+from sidebyside.analysis.alpha import (  # noqa: F401 - re-exported
     LEVELS,
     RELIABLE,
     TENTATIVE,
@@ -29,7 +29,7 @@ from analysis.alpha import (  # noqa: F401 - re-exported
     value_counts,
     wide_to_long,
 )
-from analysis.bootstrap import DEFAULT_N_BOOT
+from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT
 
 # --------------------------------------------------------------------------- kappas
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
+from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.calibration import first_position_rate, prefers_longer_rate
-from analysis.winrates import sign_test
+from sidebyside.analysis.calibration import first_position_rate, prefers_longer_rate
+from sidebyside.analysis.winrates import sign_test
 
 MIN_RATINGS, MIN_TIMED = 20, 10
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.agreement import kappa_from_table, unique_mode
+from sidebyside.analysis.agreement import kappa_from_table, unique_mode
 
 CODES = ("a", "b", "tie")
 CONFUSION_LABELS = ("a", "tie", "b")

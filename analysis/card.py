@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.bootstrap import percentile_ci, resample_sums
-from analysis.report_rows import CardRow, EvaluationCard
+from sidebyside.analysis.bootstrap import percentile_ci, resample_sums
+from sidebyside.analysis.report_rows import CardRow, EvaluationCard
 
 METRIC_NAMES = {
     "bleu": "BLEU",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from analysis.report_rows import CardRow, EvaluationCard
+from sidebyside.analysis.report_rows import CardRow, EvaluationCard
 
 HEADERS = ["layer", "metric", "base", "base value", "system", "value [95% CI]", "change [CI]"]
 HEADERS += ["verdict"]
@@ -99,7 +99,7 @@ def card_html(card: EvaluationCard | None, *, heading: bool = True) -> str:
 
 def card_page(card: EvaluationCard, study: str) -> str:
     """A self-contained HTML page of the card alone."""
-    from analysis.report_html import CSS as REPORT_CSS
+    from sidebyside.analysis.report_html import CSS as REPORT_CSS
 
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import winrates as wr
-from analysis.bootstrap import DEFAULT_N_BOOT, stratified_resample_sums
-from analysis.headline import decide
+from sidebyside.analysis import winrates as wr
+from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, stratified_resample_sums
+from sidebyside.analysis.headline import decide
 
 UNCATEGORISED = "(no category)"
 

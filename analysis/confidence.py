@@ -134,7 +134,7 @@ def calibration_frame(judge: pd.DataFrame, human: pd.DataFrame) -> pd.DataFrame:
     """One judge's verdict rows (``pair_id``, ``preference_score`` on AlpacaEval's 1..2 scale)
     and the human rating rows -> ``pair_id, p_b, human`` for the pairs with both a judge
     probability and at least one human rating."""
-    from analysis.calibration import human_majority
+    from sidebyside.analysis.calibration import human_majority
 
     if judge.empty or human.empty or "preference_score" not in judge.columns:
         return pd.DataFrame({"pair_id": [], "p_b": [], "human": []})

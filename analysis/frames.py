@@ -43,8 +43,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from foundation.lookup import get_study
-from foundation.models import (
+from sidebyside.foundation.lookup import get_study
+from sidebyside.foundation.models import (
     JudgeVerdict,
     Judgment,
     Output,
@@ -55,7 +55,7 @@ from foundation.models import (
     System,
     User,
 )
-from foundation.rubric import Rubric
+from sidebyside.foundation.rubric import Rubric
 
 BASE_COLUMNS = [
     "source",
@@ -340,7 +340,7 @@ def load_style(session: Session, study_id: int) -> pd.DataFrame:
     """Style counts of both outputs of every pair (``analysis.style_control.style_counts``):
     ``pair_id`` and ``<style>_a`` / ``<style>_b`` for each of ``STYLES``. Each output's text
     is read and counted once, however many pairs it is in."""
-    from analysis.style_control import STYLES, style_counts
+    from sidebyside.analysis.style_control import STYLES, style_counts
 
     texts = session.execute(
         select(Output.id, Output.text)
@@ -386,7 +386,7 @@ def load_unparsed(session: Session, study_id: int) -> pd.DataFrame:
 
 def load_families(session: Session, study_id: int) -> dict[str, dict[str, str]]:
     """Declared model families of a study's systems and judges (``ModelFamily``)."""
-    from foundation.models import ModelFamily
+    from sidebyside.foundation.models import ModelFamily
 
     out: dict[str, dict[str, str]] = {"system": {}, "judge": {}}
     rows = session.execute(
@@ -489,7 +489,7 @@ def load_card_frames(source: Session | Engine, study: Study | int | str) -> dict
     run per model and text set: model, texts, texts_sha256, perplexity, ci_low, ci_high, nll
     and n_tokens per text as arrays) and ``benchmarks`` (the newest per model, task and metric:
     model, task, metric, value, stderr, n, per_item {doc_id: score})."""
-    from foundation.models import BenchmarkResult, MetricResult, PerplexityRun
+    from sidebyside.foundation.models import BenchmarkResult, MetricResult, PerplexityRun
 
     with as_session(source) as session:
         st = resolve_study(session, study)

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.power import prompts_needed_at_observed
-from analysis.report_models import (
+from sidebyside.analysis.power import prompts_needed_at_observed
+from sidebyside.analysis.report_models import (
     HeadlineEntry,
     HumanSection,
     JudgeSection,
     StudyReport,
     Verdict,
 )
-from analysis.winrates import honest_ci
+from sidebyside.analysis.winrates import honest_ci
 
 HUMANS = "humans"
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
-from analysis.calibration import human_majority
+from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
+from sidebyside.analysis.calibration import human_majority
 
 
 def _hits(

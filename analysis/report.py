@@ -16,21 +16,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import agreement as ag
-from analysis import calibration as cal
-from analysis import length_control as lc
-from analysis import style_control as sc
-from analysis import winrates as wr
-from analysis.annotators import annotator_quality
-from analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
-from analysis.card import build_card
-from analysis.categories import by_category
-from analysis.confidence import calibration_frame, judge_calibration
-from analysis.frames import StudyFrames, load_card_frames, load_study_frames
-from analysis.headline import headline
-from analysis.judge_compare import compare_judges
-from analysis.report_models import SCHEMA_VERSION, StudyReport
-from analysis.self_preference import self_preference
+from sidebyside.analysis import agreement as ag
+from sidebyside.analysis import calibration as cal
+from sidebyside.analysis import length_control as lc
+from sidebyside.analysis import style_control as sc
+from sidebyside.analysis import winrates as wr
+from sidebyside.analysis.annotators import annotator_quality
+from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
+from sidebyside.analysis.card import build_card
+from sidebyside.analysis.categories import by_category
+from sidebyside.analysis.confidence import calibration_frame, judge_calibration
+from sidebyside.analysis.frames import StudyFrames, load_card_frames, load_study_frames
+from sidebyside.analysis.headline import headline
+from sidebyside.analysis.judge_compare import compare_judges
+from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport
+from sidebyside.analysis.self_preference import self_preference
 
 FORMATS = ("json", "md", "html")
 
@@ -372,11 +372,11 @@ def render(report: StudyReport, fmt: str) -> str:
     if fmt == "json":
         return to_json(report.model_dump(mode="json"))
     if fmt == "md":
-        from analysis.report_md import to_markdown
+        from sidebyside.analysis.report_md import to_markdown
 
         return to_markdown(report)
     if fmt == "html":
-        from analysis.report_html import to_html
+        from sidebyside.analysis.report_html import to_html
 
         return to_html(report)
     raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from analysis import report_parity as rp
-from analysis import svg
-from analysis.card_render import card_html
-from analysis.report_md import (
+from sidebyside.analysis import report_parity as rp
+from sidebyside.analysis import svg
+from sidebyside.analysis.card_render import card_html
+from sidebyside.analysis.report_md import (
     ANNOTATORS_NOTE,
     ANNOTATORS_TITLE,
     CATEGORY_HEADERS,
@@ -33,7 +33,7 @@ from analysis.report_md import (
     row_ci,
     win_rate_cells,
 )
-from analysis.report_models import (
+from sidebyside.analysis.report_models import (
     AnnotatorPairKappa,
     BradleyTerry,
     CategoryWinRate,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis import report_parity as rp
-from analysis.card_render import card_md
-from analysis.report_models import (
+from sidebyside.analysis import report_parity as rp
+from sidebyside.analysis.card_render import card_md
+from sidebyside.analysis.report_models import (
     AlphaEstimate,
     BradleyTerry,
     Calibration,
@@ -19,7 +19,7 @@ from analysis.report_models import (
     StudyReport,
     WinRate,
 )
-from analysis.winrates import honest_ci
+from sidebyside.analysis.winrates import honest_ci
 
 
 def fmt(x: Any, digits: int = 3) -> str:
@@ -107,7 +107,7 @@ def headline_cells(
     """Headers and cells of the "who wins" table (one row per system pair, one column per
     source), shared by the Markdown and HTML reports. ``compact`` cells hold the call only,
     marked "(length?)" when the length-controlled call differs (for narrow screens)."""
-    from analysis.headline import sources
+    from sidebyside.analysis.headline import sources
 
     names = sources(report)
     rows = []

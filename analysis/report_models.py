@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from analysis.report_rows import (
+from sidebyside.analysis.report_rows import (
     AlphaEstimate,
     AnnotatorPairKappa,
     AnnotatorQuality,

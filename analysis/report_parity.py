@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.report_models import HumanAgreement, StyleControl, WinRate
+from sidebyside.analysis.report_models import HumanAgreement, StyleControl, WinRate
 
 SWAP_NOTE = (
     "Agreement is computed on the preference relative to each pair's stored order (A / B / "

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
+from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
 
 STYLES = ("length", "headers", "lists", "bold")
 SCALE, INIT = 400.0, 1000.0

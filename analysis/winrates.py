@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
+from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
 
 #: Elo-style display scale: a 400-point gap means 10:1 odds (Chatbot Arena's convention).
 ELO_SCALE, ELO_BASE = 400.0 / np.log(10.0), 1000.0

@@ -23,7 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from annotate.blinding import (  # noqa: F401 - re-exported: the pages import them from here
+from sidebyside.annotate.blinding import (  # noqa: F401 - re-exported: the pages import them from here
     SHOWN,
     AssignmentError,
     BlindPair,
@@ -33,18 +33,18 @@ from annotate.blinding import (  # noqa: F401 - re-exported: the pages import th
     to_canonical,
     to_shown,
 )
-from annotate.progress import study_progress  # noqa: F401 - re-exported for older callers
-from annotate.queue import (
+from sidebyside.annotate.progress import study_progress  # noqa: F401 - re-exported for older callers
+from sidebyside.annotate.queue import (
     _blocked,
     _candidates,
     _imported,
     _open_assignment,
     _pair_ids,
 )
-from foundation.enums import AssignmentStatus, Preference
-from foundation.models import Assignment, Rating, Study, User, utcnow
-from foundation.rubric import rubric_of
-from foundation.settings import get_settings
+from sidebyside.foundation.enums import AssignmentStatus, Preference
+from sidebyside.foundation.models import Assignment, Rating, Study, User, utcnow
+from sidebyside.foundation.rubric import rubric_of
+from sidebyside.foundation.settings import get_settings
 
 
 @dataclass(frozen=True)

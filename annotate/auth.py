@@ -30,8 +30,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from foundation.enums import Role
-from foundation.models import AuditEvent, Invite, User, utcnow
+from sidebyside.foundation.enums import Role
+from sidebyside.foundation.models import AuditEvent, Invite, User, utcnow
 
 #: The roles an account can have, admin first.
 ROLES: tuple[Role, ...] = tuple(Role)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from foundation.enums import Preference
-from foundation.models import Assignment, Output, Pair, Prompt
-from foundation.rubric import Rubric
+from sidebyside.foundation.enums import Preference
+from sidebyside.foundation.models import Assignment, Output, Pair, Prompt
+from sidebyside.foundation.rubric import Rubric
 
 #: A preference as the annotator gives it: A = the left response, B = the right one.
 SHOWN = ("A", "B", Preference.TIE.value)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from annotate.auth import create_user, get_user
-from annotate.importing import import_paths
-from annotate.studies import create_study, list_studies
-from annotate.synthetic import simulate_sample_ratings
+from sidebyside.annotate.auth import create_user, get_user
+from sidebyside.annotate.importing import import_paths
+from sidebyside.annotate.studies import create_study, list_studies
+from sidebyside.annotate.synthetic import simulate_sample_ratings
 
 DEMO_STUDY = "demo"
 #: A second, clearly labelled study with simulated ratings, so a first start shows every
@@ -21,7 +21,7 @@ DEMO_STUDY = "demo"
 SAMPLE_STUDY = "sample (simulated ratings)"
 SAMPLE_RATERS = ("sample-rater1", "sample-rater2", "sample-rater3")
 SAMPLE_JUDGE = "baseline:longest"
-DEMO_DIR = Path(str(files("annotate") / "demo_data"))
+DEMO_DIR = Path(str(files("sidebyside.annotate") / "demo_data"))
 DEMO_OUTPUTS = DEMO_DIR / "demo_outputs.csv"
 
 

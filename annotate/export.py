@@ -40,10 +40,25 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from analysis.frames import as_session, criteria_of, load_pairs, load_verdicts, resolve_study
-from foundation.atomic import write_atomic
-from foundation.enums import Preference
-from foundation.models import Assignment, Judgment, Output, Pair, Prompt, Rating, Study, User
+from sidebyside.analysis.frames import (
+    as_session,
+    criteria_of,
+    load_pairs,
+    load_verdicts,
+    resolve_study,
+)
+from sidebyside.foundation.atomic import write_atomic
+from sidebyside.foundation.enums import Preference
+from sidebyside.foundation.models import (
+    Assignment,
+    Judgment,
+    Output,
+    Pair,
+    Prompt,
+    Rating,
+    Study,
+    User,
+)
 
 #: Canonical preferences as plain strings (what the tables hold and the exports write).
 _A, _B, _TIE = Preference.A.value, Preference.B.value, Preference.TIE.value

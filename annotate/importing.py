@@ -18,13 +18,13 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from annotate.sources import (
+from sidebyside.annotate.sources import (
     ImportValidationError,
     OutputRecord,
     ParsedFile,
     parse_source,
 )
-from foundation.models import Output, Pair, Prompt, Study, System
+from sidebyside.foundation.models import Output, Pair, Prompt, Study, System
 
 __all__ = ["ImportReport", "ImportValidationError", "import_paths", "import_sources"]
 

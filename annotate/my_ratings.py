@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from annotate.blinding import (
+from sidebyside.annotate.blinding import (
     AssignmentError,
     BlindPair,
     blind_view,
@@ -22,9 +22,17 @@ from annotate.blinding import (
     to_canonical,
     to_shown,
 )
-from foundation.enums import AssignmentStatus, Preference
-from foundation.models import Assignment, Pair, Prompt, Rating, RatingRevision, Study, utcnow
-from foundation.rubric import rubric_of
+from sidebyside.foundation.enums import AssignmentStatus, Preference
+from sidebyside.foundation.models import (
+    Assignment,
+    Pair,
+    Prompt,
+    Rating,
+    RatingRevision,
+    Study,
+    utcnow,
+)
+from sidebyside.foundation.rubric import rubric_of
 
 #: How long after a vote its "Undo" stays on offer.
 UNDO_WINDOW = timedelta(minutes=2)

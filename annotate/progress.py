@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from analysis.agreement import loo_agreement
-from analysis.annotators import annotator_quality
-from analysis.frames import load_study_frames
-from foundation.enums import AssignmentStatus, Preference
-from foundation.lookup import list_studies
-from foundation.models import Assignment, Pair, Prompt, Rating, Study, User
+from sidebyside.analysis.agreement import loo_agreement
+from sidebyside.analysis.annotators import annotator_quality
+from sidebyside.analysis.frames import load_study_frames
+from sidebyside.foundation.enums import AssignmentStatus, Preference
+from sidebyside.foundation.lookup import list_studies
+from sidebyside.foundation.models import Assignment, Pair, Prompt, Rating, Study, User
 
 #: Assignment statuses counted per annotator (expired ones are nobody's work any more).
 _COUNTED = (AssignmentStatus.DONE, AssignmentStatus.SKIPPED, AssignmentStatus.OPEN)

@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
-from annotate.blinding import queue_plan
-from foundation.enums import AssignmentStatus
-from foundation.models import Assignment, Pair, Rating, Study
+from sidebyside.annotate.blinding import queue_plan
+from sidebyside.foundation.enums import AssignmentStatus
+from sidebyside.foundation.models import Assignment, Pair, Rating, Study
 
 
 def _rows(session: Session, query) -> list:

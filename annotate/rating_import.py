@@ -24,11 +24,11 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from annotate.auth import USERNAME
-from annotate.sources import ImportValidationError
-from foundation.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
-from foundation.readers import Table, decode, parse_table, table_format
-from foundation.rubric import Rubric
+from sidebyside.annotate.auth import USERNAME
+from sidebyside.annotate.sources import ImportValidationError
+from sidebyside.foundation.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
+from sidebyside.foundation.readers import Table, decode, parse_table, table_format
+from sidebyside.foundation.rubric import Rubric
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "annotator", "winner")
 OPTIONAL = ("comment", "time_spent_s", "created_at")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from foundation.readers import (
+from sidebyside.foundation.readers import (
     InputError,
     csv_records,
     decode,

@@ -15,10 +15,19 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from foundation.db import unit_of_work
-from foundation.enums import JudgeMode, Preference, RatingSource
-from foundation.models import JudgeVerdict, Output, Pair, Prompt, Rating, Study, System, User
-from foundation.rubric import default_rubric, rubric_of
+from sidebyside.foundation.db import unit_of_work
+from sidebyside.foundation.enums import JudgeMode, Preference, RatingSource
+from sidebyside.foundation.models import (
+    JudgeVerdict,
+    Output,
+    Pair,
+    Prompt,
+    Rating,
+    Study,
+    System,
+    User,
+)
+from sidebyside.foundation.rubric import default_rubric, rubric_of
 
 
 @dataclass

@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pandas as pd  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from analysis import agreement as ag  # noqa: E402
-from analysis import report as rp  # noqa: E402
-from analysis import winrates as wr  # noqa: E402
-from analysis.frames import load_study_frames  # noqa: E402
-from annotate.synthetic import SyntheticSpec, build_synthetic_study  # noqa: E402
-from foundation.db import get_engine, init_db  # noqa: E402
+from sidebyside.analysis import agreement as ag  # noqa: E402
+from sidebyside.analysis import report as rp  # noqa: E402
+from sidebyside.analysis import winrates as wr  # noqa: E402
+from sidebyside.analysis.frames import load_study_frames  # noqa: E402
+from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study  # noqa: E402
+from sidebyside.foundation.db import get_engine, init_db  # noqa: E402
 
 
 def timed(fn, repeat: int = 1):

@@ -36,12 +36,12 @@ import numpy as np  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session, SQLModel, select  # noqa: E402
 
-from annotate.assignment import next_assignment, submit_rating  # noqa: E402
-from annotate.importing import import_sources  # noqa: E402
-from annotate.studies import create_study  # noqa: E402
-from foundation.db import get_engine, init_db, load_tables, unit_of_work  # noqa: E402
-from foundation.models import Assignment, Rating, User  # noqa: E402
-from foundation.settings import get_settings  # noqa: E402
+from sidebyside.annotate.assignment import next_assignment, submit_rating  # noqa: E402
+from sidebyside.annotate.importing import import_sources  # noqa: E402
+from sidebyside.annotate.studies import create_study  # noqa: E402
+from sidebyside.foundation.db import get_engine, init_db, load_tables, unit_of_work  # noqa: E402
+from sidebyside.foundation.models import Assignment, Rating, User  # noqa: E402
+from sidebyside.foundation.settings import get_settings  # noqa: E402
 
 SCORES = {c: {"A": 4, "B": 3} for c in ("Accuracy", "Relevance", "Format compliance", "Fluency")}
 

@@ -31,17 +31,17 @@ import numpy as np  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from annotate.assignment import (  # noqa: E402
+from sidebyside.annotate.assignment import (  # noqa: E402
     blind_view,
     next_assignment,
     progress,
     study_progress,
     submit_rating,
 )
-from annotate.synthetic import SyntheticSpec, build_synthetic_study  # noqa: E402
-from foundation.db import get_engine, init_db  # noqa: E402
-from foundation.models import Assignment, Pair, Study, User, utcnow  # noqa: E402
-from foundation.rubric import default_rubric  # noqa: E402
+from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study  # noqa: E402
+from sidebyside.foundation.db import get_engine, init_db  # noqa: E402
+from sidebyside.foundation.models import Assignment, Pair, Study, User, utcnow  # noqa: E402
+from sidebyside.foundation.rubric import default_rubric  # noqa: E402
 
 
 def seed_work(engine, study_id: int, n_annotators: int, per_pair: int, rng) -> None:

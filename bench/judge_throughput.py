@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session  # noqa: E402
 
-from foundation.db import get_engine, init_db  # noqa: E402
-from judge.parsing import parse_pairwise  # noqa: E402
-from judge.service import JudgeRunConfig, plan, run_judges  # noqa: E402
+from sidebyside.foundation.db import get_engine, init_db  # noqa: E402
+from sidebyside.judge.parsing import parse_pairwise  # noqa: E402
+from sidebyside.judge.service import JudgeRunConfig, plan, run_judges  # noqa: E402
 from tests.judge_helpers import make_study  # noqa: E402
 
 
@@ -147,8 +147,8 @@ def make_big_study(engine, name: str, n: int):
     too slow for 10k prompts)."""
     from sqlalchemy import insert, select
 
-    from foundation.models import Output, Pair, Prompt, Study, System
-    from foundation.rubric import default_rubric
+    from sidebyside.foundation.models import Output, Pair, Prompt, Study, System
+    from sidebyside.foundation.rubric import default_rubric
 
     with Session(engine) as s:
         study = Study(name=name, rubric=default_rubric().model_dump(), k=1, seed=3)
@@ -228,7 +228,7 @@ def cli_rerun(url: str, study: str, judges: list[str], *extra: str) -> tuple[flo
 def batch_scenario(n_pairs: int) -> None:
     from sqlmodel import select
 
-    from foundation.models import JudgeBatch
+    from sidebyside.foundation.models import JudgeBatch
 
     tmp = Path(tempfile.mkdtemp(prefix="sbs-bench-batch-"))
     url = f"sqlite:///{tmp / 'bench.db'}"

@@ -9,8 +9,8 @@ from typing import Any
 
 import typer
 
-from cli.common import fail, open_session
-from cli.tracking import mlflow_option
+from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.tracking import mlflow_option
 
 REPORT_FORMATS = ("json", "md", "html")
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -19,7 +19,7 @@ ITEM_NAMES = ("item", "unit", "id", "item_id")
 
 
 def _study(session, ref: str):
-    from annotate.studies import get_study
+    from sidebyside.annotate.studies import get_study
 
     try:
         return get_study(session, ref)
@@ -34,7 +34,7 @@ def _emit(data: bytes | str, out: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    from foundation.atomic import write_atomic
+    from sidebyside.foundation.atomic import write_atomic
 
     try:
         write_atomic(out, data)  # all or nothing: a crash midway keeps the previous file
@@ -52,7 +52,7 @@ def report(
     mlflow: bool = mlflow_option(),
 ) -> None:
     """Agreement, win rates, Bradley–Terry and judge calibration of a study."""
-    from analysis.report import render, report_for_study
+    from sidebyside.analysis.report import render, report_for_study
 
     if fmt not in REPORT_FORMATS:
         raise fail(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
@@ -61,7 +61,7 @@ def report(
         data = report_for_study(session, st, n_boot=n_boot, seed=seed)
     _emit(render(data, fmt), out)
     if mlflow:
-        from cli.tracking import track
+        from sidebyside.cli.tracking import track
 
         track("report", study=data.study.name, n_boot=n_boot, seed=seed)
 
@@ -155,9 +155,9 @@ def agreement(
     Krippendorff's alpha with a bootstrap CI, Fleiss' and Cohen's kappa, percent and
     leave-one-out agreement. FILE is long (item, annotator, value) or wide (one row per item,
     one column per annotator, empty = missing)."""
-    from analysis.agreement import agreement_summary
-    from analysis.report import clean, to_json
-    from analysis.report_md import ci, fmt
+    from sidebyside.analysis.agreement import agreement_summary
+    from sidebyside.analysis.report import clean, to_json
+    from sidebyside.analysis.report_md import ci, fmt
 
     if level not in LEVELS:
         raise fail(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
@@ -207,8 +207,8 @@ def import_ratings(
     Columns: prompt_id, system_a, system_b, annotator, winner (a, b, tie or a system name);
     optional <criterion>_a / <criterion>_b scores, comment, time_spent_s, created_at.
     Unknown annotators become accounts that cannot log in."""
-    from annotate.rating_import import import_ratings_path
-    from annotate.sources import ImportValidationError
+    from sidebyside.annotate.rating_import import import_ratings_path
+    from sidebyside.annotate.sources import ImportValidationError
 
     with open_session() as session:
         st = _study(session, study)
@@ -236,7 +236,7 @@ def export(
 ) -> None:
     """Export ratings, judgments, verdicts or DPO preference pairs. --out is written
     atomically: an interrupted export leaves the previous file untouched."""
-    from annotate.export import FORMATS, TEXT_FORMATS, WHATS, export_frame, write_export
+    from sidebyside.annotate.export import FORMATS, TEXT_FORMATS, WHATS, export_frame, write_export
 
     if what not in WHATS:
         raise fail(f"--what must be one of {', '.join(WHATS)}, got {what!r}")
@@ -270,7 +270,7 @@ def power(
 ) -> None:
     """Plan a study: prompts needed for a win rate, or the win rate a number of prompts can
     find (two-sided sign test over prompts)."""
-    from analysis.power import detectable_win_rate, prompts_needed
+    from sidebyside.analysis.power import detectable_win_rate, prompts_needed
 
     if (win_rate is None) == (prompts is None):
         raise fail("give exactly one of --win-rate and --prompts")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import fail, open_session
+from sidebyside.cli.common import fail, open_session
 
 study_app = typer.Typer(help="Create and inspect studies.", no_args_is_help=True)
 annotators_app = typer.Typer(help="Manage annotator and admin accounts.", no_args_is_help=True)
@@ -16,8 +16,8 @@ def init(
     demo: bool = typer.Option(False, "--demo", help="Also load the demo study and accounts."),
 ) -> None:
     """Create the database (and, with --demo, the demo study and accounts) if missing."""
-    from annotate.demo import DEMO_STUDY, demo_accounts, load_demo
-    from foundation.settings import get_settings
+    from sidebyside.annotate.demo import DEMO_STUDY, demo_accounts, load_demo
+    from sidebyside.foundation.settings import get_settings
 
     with open_session() as session:
         typer.echo(f"database ready: {get_settings().database_url}")
@@ -39,8 +39,8 @@ def study_create(
     seed: int | None = typer.Option(None, help="Seed of shuffles and side assignment."),
 ) -> None:
     """Create a study."""
-    from annotate.studies import create_study
-    from foundation.rubric import Rubric
+    from sidebyside.annotate.studies import create_study
+    from sidebyside.foundation.rubric import Rubric
 
     try:
         parsed = Rubric.from_file(rubric) if rubric else None
@@ -54,8 +54,8 @@ def study_create(
 @study_app.command("list")
 def study_list() -> None:
     """List studies with their pair and rating counts."""
-    from annotate.progress import study_progress
-    from annotate.studies import list_studies
+    from sidebyside.annotate.progress import study_progress
+    from sidebyside.annotate.studies import list_studies
 
     with open_session() as session:
         for study in list_studies(session):
@@ -75,8 +75,8 @@ def import_(
     baseline: str | None = typer.Option(None, help="Baseline system for --pairing baseline."),
 ) -> None:
     """Import model outputs into a study (all or nothing)."""
-    from annotate.importing import import_paths
-    from annotate.studies import get_study
+    from sidebyside.annotate.importing import import_paths
+    from sidebyside.annotate.studies import get_study
 
     try:
         with open_session() as session:
@@ -100,8 +100,8 @@ def annotators_add(
     ),
 ) -> None:
     """Create an account."""
-    from annotate.auth import create_user
-    from foundation.enums import Role
+    from sidebyside.annotate.auth import create_user
+    from sidebyside.foundation.enums import Role
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -121,7 +121,7 @@ def annotators_add(
 @annotators_app.command("list")
 def annotators_list() -> None:
     """List accounts."""
-    from annotate.auth import list_users
+    from sidebyside.annotate.auth import list_users
 
     with open_session() as session:
         for user in list_users(session):
@@ -135,7 +135,7 @@ def annotators_role(
     role: str = typer.Argument(..., help="admin or annotator"),
 ) -> None:
     """Change an account's role."""
-    from annotate.auth import get_user, set_role
+    from sidebyside.annotate.auth import get_user, set_role
 
     try:
         with open_session() as session:
@@ -154,8 +154,8 @@ def annotators_invite(
     hours: float = typer.Option(72, help="Hours until the link expires."),
 ) -> None:
     """Print a one-time invite token (paste into the login page's 'Have an invite?' form)."""
-    from annotate.auth import create_invite
-    from foundation.enums import Role
+    from sidebyside.annotate.auth import create_invite
+    from sidebyside.foundation.enums import Role
 
     with open_session() as session:
         token = create_invite(session, role=Role.ADMIN if admin else Role.ANNOTATOR, hours=hours)

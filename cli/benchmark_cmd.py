@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from cli.common import fail, open_session
-from cli.tracking import metric_name, mlflow_option
+from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.tracking import metric_name, mlflow_option
 
 
 def benchmark(
@@ -30,8 +30,8 @@ def benchmark(
     """Standard benchmarks through EleutherAI's lm-evaluation-harness: accuracy (and acc_norm)
     with standard errors per task and model, and every later model against the first (paired
     over the same items)."""
-    from cli.metrics_cmds import _echo_err, _json_safe, _parse_batch_size, _study_id
-    from metrics.benchmark import compare, run_benchmark, save_benchmark
+    from sidebyside.cli.metrics_cmds import _echo_err, _json_safe, _parse_batch_size, _study_id
+    from sidebyside.metrics.benchmark import compare, run_benchmark, save_benchmark
 
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
     if not task_list:
@@ -76,7 +76,7 @@ def benchmark(
     else:
         _print_benchmark(results, comparisons)
     if mlflow:
-        from cli.tracking import track
+        from sidebyside.cli.tracking import track
 
         figures = {
             metric_name(f"benchmark.{r['task']}.{r['metric']}.{r['model']}"): r["value"]

@@ -6,8 +6,8 @@ import json
 
 import typer
 
-from cli.common import fail, open_session
-from cli.tracking import mlflow_option
+from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.tracking import mlflow_option
 
 CARD_FORMATS = ("md", "html", "json")
 
@@ -20,9 +20,9 @@ def card(
     mlflow: bool = mlflow_option(),
 ) -> None:
     """Text metrics, perplexity, benchmarks, judges and humans in one table, with changes."""
-    from analysis.card_render import card_md, card_page
-    from analysis.report import report_for_study
-    from annotate.studies import get_study
+    from sidebyside.analysis.card_render import card_md, card_page
+    from sidebyside.analysis.report import report_for_study
+    from sidebyside.annotate.studies import get_study
 
     if fmt not in CARD_FORMATS:
         raise fail(f"--format must be one of {', '.join(CARD_FORMATS)}, got {fmt!r}")
@@ -41,7 +41,7 @@ def card(
     else:
         typer.echo("\n".join(card_md(report.card)).rstrip())
     if mlflow:
-        from cli.tracking import track
+        from sidebyside.cli.tracking import track
 
         track("card", study=report.study.name, n_boot=n_boot, seed=seed)
 

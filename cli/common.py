@@ -19,7 +19,7 @@ def fail(message: str) -> typer.Exit:
 def open_session() -> Iterator[Session]:
     """The command's unit of work on the configured database (created or migrated first):
     committed when the block ends, rolled back if anything in it raises (``fail`` too)."""
-    from foundation.db import init_db, unit_of_work
+    from sidebyside.foundation.db import init_db, unit_of_work
 
     with unit_of_work(init_db()) as session:
         yield session

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
-from cli.common import fail
-from cli.tracking import mlflow_option
-from foundation.enums import RUN_MODES
-from judge.pricing import format_usd
+from sidebyside.cli.common import fail
+from sidebyside.cli.tracking import mlflow_option
+from sidebyside.foundation.enums import RUN_MODES
+from sidebyside.judge.pricing import format_usd
 
 
 def judge_command(
@@ -63,10 +63,10 @@ def judge_command(
     """Run LLM judges (and baselines) on every pair of a study, in both orders."""
     from pydantic import ValidationError
 
-    from foundation.db import init_db
-    from judge.providers.base import ProviderUnavailable
-    from judge.service import JudgeRunConfig, build_judges, estimate
-    from judge.specs import SpecError
+    from sidebyside.foundation.db import init_db
+    from sidebyside.judge.providers.base import ProviderUnavailable
+    from sidebyside.judge.service import JudgeRunConfig, build_judges, estimate
+    from sidebyside.judge.specs import SpecError
 
     if mode not in RUN_MODES:
         raise fail(f"--mode must be {' or '.join(RUN_MODES)}, got {mode!r}")
@@ -110,7 +110,7 @@ def judge_command(
     if config.reference and not summary.reference_used:
         typer.echo("note: --reference given, but no prompt of this study has a reference answer")
     if mlflow:
-        from cli.tracking import track
+        from sidebyside.cli.tracking import track
 
         params = {"judges": judges, "mode": mode, "template": template, "temperature": temperature}
         track("judge", study=study, params=params)
@@ -121,7 +121,7 @@ def judge_command(
 def _check_study(engine, study: str) -> None:
     from sqlmodel import Session
 
-    from annotate.studies import get_study
+    from sidebyside.annotate.studies import get_study
 
     with Session(engine) as session:
         get_study(session, study)
@@ -133,7 +133,7 @@ def _run_with_progress(engine, study, config, judge_objects):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from judge.service import run_judges_async
+    from sidebyside.judge.service import run_judges_async
 
     console = Console(stderr=True)
     columns = (
@@ -183,7 +183,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _print_estimate(rows, config) -> None:
-    from judge.service import EXPECTED_OUTPUT_TOKENS
+    from sidebyside.judge.service import EXPECTED_OUTPUT_TOKENS
 
     typer.echo(f"dry run ({config.mode}): nothing is sent")
     typer.echo(
@@ -272,9 +272,9 @@ def import_judgments_command(
     ),
 ) -> None:
     """Import judge verdicts produced elsewhere (all or nothing)."""
-    from foundation.db import init_db
-    from judge.importer import ImportJudgmentsError
-    from judge.service import import_judgments
+    from sidebyside.foundation.db import init_db
+    from sidebyside.judge.importer import ImportJudgmentsError
+    from sidebyside.judge.service import import_judgments
 
     try:
         summary = import_judgments(init_db(), study, file)
@@ -299,9 +299,9 @@ def judge_batches_command(
 
     from sqlmodel import Session
 
-    from foundation.db import init_db
-    from foundation.lookup import get_study
-    from judge.batch import RUNNING, batch_client, cancel_batches, list_batches
+    from sidebyside.foundation.db import init_db
+    from sidebyside.foundation.lookup import get_study
+    from sidebyside.judge.batch import RUNNING, batch_client, cancel_batches, list_batches
 
     engine = init_db()
     try:
@@ -344,9 +344,9 @@ def judge_batches_command(
 
 
 def _built(name: str):
-    from judge.providers import load_judge
-    from judge.providers.base import ProviderUnavailable
-    from judge.specs import SpecError, parse_spec
+    from sidebyside.judge.providers import load_judge
+    from sidebyside.judge.providers.base import ProviderUnavailable
+    from sidebyside.judge.specs import SpecError, parse_spec
 
     try:
         return load_judge(parse_spec(name.split("#", 1)[0]))
@@ -375,9 +375,9 @@ def families_command(
 ) -> None:
     """Declare (or list) the model families of a study's systems and judges: the report then
     gives each judge's win rate for its own family against the humans' (self-preference)."""
-    from foundation.db import init_db, unit_of_work
-    from foundation.lookup import get_study
-    from judge.families import set_families
+    from sidebyside.foundation.db import init_db, unit_of_work
+    from sidebyside.foundation.lookup import get_study
+    from sidebyside.judge.families import set_families
 
     systems, judges = _assignments(system, "--system"), _assignments(judge, "--judge")
     try:

@@ -10,7 +10,14 @@ import sys
 
 import typer
 
-from cli import analysis_cmds, annotate_cmds, card_cmds, judge_cmds, metrics_cmds, serve_cmd
+from sidebyside.cli import (
+    analysis_cmds,
+    annotate_cmds,
+    card_cmds,
+    judge_cmds,
+    metrics_cmds,
+    serve_cmd,
+)
 
 app = typer.Typer(
     name="sidebyside",

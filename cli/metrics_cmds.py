@@ -14,9 +14,9 @@ from typing import Any
 
 import typer
 
-from cli import benchmark_cmd
-from cli.common import fail, open_session
-from cli.tracking import metric_name, mlflow_option
+from sidebyside.cli import benchmark_cmd
+from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.tracking import metric_name, mlflow_option
 
 
 def _echo_err(message: str) -> None:
@@ -74,7 +74,7 @@ def perplexity(
     mlflow: bool = mlflow_option(),
 ) -> None:
     """Corpus perplexity of texts under one or more models (see docs/perplexity.md)."""
-    from metrics.ppl_stats import comparison_rows, format_rows, read_texts, texts_sha256
+    from sidebyside.metrics.ppl_stats import comparison_rows, format_rows, read_texts, texts_sha256
 
     size = _parse_batch_size(batch_size)
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
@@ -124,7 +124,7 @@ def perplexity(
     else:
         typer.echo(format_rows(rows))
     if mlflow:
-        from cli.tracking import track
+        from sidebyside.cli.tracking import track
 
         figures = {
             metric_name(f"perplexity.{r['texts']}.{r['model']}"): r["perplexity"] for r in rows
@@ -134,7 +134,7 @@ def perplexity(
 
 
 def _score_model(model_name, text_sets, names, *, device, dtype, batch_size, max_length, stride):
-    from metrics.perplexity import load_model, score_texts
+    from sidebyside.metrics.perplexity import load_model, score_texts
 
     results = []
     try:
@@ -175,7 +175,7 @@ def _release(model_name: str, device: str, dtype: str) -> None:
     """The CLI is done with a model once all text sets are scored: free its memory."""
     import gc
 
-    from metrics.perplexity import load_model
+    from sidebyside.metrics.perplexity import load_model
 
     load_model.cache_clear()
     gc.collect()
@@ -197,7 +197,7 @@ def _progress_printer(label: str):
 
 
 def _study_id(ref: str) -> int:
-    from annotate.studies import get_study
+    from sidebyside.annotate.studies import get_study
 
     with open_session() as session:
         try:
@@ -207,7 +207,7 @@ def _study_id(ref: str) -> int:
 
 
 def _store(study_id: int, results, hashes: list[str], n_boot: int) -> None:
-    from metrics.store import save_perplexity
+    from sidebyside.metrics.store import save_perplexity
 
     with open_session() as session:
         for result, digest in zip(results, hashes, strict=True):
@@ -236,7 +236,7 @@ def metrics(
 ) -> None:
     """BLEU, chrF, ROUGE, exact match, token F1, METEOR (or label accuracy / F1) against
     references."""
-    from metrics.inputs import read_pairs
+    from sidebyside.metrics.inputs import read_pairs
 
     if (study is None) == (predictions is None and references is None):
         raise fail("give either a STUDY or --predictions FILE --references FILE")
@@ -254,7 +254,7 @@ def metrics(
     except ValueError as exc:
         raise fail(str(exc)) from None
     if mlflow:
-        from cli.tracking import track
+        from sidebyside.cli.tracking import track
 
         figures = {
             metric_name(f"{'label' if labels else 'text'}.{k}.{system}"): v.value
@@ -289,7 +289,7 @@ def metrics(
 
 
 def _file_metrics(preds, refs, labels: bool, n_boot: int, seed: int):
-    from metrics.textmetrics import label_metrics, text_metrics
+    from sidebyside.metrics.textmetrics import label_metrics, text_metrics
 
     if labels:
         if any(not isinstance(r, str) for r in refs):
@@ -300,8 +300,8 @@ def _file_metrics(preds, refs, labels: bool, n_boot: int, seed: int):
 
 
 def _study_metrics(ref: str, labels: bool, n_boot: int, seed: int):
-    from annotate.studies import get_study
-    from metrics.store import compute_study_metrics
+    from sidebyside.annotate.studies import get_study
+    from sidebyside.metrics.store import compute_study_metrics
 
     with open_session() as session:
         try:
@@ -325,8 +325,8 @@ def contamination(
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Word n-gram overlap between training data and an evaluation set."""
-    from metrics.contamination import contamination as check
-    from metrics.ppl_stats import read_texts
+    from sidebyside.metrics.contamination import contamination as check
+    from sidebyside.metrics.ppl_stats import read_texts
 
     try:
         train_texts = read_texts(train, field_name=field)

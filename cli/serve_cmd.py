@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib.util import find_spec
+from importlib.resources import files
 from pathlib import Path
 
 import typer
 
-from cli.common import fail
+from sidebyside.cli.common import fail
 
 #: Streamlit settings of the app, passed as flags so they hold wherever the server starts
 #: (a ``.streamlit/config.toml`` is read only from the working directory).
@@ -26,21 +26,24 @@ STREAMLIT_FLAGS = {
 
 
 def app_path() -> Path:
-    """The app's entry script, installed beside its pages (``app.py``, ``pages/``)."""
-    spec = find_spec("app")
-    if spec is None or spec.origin is None or not (Path(spec.origin).parent / "pages").is_dir():
-        raise FileNotFoundError("the sidebyside app (app.py and pages/) is not installed")
-    return Path(spec.origin)
+    """The app's entry script, found through the package (never through a bare ``app``
+    module on the path): ``sidebyside/app.py`` beside ``sidebyside/pages/``."""
+    root = Path(str(files("sidebyside")))
+    if not (root / "app.py").is_file() or not (root / "pages").is_dir():
+        raise FileNotFoundError(f"the sidebyside app (app.py and pages/) is not in {root}")
+    return root / "app.py"
 
 
 def server_path() -> Path:
-    """What ``streamlit run`` starts: ``ui/server.py``, an ``st.App`` serving app.py plus the
-    HTTP routes of the login cookie (see ui/session.py)."""
+    """What ``streamlit run`` starts: ``sidebyside/ui/server.py``, an ``st.App`` serving app.py
+    plus the HTTP routes of the login cookie (see ui/session.py)."""
     return app_path().parent / "ui" / "server.py"
 
 
 def streamlit_command(port: int, host: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "streamlit", "run", str(server_path())]
+    # -P: the working directory is not put on sys.path, so a folder of the user's own that
+    # shadows a library (or one of our subpackage names) cannot change what the server imports.
+    cmd = [sys.executable, "-P", "-m", "streamlit", "run", str(server_path())]
     flags = dict(STREAMLIT_FLAGS, **{"server.port": str(port)})
     if host:
         flags["server.address"] = host
@@ -52,8 +55,8 @@ def serve(
     host: str | None = typer.Option(None, help="Address to bind (default: all interfaces)."),
 ) -> None:
     """Serve the web app (database from SIDEBYSIDE_DATABASE_URL or the default data directory)."""
-    from foundation.db import init_db
-    from foundation.settings import get_settings
+    from sidebyside.foundation.db import init_db
+    from sidebyside.foundation.settings import get_settings
 
     try:
         cmd = streamlit_command(port, host)

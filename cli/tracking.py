@@ -42,7 +42,7 @@ def tracking_uri() -> tuple[str, Path | None]:
         if uri.startswith("sqlite:///"):  # a local store: artifacts beside it, not in ./mlruns
             return uri, Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlflow-artifacts"
         return uri, None  # a server keeps its own artifact store
-    from foundation.settings import get_settings
+    from sidebyside.foundation.settings import get_settings
 
     data = Path(get_settings().data_dir).resolve()
     data.mkdir(parents=True, exist_ok=True)
@@ -110,10 +110,10 @@ def log_run(
 
 def study_payload(study: str, *, n_boot: int = 1000, seed: int = 0):
     """(params, card metrics, {report.json, report.html}) of a study, for a tracked run."""
-    from analysis.card import card_metrics
-    from analysis.report import render, report_for_study
-    from annotate.studies import get_study
-    from cli.common import open_session
+    from sidebyside.analysis.card import card_metrics
+    from sidebyside.analysis.report import render, report_for_study
+    from sidebyside.annotate.studies import get_study
+    from sidebyside.cli.common import open_session
 
     with open_session() as session:
         st = get_study(session, study)
@@ -142,7 +142,7 @@ def study_payload(study: str, *, n_boot: int = 1000, seed: int = 0):
 def _template_versions(session: Any, study_id: int) -> list[str]:
     from sqlmodel import select
 
-    from foundation.models import Judgment
+    from sidebyside.foundation.models import Judgment
 
     rows = session.exec(
         select(Judgment.judge, Judgment.template_version)
@@ -163,7 +163,7 @@ def track(
 ) -> str:
     """Log a command's run (with the study's card and reports when there is a study) and say
     where on stderr. Errors end the command with a clear message."""
-    from cli.common import fail
+    from sidebyside.cli.common import fail
 
     all_params = dict(params or {})
     all_metrics = dict(metrics or {})

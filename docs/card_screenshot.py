@@ -34,7 +34,7 @@ ITEMS = [
 def _cli(*args: str) -> str:
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from sidebyside.cli.main import app
 
     result = CliRunner().invoke(app, list(args))
     if result.exit_code != 0:

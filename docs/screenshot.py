@@ -22,9 +22,9 @@ from browser_support import chromium, init_demo, log_in, serve_app, wait_idle  #
 
 
 def results(out: Path) -> None:
-    from annotate.auth import create_user
-    from annotate.synthetic import SyntheticSpec, build_synthetic_study
-    from foundation.db import get_engine, init_db
+    from sidebyside.annotate.auth import create_user
+    from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study
+    from sidebyside.foundation.db import get_engine, init_db
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

@@ -13,7 +13,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from foundation.settings import get_settings
+from sidebyside.foundation.settings import get_settings
 
 #: version reached ─► SQL (accepted by SQLite and PostgreSQL) that takes a database there
 #: from the version before. Tables that did not exist yet are made by create_all instead, so
@@ -136,12 +136,12 @@ def get_engine(url: str | None = None) -> Engine:
 
 def load_tables() -> None:
     """Register every table on ``SQLModel.metadata``."""
-    import foundation.models  # noqa: F401
+    import sidebyside.foundation.models  # noqa: F401
 
 
 def init_db(engine: Engine | None = None) -> Engine:
     """Create missing tables and record the schema version; safe to call repeatedly."""
-    from foundation.models import Meta
+    from sidebyside.foundation.models import Meta
 
     engine = engine or get_engine()
     load_tables()
@@ -190,7 +190,7 @@ def migrate(engine: Engine, version: int) -> None:
 
 
 def schema_version(session: Session) -> int:
-    from foundation.models import Meta
+    from sidebyside.foundation.models import Meta
 
     meta = session.exec(select(Meta).where(Meta.key == "schema_version")).first()
     return int(meta.value) if meta else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from foundation.models import Study
+from sidebyside.foundation.models import Study
 
 
 def list_studies(session: Session) -> list[Study]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
-    from foundation.models import Study
+    from sidebyside.foundation.models import Study
 
 
 class Criterion(BaseModel):

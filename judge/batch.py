@@ -27,19 +27,19 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from foundation.db import unit_of_work
-from foundation.models import JudgeBatch, utcnow
-from judge import cache
-from judge.pricing import Prices, estimate_tokens
-from judge.providers.base import Completion, Judge
-from judge.runner import JudgeStats, RunResult
-from judge.tasks import Task
-from judge.writer import JudgmentWriter, copy_fields, error_fields, result_fields
+from sidebyside.foundation.db import unit_of_work
+from sidebyside.foundation.models import JudgeBatch, utcnow
+from sidebyside.judge import cache
+from sidebyside.judge.pricing import Prices, estimate_tokens
+from sidebyside.judge.providers.base import Completion, Judge
+from sidebyside.judge.runner import JudgeStats, RunResult
+from sidebyside.judge.tasks import Task
+from sidebyside.judge.writer import JudgmentWriter, copy_fields, error_fields, result_fields
 
 #: Providers with a batch API and the client that speaks it (imported only when used).
 BATCH_CLIENTS = {
-    "openai": "judge.batch_openai:OpenAIBatchClient",
-    "anthropic": "judge.batch_anthropic:AnthropicBatchClient",
+    "openai": "sidebyside.judge.batch_openai:OpenAIBatchClient",
+    "anthropic": "sidebyside.judge.batch_anthropic:AnthropicBatchClient",
 }
 RUNNING, ENDED, FAILED = "running", "ended", "failed"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from judge.batch import ENDED, RUNNING, BatchItem, BatchState
-from judge.providers.anthropic import AnthropicJudge
-from judge.providers.base import Completion, ProviderError, http_error
-from judge.tasks import Task
+from sidebyside.judge.batch import ENDED, RUNNING, BatchItem, BatchState
+from sidebyside.judge.providers.anthropic import AnthropicJudge
+from sidebyside.judge.providers.base import Completion, ProviderError, http_error
+from sidebyside.judge.tasks import Task
 
 
 def _completion(message: Any) -> Completion:

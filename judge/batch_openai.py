@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from judge.batch import ENDED, FAILED, RUNNING, BatchItem, BatchState
-from judge.logprobs import completion_verdict_probabilities
-from judge.providers.base import Completion, ProviderError, http_error
-from judge.providers.openai import OpenAIJudge
-from judge.tasks import Task
+from sidebyside.judge.batch import ENDED, FAILED, RUNNING, BatchItem, BatchState
+from sidebyside.judge.logprobs import completion_verdict_probabilities
+from sidebyside.judge.providers.base import Completion, ProviderError, http_error
+from sidebyside.judge.providers.openai import OpenAIJudge
+from sidebyside.judge.tasks import Task
 
 ENDPOINT = "/v1/chat/completions"
 _RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}

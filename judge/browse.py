@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from foundation.enums import Order, Preference
-from foundation.models import JudgeVerdict, Judgment, Output, Pair, Prompt, System
+from sidebyside.foundation.enums import Order, Preference
+from sidebyside.foundation.models import JudgeVerdict, Judgment, Output, Pair, Prompt, System
 
 
 def judges_of(session: Session, study_id: int) -> list[tuple[str, str]]:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from foundation.enums import JudgmentKey, JudgmentStatus
-from foundation.models import Judgment
-from judge.tasks import Task
+from sidebyside.foundation.enums import JudgmentKey, JudgmentStatus
+from sidebyside.foundation.models import Judgment
+from sidebyside.judge.tasks import Task
 
 CACHEABLE = (JudgmentStatus.OK, JudgmentStatus.UNPARSED)
 _CHUNK = 500  # keep IN (...) lists well under SQLite's variable limit

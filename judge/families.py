@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from foundation.models import ModelFamily, System
+from sidebyside.foundation.models import ModelFamily, System
 
 
 def set_families(

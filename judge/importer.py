@@ -22,10 +22,19 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from foundation.enums import JudgeMode, JudgmentStatus
-from foundation.models import JudgeVerdict, Judgment, Output, Pair, Prompt, Study, System, utcnow
-from foundation.readers import InputError, read_table
-from judge.specs import ENSEMBLE
+from sidebyside.foundation.enums import JudgeMode, JudgmentStatus
+from sidebyside.foundation.models import (
+    JudgeVerdict,
+    Judgment,
+    Output,
+    Pair,
+    Prompt,
+    Study,
+    System,
+    utcnow,
+)
+from sidebyside.foundation.readers import InputError, read_table
+from sidebyside.judge.specs import ENSEMBLE
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "judge", "winner")
 OPTIONAL = ("reasoning", "preference", "raw")

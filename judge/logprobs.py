@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from foundation.enums import Order
+from sidebyside.foundation.enums import Order
 
 #: The value of the winner key starts here (the last such key: the verdict comes last).
 _WINNER_VALUE = re.compile(r'"winner"\s*:\s*"', re.IGNORECASE)

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from judge.providers import registry
+from sidebyside.judge.providers import registry
 
 DEFAULT_PRICES = Path(__file__).resolve().parent / "prices.json"
 #: Environment variable naming a JSON file whose entries override/extend the default table.

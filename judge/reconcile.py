@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
-from foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus, Order, Preference
-from foundation.models import JudgeVerdict, Judgment, utcnow
-from judge.specs import ENSEMBLE
+from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus, Order, Preference
+from sidebyside.foundation.models import JudgeVerdict, Judgment, utcnow
+from sidebyside.judge.specs import ENSEMBLE
 
 
 def combine_orders(winner_ab: str, winner_ba: str) -> tuple[str, bool]:

@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from judge import cache
-from judge.parsing import Parsed
-from judge.pricing import Prices, estimate_tokens
-from judge.providers.base import Completion, Judge, ProviderError
-from judge.tasks import Task
-from judge.writer import JudgmentWriter, copy_fields, error_fields, result_fields
+from sidebyside.judge import cache
+from sidebyside.judge.parsing import Parsed
+from sidebyside.judge.pricing import Prices, estimate_tokens
+from sidebyside.judge.providers.base import Completion, Judge, ProviderError
+from sidebyside.judge.tasks import Task
+from sidebyside.judge.writer import JudgmentWriter, copy_fields, error_fields, result_fields
 
 
 @dataclass(frozen=True)

@@ -19,21 +19,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from foundation.db import session_scope
-from foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus
-from foundation.lookup import get_study
-from foundation.models import JudgeVerdict, Judgment, Study
-from judge import cache
-from judge.batch import BatchRunner, batch_client, supports_batch
-from judge.importer import ImportSummary, import_judgments_file
-from judge.pricing import Prices, estimate_tokens
-from judge.providers import load_judge, resolve_base_url
-from judge.providers.base import Judge
-from judge.reconcile import ensemble, reconcile
-from judge.runner import Progress, Runner, RunOptions, RunResult
-from judge.specs import ENSEMBLE, JudgeSpec, parse_specs
-from judge.tasks import PlanOptions, Task, build_tasks
-from judge.templates import resolve_template
+from sidebyside.foundation.db import session_scope
+from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus
+from sidebyside.foundation.lookup import get_study
+from sidebyside.foundation.models import JudgeVerdict, Judgment, Study
+from sidebyside.judge import cache
+from sidebyside.judge.batch import BatchRunner, batch_client, supports_batch
+from sidebyside.judge.importer import ImportSummary, import_judgments_file
+from sidebyside.judge.pricing import Prices, estimate_tokens
+from sidebyside.judge.providers import load_judge, resolve_base_url
+from sidebyside.judge.providers.base import Judge
+from sidebyside.judge.reconcile import ensemble, reconcile
+from sidebyside.judge.runner import Progress, Runner, RunOptions, RunResult
+from sidebyside.judge.specs import ENSEMBLE, JudgeSpec, parse_specs
+from sidebyside.judge.tasks import PlanOptions, Task, build_tasks
+from sidebyside.judge.templates import resolve_template
 
 #: Output tokens assumed per answer for the expected (not worst-case) cost of a dry run.
 EXPECTED_OUTPUT_TOKENS = 150

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from judge.providers import registry
+from sidebyside.judge.providers import registry
 
 #: Judge name reserved for the majority vote of the real judges of a run.
 ENSEMBLE = "ensemble"

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from foundation.enums import RUN_MODES, JudgeMode, JudgmentKey, Order
-from foundation.models import Output, Pair, Prompt, Study
-from foundation.rubric import rubric_of
-from judge.parsing import Parsed, parse_pairwise, parse_single
-from judge.providers import resolve_base_url
-from judge.providers.base import JudgeRequest
-from judge.specs import JudgeSpec
-from judge.templates import render_pairwise, render_single, resolve_template
+from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentKey, Order
+from sidebyside.foundation.models import Output, Pair, Prompt, Study
+from sidebyside.foundation.rubric import rubric_of
+from sidebyside.judge.parsing import Parsed, parse_pairwise, parse_single
+from sidebyside.judge.providers import resolve_base_url
+from sidebyside.judge.providers.base import JudgeRequest
+from sidebyside.judge.specs import JudgeSpec
+from sidebyside.judge.templates import render_pairwise, render_single, resolve_template
 
 PAIRWISE_ORDERS = (Order.AB, Order.BA)
 SINGLE_SIDES = (Order.A, Order.B)

@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from string import Template
 
-from foundation.enums import JudgeMode
-from foundation.rubric import Rubric
+from sidebyside.foundation.enums import JudgeMode
+from sidebyside.foundation.rubric import Rubric
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 DEFAULT_TEMPLATES = {JudgeMode.PAIRWISE: "pairwise_v1", JudgeMode.SINGLE: "single_v1"}

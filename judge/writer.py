@@ -19,12 +19,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from foundation.enums import JudgeMode, JudgmentKey, JudgmentStatus
-from foundation.models import Judgment, utcnow
-from judge.logprobs import VerdictProbs, canonical_p_b
-from judge.parsing import Parsed, shown_to_canonical
-from judge.providers.base import Completion
-from judge.tasks import Task
+from sidebyside.foundation.enums import JudgeMode, JudgmentKey, JudgmentStatus
+from sidebyside.foundation.models import Judgment, utcnow
+from sidebyside.judge.logprobs import VerdictProbs, canonical_p_b
+from sidebyside.judge.parsing import Parsed, shown_to_canonical
+from sidebyside.judge.providers.base import Completion
+from sidebyside.judge.tasks import Task
 
 #: How long the writer waits for company before a commit: small next to any request, large
 #: enough that a burst of results shares one transaction (fewer commits, less GIL contention).

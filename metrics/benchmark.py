@@ -26,8 +26,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from analysis.card import paired_difference
-from foundation.models import BenchmarkResult
+from sidebyside.analysis.card import paired_difference
+from sidebyside.foundation.models import BenchmarkResult
 
 #: The metrics we keep from each task when present ("<metric>,<filter>" in the harness).
 METRICS = ("acc", "acc_norm")

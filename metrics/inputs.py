@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from foundation.readers import InputError, jsonl_records, read_utf8, text_lines
+from sidebyside.foundation.readers import InputError, jsonl_records, read_utf8, text_lines
 
 PRED_FIELDS = ("prediction", "output", "text")
 REF_FIELDS = ("references", "reference", "label", "text")

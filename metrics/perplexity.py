@@ -20,14 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from foundation.hf import (  # noqa: F401  (re-exported for callers of this module)
+from sidebyside.foundation.hf import (  # noqa: F401  (re-exported for callers of this module)
     clear_loaded,
     load_causal_lm,
     optimize_for_inference,
     resolve_device,
     resolve_dtype,
 )
-from metrics.ppl_stats import (  # noqa: F401  (re-exported: the public API lives here too)
+from sidebyside.metrics.ppl_stats import (  # noqa: F401  (re-exported: the public API lives here too)
     Comparison,
     EmptyTextWarning,
     TextScores,

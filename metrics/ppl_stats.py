@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.bootstrap import percentile_ci, resample_sums
-from foundation.readers import InputError, jsonl_records, read_utf8, text_lines
+from sidebyside.analysis.bootstrap import percentile_ci, resample_sums
+from sidebyside.foundation.readers import InputError, jsonl_records, read_utf8, text_lines
 
 
 class EmptyTextWarning(UserWarning):

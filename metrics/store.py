@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, delete, select
 
-from foundation.models import MetricResult, Output, PerplexityRun, Prompt, Study, System
-from metrics.ppl_stats import TextScores
+from sidebyside.foundation.models import MetricResult, Output, PerplexityRun, Prompt, Study, System
+from sidebyside.metrics.ppl_stats import TextScores
 
 
 def _finite(x: float | None) -> float | None:
@@ -125,7 +125,7 @@ def compute_study_metrics(
     """Score every system of a study against the references and store the results,
     replacing earlier ones. Returns ({system: {metric: MetricValue}}, {system: per-class
     report} (label tasks only)); raises ``ValueError`` when no prompt has a reference."""
-    from metrics.textmetrics import label_metrics, text_metrics
+    from sidebyside.metrics.textmetrics import label_metrics, text_metrics
 
     data = study_references(session, study=study)
     if not data:

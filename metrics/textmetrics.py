@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.bootstrap import percentile_ci, resample_counts, resample_sums
+from sidebyside.analysis.bootstrap import percentile_ci, resample_counts, resample_sums
 
 TEXT_METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "exact_match", "token_f1")
 #: Offered when WordNet is installed (``text_metrics(meteor=...)``).
@@ -162,11 +162,11 @@ def text_metrics(
         per_prompt["token_f1"][i] = 100 * max(token_f1(hyp, r) for r in ref_list)
     names = list(TEXT_METRICS)
     if meteor is None:
-        from metrics.meteor import wordnet_available
+        from sidebyside.metrics.meteor import wordnet_available
 
         meteor = wordnet_available()
     if meteor:
-        from metrics.meteor import meteor_scores
+        from sidebyside.metrics.meteor import meteor_scores
 
         per_prompt[METEOR] = 100 * np.asarray(meteor_scores(hyps, refs), dtype=np.float64)
         names.append(METEOR)

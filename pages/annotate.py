@@ -9,21 +9,27 @@ import time
 
 import streamlit as st
 
-from annotate.assignment import (
+from sidebyside.annotate.assignment import (
     AssignmentError,
     blind_view,
     next_assignment,
     skip_assignment,
     submit_rating,
 )
-from annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last_vote
-from annotate.progress import my_progress
-from foundation.enums import Preference, Role
-from foundation.rubric import Rubric, rubric_of
-from ui.common import db_session, pick_study, require_user
-from ui.errors import error_message, shown_as_message
-from ui.rating_form import keep_draft, missing_message, read_scores, score_grid, show_pair
-from ui.render import inject_css
+from sidebyside.annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last_vote
+from sidebyside.annotate.progress import my_progress
+from sidebyside.foundation.enums import Preference, Role
+from sidebyside.foundation.rubric import Rubric, rubric_of
+from sidebyside.ui.common import db_session, pick_study, require_user
+from sidebyside.ui.errors import error_message, shown_as_message
+from sidebyside.ui.rating_form import (
+    keep_draft,
+    missing_message,
+    read_scores,
+    score_grid,
+    show_pair,
+)
+from sidebyside.ui.render import inject_css
 
 #: (value as shown, button label, shortcut). Alt-chords work even while a score or the
 #: comment has the focus; plain letters would not.
@@ -97,7 +103,7 @@ def on_vote(assignment_id: int, user_id: int, preference: str, rubric: Rubric) -
 
 
 def on_undo(study_id: int, user_id: int) -> None:
-    from foundation.lookup import get_study
+    from sidebyside.foundation.lookup import get_study
 
     try:
         with db_session() as session:

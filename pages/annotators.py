@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import streamlit as st
 
-from annotate.auth import (
+from sidebyside.annotate.auth import (
     ROLES,
     account_rows,
     create_invite,
@@ -16,8 +16,8 @@ from annotate.auth import (
     set_password,
     set_role,
 )
-from foundation.enums import Role
-from ui.common import db_session, require_admin
+from sidebyside.foundation.enums import Role
+from sidebyside.ui.common import db_session, require_admin
 
 me = require_admin()
 st.title("Annotators")

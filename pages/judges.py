@@ -7,14 +7,14 @@ and judge answers are untrusted and rendered as Markdown with HTML disabled.
 
 import streamlit as st
 
-from judge.batch import batch_rows
-from judge.browse import judges_of, pair_detail, verdict_rows
-from judge.pricing import format_usd
-from judge.providers import key_withheld
-from judge.service import JudgeRunConfig, estimate, run_judges
-from ui.common import db_session, get_engine_cached, pick_study, require_admin
-from ui.render import inject_css
-from ui.render import render as render_untrusted
+from sidebyside.judge.batch import batch_rows
+from sidebyside.judge.browse import judges_of, pair_detail, verdict_rows
+from sidebyside.judge.pricing import format_usd
+from sidebyside.judge.providers import key_withheld
+from sidebyside.judge.service import JudgeRunConfig, estimate, run_judges
+from sidebyside.ui.common import db_session, get_engine_cached, pick_study, require_admin
+from sidebyside.ui.render import inject_css
+from sidebyside.ui.render import render as render_untrusted
 
 SPEC_HELP = (
     "One judge per line: `openai:MODEL`, `openai:MODEL@http://host:port/v1` (vLLM, Ollama, "

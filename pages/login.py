@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from annotate.auth import log_in, redeem_invite
-from ui.common import MUST_CHANGE_KEY, db_session, login
-from ui.session import current_path, start_browser_session
+from sidebyside.annotate.auth import log_in, redeem_invite
+from sidebyside.ui.common import MUST_CHANGE_KEY, db_session, login
+from sidebyside.ui.session import current_path, start_browser_session
 
 st.title("sidebyside")
 token = st.query_params.get("invite")

@@ -4,14 +4,14 @@ change keeps the replaced version with its time, and analyses read the latest.""
 
 import streamlit as st
 
-from annotate.assignment import AssignmentError
-from annotate.my_ratings import edit_rating, my_ratings, rated_pair
-from foundation.enums import Preference
-from foundation.lookup import get_study
-from foundation.rubric import Rubric, rubric_of
-from ui.common import db_session, pick_study, require_user
-from ui.rating_form import missing_message, read_scores, score_grid, show_pair
-from ui.render import inject_css
+from sidebyside.annotate.assignment import AssignmentError
+from sidebyside.annotate.my_ratings import edit_rating, my_ratings, rated_pair
+from sidebyside.foundation.enums import Preference
+from sidebyside.foundation.lookup import get_study
+from sidebyside.foundation.rubric import Rubric, rubric_of
+from sidebyside.ui.common import db_session, pick_study, require_user
+from sidebyside.ui.rating_form import missing_message, read_scores, score_grid, show_pair
+from sidebyside.ui.render import inject_css
 
 state = st.session_state
 CHOICES = {"A": "A is better", Preference.TIE.value: "Tie", "B": "B is better"}

@@ -5,12 +5,12 @@ import shlex
 import pandas as pd
 import streamlit as st
 
-from analysis.frames import data_fingerprint
-from analysis.report_md import ANNOTATORS_NOTE
-from annotate.export import FORMATS, WHATS, export_frame, write_export
-from annotate.my_ratings import rating_history
-from annotate.progress import rater_checks, skipped_pairs, study_progress
-from ui.common import db_session, get_engine_cached, pick_study, require_admin
+from sidebyside.analysis.frames import data_fingerprint
+from sidebyside.analysis.report_md import ANNOTATORS_NOTE
+from sidebyside.annotate.export import FORMATS, WHATS, export_frame, write_export
+from sidebyside.annotate.my_ratings import rating_history
+from sidebyside.annotate.progress import rater_checks, skipped_pairs, study_progress
+from sidebyside.ui.common import db_session, get_engine_cached, pick_study, require_admin
 
 MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/octet-stream"}
 #: Rater-check columns as people read them, with what each means (hover the header).

@@ -6,9 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from analysis.frames import data_fingerprint, load_study_frames
-from analysis.report import build_report, render
-from analysis.report_md import (
+from sidebyside.analysis.frames import data_fingerprint, load_study_frames
+from sidebyside.analysis.report import build_report, render
+from sidebyside.analysis.report_md import (
     ANNOTATORS_NOTE,
     ANNOTATORS_TITLE,
     COMPARE_NOTE,
@@ -19,7 +19,7 @@ from analysis.report_md import (
     headline_cells,
     row_ci,
 )
-from analysis.report_models import (
+from sidebyside.analysis.report_models import (
     AnnotatorPairKappa,
     BradleyTerry,
     ConfusionMatrix,
@@ -30,11 +30,11 @@ from analysis.report_models import (
     StudyReport,
     WinRate,
 )
-from analysis.winrates import honest_ci
-from ui.common import get_engine_cached, pick_study, require_admin
-from ui.results_card import render_results_card
-from ui.results_confidence import render_confidence_section
-from ui.results_style import render_style_section
+from sidebyside.analysis.winrates import honest_ci
+from sidebyside.ui.common import get_engine_cached, pick_study, require_admin
+from sidebyside.ui.results_card import render_results_card
+from sidebyside.ui.results_confidence import render_confidence_section
+from sidebyside.ui.results_style import render_style_section
 
 
 @st.cache_data(show_spinner="Computing the analysis…", max_entries=16)
@@ -341,7 +341,7 @@ with humans:
 with judges:
     judges_tab(report)
 with metrics:
-    from ui.metrics_section import render_metrics_section  # lazy: only this tab needs it
+    from sidebyside.ui.metrics_section import render_metrics_section  # lazy: only this tab needs it
 
     render_metrics_section(study.id)
 with download:

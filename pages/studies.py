@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from analysis.power import prompts_needed
-from annotate.importing import ImportValidationError, import_sources
-from annotate.progress import studies_overview
-from annotate.studies import create_study, list_studies, study_has_ratings, update_study
-from foundation.rubric import Criterion, Rubric, rubric_of
-from ui.common import db_session, require_admin
+from sidebyside.analysis.power import prompts_needed
+from sidebyside.annotate.importing import ImportValidationError, import_sources
+from sidebyside.annotate.progress import studies_overview
+from sidebyside.annotate.studies import create_study, list_studies, study_has_ratings, update_study
+from sidebyside.foundation.rubric import Criterion, Rubric, rubric_of
+from sidebyside.ui.common import db_session, require_admin
 
 require_admin()
 st.title("Studies")

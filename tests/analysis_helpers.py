@@ -7,7 +7,7 @@ from itertools import combinations
 
 from sqlmodel import Session
 
-from foundation.models import (
+from sidebyside.foundation.models import (
     JudgeVerdict,
     Judgment,
     Output,
@@ -18,7 +18,7 @@ from foundation.models import (
     System,
     User,
 )
-from foundation.rubric import Criterion, Rubric
+from sidebyside.foundation.rubric import Criterion, Rubric
 
 RUBRIC = Rubric(criteria=[Criterion(name="Accuracy"), Criterion(name="Fluency")])
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from foundation.db import get_engine, init_db
-from foundation.settings import get_settings
+from sidebyside.foundation.db import get_engine, init_db
+from sidebyside.foundation.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,7 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 def _reset_postgres(url: str) -> None:
     from sqlmodel import SQLModel
 
-    from foundation.db import load_tables
+    from sidebyside.foundation.db import load_tables
 
     load_tables()
     eng = get_engine(url)
@@ -80,8 +80,8 @@ def make_long_csv(n_prompts: int, systems: tuple[str, ...] = ("base", "tuned")) 
 @pytest.fixture
 def study_with_pairs(session: Session):
     """A study with 20 prompts × (base, tuned) = 20 pairs, k=2."""
-    from annotate.importing import import_sources
-    from annotate.studies import create_study
+    from sidebyside.annotate.importing import import_sources
+    from sidebyside.annotate.studies import create_study
 
     study = create_study(session, name="s", k=2, seed=1)
     import_sources(session, study=study, sources=[("o.csv", make_long_csv(20))])

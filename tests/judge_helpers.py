@@ -7,11 +7,11 @@ from itertools import combinations
 
 from sqlmodel import Session
 
-from foundation.models import Output, Pair, Prompt, Study, System
-from foundation.rubric import default_rubric
-from judge.providers.base import Completion, JudgeRequest, ProviderError
-from judge.providers.registry import ProviderInfo
-from judge.specs import JudgeSpec
+from sidebyside.foundation.models import Output, Pair, Prompt, Study, System
+from sidebyside.foundation.rubric import default_rubric
+from sidebyside.judge.providers.base import Completion, JudgeRequest, ProviderError
+from sidebyside.judge.providers.registry import ProviderInfo
+from sidebyside.judge.specs import JudgeSpec
 from tests.judge_server import always_a_judge, longest_judge
 
 #: The whole declaration of the fake provider: ``scripted:longest``, ``scripted:always-a``,

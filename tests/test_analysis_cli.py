@@ -10,7 +10,7 @@ import pytest
 from analysis_helpers import build_study, pair_of, rate, verdict
 from typer.testing import CliRunner
 
-from cli.main import app
+from sidebyside.cli.main import app
 
 runner = CliRunner()
 

@@ -10,8 +10,8 @@ import tomllib
 import pytest
 from sqlalchemy.exc import OperationalError
 
-import annotate.assignment as assignment
-from cli.serve_cmd import STREAMLIT_FLAGS
+import sidebyside.annotate.assignment as assignment
+from sidebyside.cli.serve_cmd import STREAMLIT_FLAGS
 from tests.conftest import ROOT
 from tests.test_pages import app_as, everything_sent, fill_scores, ratings, vote, world
 

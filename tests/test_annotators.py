@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis import agreement as ag
-from analysis.annotators import annotator_quality
+from sidebyside.analysis import agreement as ag
+from sidebyside.analysis.annotators import annotator_quality
 
 
 def ratings(n_pairs: int = 60, seed: int = 0) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from annotate.assignment import (
+from sidebyside.annotate.assignment import (
     AssignmentError,
     Progress,
     blind_view,
@@ -22,12 +22,12 @@ from annotate.assignment import (
     to_canonical,
     to_shown,
 )
-from annotate.auth import create_user
-from annotate.importing import import_sources
-from annotate.progress import study_progress
-from annotate.studies import create_study
-from foundation.db import unit_of_work
-from foundation.models import Assignment, Output, Pair, Rating, System, utcnow
+from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.importing import import_sources
+from sidebyside.annotate.progress import study_progress
+from sidebyside.annotate.studies import create_study
+from sidebyside.foundation.db import unit_of_work
+from sidebyside.foundation.models import Assignment, Output, Pair, Rating, System, utcnow
 from tests.conftest import make_long_csv
 
 SCORES = {c: {"A": 4, "B": 3} for c in ("Accuracy", "Relevance", "Format compliance", "Fluency")}
@@ -325,7 +325,7 @@ def test_a_racing_double_submit_returns_the_first_rating(engine, monkeypatch):
     """Two submits of one pair that both passed the "already rated?" check: the second
     loses on the unique key inside its savepoint and answers with the first rating, and its
     unit of work still commits cleanly."""
-    import annotate.assignment as assignment
+    import sidebyside.annotate.assignment as assignment
 
     with unit_of_work(engine) as s:
         study = create_study(s, name="double", k=1, seed=3)
@@ -420,7 +420,7 @@ def test_late_vote_racing_a_new_claim_is_a_clear_error_not_an_integrity_error(en
         taken = next_assignment(s, study=study, user=bob, now=later)
     # Alice's vote is checked while bob's slot is still free in her snapshot: simulate the
     # race by letting bob vote first, then submitting alice's with a stale view of the slots.
-    import annotate.assignment as assignment_mod
+    import sidebyside.annotate.assignment as assignment_mod
 
     real = assignment_mod._slot_for_late_submit
     with unit_of_work(engine) as s:
@@ -443,7 +443,7 @@ def test_late_vote_racing_a_new_claim_is_a_clear_error_not_an_integrity_error(en
 def _rows_read_by_a_claim(engine, n_prompts: int) -> int:
     """Rows the claim of a newcomer reads from the database, in a study of ``n_prompts``
     pairs where others have already rated some."""
-    import annotate.queue as mod
+    import sidebyside.annotate.queue as mod
 
     with unit_of_work(engine) as s:
         study = create_study(s, name=f"size{n_prompts}", k=3, seed=4)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from annotate.auth import (
+from sidebyside.annotate.auth import (
     FIRST_DELAY,
     FREE_FAILURES_PER_CLIENT,
     FREE_FAILURES_PER_USER,
@@ -23,8 +23,8 @@ from annotate.auth import (
     set_password,
     set_role,
 )
-from annotate.demo import load_demo
-from foundation.models import AuditEvent, Invite, User, utcnow
+from sidebyside.annotate.demo import load_demo
+from sidebyside.foundation.models import AuditEvent, Invite, User, utcnow
 
 
 def test_passwords_are_hashed_with_argon2_and_verified(session):
@@ -193,7 +193,7 @@ def test_an_older_database_gets_the_audit_table(tmp_path):
     """Schema version 2 (no auditevent table) migrates in place, keeping its accounts."""
     from sqlalchemy import inspect, text
 
-    from foundation.db import MIGRATIONS, get_engine, init_db
+    from sidebyside.foundation.db import MIGRATIONS, get_engine, init_db
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     eng = init_db(get_engine(url))

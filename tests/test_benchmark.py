@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from cli.main import app
-from foundation.db import SCHEMA_VERSION, get_engine, init_db, schema_version
-from foundation.models import BenchmarkResult
+from sidebyside.cli.main import app
+from sidebyside.foundation.db import SCHEMA_VERSION, get_engine, init_db, schema_version
+from sidebyside.foundation.models import BenchmarkResult
 
 try:
     from tests.tiny_lm import build_tiny_gpt2
@@ -109,7 +109,7 @@ def _reference_choices(model_path: str) -> list[tuple[int, int]]:
 
 
 def test_harness_scores_match_an_independent_computation(models, task_dir):
-    from metrics.benchmark import run_benchmark
+    from sidebyside.metrics.benchmark import run_benchmark
 
     rows = run_benchmark(models[0], ["tiny_cloze"], include_path=str(task_dir), device="cpu")
     by_metric = {r.metric: r for r in rows}
@@ -128,7 +128,7 @@ def test_harness_scores_match_an_independent_computation(models, task_dir):
 
 
 def test_cli_json_is_pure_compares_paired_and_stores(models, task_dir, engine):
-    from annotate.studies import create_study
+    from sidebyside.annotate.studies import create_study
 
     with Session(engine) as s:
         create_study(s, name="bench", k=1)
@@ -164,7 +164,7 @@ def test_unknown_task_is_a_clear_error(models, task_dir):
 
 
 def test_a_later_model_significantly_worse_is_flagged():
-    from metrics.benchmark import BenchmarkScore, compare
+    from sidebyside.metrics.benchmark import BenchmarkScore, compare
 
     items = {str(i): 1.0 for i in range(40)}
     worse = {str(i): float(i % 4 == 0) for i in range(40)}  # 10 of 40 right

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import calibration as cal
+from sidebyside.analysis import calibration as cal
 
 
 def human(rows):

@@ -13,11 +13,11 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from analysis.card import build_card, card_metrics, paired_difference
-from analysis.frames import load_card_frames, load_study_frames
-from analysis.report import build_report
-from annotate.synthetic import SyntheticSpec, build_synthetic_study
-from cli.main import app
+from sidebyside.analysis.card import build_card, card_metrics, paired_difference
+from sidebyside.analysis.frames import load_card_frames, load_study_frames
+from sidebyside.analysis.report import build_report
+from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study
+from sidebyside.cli.main import app
 
 try:
     from tests.test_benchmark import ITEMS
@@ -178,7 +178,7 @@ def _ratings_file(path, study_prompts: list[str]) -> None:
 
 def test_card_of_the_demo_study_with_every_layer(engine, tiny, tmp_path, monkeypatch):
     pytest.importorskip("lm_eval")
-    from annotate.demo import load_demo
+    from sidebyside.annotate.demo import load_demo
 
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -241,8 +241,8 @@ def test_card_of_an_unknown_study_is_a_clear_error(engine):
 
 
 def test_names_are_untrusted_text_in_html_and_markdown():
-    from analysis.card_render import card_html, card_md
-    from analysis.report_rows import CardRow, EvaluationCard
+    from sidebyside.analysis.card_render import card_html, card_md
+    from sidebyside.analysis.report_rows import CardRow, EvaluationCard
 
     row = CardRow(
         layer="text", key="text.bleu", metric="BLEU", base="base", system="<script>x|y</script>",

@@ -9,11 +9,11 @@ import pytest
 from analysis_helpers import build_study, pair_of, rate
 from sqlmodel import select
 
-from analysis import winrates as wr
-from analysis.bootstrap import stratified_resample_sums
-from analysis.categories import UNCATEGORISED, by_category
-from analysis.report import render, report_for_study
-from foundation.models import Prompt
+from sidebyside.analysis import winrates as wr
+from sidebyside.analysis.bootstrap import stratified_resample_sums
+from sidebyside.analysis.categories import UNCATEGORISED, by_category
+from sidebyside.analysis.report import render, report_for_study
+from sidebyside.foundation.models import Prompt
 
 
 def votes(rows):

@@ -7,9 +7,9 @@ import json
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from cli.main import app
-from foundation.db import get_engine
-from foundation.models import Pair, User
+from sidebyside.cli.main import app
+from sidebyside.foundation.db import get_engine
+from sidebyside.foundation.models import Pair, User
 
 runner = CliRunner()
 

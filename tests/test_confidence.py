@@ -10,11 +10,11 @@ from sklearn.metrics import brier_score_loss
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from analysis.confidence import calibration_frame, judge_calibration, judges_calibration
-from analysis.frames import load_study_frames, load_verdicts
-from analysis.report import build_report
-from cli.main import app
-from judge.service import JudgeRunConfig, run_judges
+from sidebyside.analysis.confidence import calibration_frame, judge_calibration, judges_calibration
+from sidebyside.analysis.frames import load_study_frames, load_verdicts
+from sidebyside.analysis.report import build_report
+from sidebyside.cli.main import app
+from sidebyside.judge.service import JudgeRunConfig, run_judges
 from tests.analysis_helpers import rate
 from tests.judge_helpers import make_study
 from tests.judge_server import LoopbackServer
@@ -112,8 +112,8 @@ def test_the_results_page_shows_the_reliability_diagram(engine, session: Session
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from annotate.auth import create_user
-    from ui.common import USER_KEY
+    from sidebyside.annotate.auth import create_user
+    from sidebyside.ui.common import USER_KEY
 
     study = make_study(session, n_prompts=3)
     with LoopbackServer() as server:
@@ -140,7 +140,7 @@ def test_self_preference_against_the_humans(engine, session: Session):
     """A judge of family "tuned" that always picks the tuned output, humans who pick it half
     the time: self-preference +0.5 on the own-vs-other pairs; pairs of two other-family
     systems do not count."""
-    from analysis.self_preference import self_preference
+    from sidebyside.analysis.self_preference import self_preference
     from tests.analysis_helpers import build_study, pair_of, verdict
 
     b = build_study(session, name="sp", systems=("base", "tuned", "big"), n_prompts=4)

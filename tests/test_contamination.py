@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrics.contamination import contamination, ngram_hashes
+from sidebyside.metrics.contamination import contamination, ngram_hashes
 
 
 def _naive_ngrams(text: str, n: int) -> set[tuple[str, ...]]:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from annotate.demo import DEMO_STUDY, SAMPLE_JUDGE, SAMPLE_RATERS, SAMPLE_STUDY, load_demo
-from foundation.lookup import get_study
-from foundation.models import JudgeVerdict, Rating, User
+from sidebyside.annotate.demo import (
+    DEMO_STUDY,
+    SAMPLE_JUDGE,
+    SAMPLE_RATERS,
+    SAMPLE_STUDY,
+    load_demo,
+)
+from sidebyside.foundation.lookup import get_study
+from sidebyside.foundation.models import JudgeVerdict, Rating, User
 
 
 def test_sample_study_is_separate_labelled_and_loaded_once(session):

@@ -20,11 +20,11 @@ from browser_support import (
 )
 from sqlmodel import Session, select
 
-from annotate.auth import create_user
-from annotate.importing import import_sources
-from annotate.studies import create_study
-from foundation.db import get_engine, init_db, unit_of_work
-from foundation.models import RatingRevision
+from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.importing import import_sources
+from sidebyside.annotate.studies import create_study
+from sidebyside.foundation.db import get_engine, init_db, unit_of_work
+from sidebyside.foundation.models import RatingRevision
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from analysis_helpers import build_study, pair_of, rate, verdict
 
-from annotate.export import export_frame, write_export
+from sidebyside.annotate.export import export_frame, write_export
 
 
 @pytest.fixture
@@ -134,11 +134,11 @@ def _study_with_formulas(engine) -> None:
     pair rated by three annotators (a clear majority for DPO)."""
     import csv as csv_mod
 
-    from annotate.assignment import next_assignment, submit_rating
-    from annotate.auth import create_user
-    from annotate.importing import import_sources
-    from annotate.studies import create_study
-    from foundation.db import unit_of_work
+    from sidebyside.annotate.assignment import next_assignment, submit_rating
+    from sidebyside.annotate.auth import create_user
+    from sidebyside.annotate.importing import import_sources
+    from sidebyside.annotate.studies import create_study
+    from sidebyside.foundation.db import unit_of_work
 
     buf = io.StringIO()
     w = csv_mod.writer(buf)
@@ -192,7 +192,7 @@ def test_csv_exports_neutralise_formulas_unless_turned_off(engine):
 def test_cli_export_flag_and_atomic_out(engine, db_url, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from sidebyside.cli.main import app
 
     _study_with_formulas(engine)
     runner = CliRunner()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from analysis_helpers import build_study, pair_of, rate, single_scores, verdict
 
-from analysis.frames import load_judge_scores, load_study_frames, load_verdicts
+from sidebyside.analysis.frames import load_judge_scores, load_study_frames, load_verdicts
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import pytest
 from analysis_helpers import build_study, pair_of
 from sqlmodel import select
 
-from annotate.export import export_frame, write_export
-from annotate.rating_import import import_ratings
-from annotate.sources import ImportValidationError
-from foundation.models import Rating, User
+from sidebyside.annotate.export import export_frame, write_export
+from sidebyside.annotate.rating_import import import_ratings
+from sidebyside.annotate.sources import ImportValidationError
+from sidebyside.foundation.models import Rating, User
 
 HEADER = "prompt_id,system_a,system_b,annotator,winner,accuracy_a,accuracy_b,comment\n"
 
@@ -44,7 +44,7 @@ def test_csv_import_maps_to_canonical_order(session, built):
     assert rows[0].swapped is None
     users = {u.username: u for u in session.exec(select(User))}
     assert users["alice"].password_hash is None and users["alice"].role == "annotator"
-    from annotate.auth import authenticate
+    from sidebyside.annotate.auth import authenticate
 
     assert authenticate(session, username="alice", password="") is None
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlmodel import Session, func, select
 
-from annotate.importing import ImportValidationError, import_sources
-from annotate.studies import create_study
-from foundation.models import Output, Pair, Prompt, System
+from sidebyside.annotate.importing import ImportValidationError, import_sources
+from sidebyside.annotate.studies import create_study
+from sidebyside.foundation.models import Output, Pair, Prompt, System
 from tests.conftest import make_long_csv
 
 
@@ -333,7 +333,7 @@ def _statements_under_write_lock(engine, data: bytes, name: str) -> int:
     span the write lock is held); an executemany counts once."""
     from sqlalchemy import event
 
-    from foundation.db import unit_of_work
+    from sidebyside.foundation.db import unit_of_work
 
     seen: list[str] = []
 
@@ -364,9 +364,9 @@ def test_the_import_writes_in_a_few_bulk_statements_whatever_its_size(engine):
 def test_votes_made_during_a_large_import_are_stored(engine):
     import threading
 
-    from annotate.assignment import next_assignment, submit_rating
-    from annotate.auth import create_user
-    from foundation.db import unit_of_work
+    from sidebyside.annotate.assignment import next_assignment, submit_rating
+    from sidebyside.annotate.auth import create_user
+    from sidebyside.foundation.db import unit_of_work
 
     with unit_of_work(engine) as s:
         rated = create_study(s, name="rated", k=1, seed=1)

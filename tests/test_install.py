@@ -67,11 +67,32 @@ def installed(wheel: Path, tmp_path_factory) -> Path:
 
 def test_the_wheel_ships_the_app_pages_and_demo(wheel: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "app.py" in names
-    assert {"pages/annotate.py", "pages/login.py", "pages/results.py"} <= names
-    assert "annotate/demo_data/demo_outputs.csv" in names
-    assert "judge/prompts/pairwise_v1.txt" in names
-    assert not any(n.startswith(("tests/", "bench/")) for n in names)
+    assert "sidebyside/app.py" in names
+    assert "sidebyside/__main__.py" in names
+    assert {
+        "sidebyside/pages/annotate.py",
+        "sidebyside/pages/login.py",
+        "sidebyside/pages/results.py",
+    } <= names
+    assert "sidebyside/annotate/demo_data/demo_outputs.csv" in names
+    assert "sidebyside/judge/prompts/pairwise_v1.txt" in names
+
+
+def test_the_wheel_installs_one_name(wheel: Path):
+    """Nothing but ``sidebyside/`` and its dist-info at the top of site-packages."""
+    top = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    (dist_info,) = [t for t in top if t.endswith(".dist-info")]
+    assert top == {"sidebyside", dist_info}
+
+
+def _foreign_folder(where: Path) -> None:
+    """A research repository's own packages under the same generic names as our subpackages,
+    each one failing loudly if anything imports it."""
+    for name in ("analysis", "ui", "cli", "metrics", "annotate", "judge", "foundation"):
+        (where / name).mkdir()
+        (where / name / "__init__.py").write_text(f"raise ImportError('the user\\'s own {name}')\n")
+    (where / "app.py").write_text("raise SystemExit('the user\\'s own app.py ran')\n")
+    (where / "common.py").write_text("raise ImportError('the user\\'s own common')\n")
 
 
 def test_installed_sidebyside_serves_the_app_from_anywhere(installed: Path, tmp_path: Path):
@@ -80,12 +101,13 @@ def test_installed_sidebyside_serves_the_app_from_anywhere(installed: Path, tmp_
     env["PYTHONPATH"] = ""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    where = _run(
-        [str(installed / "python"), "-c", "import annotate, app; print(annotate.__file__)"],
-        cwd=elsewhere,
-        env=env,
-    )
+    _foreign_folder(elsewhere)
+    code = "import sidebyside.annotate.progress as p; print(p.__file__)"
+    where = _run([str(installed / "python"), "-c", code], cwd=elsewhere, env=env)
     assert str(ROOT) not in where.stdout  # the wheel's copy, not the checkout
+    assert "site-packages/sidebyside/annotate/progress.py" in where.stdout
+    module = _run([str(installed / "python"), "-m", "sidebyside", "--help"], cwd=elsewhere, env=env)
+    assert "serve" in module.stdout
     init = _run([str(installed / "sidebyside"), "init", "--demo"], cwd=elsewhere, env=env)
     assert "demo study 'demo'" in init.stdout
     assert (tmp_path / "data" / "sidebyside.db").is_file()

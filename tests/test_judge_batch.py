@@ -15,11 +15,11 @@ import pytest
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from cli.main import app
-from foundation.models import JudgeBatch, JudgeVerdict, Judgment
-from judge.batch import split
-from judge.pricing import Prices
-from judge.service import JudgeRunConfig, estimate, run_judges
+from sidebyside.cli.main import app
+from sidebyside.foundation.models import JudgeBatch, JudgeVerdict, Judgment
+from sidebyside.judge.batch import split
+from sidebyside.judge.pricing import Prices
+from sidebyside.judge.service import JudgeRunConfig, estimate, run_judges
 from tests.judge_helpers import make_study
 from tests.judge_server import LoopbackServer
 
@@ -195,8 +195,8 @@ def test_the_judges_page_shows_batch_status(session: Session, server):
 
     from streamlit.testing.v1 import AppTest
 
-    from annotate.auth import create_user
-    from ui.common import USER_KEY
+    from sidebyside.annotate.auth import create_user
+    from sidebyside.ui.common import USER_KEY
 
     study = make_study(session, n_prompts=2)
     spec = _specs(server)["anthropic"]

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from cli.main import app
-from foundation.models import JudgeVerdict, Judgment
+from sidebyside.cli.main import app
+from sidebyside.foundation.models import JudgeVerdict, Judgment
 from tests.judge_helpers import make_study
 from tests.judge_server import LoopbackServer
 

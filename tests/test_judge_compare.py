@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from analysis.judge_compare import compare_judges
+from sidebyside.analysis.judge_compare import compare_judges
 
 
 def humans(majorities: list[str]) -> pd.DataFrame:

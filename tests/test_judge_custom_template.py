@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from analysis.report import report_for_study
-from cli.main import app
-from foundation.models import JudgeVerdict, Judgment
-from judge.service import JudgeRunConfig, run_judges
-from judge.templates import resolve_template
+from sidebyside.analysis.report import report_for_study
+from sidebyside.cli.main import app
+from sidebyside.foundation.models import JudgeVerdict, Judgment
+from sidebyside.judge.service import JudgeRunConfig, run_judges
+from sidebyside.judge.templates import resolve_template
 from tests.judge_helpers import make_study
 from tests.judge_server import LoopbackServer
 

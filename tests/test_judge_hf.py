@@ -10,11 +10,11 @@ from sqlmodel import Session, select
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from foundation.models import Judgment  # noqa: E402
-from judge.providers import load_judge  # noqa: E402
-from judge.providers.base import JudgeRequest, ProviderUnavailable  # noqa: E402
-from judge.service import JudgeRunConfig, run_judges  # noqa: E402
-from judge.specs import parse_spec  # noqa: E402
+from sidebyside.foundation.models import Judgment  # noqa: E402
+from sidebyside.judge.providers import load_judge  # noqa: E402
+from sidebyside.judge.providers.base import JudgeRequest, ProviderUnavailable  # noqa: E402
+from sidebyside.judge.service import JudgeRunConfig, run_judges  # noqa: E402
+from sidebyside.judge.specs import parse_spec  # noqa: E402
 from tests.judge_helpers import make_study  # noqa: E402
 from tests.tiny_lm import build_tiny_gpt2  # noqa: E402
 
@@ -27,7 +27,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_hf_judge_runs_end_to_end_batched_and_cached(
     engine, session: Session, tiny_model, monkeypatch
 ):
-    from judge.providers import hf
+    from sidebyside.judge.providers import hf
 
     batches: list[int] = []
     original = hf.HFJudge.generate
@@ -101,7 +101,7 @@ async def test_bfloat16_path_runs_on_cpu(tiny_model):
 
 
 def test_chat_template_is_used_when_the_tokenizer_has_one(tiny_model):
-    from judge.providers.hf import _prompt_text, load_model
+    from sidebyside.judge.providers.hf import _prompt_text, load_model
 
     _, tokenizer = load_model(str(tiny_model))
     messages = ({"role": "system", "content": "S"}, {"role": "user", "content": "U"})

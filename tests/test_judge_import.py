@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from foundation.models import JudgeVerdict
-from judge.importer import ImportJudgmentsError, import_judgments
+from sidebyside.foundation.models import JudgeVerdict
+from sidebyside.judge.importer import ImportJudgmentsError, import_judgments
 from tests.judge_helpers import make_study
 
 
@@ -139,7 +139,7 @@ def test_multiline_csv_fields_keep_line_numbers(session, study):
 
 
 def test_unparsed_is_kept_with_its_raw_text_and_never_a_vote(session, study):
-    from foundation.models import Judgment
+    from sidebyside.foundation.models import Judgment
 
     data = _csv(
         "p0,base,tuned,j,a,,",
@@ -185,7 +185,7 @@ def test_a_version_4_database_gains_the_preference_columns(engine, session, stud
 
     from sqlalchemy import inspect, text
 
-    from foundation.db import MIGRATIONS, SCHEMA_VERSION, init_db, schema_version
+    from sidebyside.foundation.db import MIGRATIONS, SCHEMA_VERSION, init_db, schema_version
 
     import_judgments(session, study=study, name="v.csv", data=_csv("p0,base,tuned,j,a,"))
     session.commit()

@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("openai")
 
-from foundation.settings import get_settings  # noqa: E402
-from judge.providers import api_key, key_withheld, load_judge  # noqa: E402
-from judge.specs import parse_spec  # noqa: E402
+from sidebyside.foundation.settings import get_settings  # noqa: E402
+from sidebyside.judge.providers import api_key, key_withheld, load_judge  # noqa: E402
+from sidebyside.judge.specs import parse_spec  # noqa: E402
 
 KEY = "sk-server-secret-123"
 

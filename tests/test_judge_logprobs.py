@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
-from foundation.db import SCHEMA_VERSION, init_db, schema_version
-from foundation.models import JudgeVerdict, Judgment
-from judge.logprobs import (
+from sidebyside.foundation.db import SCHEMA_VERSION, init_db, schema_version
+from sidebyside.foundation.models import JudgeVerdict, Judgment
+from sidebyside.judge.logprobs import (
     VerdictProbs,
     alpaca_eval_p_second,
     canonical_p_b,
@@ -23,7 +23,7 @@ from judge.logprobs import (
     pair_preference,
     verdict_probabilities,
 )
-from judge.service import JudgeRunConfig, run_judges
+from sidebyside.judge.service import JudgeRunConfig, run_judges
 from tests.judge_helpers import make_study
 from tests.judge_server import LoopbackServer
 
@@ -145,7 +145,7 @@ def test_a_server_refusing_logprobs_is_asked_without_them(engine, session: Sessi
 
 
 def test_a_version_5_database_gains_the_probability_columns(tmp_path):
-    from foundation.db import get_engine
+    from sidebyside.foundation.db import get_engine
 
     engine = init_db(get_engine(f"sqlite:///{tmp_path / 'v5.db'}"))
     with Session(engine) as s:

@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from annotate.auth import create_user
+from sidebyside.annotate.auth import create_user
+from sidebyside.ui.common import USER_KEY
 from tests.judge_helpers import make_study
-from ui.common import USER_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "judges.py")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from judge.parsing import parse_pairwise, parse_single, shown_to_canonical
+from sidebyside.judge.parsing import parse_pairwise, parse_single, shown_to_canonical
 
 CRITERIA = ["Accuracy", "Relevance"]
 

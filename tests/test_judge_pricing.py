@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from judge.pricing import PRICES_ENV, Prices, estimate_tokens
+from sidebyside.judge.pricing import PRICES_ENV, Prices, estimate_tokens
 
 
 def test_default_table_knows_common_judges():

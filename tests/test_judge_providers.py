@@ -9,19 +9,19 @@ import sys
 import pytest
 from sqlmodel import Session, select
 
-from foundation.models import JudgeVerdict, Judgment
-from judge.pricing import Prices
-from judge.providers import load_judge, provider_class, registry, resolve_base_url
-from judge.providers.base import (
+from sidebyside.foundation.models import JudgeVerdict, Judgment
+from sidebyside.judge.pricing import Prices
+from sidebyside.judge.providers import load_judge, provider_class, registry, resolve_base_url
+from sidebyside.judge.providers.base import (
     JudgeRequest,
     ProviderError,
     ProviderUnavailable,
     http_error,
     retry_after_seconds,
 )
-from judge.providers.registry import ProviderInfo
-from judge.service import JudgeRunConfig, run_judges
-from judge.specs import SpecError, parse_spec
+from sidebyside.judge.providers.registry import ProviderInfo
+from sidebyside.judge.service import JudgeRunConfig, run_judges
+from sidebyside.judge.specs import SpecError, parse_spec
 from tests.judge_helpers import SCRIPTED, make_study
 
 
@@ -43,7 +43,7 @@ def test_every_provider_declares_itself_in_its_own_module():
     assert registry.names() == ("openai", "anthropic", "hf", "baseline")
     for name in registry.names():
         info = registry.get(name)
-        module = sys.modules[f"judge.providers.{name}"]
+        module = sys.modules[f"sidebyside.judge.providers.{name}"]
         assert module.INFO is info and info.target.startswith(f"{module.__name__}:")
         cls = provider_class(name)
         assert callable(cls.complete) and callable(cls.aclose)
@@ -122,7 +122,7 @@ def test_a_taken_provider_name_is_refused(scripted):
 )
 def test_missing_sdk_names_the_pip_extra(monkeypatch, provider, module, extra):
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
-    monkeypatch.delitem(sys.modules, f"judge.providers.{provider}", raising=False)
+    monkeypatch.delitem(sys.modules, f"sidebyside.judge.providers.{provider}", raising=False)
     with pytest.raises(ProviderUnavailable) as info:
         provider_class(provider)
     message = str(info.value)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from foundation.models import JudgeVerdict, Judgment
-from judge.runner import Progress
-from judge.service import JudgeRunConfig, run_judges, run_judges_async
+from sidebyside.foundation.models import JudgeVerdict, Judgment
+from sidebyside.judge.runner import Progress
+from sidebyside.judge.service import JudgeRunConfig, run_judges, run_judges_async
 from tests.judge_helpers import make_study
 from tests.judge_server import (
     LoopbackServer,
@@ -290,11 +290,11 @@ def test_two_judges_and_their_ensemble(engine, session, study, server):
 
 
 async def test_writer_updates_a_slot_another_process_inserted(engine, session, study):
-    from judge.parsing import parse_pairwise
-    from judge.providers.base import Completion
-    from judge.specs import parse_spec
-    from judge.tasks import PlanOptions, build_tasks
-    from judge.writer import JudgmentWriter, error_fields, result_fields
+    from sidebyside.judge.parsing import parse_pairwise
+    from sidebyside.judge.providers.base import Completion
+    from sidebyside.judge.specs import parse_spec
+    from sidebyside.judge.tasks import PlanOptions, build_tasks
+    from sidebyside.judge.writer import JudgmentWriter, error_fields, result_fields
 
     task = build_tasks(
         session, study=study, specs=[parse_spec("baseline:longest")], options=PlanOptions()

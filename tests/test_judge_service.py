@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from foundation.models import JudgeVerdict, Judgment, Pair
-from judge.reconcile import ensemble, reconcile
-from judge.service import JudgeRunConfig, estimate, judged, run_judges
+from sidebyside.foundation.models import JudgeVerdict, Judgment, Pair
+from sidebyside.judge.reconcile import ensemble, reconcile
+from sidebyside.judge.service import JudgeRunConfig, estimate, judged, run_judges
 from tests.judge_helpers import make_study
 from tests.judge_server import LoopbackServer
 
@@ -170,7 +170,7 @@ def test_ensemble_majority(session: Session):
 
 
 def test_report_works_on_a_study_with_judges_and_no_humans(engine, session, server):
-    from cli.main import app
+    from sidebyside.cli.main import app
 
     study = make_study(session, n_prompts=4)
     run_judges(engine, study.name, JudgeRunConfig(judges=[_spec(server), "baseline:longest"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from judge.specs import JudgeSpec, SpecError, parse_spec, parse_specs
+from sidebyside.judge.specs import JudgeSpec, SpecError, parse_spec, parse_specs
 
 
 @pytest.mark.parametrize(

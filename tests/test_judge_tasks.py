@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from foundation.rubric import default_rubric
-from judge.specs import parse_spec
-from judge.tasks import PlanOptions, build_tasks, cache_key
-from judge.templates import PROMPTS_DIR, load_template, render_pairwise, render_single
+from sidebyside.foundation.rubric import default_rubric
+from sidebyside.judge.specs import parse_spec
+from sidebyside.judge.tasks import PlanOptions, build_tasks, cache_key
+from sidebyside.judge.templates import PROMPTS_DIR, load_template, render_pairwise, render_single
 from tests.judge_helpers import make_study
 
 

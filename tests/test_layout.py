@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("foundation", "analysis", "metrics", "judge", "annotate", "ui", "cli", "pages")
 
-#: What each top-level package (or the app) may import from the project.
+#: What each subpackage of ``sidebyside`` (or the app) may import from the project.
 ALLOWED: dict[str, set[str]] = {
     "foundation": {"foundation"},
     "analysis": {"foundation", "analysis"},
@@ -32,13 +32,17 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"foundation", "analysis", "metrics", "judge", "annotate", "cli"},
     "pages": {"foundation", "analysis", "metrics", "judge", "annotate", "ui", "pages"},
     "app": {"foundation", "analysis", "metrics", "judge", "annotate", "ui"},
+    # The package root: its docstring, version and ``python -m sidebyside``.
+    "__init__": set(),
+    "__main__": {"cli"},
 }
 PROJECT = set(ALLOWED)
 
 
 def distribution_modules() -> list[str]:
-    """Every module the wheel ships (the packages above plus ``app``)."""
-    names = ["app"]
+    """Every module the wheel ships, by its name under ``sidebyside.`` (``app``,
+    ``annotate.progress``, ...)."""
+    names = ["__init__", "__main__", "app"]
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             parts = path.relative_to(ROOT).with_suffix("").parts
@@ -48,29 +52,127 @@ def distribution_modules() -> list[str]:
     return names
 
 
-def project_imports(path: Path) -> set[str]:
-    """Top-level project packages a file imports anywhere (module top or inside functions)."""
+def module_path(module: str) -> Path:
+    path = ROOT / Path(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every project module a file imports anywhere (module top or inside functions), by its
+    name under ``sidebyside.``; ``from sidebyside.x import y`` counts ``x.y`` when ``y`` is a
+    module, else ``x``."""
+    here = path.relative_to(ROOT).with_suffix("").parts
+    package = here[:-1]
+    found: set[str] = set()
+
+    def add(name: str) -> None:
+        parts = name.split(".")
+        if parts[0] != "sidebyside" or len(parts) == 1:
+            return
+        found.add(".".join(parts[1:]))
+
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(("sidebyside", *base, *filter(None, [node.module])))
+            else:
+                module = node.module or ""
+            for alias in node.names:
+                full = f"{module}.{alias.name}"
+                rel = full.split(".")[1:]
+                is_module = rel and (
+                    (ROOT / Path(*rel)).with_suffix(".py").exists() or (ROOT / Path(*rel)).is_dir()
+                )
+                add(full if is_module else module)
+    return found
+
+
+def bare_imports(path: Path) -> set[str]:
+    """Project folder names imported without the ``sidebyside.`` prefix (``import annotate``):
+    they only work when the repository root is on sys.path, never in an install."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
-    return found & PROJECT
+    return found & (PROJECT | {"sidebyside.app"})
+
+
+def project_imports(path: Path) -> set[str]:
+    """Top-level project packages a file imports anywhere (module top or inside functions)."""
+    return {name.split(".")[0] for name in imported_modules(path)}
 
 
 def test_imports_only_point_down():
     problems = []
     for module in distribution_modules():
         top = module.split(".")[0]
-        path = ROOT / "app.py" if module == "app" else ROOT / Path(*module.split("."))
-        if path.is_dir() or not path.with_suffix(".py").exists():
-            path = path / "__init__.py"
-        else:
-            path = path.with_suffix(".py")
+        path = module_path(module)
         for imported in sorted(project_imports(path) - ALLOWED[top]):
             problems.append(f"{path.relative_to(ROOT)} imports {imported}")
+        for bare in sorted(bare_imports(path)):
+            problems.append(
+                f"{path.relative_to(ROOT)} imports bare {bare!r}, not sidebyside.{bare}"
+            )
     assert not problems, "imports that point up or sideways:\n" + "\n".join(problems)
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in sorted(graph.get(node, ())):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the project modules it imports (a package's ``__init__`` counts as the
+    package); every import, function-local ones included."""
+    modules = set(distribution_modules())
+    return {m: (imported_modules(module_path(m)) & modules) - {m} for m in modules}
+
+
+def test_no_import_circle_between_files():
+    cycles = _cycles(import_graph())
+    assert not cycles, "files that import each other (directly or round a circle):\n" + "\n".join(
+        " <-> ".join(c) for c in cycles
+    )
+
+
+def test_a_planted_circle_is_caught():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def test_foundation_and_analysis_never_import_a_feature():
@@ -81,15 +183,39 @@ def test_foundation_and_analysis_never_import_a_feature():
             assert not project_imports(path) & features, path
 
 
-def test_a_planted_upward_import_is_caught(tmp_path):
-    bad = tmp_path / "bad.py"
-    bad.write_text("def f():\n    from annotate.studies import get_study\n")
-    assert project_imports(bad) == {"annotate"}
+def test_a_planted_upward_import_is_caught(tmp_path, monkeypatch):
+    source = "def f():\n    from sidebyside.annotate.studies import get_study\n"
+    tree_path = tmp_path / "analysis" / "planted.py"
+    tree_path.parent.mkdir()
+    tree_path.write_text(source)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert project_imports(tree_path) == {"annotate"}
+    tree_path.write_text("import annotate.studies\n")
+    assert bare_imports(tree_path) == {"annotate"}
+
+
+def test_every_subpackage_is_in_the_wheel_list():
+    """pyproject's explicit package list names every folder with an ``__init__.py``."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    folders = {
+        ".".join(("sidebyside", *p.parent.relative_to(ROOT).parts))
+        for package in PACKAGES
+        for p in (ROOT / package).rglob("__init__.py")
+    }
+    assert folders | {"sidebyside"} == listed
 
 
 # The app's pages are Streamlit scripts: importing one runs it, so they are left out here and
 # smoke-tested with AppTest instead (tests/test_pages.py).
-IMPORTABLE = [m for m in distribution_modules() if m.split(".")[0] not in ("pages", "app")]
+IMPORTABLE = [
+    "sidebyside" if m == "__init__" else f"sidebyside.{m}"
+    for m in distribution_modules()
+    if m.split(".")[0] not in ("pages", "app", "__main__")
+]
 
 #: One child per module, forked from an interpreter that has loaded only third-party
 #: libraries: each project module is imported with no other project module loaded before it,
@@ -122,7 +248,7 @@ _FORK_EACH = textwrap.dedent(
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     proc = subprocess.run(
         [sys.executable, "-c", _FORK_EACH, *IMPORTABLE],
-        cwd=ROOT,
+        cwd=ROOT.parent,
         capture_output=True,
         text=True,
         timeout=600,
@@ -135,8 +261,8 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
 
 def test_the_app_starts_without_torch():
     """Streamlit start-up never imports torch (it costs seconds)."""
-    code = "import sys, ui.common, cli.main; print('torch' in sys.modules)"
+    code = "import sys, sidebyside.ui.common, sidebyside.cli.main; print('torch' in sys.modules)"
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=ROOT.parent, capture_output=True, text=True, timeout=120
     )
     assert out.stdout.strip() == "False", out.stderr

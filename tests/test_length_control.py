@@ -8,7 +8,7 @@ import pytest
 import statsmodels.api as sm
 from scipy.special import expit
 
-from analysis.length_control import length_controlled
+from sidebyside.analysis.length_control import length_controlled
 
 ROW = {"system_a": "tuned", "system_b": "base", "win_rate_a": None}
 

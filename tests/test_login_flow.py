@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from annotate.auth import create_user
-from foundation.db import unit_of_work
+from sidebyside.annotate.auth import create_user
+from sidebyside.foundation.db import unit_of_work
 from tests.test_pages import APP, TIMEOUT
 
 

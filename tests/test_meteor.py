@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics import meteor as mt
+from sidebyside.metrics import meteor as mt
 
 # nltk.translate.meteor_score's docstring example
 HYPOTHESIS1 = (
@@ -110,7 +110,7 @@ def test_incomplete_directory_names_missing_files(tmp_path):
 
 @needs_wordnet
 def test_meteor_among_text_metrics_with_ci():
-    from metrics.textmetrics import TEXT_METRICS, text_metrics
+    from sidebyside.metrics.textmetrics import TEXT_METRICS, text_metrics
 
     preds = ["she drove the car home", "the cat sat on the mat", "a completely different answer"]
     refs = ["she drove the auto home", "the cat sat on the mat", "the dog barked"]

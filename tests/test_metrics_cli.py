@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from cli.main import app
-from foundation.db import get_engine, init_db
-from foundation.models import MetricResult, PerplexityRun
-from metrics.store import latest_perplexity_runs, metric_table, runs_scores
+from sidebyside.cli.main import app
+from sidebyside.foundation.db import get_engine, init_db
+from sidebyside.foundation.models import MetricResult, PerplexityRun
+from sidebyside.metrics.store import latest_perplexity_runs, metric_table, runs_scores
 
 try:
     from tests.tiny_lm import build_tiny_gpt2
@@ -136,8 +136,8 @@ def test_perplexity_plain_output_and_input_errors(db_url, models, text_files, tm
 
 
 def _study_with_references(db_url: str) -> None:
-    from annotate.importing import import_sources
-    from annotate.studies import create_study
+    from sidebyside.annotate.importing import import_sources
+    from sidebyside.annotate.studies import create_study
 
     rows = ["prompt_id,prompt,system,output,reference"]
     answers = {"base": ["Sydney", "206", "blue", "yes"], "tuned": ["Canberra", "206", "blue", "no"]}
@@ -160,7 +160,7 @@ def test_metrics_on_a_study_are_stored(db_url):
     assert results["base"]["exact_match"]["value"] == pytest.approx(75.0)
     assert results["tuned"]["exact_match"]["n"] == 4
     with Session(get_engine(db_url)) as session:
-        from metrics.store import metric_results
+        from sidebyside.metrics.store import metric_results
 
         rows = metric_results(session, study_id=1)
         assert {m.metric for _, m in rows} >= {"bleu", "chrf", "rouge1", "rougeL", "token_f1"}

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from foundation.db import get_engine, init_db, unit_of_work
-from metrics.ppl_stats import TextScores, texts_sha256
-from metrics.store import save_perplexity
+from sidebyside.foundation.db import get_engine, init_db, unit_of_work
+from sidebyside.metrics.ppl_stats import TextScores, texts_sha256
+from sidebyside.metrics.store import save_perplexity
 
 try:
     from tests.tiny_lm import build_tiny_gpt2
@@ -18,14 +18,14 @@ except ImportError:  # pragma: no cover
 
 
 def _script(study_id: int) -> None:
-    from ui.metrics_section import render_metrics_section
+    from sidebyside.ui.metrics_section import render_metrics_section
 
     render_metrics_section(study_id)
 
 
 def _study(db_url: str) -> int:
-    from annotate.importing import import_sources
-    from annotate.studies import create_study
+    from sidebyside.annotate.importing import import_sources
+    from sidebyside.annotate.studies import create_study
 
     rows = ["prompt_id,prompt,system,output,reference"]
     for i in range(5):

@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from cli.main import app
-from foundation.settings import get_settings
+from sidebyside.cli.main import app
+from sidebyside.foundation.settings import get_settings
 
 pytest.importorskip("mlflow")
 runner = CliRunner()
@@ -19,7 +19,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def demo(engine, tmp_path, monkeypatch):
-    from annotate.demo import load_demo
+    from sidebyside.annotate.demo import load_demo
 
     with Session(engine) as s:
         load_demo(s)

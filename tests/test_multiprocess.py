@@ -9,10 +9,10 @@ import os
 import subprocess
 import sys
 
-from annotate.auth import create_user
-from annotate.importing import import_sources
-from annotate.studies import create_study
-from foundation.db import unit_of_work
+from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.importing import import_sources
+from sidebyside.annotate.studies import create_study
+from sidebyside.foundation.db import unit_of_work
 from tests.conftest import ROOT, make_long_csv
 from tests.test_server_load import check_invariants
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from analysis.frames import load_study_frames
-from annotate.assignment import AssignmentError, next_assignment, submit_rating
-from annotate.auth import create_user
-from annotate.my_ratings import (
+from sidebyside.analysis.frames import load_study_frames
+from sidebyside.annotate.assignment import AssignmentError, next_assignment, submit_rating
+from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.my_ratings import (
     UNDO_WINDOW,
     edit_rating,
     my_ratings,
@@ -18,9 +18,9 @@ from annotate.my_ratings import (
     rating_history,
     undo_last_vote,
 )
-from annotate.progress import my_progress
-from foundation.enums import AssignmentStatus
-from foundation.models import Assignment, Rating, RatingRevision, utcnow
+from sidebyside.annotate.progress import my_progress
+from sidebyside.foundation.enums import AssignmentStatus
+from sidebyside.foundation.models import Assignment, Rating, RatingRevision, utcnow
 
 CRITERIA = ("Accuracy", "Relevance", "Format compliance", "Fluency")
 

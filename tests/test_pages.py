@@ -11,13 +11,13 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from annotate.auth import create_invite, create_user
-from annotate.importing import import_sources
-from annotate.studies import create_study
-from foundation.db import unit_of_work
-from foundation.models import Assignment, Rating, Study, User
-from foundation.rubric import default_rubric
-from ui.common import USER_KEY, escape_dollars
+from sidebyside.annotate.auth import create_invite, create_user
+from sidebyside.annotate.importing import import_sources
+from sidebyside.annotate.studies import create_study
+from sidebyside.foundation.db import unit_of_work
+from sidebyside.foundation.models import Assignment, Rating, Study, User
+from sidebyside.foundation.rubric import default_rubric
+from sidebyside.ui.common import USER_KEY, escape_dollars
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -532,7 +532,7 @@ def test_demo_data_file_is_valid_long_format():
 
 
 def test_my_ratings_page_is_blind_and_edits_with_history(world):
-    from foundation.models import RatingRevision
+    from sidebyside.foundation.models import RatingRevision
 
     at = app_as(world["ann"])
     fill_scores(at, 4)

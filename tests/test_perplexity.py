@@ -18,7 +18,7 @@ try:  # tests/ may or may not be a package
 except ImportError:  # pragma: no cover
     from tiny_lm import SENTENCES, ReferenceLM, build_tiny_gpt2
 
-from metrics.perplexity import (
+from sidebyside.metrics.perplexity import (
     EmptyTextWarning,
     PerplexityScorer,
     TextScores,
@@ -323,7 +323,7 @@ def test_full_logits_fallback_agrees(tiny_models):
 def test_fused_gelu_swap_is_exact_enough(tiny_models):
     from transformers import AutoModelForCausalLM
 
-    from metrics.perplexity import optimize_for_inference
+    from sidebyside.metrics.perplexity import optimize_for_inference
 
     plain = AutoModelForCausalLM.from_pretrained(tiny_models["bos"]).eval()
     tokenizer = load_model(tiny_models["bos"], "cpu", "float32")[1]

@@ -9,8 +9,12 @@ import pytest
 from scipy.stats import binomtest, norm
 from typer.testing import CliRunner
 
-from analysis.power import detectable_win_rate, prompts_needed, prompts_needed_at_observed
-from cli.main import app
+from sidebyside.analysis.power import (
+    detectable_win_rate,
+    prompts_needed,
+    prompts_needed_at_observed,
+)
+from sidebyside.cli.main import app
 
 
 @pytest.mark.parametrize("p", [0.55, 0.6, 0.7, 0.35])

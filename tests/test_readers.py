@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from foundation.readers import (
+from sidebyside.foundation.readers import (
     InputError,
     csv_records,
     decode,
@@ -29,8 +29,8 @@ def test_error_names_file_line_and_column():
 
 
 def test_every_importer_raises_the_one_error_type():
-    from annotate.sources import ImportValidationError
-    from judge.importer import ImportJudgmentsError
+    from sidebyside.annotate.sources import ImportValidationError
+    from sidebyside.judge.importer import ImportJudgmentsError
 
     assert ImportValidationError is InputError
     assert issubclass(ImportJudgmentsError, InputError)

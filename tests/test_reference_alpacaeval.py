@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from sidebyside.cli.main import app
 
 REF = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "alpaca_eval"
 pytestmark = pytest.mark.skipif(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from sidebyside.cli.main import app
 
 REF = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
 pytestmark = pytest.mark.skipif(
@@ -126,8 +126,8 @@ def test_keying_by_real_prompts_lists_every_differing_cell(tmp_path):
     the import names each one and what differs, not a misleading "duplicate"."""
     import hashlib
 
-    from annotate.sources import parse_source
-    from foundation.readers import InputError
+    from sidebyside.annotate.sources import parse_source
+    from sidebyside.foundation.readers import InputError
 
     rows = []
     for i in json.loads((REF / "testset-v1.json").read_text()):
@@ -147,8 +147,8 @@ def test_keying_by_real_prompts_lists_every_differing_cell(tmp_path):
 
 
 def test_a_json_true_output_says_how_to_fix_it():
-    from annotate.sources import parse_source
-    from foundation.readers import InputError
+    from sidebyside.annotate.sources import parse_source
+    from sidebyside.foundation.readers import InputError
 
     row = {"prompt_id": "1", "prompt": "p", "system_a": "x", "output_a": True,
            "system_b": "y", "output_b": "z"}  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ui.render import to_html
+from sidebyside.ui.render import to_html
 
 
 def test_single_newlines_become_line_breaks():

@@ -10,8 +10,8 @@ import pytest
 from analysis_helpers import build_study, pair_of, rate, verdict
 from sqlalchemy.engine import Engine
 
-from analysis.report import build_report, render, report_for_study
-from analysis.report_models import (
+from sidebyside.analysis.report import build_report, render, report_for_study
+from sidebyside.analysis.report_models import (
     HumanSection,
     JudgeSection,
     LengthControlled,
@@ -19,7 +19,7 @@ from analysis.report_models import (
     StudyReport,
     WinRate,
 )
-from annotate.synthetic import SyntheticSpec, build_synthetic_study
+from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study
 
 WIN_RATE_KEYS = {
     "system_a",
@@ -50,7 +50,7 @@ CALIBRATION_KEYS = {
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory) -> tuple[Engine, dict]:
-    from foundation.db import get_engine, init_db
+    from sidebyside.foundation.db import get_engine, init_db
 
     url = f"sqlite:///{tmp_path_factory.mktemp('r') / 'r.db'}"
     engine = init_db(get_engine(url))
@@ -160,7 +160,7 @@ def test_two_annotators_unequal_raters(session):
         rate(session, b, "u1", pid, "a", scores={"Accuracy": {"a": 4, "b": 2}})
         if i < 3:
             rate(session, b, "u2", pid, "a" if i else "b", scores={"Accuracy": {"a": 4, "b": 3}})
-    from analysis.frames import load_study_frames
+    from sidebyside.analysis.frames import load_study_frames
 
     r = build_report(load_study_frames(session, b.study), n_boot=0)
     agr = r.human.agreement
@@ -258,8 +258,8 @@ def partial_report(human: dict, judges: dict[str, dict]) -> StudyReport:
 
 
 def test_headline_says_when_the_win_does_not_survive_length_control():
-    from analysis.headline import headline
-    from analysis.report_md import headline_cells
+    from sidebyside.analysis.headline import headline
+    from sidebyside.analysis.report_md import headline_cells
 
     row = {"system_a": "base", "system_b": "tuned", "win_rate_a": 0.3, "n_prompts": 80,
            "boot_ci_low": 0.22, "boot_ci_high": 0.38, "ci_low": 0.25, "ci_high": 0.36,
@@ -282,8 +282,8 @@ def test_headline_says_when_the_win_does_not_survive_length_control():
 
 
 def test_headline_estimates_the_prompts_an_open_question_needs():
-    from analysis.headline import headline
-    from analysis.report_md import headline_cells
+    from sidebyside.analysis.headline import headline
+    from sidebyside.analysis.report_md import headline_cells
 
     row = {"system_a": "base", "system_b": "tuned", "win_rate_a": 0.54, "n_prompts": 120,
            "prompts_a": 55, "prompts_b": 45, "boot_ci_low": 0.45, "boot_ci_high": 0.63,

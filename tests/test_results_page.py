@@ -9,11 +9,11 @@ from analysis_helpers import build_study, pair_of, rate, verdict
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from analysis.frames import data_fingerprint
-from annotate.auth import create_user
-from foundation.db import get_engine, init_db
-from foundation.settings import get_settings
-from ui.common import USER_KEY
+from sidebyside.analysis.frames import data_fingerprint
+from sidebyside.annotate.auth import create_user
+from sidebyside.foundation.db import get_engine, init_db
+from sidebyside.foundation.settings import get_settings
+from sidebyside.ui.common import USER_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "results.py")

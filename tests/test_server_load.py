@@ -8,13 +8,13 @@ from collections import Counter
 
 from sqlmodel import Session, select
 
-from annotate.assignment import next_assignment, submit_rating
-from annotate.auth import create_user
-from annotate.importing import import_sources
-from annotate.studies import create_study
-from foundation.db import get_engine, unit_of_work
-from foundation.models import Assignment, Rating, Study
-from foundation.settings import get_settings
+from sidebyside.annotate.assignment import next_assignment, submit_rating
+from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.importing import import_sources
+from sidebyside.annotate.studies import create_study
+from sidebyside.foundation.db import get_engine, unit_of_work
+from sidebyside.foundation.models import Assignment, Rating, Study
+from sidebyside.foundation.settings import get_settings
 from tests.conftest import make_long_csv
 
 SCORES = {c: {"A": 4, "B": 2} for c in ("Accuracy", "Relevance", "Format compliance", "Fluency")}

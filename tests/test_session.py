@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from annotate.auth import create_user
-from foundation.models import LoginSession, utcnow
-from ui.session import (
+from sidebyside.annotate.auth import create_user
+from sidebyside.foundation.models import LoginSession, utcnow
+from sidebyside.ui.session import (
     SESSION_HOURS,
     TICKET_SECONDS,
     issue_ticket,
@@ -68,7 +68,7 @@ def test_an_older_database_gains_the_session_and_history_tables(tmp_path):
     gets both tables when the app opens it."""
     from sqlalchemy import inspect, text
 
-    from foundation.db import SCHEMA_VERSION, get_engine, init_db, unit_of_work
+    from sidebyside.foundation.db import SCHEMA_VERSION, get_engine, init_db, unit_of_work
 
     engine = init_db(get_engine(f"sqlite:///{tmp_path / 'old.db'}"))
     with unit_of_work(engine) as s:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from annotate.assignment import next_assignment, submit_rating
-from annotate.auth import create_user
-from annotate.importing import import_sources
-from annotate.studies import create_study, get_study, update_study
-from foundation.db import SCHEMA_VERSION, init_db, schema_version
-from foundation.models import Pair, Prompt, Rating
-from foundation.rubric import Criterion, Rubric, default_rubric, rubric_of
+from sidebyside.annotate.assignment import next_assignment, submit_rating
+from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.importing import import_sources
+from sidebyside.annotate.studies import create_study, get_study, update_study
+from sidebyside.foundation.db import SCHEMA_VERSION, init_db, schema_version
+from sidebyside.foundation.models import Pair, Prompt, Rating
+from sidebyside.foundation.rubric import Criterion, Rubric, default_rubric, rubric_of
 from tests.conftest import make_long_csv
 
 
@@ -72,7 +72,7 @@ def test_a_version_1_database_is_migrated_without_losing_ratings(tmp_path):
     """A database made before prompts had a category gains the column; every row stays."""
     from sqlalchemy import inspect, text
 
-    from foundation.db import get_engine
+    from sidebyside.foundation.db import get_engine
 
     engine = init_db(get_engine(f"sqlite:///{tmp_path / 'old.db'}"))
     with Session(engine) as s:
@@ -99,7 +99,7 @@ def test_a_version_1_database_is_migrated_without_losing_ratings(tmp_path):
 def test_a_newer_database_is_refused(tmp_path):
     from sqlalchemy import text
 
-    from foundation.db import get_engine
+    from sidebyside.foundation.db import get_engine
 
     engine = init_db(get_engine(f"sqlite:///{tmp_path / 'new.db'}"))
     with engine.begin() as conn:
@@ -121,9 +121,9 @@ def test_sqlite_pragmas(engine):
 def test_services_leave_the_commit_to_the_unit_of_work(engine):
     """A failing edge undoes every service write of its unit of work, savepoints included
     (on SQLite a savepoint opened first must not commit on its own)."""
-    from annotate.auth import get_user
-    from foundation.db import unit_of_work
-    from foundation.models import Study, User
+    from sidebyside.annotate.auth import get_user
+    from sidebyside.foundation.db import unit_of_work
+    from sidebyside.foundation.models import Study, User
 
     with pytest.raises(RuntimeError), unit_of_work(engine) as s:
         create_user(s, username="first", password="pass1234-xyz")  # a savepoint is its first write

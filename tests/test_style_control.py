@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from analysis.style_control import STYLES, ranks_from_ci, style_controlled_ratings, style_counts
+from sidebyside.analysis.style_control import (
+    STYLES,
+    ranks_from_ci,
+    style_controlled_ratings,
+    style_counts,
+)
 
 SYSTEMS = ("alpha", "beta", "gamma", "delta")
 
@@ -105,8 +110,13 @@ def test_ranks_and_counts():
 def test_one_step_bootstrap_matches_full_refits():
     """The one-step bootstrap's interval ends match those of a full refit per resample (same
     resamples) to a small fraction of the interval's width."""
-    from analysis.bootstrap import resample_sums
-    from analysis.style_control import _design, _fit, one_step_bootstrap, style_covariates
+    from sidebyside.analysis.bootstrap import resample_sums
+    from sidebyside.analysis.style_control import (
+        _design,
+        _fit,
+        one_step_bootstrap,
+        style_covariates,
+    )
 
     votes = synthetic_votes([0.3, 0.2, 0.1, 0.0], [200, 400, 800, 1600], gamma_len=1.5)
     x, score = _design(votes, list(SYSTEMS))

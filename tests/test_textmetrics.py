@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrics.inputs import read_pairs
-from metrics.textmetrics import (
+from sidebyside.metrics.inputs import read_pairs
+from sidebyside.metrics.textmetrics import (
     LABEL_METRICS,
     TEXT_METRICS,
     exact_match,
@@ -110,7 +110,7 @@ def test_bootstrap_f1_agrees_with_scikit_learn_on_each_resample():
     """The vectorised resample scores equal scikit-learn's on the same resample."""
     from sklearn.metrics import f1_score
 
-    from metrics.textmetrics import _confusion_scores
+    from sidebyside.metrics.textmetrics import _confusion_scores
 
     rng = np.random.default_rng(1)
     gold = rng.integers(0, 4, size=50)

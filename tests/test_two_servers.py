@@ -34,7 +34,7 @@ def pg_url():
         pytest.skip("needs SIDEBYSIDE_TEST_POSTGRES_URL (CI sets it)")
     from sqlmodel import SQLModel
 
-    from foundation.db import load_tables
+    from sidebyside.foundation.db import load_tables
 
     load_tables()
     engine = create_engine(PG_URL)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import winrates as wr
+from sidebyside.analysis import winrates as wr
 
 
 def votes(rows):

@@ -11,10 +11,10 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from foundation.db import get_engine, init_db, unit_of_work
-from foundation.enums import Role
-from foundation.models import Study, User
-from foundation.settings import get_settings
+from sidebyside.foundation.db import get_engine, init_db, unit_of_work
+from sidebyside.foundation.enums import Role
+from sidebyside.foundation.models import Study, User
+from sidebyside.foundation.settings import get_settings
 
 #: Session-state key of the logged-in user's id (server side only, never sent to the browser).
 USER_KEY = "_user_id"
@@ -52,7 +52,7 @@ def logout() -> None:
 
 def current_user() -> User | None:
     """The logged-in user, re-read on every run so a deactivated account is out at once."""
-    from ui.session import session_ended, user_id_from_cookie
+    from sidebyside.ui.session import session_ended, user_id_from_cookie
 
     user_id = st.session_state.get(USER_KEY)
     if user_id is None:
@@ -91,7 +91,7 @@ def require_admin() -> User:
 
 def pick_study(label: str = "Study", *, key: str = "study") -> Study | None:
     """A study chosen in a selectbox (no widget when there is only one); None if none exist."""
-    from annotate.studies import list_studies
+    from sidebyside.annotate.studies import list_studies
 
     with db_session() as session:
         studies = list_studies(session)

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.common import db_session
+from sidebyside.ui.common import db_session
 
 
 def _pct(x: float | None) -> str:
@@ -50,9 +50,9 @@ def perplexity_frame(rows: list[dict[str, Any]]) -> list[dict[str, str | int]]:
 def _comparison(database_url: str, run_ids: tuple[int, ...]) -> list[dict[str, Any]]:
     """The table rows of these stored runs (cached: bootstraps over many texts take a while;
     runs are immutable, so their ids and the database are the whole key)."""
-    from foundation.models import PerplexityRun
-    from metrics.ppl_stats import comparison_rows
-    from metrics.store import runs_scores
+    from sidebyside.foundation.models import PerplexityRun
+    from sidebyside.metrics.ppl_stats import comparison_rows
+    from sidebyside.metrics.store import runs_scores
 
     with db_session() as session:
         runs = [session.get(PerplexityRun, run_id) for run_id in run_ids]
@@ -60,7 +60,7 @@ def _comparison(database_url: str, run_ids: tuple[int, ...]) -> list[dict[str, A
 
 
 def _perplexity_table(study_id: int) -> None:
-    from metrics.store import latest_perplexity_runs
+    from sidebyside.metrics.store import latest_perplexity_runs
 
     with db_session() as session:
         runs = latest_perplexity_runs(session, study_id=study_id)
@@ -69,7 +69,7 @@ def _perplexity_table(study_id: int) -> None:
             "No perplexity run yet: launch one below or with `sidebyside perplexity --study ...`."
         )
         return
-    from foundation.settings import get_settings
+    from sidebyside.foundation.settings import get_settings
 
     rows = _comparison(get_settings().database_url, tuple(run.id for run in runs))
     st.dataframe(perplexity_frame(rows), hide_index=True, width="stretch")
@@ -95,7 +95,7 @@ def _run_form(study_id: int) -> None:
         submitted = st.form_submit_button("Run perplexity")
     if not submitted:
         return
-    from metrics.ppl_stats import read_texts
+    from sidebyside.metrics.ppl_stats import read_texts
 
     if not model.strip():
         st.error("Enter a model path or hub id.")
@@ -131,9 +131,9 @@ def _run_form(study_id: int) -> None:
 def _launch(study_id, model, texts, name, max_length, stride, device, dtype) -> None:
     import warnings
 
-    from metrics.perplexity import score_texts  # torch is imported from here on
-    from metrics.ppl_stats import texts_sha256
-    from metrics.store import save_perplexity
+    from sidebyside.metrics.perplexity import score_texts  # torch is imported from here on
+    from sidebyside.metrics.ppl_stats import texts_sha256
+    from sidebyside.metrics.store import save_perplexity
 
     bar = st.progress(0.0, text=f"Loading {model} …")
 
@@ -169,7 +169,7 @@ def _launch(study_id, model, texts, name, max_length, stride, device, dtype) -> 
 
 
 def _metrics_table(study_id: int) -> None:
-    from metrics.store import metric_results, metric_table
+    from sidebyside.metrics.store import metric_results, metric_table
 
     with db_session() as session:
         rows = metric_results(session, study_id=study_id)
@@ -185,8 +185,8 @@ def _metrics_table(study_id: int) -> None:
     with st.form("metrics_run"):
         labels = st.checkbox("Outputs are class labels (accuracy, macro/weighted F1)")
         if st.form_submit_button("Compute metrics"):
-            from foundation.models import Study
-            from metrics.store import compute_study_metrics
+            from sidebyside.foundation.models import Study
+            from sidebyside.metrics.store import compute_study_metrics
 
             with db_session() as session:
                 study = session.get(Study, study_id)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from foundation.rubric import Rubric
-from ui.render import render
+from sidebyside.foundation.rubric import Rubric
+from sidebyside.ui.render import render
 
 #: Most and least height (px) of each response pane: prompt, both panes, the score grid and
 #: the vote buttons fit a 1440x900 laptop screen for typical answers; longer answers scroll

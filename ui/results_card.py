@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis.card import build_card
-from analysis.card_render import HEADERS, card_cells
-from analysis.frames import load_card_frames, load_judge_scores
-from analysis.report_models import StudyReport
-from ui.common import get_engine_cached
+from sidebyside.analysis.card import build_card
+from sidebyside.analysis.card_render import HEADERS, card_cells
+from sidebyside.analysis.frames import load_card_frames, load_judge_scores
+from sidebyside.analysis.report_models import StudyReport
+from sidebyside.ui.common import get_engine_cached
 
 
 def _style(card_rows, frame: pd.DataFrame):

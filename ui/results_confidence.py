@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from analysis.report_models import StudyReport
+from sidebyside.analysis.report_models import StudyReport
 
 NOTE = (
     "The judge's confidence is max(P(b), 1 − P(b)) from its verdict tokens' log-probabilities, "

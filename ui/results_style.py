@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import report_parity as rp
-from analysis.report_models import StudyReport
+from sidebyside.analysis import report_parity as rp
+from sidebyside.analysis.report_models import StudyReport
 
 
 def render_style_section(report: StudyReport) -> None:

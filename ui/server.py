@@ -2,12 +2,19 @@
 routes that set and clear the HttpOnly session cookie (``ui/session.py``). ``sidebyside
 serve`` and the browser tests run ``streamlit run ui/server.py``."""
 
+import sys
 from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from ui.session import routes
+from sidebyside.ui.session import routes
+
+# `streamlit run` put this file's folder first on sys.path, which would make ui's own modules
+# (common, errors, session) importable under bare names in the served process. Everything
+# here is imported as ``sidebyside.…``, so take the folder out again.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if not p or Path(p).resolve() != _HERE]
 
 # app.py declares its pages with st.navigation. Until a first script run has called it,
 # Streamlit guesses the legacy pages/-directory mode from the folder beside app.py, so the

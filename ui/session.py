@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit
 
 from sqlmodel import Session, select
 
-from foundation.models import LoginSession, User, utcnow
+from sidebyside.foundation.models import LoginSession, User, utcnow
 
 COOKIE = "sbs_session"
 SESSION_HOURS = 12
@@ -215,7 +215,7 @@ def start_browser_session(user_id: int, next_path: str) -> None:
     """After a successful login: a ticket now, the cookie on the next HTTP round trip (the
     browser follows ``/_session/start`` at the end of the next run, then comes back to
     ``next_path`` with the cookie set)."""
-    from ui.common import db_session
+    from sidebyside.ui.common import db_session
 
     with db_session() as session:
         ticket = issue_ticket(session, user_id=user_id, next_path=next_path)
@@ -227,7 +227,7 @@ def user_id_from_cookie() -> int | None:
     """The user of this browser's session cookie (remembered for this websocket session)."""
     import streamlit as st
 
-    from ui.common import db_session
+    from sidebyside.ui.common import db_session
 
     try:
         token = st.context.cookies.get(COOKIE)
@@ -248,7 +248,7 @@ def session_ended() -> bool:
     """True when this browser's session was revoked or expired since it was opened."""
     import streamlit as st
 
-    from ui.common import db_session
+    from sidebyside.ui.common import db_session
 
     token_hash = st.session_state.get(SESSION_KEY)
     if token_hash is None:
@@ -263,7 +263,7 @@ def end_browser_session() -> None:
     clearing the session state and rerunning."""
     import streamlit as st
 
-    from ui.common import db_session
+    from sidebyside.ui.common import db_session
 
     token_hash = st.session_state.get(SESSION_KEY)
     if token_hash is not None:
@@ -284,7 +284,7 @@ def routes() -> list:
     from starlette.responses import RedirectResponse
     from starlette.routing import Route
 
-    from foundation.db import get_engine, init_db, unit_of_work
+    from sidebyside.foundation.db import get_engine, init_db, unit_of_work
 
     def start(request: Request) -> RedirectResponse:
         token = request.query_params.get("ticket", "")

@@ -15,20 +15,20 @@ import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from judge.providers import registry
-from judge.providers.base import (
+from sidebyside.judge.providers import registry
+from sidebyside.judge.providers.base import (
     Completion,
     Judge,
     JudgeRequest,
     ProviderError,
     ProviderUnavailable,
 )
-from judge.providers.registry import ProviderInfo
+from sidebyside.judge.providers.registry import ProviderInfo
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # judge.specs imports the registry, so this package must not import it back
-    from judge.specs import JudgeSpec
+    from sidebyside.judge.specs import JudgeSpec
 
 __all__ = [
     "Completion",
@@ -66,7 +66,7 @@ def key_base_urls(info: ProviderInfo) -> set[str]:
     """Where the server's API key for ``info`` may go: the official endpoint, the SDK's base-URL
     variable (e.g. ``OPENAI_BASE_URL``) and ``SIDEBYSIDE_API_KEY_BASE_URLS`` (environment or
     ``.env``), all set by the operator. Never a URL typed into a spec or on the Judges page."""
-    from foundation.settings import get_settings
+    from sidebyside.foundation.settings import get_settings
 
     urls = {info.base_url} if info.base_url else set()
     env = os.environ.get(info.base_url_env, "") if info.base_url_env else ""

@@ -14,19 +14,19 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING
 
-from foundation.enums import JudgeMode
-from judge.providers import api_key, resolve_base_url
-from judge.providers.base import Completion, JudgeRequest, ProviderError, http_error
-from judge.providers.registry import ProviderInfo
+from sidebyside.foundation.enums import JudgeMode
+from sidebyside.judge.providers import api_key, resolve_base_url
+from sidebyside.judge.providers.base import Completion, JudgeRequest, ProviderError, http_error
+from sidebyside.judge.providers.registry import ProviderInfo
 
 if TYPE_CHECKING:
     import anthropic
 
-    from judge.specs import JudgeSpec
+    from sidebyside.judge.specs import JudgeSpec
 
 INFO = ProviderInfo(
     name="anthropic",
-    target="judge.providers.anthropic:AnthropicJudge",
+    target="sidebyside.judge.providers.anthropic:AnthropicJudge",
     requires=("anthropic",),
     extra="api",
     api_key_env="ANTHROPIC_API_KEY",

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from foundation.enums import JudgeMode
+from sidebyside.foundation.enums import JudgeMode
 
 if TYPE_CHECKING:  # judge.specs imports the registry, so this package must not import it back
-    from judge.specs import JudgeSpec
+    from sidebyside.judge.specs import JudgeSpec
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,16 @@ import json
 import random
 from typing import TYPE_CHECKING
 
-from foundation.enums import JudgeMode
-from judge.providers.base import Completion, JudgeRequest, ProviderError
-from judge.providers.registry import ProviderInfo
+from sidebyside.foundation.enums import JudgeMode
+from sidebyside.judge.providers.base import Completion, JudgeRequest, ProviderError
+from sidebyside.judge.providers.registry import ProviderInfo
 
 if TYPE_CHECKING:
-    from judge.specs import JudgeSpec
+    from sidebyside.judge.specs import JudgeSpec
 
 INFO = ProviderInfo(
     name="baseline",
-    target="judge.providers.baseline:BaselineJudge",
+    target="sidebyside.judge.providers.baseline:BaselineJudge",
     models=("longest", "shortest", "random"),
     rank=40,
 )

@@ -10,16 +10,21 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from foundation.hf import ModelLoadError, load_causal_lm
-from judge.providers.base import Completion, JudgeRequest, ProviderError, ProviderUnavailable
-from judge.providers.registry import ProviderInfo
+from sidebyside.foundation.hf import ModelLoadError, load_causal_lm
+from sidebyside.judge.providers.base import (
+    Completion,
+    JudgeRequest,
+    ProviderError,
+    ProviderUnavailable,
+)
+from sidebyside.judge.providers.registry import ProviderInfo
 
 if TYPE_CHECKING:
-    from judge.specs import JudgeSpec
+    from sidebyside.judge.specs import JudgeSpec
 
 INFO = ProviderInfo(
     name="hf",
-    target="judge.providers.hf:HFJudge",
+    target="sidebyside.judge.providers.hf:HFJudge",
     requires=("torch", "transformers"),
     extra="local",
     rank=30,

@@ -12,20 +12,20 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from foundation.enums import JudgeMode
-from judge.logprobs import completion_verdict_probabilities
-from judge.providers import api_key, is_official, resolve_base_url
-from judge.providers.base import Completion, JudgeRequest, ProviderError, http_error
-from judge.providers.registry import ProviderInfo
+from sidebyside.foundation.enums import JudgeMode
+from sidebyside.judge.logprobs import completion_verdict_probabilities
+from sidebyside.judge.providers import api_key, is_official, resolve_base_url
+from sidebyside.judge.providers.base import Completion, JudgeRequest, ProviderError, http_error
+from sidebyside.judge.providers.registry import ProviderInfo
 
 if TYPE_CHECKING:
     import openai
 
-    from judge.specs import JudgeSpec
+    from sidebyside.judge.specs import JudgeSpec
 
 INFO = ProviderInfo(
     name="openai",
-    target="judge.providers.openai:OpenAIJudge",
+    target="sidebyside.judge.providers.openai:OpenAIJudge",
     requires=("openai",),
     extra="api",
     api_key_env="OPENAI_API_KEY",

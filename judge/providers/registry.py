@@ -21,7 +21,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-_PACKAGE = "judge.providers"
+_PACKAGE = "sidebyside.judge.providers"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
