@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
+from sidebyside.analysis.report_css import REPORT_CSS
 from sidebyside.analysis.report_rows import CardRow, EvaluationCard
 
 HEADERS = ["layer", "metric", "base", "base value", "system", "value [95% CI]", "change [CI]"]
@@ -99,8 +100,6 @@ def card_html(card: EvaluationCard | None, *, heading: bool = True) -> str:
 
 def card_page(card: EvaluationCard, study: str) -> str:
     """A self-contained HTML page of the card alone."""
-    from sidebyside.analysis.report_html import CSS as REPORT_CSS
-
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{TITLE}: {escape(study)}</title><style>{REPORT_CSS}</style></head><body>"

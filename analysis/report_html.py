@@ -9,6 +9,7 @@ from typing import Any
 from sidebyside.analysis import report_parity as rp
 from sidebyside.analysis import svg
 from sidebyside.analysis.card_render import card_html
+from sidebyside.analysis.report_css import REPORT_CSS
 from sidebyside.analysis.report_md import (
     ANNOTATORS_NOTE,
     ANNOTATORS_TITLE,
@@ -44,14 +45,6 @@ from sidebyside.analysis.report_models import (
     StudyReport,
     WinRate,
 )
-
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.6em 0 1.2em}td,th{border:1px solid #ddd;padding:3px 8px;
-text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
-h2{border-bottom:2px solid #3b6ea8;padding-bottom:.2em;margin-top:2em}.muted{color:#777}
-.charts{display:flex;flex-wrap:wrap;gap:1em}
-"""
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -267,7 +260,7 @@ def to_html(report: StudyReport) -> str:
     judges = "".join(_judge(k, j) for k, j in report.judges.items())
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Report: {escape(st.name)}</title><style>{CSS}</style></head><body>"
+        f"<title>Report: {escape(st.name)}</title><style>{REPORT_CSS}</style></head><body>"
         f"<h1>Report: {escape(st.name)}</h1>"
         f"<p>Systems: {escape(', '.join(st.systems) or '—')}. {st.n_pairs} pairs over "
         f"{st.n_prompts} prompts. <span class='muted'>Generated "
