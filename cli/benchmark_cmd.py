@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.options import echo_err, json_safe, parse_batch_size, resolve_study_id
 from sidebyside.cli.tracking import metric_name, mlflow_option
 
 
@@ -30,21 +31,20 @@ def benchmark(
     """Standard benchmarks through EleutherAI's lm-evaluation-harness: accuracy (and acc_norm)
     with standard errors per task and model, and every later model against the first (paired
     over the same items)."""
-    from sidebyside.cli.metrics_cmds import _echo_err, _json_safe, _parse_batch_size, _study_id
     from sidebyside.metrics.benchmark import compare, run_benchmark, save_benchmark
 
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
     if not task_list:
         raise fail("--tasks needs at least one task name")
-    size = _parse_batch_size(batch_size)
+    size = parse_batch_size(batch_size)
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
         raise fail(f"--dtype must be auto, float32, bfloat16 or float16, got {dtype!r}")
     if include_path is not None and not include_path.is_dir():
         raise fail(f"--include-path {include_path}: not a folder")
-    study_id = _study_id(study) if study else None
+    study_id = resolve_study_id(study) if study else None
     scores = []
     for name in model:
-        _echo_err(f"benchmark: {name} on {', '.join(task_list)}")
+        echo_err(f"benchmark: {name} on {', '.join(task_list)}")
         try:
             scores += run_benchmark(
                 name,
@@ -61,16 +61,16 @@ def benchmark(
     if study_id is not None:
         with open_session() as session:
             written = save_benchmark(session, study_id=study_id, scores=scores)
-        _echo_err(f"stored {written} benchmark result(s) in study {study_id}")
+        echo_err(f"stored {written} benchmark result(s) in study {study_id}")
     comparisons = compare(scores)
     results = [
-        {k: _json_safe(getattr(s, k)) for k in ("model", "task", "metric", "value", "stderr", "n")}
+        {k: json_safe(getattr(s, k)) for k in ("model", "task", "metric", "value", "stderr", "n")}
         for s in scores
     ]
     if as_json:
         payload = {
             "results": results,
-            "comparisons": [{k: _json_safe(v) for k, v in c.items()} for c in comparisons],
+            "comparisons": [{k: json_safe(v) for k, v in c.items()} for c in comparisons],
         }
         typer.echo(json.dumps(payload))
     else:

@@ -6,7 +6,6 @@ torch / transformers / sacrebleu are imported inside the commands, never at star
 from __future__ import annotations
 
 import json
-import math
 import sys
 import warnings
 from pathlib import Path
@@ -16,32 +15,13 @@ import typer
 
 from sidebyside.cli import benchmark_cmd
 from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.options import echo_err, json_safe, parse_batch_size, resolve_study_id
 from sidebyside.cli.tracking import metric_name, mlflow_option
-
-
-def _echo_err(message: str) -> None:
-    typer.echo(message, err=True)
 
 
 def _text_set_names(paths: list[Path]) -> list[str]:
     names = [p.name for p in paths]
     return [str(p) if names.count(p.name) > 1 else p.name for p in paths]
-
-
-def _parse_batch_size(value: str) -> int | str:
-    if value == "auto":
-        return value
-    try:
-        size = int(value)
-    except ValueError:
-        size = 0
-    if size < 1:
-        raise fail(f"--batch-size must be a positive integer or 'auto', got {value!r}")
-    return size
-
-
-def _json_safe(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 # --------------------------------------------------------------------------- perplexity
@@ -76,7 +56,7 @@ def perplexity(
     """Corpus perplexity of texts under one or more models (see docs/perplexity.md)."""
     from sidebyside.metrics.ppl_stats import comparison_rows, format_rows, read_texts, texts_sha256
 
-    size = _parse_batch_size(batch_size)
+    size = parse_batch_size(batch_size)
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise fail(f"--device must be auto, cpu or cuda, got {device!r}")
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
@@ -86,7 +66,7 @@ def perplexity(
     except ValueError as exc:
         raise fail(str(exc)) from None
     names = _text_set_names(texts)
-    study_id = _study_id(study) if study else None
+    study_id = resolve_study_id(study) if study else None
 
     results = []
     for model_name in model:
@@ -117,10 +97,10 @@ def perplexity(
             "ci_high",
             "tokens_per_second",
         )
-        payload = {"results": [{k: _json_safe(r[k]) for k in keys} for r in rows]}
+        payload = {"results": [{k: json_safe(r[k]) for k in keys} for r in rows]}
         typer.echo(json.dumps(payload))
         if len(rows) > 1:
-            _echo_err(format_rows(rows))
+            echo_err(format_rows(rows))
     else:
         typer.echo(format_rows(rows))
     if mlflow:
@@ -159,10 +139,10 @@ def _score_model(model_name, text_sets, names, *, device, dtype, batch_size, max
             except ValueError as exc:
                 raise fail(f"{model_name} on {name}: {exc}") from None
         for w in caught:
-            _echo_err(f"warning: {w.message}")
+            echo_err(f"warning: {w.message}")
         if result.total_tokens == 0:
-            _echo_err(f"warning: {model_name} on {name}: no token was scored")
-        _echo_err(
+            echo_err(f"warning: {model_name} on {name}: no token was scored")
+        echo_err(
             f"{model_name} on {name}: {result.total_tokens} tokens in {result.seconds:.1f} s "
             f"({result.tokens_per_second:.0f} tokens/s)"
         )
@@ -196,16 +176,6 @@ def _progress_printer(label: str):
     return show
 
 
-def _study_id(ref: str) -> int:
-    from sidebyside.annotate.studies import get_study
-
-    with open_session() as session:
-        try:
-            return get_study(session, ref).id
-        except LookupError as exc:
-            raise fail(str(exc)) from None
-
-
 def _store(study_id: int, results, hashes: list[str], n_boot: int) -> None:
     from sidebyside.metrics.store import save_perplexity
 
@@ -214,7 +184,7 @@ def _store(study_id: int, results, hashes: list[str], n_boot: int) -> None:
             save_perplexity(
                 session, study_id=study_id, scores=result, texts_hash=digest, n_boot=n_boot
             )
-    _echo_err(f"stored {len(results)} perplexity result(s) in study {study_id}")
+    echo_err(f"stored {len(results)} perplexity result(s) in study {study_id}")
 
 
 # --------------------------------------------------------------------------- metrics
@@ -266,7 +236,7 @@ def metrics(
         payload: dict[str, Any] = {
             "results": {
                 system: {
-                    k: {f: _json_safe(x) for f, x in v.as_dict().items() if f != "name"}
+                    k: {f: json_safe(x) for f, x in v.as_dict().items() if f != "name"}
                     for k, v in values.items()
                 }
                 for system, values in results.items()
