@@ -59,149 +59,218 @@ def _pick(rng, p_first: np.ndarray, tie_rate: float) -> np.ndarray:
     return out
 
 
+@dataclass
+class _Pairs:
+    """The pairs written, in id order, with the system index shown on each side."""
+
+    ids: list[int]
+    first: np.ndarray
+    second: np.ndarray
+
+
 def build_synthetic_study(engine: Engine, spec: SyntheticSpec) -> int:
     """Create the study and all its rows in one unit of work (committed on return); returns
-    the study id."""
+    the study id. The draws happen in a fixed order, so a seed always gives the same study."""
     rng = np.random.default_rng(spec.seed)
-    s_count = len(spec.strengths)
     strengths = np.asarray(spec.strengths, dtype=float)
     rubric = default_rubric()
     with unit_of_work(engine) as session:
-        study = Study(name=spec.name, rubric=rubric.model_dump(), k=spec.per_pair, seed=spec.seed)
-        session.add(study)
-        session.flush()
-        sid = study.id
-        systems = [System(study_id=sid, name=f"system-{i}") for i in range(s_count)]
-        session.add_all(systems)
-        session.flush()
-        sys_ids = [s.id for s in systems]
-        session.execute(
-            insert(Prompt),
-            [
-                {
-                    "study_id": sid,
-                    "external_id": f"p{i}",
-                    "text": f"Prompt {i}?",
-                    "category": f"cat{i % spec.n_categories}" if spec.n_categories else None,
-                }
-                for i in range(spec.n_prompts)
-            ],
-        )
-        prompt_ids = session.scalars(
-            select(Prompt.id).where(Prompt.study_id == sid).order_by(Prompt.id)
-        ).all()
-        # Better systems write a little longer on average (verbosity is then confounded, as in
-        # real data).
-        lengths = rng.integers(20, 200, size=(spec.n_prompts, s_count)) + (strengths * 40).astype(
-            int
-        )
-        session.execute(
-            insert(Output),
-            [
-                {"prompt_id": p, "system_id": sys_ids[j], "text": "w" * int(lengths[i, j])}
-                for i, p in enumerate(prompt_ids)
-                for j in range(s_count)
-            ],
-        )
-        out_ids = {
-            (p, s): o
-            for o, p, s in session.execute(
-                select(Output.id, Output.prompt_id, Output.system_id)
-                .join(Prompt)
-                .where(Prompt.study_id == sid)
-            ).all()
-        }
-        combos = list(combinations(range(s_count), 2))
-        pair_rows, meta = [], []
-        for p in prompt_ids:
-            chosen = combos
-            if spec.pairs_per_prompt is not None:
-                pick = rng.choice(len(combos), size=spec.pairs_per_prompt, replace=False)
-                chosen = [combos[c] for c in pick]
-            for x, y in chosen:
-                if rng.random() < 0.5:  # canonical order is not always the study order
-                    x, y = y, x
-                pair_rows.append(
-                    {
-                        "study_id": sid,
-                        "prompt_id": p,
-                        "output_a_id": out_ids[(p, sys_ids[x])],
-                        "output_b_id": out_ids[(p, sys_ids[y])],
-                    }
-                )
-                meta.append((x, y))
-        session.execute(insert(Pair), pair_rows)
-        pair_ids = session.scalars(
-            select(Pair.id).where(Pair.study_id == sid).order_by(Pair.id)
-        ).all()
-        xs, ys = np.array([m[0] for m in meta]), np.array([m[1] for m in meta])
-        p_a = 1.0 / (1.0 + np.exp(strengths[ys] - strengths[xs]))
-        users = [
-            User(username=f"{spec.name}-ann{i}", password_hash=None)
-            for i in range(spec.n_annotators)
-        ]
-        session.add_all(users)
-        session.flush()
-        user_ids = [u.id for u in users]
-        n_pairs = len(pair_ids)
-        raters = np.argsort(rng.random((n_pairs, spec.n_annotators)), axis=1)[:, : spec.per_pair]
-        noise = np.full(spec.n_annotators, spec.noise)
-        if spec.careless is not None:
-            noise[-1] = spec.careless
-        rating_rows = []
-        crit = rubric.names
-        for slot in range(spec.per_pair):
-            who = raters[:, slot]
-            prob = np.where(rng.random(n_pairs) < noise[who], 0.5, p_a)
-            prefs = _pick(rng, prob, spec.tie_rate)
-            swapped = rng.random(n_pairs) < 0.5
-            qa = 3 + strengths[xs] + rng.normal(0, 0.7, n_pairs)
-            qb = 3 + strengths[ys] + rng.normal(0, 0.7, n_pairs)
-            for k in range(n_pairs):
-                scores = {
-                    c: {
-                        "a": int(np.clip(round(qa[k] + rng.normal(0, 0.4)), 1, 5)),
-                        "b": int(np.clip(round(qb[k] + rng.normal(0, 0.4)), 1, 5)),
-                    }
-                    for c in crit
-                }
-                rating_rows.append(
-                    {
-                        "study_id": sid,
-                        "pair_id": pair_ids[k],
-                        "user_id": user_ids[who[k]],
-                        "preference": prefs[k],
-                        "scores": scores,
-                        "swapped": bool(swapped[k]),
-                        "time_spent_s": float(rng.gamma(4, 10)),
-                        "source": RatingSource.APP,
-                        "comment": "",
-                    }
-                )
-        if rating_rows:  # an empty insert() would write one row of defaults
-            session.execute(insert(Rating), rating_rows)
-        verdicts = []
-        for judge, bias in spec.judges.items():
-            w_ab = _pick(rng, np.where(rng.random(n_pairs) < bias, 1.0, p_a), spec.tie_rate / 2)
-            w_ba = _pick(rng, np.where(rng.random(n_pairs) < bias, 0.0, p_a), spec.tie_rate / 2)
-            for k in range(n_pairs):
-                consistent = w_ab[k] == w_ba[k]
-                verdicts.append(
-                    {
-                        "study_id": sid,
-                        "pair_id": pair_ids[k],
-                        "judge": judge,
-                        "mode": JudgeMode.PAIRWISE,
-                        "winner": w_ab[k] if consistent else Preference.TIE,
-                        "inconsistent": not consistent,
-                        "winner_ab": w_ab[k],
-                        "winner_ba": w_ba[k],
-                        "reasoning": "",
-                    }
-                )
+        sid, sys_ids = _insert_study(session, spec, rubric.model_dump())
+        prompt_ids = _insert_prompts(session, spec, sid)
+        outputs = _insert_outputs(session, rng, strengths, sid, prompt_ids, sys_ids)
+        pairs = _insert_pairs(session, rng, spec, sid, prompt_ids, outputs)
+        p_a = 1.0 / (1.0 + np.exp(strengths[pairs.second] - strengths[pairs.first]))
+        user_ids = _insert_annotators(session, spec)
+        ratings = _rating_rows(rng, spec, sid, pairs, p_a, strengths, user_ids, rubric.names)
+        if ratings:  # an empty insert() would write one row of defaults
+            session.execute(insert(Rating), ratings)
+        verdicts = _verdict_rows(rng, spec, sid, pairs.ids, p_a)
         if verdicts:
             session.execute(insert(JudgeVerdict), verdicts)
         return sid
+
+
+def _insert_study(session: Session, spec: SyntheticSpec, rubric: dict) -> tuple[int, list[int]]:
+    """The study and its systems ("system-0", ...); returns their ids."""
+    study = Study(name=spec.name, rubric=rubric, k=spec.per_pair, seed=spec.seed)
+    session.add(study)
+    session.flush()
+    systems = [System(study_id=study.id, name=f"system-{i}") for i in range(len(spec.strengths))]
+    session.add_all(systems)
+    session.flush()
+    return study.id, [s.id for s in systems]
+
+
+def _insert_prompts(session: Session, spec: SyntheticSpec, sid: int) -> list[int]:
+    rows = [
+        {
+            "study_id": sid,
+            "external_id": f"p{i}",
+            "text": f"Prompt {i}?",
+            "category": f"cat{i % spec.n_categories}" if spec.n_categories else None,
+        }
+        for i in range(spec.n_prompts)
+    ]
+    session.execute(insert(Prompt), rows)
+    return list(
+        session.scalars(select(Prompt.id).where(Prompt.study_id == sid).order_by(Prompt.id))
+    )
+
+
+def _insert_outputs(
+    session: Session,
+    rng: np.random.Generator,
+    strengths: np.ndarray,
+    sid: int,
+    prompt_ids: list[int],
+    sys_ids: list[int],
+) -> list[dict[int, int]]:
+    """One output per prompt and system; item j maps prompt id ─► output id of system j."""
+    # Better systems write a little longer on average (verbosity is then confounded, as in
+    # real data).
+    size = (len(prompt_ids), len(sys_ids))
+    lengths = rng.integers(20, 200, size=size) + (strengths * 40).astype(int)
+    rows = [
+        {"prompt_id": p, "system_id": s, "text": "w" * int(lengths[i, j])}
+        for i, p in enumerate(prompt_ids)
+        for j, s in enumerate(sys_ids)
+    ]
+    session.execute(insert(Output), rows)
+    by_system: dict[int, dict[int, int]] = {s: {} for s in sys_ids}
+    for o, p, s in session.execute(
+        select(Output.id, Output.prompt_id, Output.system_id)
+        .join(Prompt)
+        .where(Prompt.study_id == sid)
+    ).all():
+        by_system[s][p] = o
+    return [by_system[s] for s in sys_ids]
+
+
+def _insert_pairs(
+    session: Session,
+    rng: np.random.Generator,
+    spec: SyntheticSpec,
+    sid: int,
+    prompt_ids: list[int],
+    outputs: list[dict[int, int]],
+) -> _Pairs:
+    """Every system combination per prompt (or ``pairs_per_prompt`` of them), each in a random
+    canonical order; ``outputs[j]`` maps prompt id ─► output id of system index j."""
+    combos = list(combinations(range(len(outputs)), 2))
+    rows, shown = [], []
+    for p in prompt_ids:
+        chosen = combos
+        if spec.pairs_per_prompt is not None:
+            pick = rng.choice(len(combos), size=spec.pairs_per_prompt, replace=False)
+            chosen = [combos[c] for c in pick]
+        for x, y in chosen:
+            if rng.random() < 0.5:  # canonical order is not always the study order
+                x, y = y, x
+            rows.append(
+                {
+                    "study_id": sid,
+                    "prompt_id": p,
+                    "output_a_id": outputs[x][p],
+                    "output_b_id": outputs[y][p],
+                }
+            )
+            shown.append((x, y))
+    session.execute(insert(Pair), rows)
+    ids = session.scalars(select(Pair.id).where(Pair.study_id == sid).order_by(Pair.id)).all()
+    first, second = np.array([m[0] for m in shown]), np.array([m[1] for m in shown])
+    return _Pairs(ids=list(ids), first=first, second=second)
+
+
+def _insert_annotators(session: Session, spec: SyntheticSpec) -> list[int]:
+    users = [
+        User(username=f"{spec.name}-ann{i}", password_hash=None) for i in range(spec.n_annotators)
+    ]
+    session.add_all(users)
+    session.flush()
+    return [u.id for u in users]
+
+
+def _rating_rows(
+    rng: np.random.Generator,
+    spec: SyntheticSpec,
+    sid: int,
+    pairs: _Pairs,
+    p_a: np.ndarray,
+    strengths: np.ndarray,
+    user_ids: list[int],
+    criteria: list[str],
+) -> list[dict]:
+    """``per_pair`` ratings per pair by distinct annotators, each noisy (the last one
+    ``careless`` when set), with 1-5 criterion scores around each side's strength."""
+    n_pairs = len(pairs.ids)
+    raters = np.argsort(rng.random((n_pairs, spec.n_annotators)), axis=1)[:, : spec.per_pair]
+    noise = np.full(spec.n_annotators, spec.noise)
+    if spec.careless is not None:
+        noise[-1] = spec.careless
+    rows = []
+    for slot in range(spec.per_pair):
+        who = raters[:, slot]
+        prob = np.where(rng.random(n_pairs) < noise[who], 0.5, p_a)
+        prefs = _pick(rng, prob, spec.tie_rate)
+        swapped = rng.random(n_pairs) < 0.5
+        qa = 3 + strengths[pairs.first] + rng.normal(0, 0.7, n_pairs)
+        qb = 3 + strengths[pairs.second] + rng.normal(0, 0.7, n_pairs)
+        for k in range(n_pairs):
+            rows.append(
+                {
+                    "study_id": sid,
+                    "pair_id": pairs.ids[k],
+                    "user_id": user_ids[who[k]],
+                    "preference": prefs[k],
+                    "scores": _scores(rng, qa[k], qb[k], criteria),
+                    "swapped": bool(swapped[k]),
+                    "time_spent_s": float(rng.gamma(4, 10)),
+                    "source": RatingSource.APP,
+                    "comment": "",
+                }
+            )
+    return rows
+
+
+def _scores(
+    rng: np.random.Generator, qa: float, qb: float, criteria: list[str]
+) -> dict[str, dict[str, int]]:
+    """Each criterion's 1-5 score per side: the pair's quality plus a little noise."""
+    return {
+        c: {
+            "a": int(np.clip(round(qa + rng.normal(0, 0.4)), 1, 5)),
+            "b": int(np.clip(round(qb + rng.normal(0, 0.4)), 1, 5)),
+        }
+        for c in criteria
+    }
+
+
+def _verdict_rows(
+    rng: np.random.Generator, spec: SyntheticSpec, sid: int, pair_ids: list[int], p_a: np.ndarray
+) -> list[dict]:
+    """One verdict per judge and pair from both presentation orders; a judge with bias b
+    picks the first-shown output with probability b regardless of quality."""
+    rows = []
+    n_pairs = len(pair_ids)
+    for judge, bias in spec.judges.items():
+        w_ab = _pick(rng, np.where(rng.random(n_pairs) < bias, 1.0, p_a), spec.tie_rate / 2)
+        w_ba = _pick(rng, np.where(rng.random(n_pairs) < bias, 0.0, p_a), spec.tie_rate / 2)
+        for k in range(n_pairs):
+            consistent = w_ab[k] == w_ba[k]
+            rows.append(
+                {
+                    "study_id": sid,
+                    "pair_id": pair_ids[k],
+                    "judge": judge,
+                    "mode": JudgeMode.PAIRWISE,
+                    "winner": w_ab[k] if consistent else Preference.TIE,
+                    "inconsistent": not consistent,
+                    "winner_ab": w_ab[k],
+                    "winner_ba": w_ba[k],
+                    "reasoning": "",
+                }
+            )
+    return rows
 
 
 def simulate_sample_ratings(
