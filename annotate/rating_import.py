@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sidebyside.annotate.auth import USERNAME
-from sidebyside.annotate.sources import ImportValidationError
+from sidebyside.annotate.sources import ImportValidationError, Loc
 from sidebyside.foundation.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
 from sidebyside.foundation.readers import Table, decode, parse_table, table_format
 from sidebyside.foundation.rubric import Rubric
@@ -100,164 +100,244 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+@dataclass(frozen=True)
+class _StudyIndex:
+    """What a row may name in the study, looked up once per file."""
+
+    prompts: dict[str, int]  # external id ─► prompt id
+    systems: dict[str, int]  # name ─► system id
+    pairs: dict[tuple[int, int, int], int]  # (prompt, system a, system b) ─► pair id
+    users: dict[str, User]  # every account, by username
+    rated: set[tuple[int, int]]  # (pair id, user id) already rated in the study
+
+
+@dataclass
+class _Planned:
+    """One validated row, in the pair's canonical order, ready to write."""
+
+    pair_id: int
+    annotator: str
+    preference: str
+    scores: dict[str, dict[str, int]]
+    comment: str
+    time_spent_s: float | None
+    created_at: datetime
+
+
 def import_ratings(
     session: Session, *, study: Study, name: str, data: bytes
 ) -> RatingsImportReport:
     """Validate every row of one file, then write all ratings in one transaction."""
     rubric = Rubric.model_validate(study.rubric)
     table = _read(name, data)
-    columns, by_record = table.columns, table.format in ("jsonl", "json")
-    if not by_record:
-        missing = [c for c in REQUIRED if c not in columns]
+    crit_cols = _check_columns(name, table, rubric)
+    index = _study_index(session, study)
+    seen: dict[tuple[int, str], int] = {}  # (pair id, annotator) ─► line, within the file
+    planned = []
+    for line, record in table.records:
+        row = _plan_row(Loc(name, line), record, study, rubric, crit_cols, index)
+        _check_not_rated(Loc(name, line), row, seen, index)
+        planned.append(row)
+    return _write(session, study, planned, index.users)
+
+
+def _check_columns(name: str, table: Table, rubric: Rubric) -> dict[str, tuple[str, str]]:
+    """The criterion score columns, once the header has every required column (a JSON
+    record's missing key is reported on its own line) and nothing unknown."""
+    if table.format not in ("jsonl", "json"):
+        missing = [c for c in REQUIRED if c not in table.columns]
         if missing:
             raise ImportValidationError(
                 name,
                 f"missing column(s) {', '.join(missing)}; need {', '.join(REQUIRED)}",
                 line=1,
             )
-    crit_cols = _criterion_columns(name, columns, rubric)
+    crit_cols = _criterion_columns(name, table.columns, rubric)
     if not table.records:
         raise ImportValidationError(name, "the file has no ratings", line=2)
+    return crit_cols
 
-    prompts = dict(
-        session.execute(
-            select(Prompt.external_id, Prompt.id).where(Prompt.study_id == study.id)
-        ).all()
-    )
-    systems = dict(
-        session.execute(select(System.name, System.id).where(System.study_id == study.id)).all()
-    )
+
+def _study_index(session: Session, study: Study) -> _StudyIndex:
+    prompts = session.execute(
+        select(Prompt.external_id, Prompt.id).where(Prompt.study_id == study.id)
+    ).all()
+    systems = session.execute(
+        select(System.name, System.id).where(System.study_id == study.id)
+    ).all()
     oa, ob = aliased(Output), aliased(Output)
-    pair_index: dict[tuple[int, int, int], int] = {
-        (prompt_id, sa, sb): pid
-        for pid, prompt_id, sa, sb in session.execute(
-            select(Pair.id, Pair.prompt_id, oa.system_id, ob.system_id)
-            .join(oa, oa.id == Pair.output_a_id)
-            .join(ob, ob.id == Pair.output_b_id)
-            .where(Pair.study_id == study.id)
-        ).all()
-    }
-    users = {u.username: u for u in session.execute(select(User)).scalars()}
-    existing = set(
-        session.execute(
-            select(Rating.pair_id, Rating.user_id).where(Rating.study_id == study.id)
-        ).all()
+    pairs = session.execute(
+        select(Pair.id, Pair.prompt_id, oa.system_id, ob.system_id)
+        .join(oa, oa.id == Pair.output_a_id)
+        .join(ob, ob.id == Pair.output_b_id)
+        .where(Pair.study_id == study.id)
+    ).all()
+    rated = session.execute(
+        select(Rating.pair_id, Rating.user_id).where(Rating.study_id == study.id)
+    ).all()
+    return _StudyIndex(
+        prompts=dict(prompts),
+        systems=dict(systems),
+        pairs={(prompt_id, sa, sb): pid for pid, prompt_id, sa, sb in pairs},
+        users={u.username: u for u in session.execute(select(User)).scalars()},
+        rated=set(rated),
     )
 
-    seen: dict[tuple[int, str], int] = {}
-    planned: list[dict[str, Any]] = []
-    for line, v in table.records:
 
-        def err(message: str, column: str | None = None, _line=line) -> ImportValidationError:
-            return ImportValidationError(name, message, line=_line, column=column)
+def _plan_row(
+    loc: Loc,
+    record: dict[str, Any],
+    study: Study,
+    rubric: Rubric,
+    crit_cols: dict[str, tuple[str, str]],
+    index: _StudyIndex,
+) -> _Planned:
+    """One row checked cell by cell, in the order its problems are reported."""
+    cells = _required_cells(loc, record)
+    sa, sb = cells["system_a"], cells["system_b"]
+    pair_id, flipped = _find_pair(loc, cells["prompt_id"], sa, sb, study, index)
+    annotator = cells["annotator"]
+    if not USERNAME.match(annotator):
+        raise loc.error(
+            f"invalid annotator name {annotator!r}: use 1-100 letters, digits, "
+            "'_', '.', '@' or '-'",
+            "annotator",
+        )
+    pref = _preference(loc, cells["winner"], sa, sb)
+    scores = _scores(loc, record, crit_cols, rubric)
+    if flipped:
+        pref = {"a": "b", "b": "a", "tie": "tie"}[pref]
+        scores = {c: {{"a": "b", "b": "a"}[s]: x for s, x in d.items()} for c, d in scores.items()}
+    return _Planned(
+        pair_id=pair_id,
+        annotator=annotator,
+        preference=pref,
+        scores=scores,
+        comment=_text(record.get("comment")),
+        time_spent_s=_time_spent(loc, _text(record.get("time_spent_s"))),
+        created_at=_created_at(loc, _text(record.get("created_at"))),
+    )
 
-        if by_record:
-            unknown = [
-                k
-                for k in v
-                if k not in set(REQUIRED) | set(OPTIONAL) | set(EXPORT_ONLY) and k not in crit_cols
-            ]
-            if unknown:
-                raise err(f"unknown key {unknown[0]!r}", unknown[0])
-        cells = {c: _text(v.get(c)) for c in REQUIRED}
-        for c in REQUIRED:
-            if not cells[c]:
-                raise err(f"{c!r} is empty" if c in v else f"missing {c!r}", c)
-        ext, sa, sb = cells["prompt_id"], cells["system_a"], cells["system_b"]
-        if ext not in prompts:
-            raise err(f"unknown prompt_id {ext!r} in study {study.name!r}", "prompt_id")
-        for col, sys_name in (("system_a", sa), ("system_b", sb)):
-            if sys_name not in systems:
-                raise err(f"unknown system {sys_name!r} (systems: {', '.join(systems)})", col)
-        if sa == sb:
-            raise err(f"system {sa!r} is on both sides", "system_b")
-        key = (prompts[ext], systems[sa], systems[sb])
-        flipped = key not in pair_index
-        pair_id = pair_index.get(key) or pair_index.get((key[0], key[2], key[1]))
-        if pair_id is None:
-            raise err(
-                f"prompt {ext!r} has no pair of {sa!r} and {sb!r} in this study; "
-                "import or pair those outputs first",
-                "system_b",
+
+def _required_cells(loc: Loc, record: dict[str, Any]) -> dict[str, str]:
+    cells = {c: _text(record.get(c)) for c in REQUIRED}
+    for c in REQUIRED:
+        if not cells[c]:
+            raise loc.error(f"{c!r} is empty" if c in record else f"missing {c!r}", c)
+    return cells
+
+
+def _find_pair(
+    loc: Loc, ext: str, sa: str, sb: str, study: Study, index: _StudyIndex
+) -> tuple[int, bool]:
+    """The pair of prompt ``ext`` showing ``sa`` and ``sb``, and whether it is stored the
+    other way round."""
+    if ext not in index.prompts:
+        raise loc.error(f"unknown prompt_id {ext!r} in study {study.name!r}", "prompt_id")
+    for col, sys_name in (("system_a", sa), ("system_b", sb)):
+        if sys_name not in index.systems:
+            known = ", ".join(index.systems)
+            raise loc.error(f"unknown system {sys_name!r} (systems: {known})", col)
+    if sa == sb:
+        raise loc.error(f"system {sa!r} is on both sides", "system_b")
+    prompt, a, b = index.prompts[ext], index.systems[sa], index.systems[sb]
+    pair_id = index.pairs.get((prompt, a, b))
+    if pair_id is not None:
+        return pair_id, False
+    pair_id = index.pairs.get((prompt, b, a))
+    if pair_id is None:
+        raise loc.error(
+            f"prompt {ext!r} has no pair of {sa!r} and {sb!r} in this study; "
+            "import or pair those outputs first",
+            "system_b",
+        )
+    return pair_id, True
+
+
+def _preference(loc: Loc, winner: str, sa: str, sb: str) -> str:
+    """``a``, ``b`` or ``tie`` in the file's order, from those words or a system's name."""
+    pref = {"a": "a", "b": "b", "tie": "tie"}.get(winner.lower())
+    if pref is None:
+        pref = "a" if winner == sa else "b" if winner == sb else None
+    if pref is None:
+        raise loc.error(f"winner {winner!r} is not a, b, tie, {sa!r} or {sb!r}", "winner")
+    return pref
+
+
+def _scores(
+    loc: Loc, record: dict[str, Any], crit_cols: dict[str, tuple[str, str]], rubric: Rubric
+) -> dict[str, dict[str, int]]:
+    """criterion ─► side ─► whole-number score on the rubric's scale; empty cells skipped."""
+    scores: dict[str, dict[str, int]] = {}
+    for col, (criterion, side) in crit_cols.items():
+        raw = _text(record.get(col))
+        if not raw:
+            continue
+        try:
+            num = float(raw)
+        except ValueError:
+            raise loc.error(f"score {raw!r} is not a number", col) from None
+        if not num.is_integer() or not rubric.scale_min <= num <= rubric.scale_max:
+            raise loc.error(
+                f"score {raw!r} is not a whole number from {rubric.scale_min} to "
+                f"{rubric.scale_max}",
+                col,
             )
-        annotator = cells["annotator"]
-        if not USERNAME.match(annotator):
-            raise err(
-                f"invalid annotator name {annotator!r}: use 1-100 letters, digits, "
-                "'_', '.', '@' or '-'",
-                "annotator",
-            )
-        w = cells["winner"]
-        pref = {"a": "a", "b": "b", "tie": "tie"}.get(w.lower())
-        if pref is None:
-            pref = "a" if w == sa else "b" if w == sb else None
-        if pref is None:
-            raise err(f"winner {w!r} is not a, b, tie, {sa!r} or {sb!r}", "winner")
-        scores: dict[str, dict[str, int]] = {}
-        for col, (criterion, side) in crit_cols.items():
-            raw = _text(v.get(col))
-            if not raw:
-                continue
-            try:
-                num = float(raw)
-            except ValueError:
-                raise err(f"score {raw!r} is not a number", col) from None
-            if not num.is_integer() or not rubric.scale_min <= num <= rubric.scale_max:
-                raise err(
-                    f"score {raw!r} is not a whole number from {rubric.scale_min} to "
-                    f"{rubric.scale_max}",
-                    col,
-                )
-            scores.setdefault(criterion, {})[side] = int(num)
-        if flipped:
-            pref = {"a": "b", "b": "a", "tie": "tie"}[pref]
-            scores = {
-                c: {{"a": "b", "b": "a"}[s]: x for s, x in d.items()} for c, d in scores.items()
-            }
-        time_spent = None
-        if _text(v.get("time_spent_s")):
-            try:
-                time_spent = float(_text(v.get("time_spent_s")))
-            except ValueError:
-                raise err("time_spent_s is not a number", "time_spent_s") from None
-            if time_spent < 0 or not math.isfinite(time_spent):
-                raise err("time_spent_s must be a non-negative number", "time_spent_s")
-        created = utcnow()
-        if _text(v.get("created_at")):
-            try:
-                created = datetime.fromisoformat(_text(v.get("created_at")))
-            except ValueError:
-                raise err("created_at is not an ISO 8601 date-time", "created_at") from None
-            # timestamps are stored in UTC; a time without an offset is taken as UTC
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=UTC)
-            created = created.astimezone(UTC)
-        dup = seen.get((pair_id, annotator))
-        if dup is not None:
-            raise err(f"annotator {annotator!r} already rated this pair on line {dup}", "annotator")
-        seen[(pair_id, annotator)] = line
-        user = users.get(annotator)
-        if user is not None and (pair_id, user.id) in existing:
-            raise err(
-                f"annotator {annotator!r} already has a rating of this pair in the "
-                "study; remove the line or the existing rating",
-                "annotator",
-            )
-        planned.append(
-            {
-                "pair_id": pair_id,
-                "annotator": annotator,
-                "preference": pref,
-                "scores": scores,
-                "comment": _text(v.get("comment")),
-                "time_spent_s": time_spent,
-                "created_at": created,
-            }
+        scores.setdefault(criterion, {})[side] = int(num)
+    return scores
+
+
+def _time_spent(loc: Loc, raw: str) -> float | None:
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise loc.error("time_spent_s is not a number", "time_spent_s") from None
+    if seconds < 0 or not math.isfinite(seconds):
+        raise loc.error("time_spent_s must be a non-negative number", "time_spent_s")
+    return seconds
+
+
+def _created_at(loc: Loc, raw: str) -> datetime:
+    """The row's time in UTC (a time without an offset is taken as UTC); now when empty."""
+    if not raw:
+        return utcnow()
+    try:
+        created = datetime.fromisoformat(raw)
+    except ValueError:
+        raise loc.error("created_at is not an ISO 8601 date-time", "created_at") from None
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return created.astimezone(UTC)
+
+
+def _check_not_rated(
+    loc: Loc, row: _Planned, seen: dict[tuple[int, str], int], index: _StudyIndex
+) -> None:
+    """One rating per annotator and pair: neither twice in the file nor already stored."""
+    dup = seen.get((row.pair_id, row.annotator))
+    if dup is not None:
+        raise loc.error(
+            f"annotator {row.annotator!r} already rated this pair on line {dup}", "annotator"
+        )
+    seen[(row.pair_id, row.annotator)] = loc.line
+    user = index.users.get(row.annotator)
+    if user is not None and (row.pair_id, user.id) in index.rated:
+        raise loc.error(
+            f"annotator {row.annotator!r} already has a rating of this pair in the "
+            "study; remove the line or the existing rating",
+            "annotator",
         )
 
+
+def _write(
+    session: Session, study: Study, planned: list[_Planned], users: dict[str, User]
+) -> RatingsImportReport:
+    """New annotators (who cannot log in), then every rating, in one savepoint."""
     report = RatingsImportReport()
     with session.begin_nested():  # all or nothing; the caller's unit of work commits
-        for annotator in dict.fromkeys(p["annotator"] for p in planned):
+        for annotator in dict.fromkeys(p.annotator for p in planned):
             if annotator not in users:
                 users[annotator] = User(username=annotator, password_hash=None, role="annotator")
                 session.add(users[annotator])
@@ -267,10 +347,15 @@ def import_ratings(
             session.add(
                 Rating(
                     study_id=study.id,
-                    user_id=users[p.pop("annotator")].id,
+                    pair_id=p.pair_id,
+                    user_id=users[p.annotator].id,
+                    preference=p.preference,
+                    scores=p.scores,
+                    comment=p.comment,
+                    time_spent_s=p.time_spent_s,
+                    created_at=p.created_at,
                     swapped=None,
                     source="import",
-                    **p,
                 )
             )
     report.ratings_added = len(planned)
