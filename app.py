@@ -6,12 +6,8 @@ import streamlit as st
 
 from sidebyside.foundation.enums import Role
 from sidebyside.ui.common import MUST_CHANGE_KEY, current_user, logout
-from sidebyside.ui.session import (
-    cookie_drop_url,
-    end_browser_session,
-    navigate_after_rerun,
-    pending_navigation,
-)
+from sidebyside.ui.navigation import navigate_after_rerun, pending_navigation
+from sidebyside.ui.session import cookie_drop_url, end_browser_session
 
 st.set_page_config(page_title="sidebyside", page_icon=":material/compare:", layout="wide")
 pending_navigation()  # e.g. to /_session/start right after a login (ui/session.py)

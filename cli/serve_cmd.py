@@ -36,7 +36,7 @@ def app_path() -> Path:
 
 def server_path() -> Path:
     """What ``streamlit run`` starts: ``sidebyside/ui/server.py``, an ``st.App`` serving app.py
-    plus the HTTP routes of the login cookie (see ui/session.py)."""
+    plus the HTTP routes of the login cookie (see ui/routes.py)."""
     return app_path().parent / "ui" / "server.py"
 
 

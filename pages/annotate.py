@@ -20,7 +20,8 @@ from sidebyside.annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last
 from sidebyside.annotate.progress import my_progress
 from sidebyside.foundation.enums import Preference, Role
 from sidebyside.foundation.rubric import Rubric, rubric_of
-from sidebyside.ui.common import db_session, pick_study, require_user
+from sidebyside.ui.common import pick_study, require_user
+from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_message, shown_as_message
 from sidebyside.ui.rating_form import (
     keep_draft,

@@ -17,7 +17,8 @@ from sidebyside.annotate.auth import (
     set_role,
 )
 from sidebyside.foundation.enums import Role
-from sidebyside.ui.common import db_session, require_admin
+from sidebyside.ui.common import require_admin
+from sidebyside.ui.db import db_session
 
 me = require_admin()
 st.title("Annotators")

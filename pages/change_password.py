@@ -4,7 +4,8 @@ rules (the demo's admin/admin), before any other page opens."""
 import streamlit as st
 
 from sidebyside.annotate.auth import MIN_PASSWORD_CHARS, change_own_password
-from sidebyside.ui.common import MUST_CHANGE_KEY, db_session, require_user
+from sidebyside.ui.common import MUST_CHANGE_KEY, require_user
+from sidebyside.ui.db import db_session
 
 user = require_user()
 st.title("Choose a new password")

@@ -12,7 +12,8 @@ from sidebyside.judge.browse import judges_of, pair_detail, verdict_rows
 from sidebyside.judge.pricing import format_usd
 from sidebyside.judge.providers import key_withheld
 from sidebyside.judge.service import JudgeRunConfig, estimate, run_judges
-from sidebyside.ui.common import db_session, get_engine_cached, pick_study, require_admin
+from sidebyside.ui.common import pick_study, require_admin
+from sidebyside.ui.db import db_session, get_engine_cached
 from sidebyside.ui.render import inject_css
 from sidebyside.ui.render import render as render_untrusted
 

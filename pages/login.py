@@ -3,8 +3,10 @@
 import streamlit as st
 
 from sidebyside.annotate.auth import log_in, redeem_invite
-from sidebyside.ui.common import MUST_CHANGE_KEY, db_session, login
-from sidebyside.ui.session import current_path, start_browser_session
+from sidebyside.ui.common import MUST_CHANGE_KEY, login
+from sidebyside.ui.db import db_session
+from sidebyside.ui.navigation import current_path
+from sidebyside.ui.session import start_browser_session
 
 st.title("sidebyside")
 token = st.query_params.get("invite")

@@ -9,7 +9,8 @@ from sidebyside.annotate.my_ratings import edit_rating, my_ratings, rated_pair
 from sidebyside.foundation.enums import Preference
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.rubric import Rubric, rubric_of
-from sidebyside.ui.common import db_session, pick_study, require_user
+from sidebyside.ui.common import pick_study, require_user
+from sidebyside.ui.db import db_session
 from sidebyside.ui.rating_form import missing_message, read_scores, score_grid, show_pair
 from sidebyside.ui.render import inject_css
 

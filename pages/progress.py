@@ -10,7 +10,8 @@ from sidebyside.analysis.report_md import ANNOTATORS_NOTE
 from sidebyside.annotate.export import FORMATS, WHATS, export_frame, write_export
 from sidebyside.annotate.my_ratings import rating_history
 from sidebyside.annotate.progress import rater_checks, skipped_pairs, study_progress
-from sidebyside.ui.common import db_session, get_engine_cached, pick_study, require_admin
+from sidebyside.ui.common import pick_study, require_admin
+from sidebyside.ui.db import db_session, get_engine_cached
 
 MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/octet-stream"}
 #: Rater-check columns as people read them, with what each means (hover the header).

@@ -31,7 +31,8 @@ from sidebyside.analysis.report_models import (
     WinRate,
 )
 from sidebyside.analysis.winrates import honest_ci
-from sidebyside.ui.common import get_engine_cached, pick_study, require_admin
+from sidebyside.ui.common import pick_study, require_admin
+from sidebyside.ui.db import get_engine_cached
 from sidebyside.ui.results_card import render_results_card
 from sidebyside.ui.results_confidence import render_confidence_section
 from sidebyside.ui.results_style import render_style_section

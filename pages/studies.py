@@ -11,7 +11,8 @@ from sidebyside.annotate.importing import ImportValidationError, import_sources
 from sidebyside.annotate.progress import studies_overview
 from sidebyside.annotate.studies import create_study, list_studies, study_has_ratings, update_study
 from sidebyside.foundation.rubric import Criterion, Rubric, rubric_of
-from sidebyside.ui.common import db_session, require_admin
+from sidebyside.ui.common import require_admin
+from sidebyside.ui.db import db_session
 
 require_admin()
 st.title("Studies")

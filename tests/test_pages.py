@@ -17,7 +17,7 @@ from sidebyside.annotate.studies import create_study
 from sidebyside.foundation.db import unit_of_work
 from sidebyside.foundation.models import Assignment, Rating, Study, User
 from sidebyside.foundation.rubric import default_rubric
-from sidebyside.ui.common import USER_KEY, escape_dollars
+from sidebyside.ui.common import USER_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -504,11 +504,6 @@ def test_progress_page_lists_flagged_pairs(world):
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def test_escape_dollars_keeps_code():
-    assert escape_dollars("a $1 b") == r"a \$1 b"
-    assert escape_dollars("`$x` and\n```\n$y\n```\n$z") == "`$x` and\n```\n$y\n```\n\\$z"
 
 
 def test_demo_data_file_is_valid_long_format():

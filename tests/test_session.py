@@ -1,4 +1,4 @@
-"""ui/session.py: one-time tickets, cookie sessions that expire, revocation, deactivation."""
+"""ui/tokens.py: one-time tickets, cookie sessions that expire, revocation, deactivation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from sidebyside.annotate.auth import create_user
 from sidebyside.foundation.models import LoginSession, utcnow
-from sidebyside.ui.session import (
+from sidebyside.ui.tokens import (
     SESSION_HOURS,
     TICKET_SECONDS,
     issue_ticket,

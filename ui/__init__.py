@@ -1,1 +1,2 @@
-"""Shared Streamlit helpers of the pages (kept out of the importable packages)."""
+"""The Streamlit side of the app, shipped in the package: the served ASGI app and its login
+routes, the browser session, the cached database session and the widgets the pages share."""

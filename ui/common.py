@@ -1,44 +1,18 @@
-"""Helpers every page uses: the cached engine, the logged-in user, study picking and the one
-safe way to show model text."""
+"""Helpers every page uses: the logged-in user, the role gates and study picking."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import streamlit as st
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from sidebyside.foundation.db import get_engine, init_db, unit_of_work
 from sidebyside.foundation.enums import Role
 from sidebyside.foundation.models import Study, User
-from sidebyside.foundation.settings import get_settings
+from sidebyside.ui.db import db_session
+from sidebyside.ui.session import session_ended, user_id_from_cookie
 
 #: Session-state key of the logged-in user's id (server side only, never sent to the browser).
 USER_KEY = "_user_id"
 #: Set at login when the account must choose a new password before anything else.
 MUST_CHANGE_KEY = "_must_change_password"
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _engine_for(url: str) -> Engine:
-    return init_db(get_engine(url))
-
-
-def get_engine_cached() -> Engine:
-    """The process-wide engine for the configured database, tables created once."""
-    return _engine_for(get_settings().database_url)
-
-
-@contextmanager
-def db_session() -> Iterator[Session]:
-    """The page's (or callback's) unit of work on the cached engine: committed when the block
-    ends, rolled back if it raises; objects stay readable afterwards. Keep it short, and keep
-    ``st.rerun()``/``st.stop()`` outside it (they raise, so they would roll it back)."""
-    with unit_of_work(get_engine_cached()) as session:
-        yield session
 
 
 def login(user: User) -> None:
@@ -52,8 +26,6 @@ def logout() -> None:
 
 def current_user() -> User | None:
     """The logged-in user, re-read on every run so a deactivated account is out at once."""
-    from sidebyside.ui.session import session_ended, user_id_from_cookie
-
     user_id = st.session_state.get(USER_KEY)
     if user_id is None:
         # A reload, a bookmark or a typed URL: the HttpOnly session cookie may log us back in.
@@ -103,25 +75,3 @@ def pick_study(label: str = "Study", *, key: str = "study") -> Study | None:
     names = [s.name for s in studies]
     chosen = st.selectbox(label, names, key=key)
     return studies[names.index(chosen)] if chosen in names else studies[0]
-
-
-# Code spans and fenced blocks keep their dollars; elsewhere a "$" would start LaTeX.
-_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.DOTALL)
-
-
-def escape_dollars(text: str) -> str:
-    r"""Escape ``$`` outside code so prices are not typeset as math.
-
-    >>> escape_dollars("costs $12 and `$HOME`")
-    'costs \\$12 and `$HOME`'
-    """
-    parts = _CODE.split(text)
-    return "".join(p if i % 2 else p.replace("$", r"\$") for i, p in enumerate(parts))
-
-
-def render_untrusted(text: str | None) -> None:
-    """Show model or imported text as Markdown with HTML disabled: tags appear as text."""
-    if text is None or not text.strip():
-        st.caption("(empty response)")
-        return
-    st.markdown(escape_dollars(text), unsafe_allow_html=False)

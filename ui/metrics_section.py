@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from sidebyside.ui.common import db_session
+from sidebyside.ui.db import db_session
 
 
 def _pct(x: float | None) -> str:

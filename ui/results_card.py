@@ -10,7 +10,7 @@ from sidebyside.analysis.card import build_card
 from sidebyside.analysis.card_render import HEADERS, card_cells
 from sidebyside.analysis.frames import load_card_frames, load_judge_scores
 from sidebyside.analysis.report_models import StudyReport
-from sidebyside.ui.common import get_engine_cached
+from sidebyside.ui.db import get_engine_cached
 
 
 def _style(card_rows, frame: pd.DataFrame):

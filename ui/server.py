@@ -1,5 +1,5 @@
 """The served app: Streamlit's own ASGI app (``st.App``) running ``app.py``, plus the two HTTP
-routes that set and clear the HttpOnly session cookie (``ui/session.py``). ``sidebyside
+routes that set and clear the HttpOnly session cookie (``ui/routes.py``). ``sidebyside
 serve`` and the browser tests run ``streamlit run ui/server.py``."""
 
 import sys
@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from sidebyside.ui.session import routes
+from sidebyside.ui.routes import routes
 
 # `streamlit run` put this file's folder first on sys.path, which would make ui's own modules
 # (common, errors, session) importable under bare names in the served process. Everything
