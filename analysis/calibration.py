@@ -1,6 +1,6 @@
 """Can we trust a judge? Agreement with the human majority, position and verbosity bias.
 
-Inputs are slices of the verdicts table (``analysis.frames``): ``human`` has one row per
+Inputs are slices of the verdicts table (``analysis.verdicts``): ``human`` has one row per
 rating (``pair_id, annotator, preference, system_a, system_b, len_a, len_b, first_shown``),
 ``judge`` one row per pair (``pair_id, preference, winner_ab, winner_ba, len_a, len_b``).
 Preferences are canonical ``"a" | "b" | "tie"``; a judge's inconsistent pair is already a tie.
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sidebyside.analysis import columns as col
 from sidebyside.analysis.agreement import kappa_from_table, unique_mode
 
 CODES = ("a", "b", "tie")
@@ -198,26 +199,31 @@ def score_correlations(judge_scores: pd.DataFrame, human: pd.DataFrame, criteria
 
     if judge_scores.empty or human.empty or not criteria:
         return []
+    # Mean human score per (pair, side), one column per criterion by its position (so a
+    # criterion can be named anything), and their mean as the judge's "overall".
     parts = []
-    for side in ("a", "b"):
-        cols = {f"{c}_{side}": c for c in criteria}
-        part = human[["pair_id", *cols]].rename(columns=cols)
-        parts.append(part.assign(side=side))
-    h = pd.concat(parts).groupby(["pair_id", "side"]).mean(numeric_only=True)
-    h["overall"] = h[criteria].mean(axis=1)
-    lower = {c.lower(): c for c in [*criteria, "overall"]}
+    for side in col.SIDES:
+        names = {col.score_column(c, side): i for i, c in enumerate(criteria)}
+        part = human[[col.PAIR_ID, *names]].rename(columns=names)
+        parts.append(part.assign(**{col.SIDE: side}))
+    h = pd.concat(parts).groupby([col.PAIR_ID, col.SIDE]).mean(numeric_only=True)
+    h[col.OVERALL] = h[list(range(len(criteria)))].mean(axis=1)
+    position: dict[str, int | str] = {c.lower(): i for i, c in enumerate(criteria)}
+    position[col.OVERALL] = col.OVERALL
     rows = []
-    for crit, g in judge_scores.groupby("criterion", sort=False):
-        target = lower.get(str(crit).lower())
-        if target is None:
+    for crit, g in judge_scores.groupby(col.CRITERION, sort=False):
+        key = position.get(str(crit).lower())
+        if key is None:
             continue
-        merged = g.set_index(["pair_id", "side"])["score"].to_frame().join(h[target], how="inner")
-        merged = merged.dropna()
+        target = col.OVERALL if key == col.OVERALL else criteria[int(key)]
+        human_mean = h[key]
+        scores = g.set_index([col.PAIR_ID, col.SIDE])[col.SCORE].rename("judge")
+        merged = scores.to_frame().join(human_mean.rename("human"), how="inner").dropna()
         n = len(merged)
         rho = rho_p = tau = tau_p = None
-        if n >= 3 and merged["score"].nunique() > 1 and merged[target].nunique() > 1:
-            r = spearmanr(merged["score"], merged[target])
-            k = kendalltau(merged["score"], merged[target])
+        if n >= 3 and merged["judge"].nunique() > 1 and merged["human"].nunique() > 1:
+            r = spearmanr(merged["judge"], merged["human"])
+            k = kendalltau(merged["judge"], merged["human"])
             rho, rho_p, tau, tau_p = map(float, (r.statistic, r.pvalue, k.statistic, k.pvalue))
         rows.append(
             {

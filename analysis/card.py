@@ -1,7 +1,7 @@
 """The evaluation card: the base against each other system, one row per figure of every layer
 present in the study (text metrics, perplexity per text set, benchmarks, judges, humans).
 
-Pure statistics on tidy frames (``analysis.frames.load_card_frames``) and the typed report.
+Pure statistics on tidy frames (``analysis.card_frames.load_card_frames``) and the typed report.
 Each row carries its interval where one exists; the verdict says "no clear change" when the
 change is within its interval, so a noisy difference is never read as a gain:
 
@@ -342,7 +342,7 @@ def build_card(
     seed: int = 0,
 ) -> EvaluationCard:
     """The card of a typed ``StudyReport`` plus the stored layers (frames as
-    ``analysis.frames.load_card_frames`` returns them)."""
+    ``analysis.card_frames.load_card_frames`` returns them)."""
     conf = report.settings.confidence
     systems = list(report.study.systems)
     base = systems[0] if systems else None

@@ -149,7 +149,7 @@ def judges_calibration(
     verdicts: pd.DataFrame, *, n_bins: int = DEFAULT_BINS
 ) -> dict[str, Calibration]:
     """Calibration of every judge with continuous preferences in a verdicts table
-    (``analysis.frames``), against the human majority; judges without any are left out."""
+    (``analysis.verdicts``), against the human majority; judges without any are left out."""
     if verdicts.empty:
         return {}
     human = verdicts[verdicts["source"] == "human"]

@@ -18,19 +18,22 @@ import pandas as pd
 
 from sidebyside.analysis import agreement as ag
 from sidebyside.analysis import calibration as cal
+from sidebyside.analysis import columns as col
 from sidebyside.analysis import length_control as lc
 from sidebyside.analysis import style_control as sc
 from sidebyside.analysis import winrates as wr
 from sidebyside.analysis.annotators import annotator_quality
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
 from sidebyside.analysis.card import build_card
+from sidebyside.analysis.card_frames import load_card_frames
 from sidebyside.analysis.categories import by_category
 from sidebyside.analysis.confidence import calibration_frame, judge_calibration
-from sidebyside.analysis.frames import StudyFrames, load_card_frames, load_study_frames
+from sidebyside.analysis.frames import StudyFrames, load_study_frames
 from sidebyside.analysis.headline import headline
 from sidebyside.analysis.judge_compare import compare_judges
-from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport
+from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
+from sidebyside.analysis.verdicts import scores_by_system
 
 FORMATS = ("json", "md", "html")
 
@@ -38,10 +41,10 @@ FORMATS = ("json", "md", "html")
 def _criterion_long(human: pd.DataFrame, criterion: str) -> pd.DataFrame:
     """One row per (pair, side, annotator) score; the item id is 2·pair_id + side."""
     parts = []
-    for k, side in enumerate(("a", "b")):
-        col = f"{criterion}_{side}"
-        part = human[["pair_id", "annotator", col]].rename(columns={col: "value"})
-        parts.append(part.assign(item=part["pair_id"].to_numpy() * 2 + k))
+    for k, side in enumerate(col.SIDES):
+        score = col.score_column(criterion, side)
+        part = human[[col.PAIR_ID, col.ANNOTATOR, score]].rename(columns={score: "value"})
+        parts.append(part.assign(item=part[col.PAIR_ID].to_numpy() * 2 + k))
     long = pd.concat(parts, ignore_index=True)
     return long[long["value"].notna()]
 
@@ -65,8 +68,8 @@ def _human_alphas(human, criteria, scale, n_boot, seed, conf) -> dict[str, Any]:
             continue
         dom = sorted(set(scale) | set(long["value"].astype(float)))
         cc, cd = ag.value_counts(long["item"], long["value"].astype(float), domain=dom)
-        stats.append((c, cc, cd, ("ordinal", "interval")))
-        clusters[c] = pd.unique(long["item"]) // 2
+        stats.append((alpha_key(c), cc, cd, ("ordinal", "interval")))
+        clusters[alpha_key(c)] = pd.unique(long["item"]) // 2
     boots: list[np.ndarray | None] = [None] * len(stats)
     if n_boot > 0:
         per_cluster = [
@@ -74,7 +77,7 @@ def _human_alphas(human, criteria, scale, n_boot, seed, conf) -> dict[str, Any]:
             for name, cnt, _, _ in stats
         ]
         boots = resample_sums(per_cluster, n_boot=n_boot, seed=seed)
-    out: dict[str, Any] = {c: None for c in criteria}
+    out: dict[str, Any] = {alpha_key(c): None for c in criteria}
     for (name, cnt, dom, levels), boot in zip(stats, boots, strict=True):
         res = {
             lvl: ag.alpha_with_ci(cnt, dom, lvl, n_boot=0, boot=boot, confidence=conf)
@@ -162,14 +165,10 @@ def _style_control(votes: pd.DataFrame, style: pd.DataFrame, order, n_boot, seed
 
 
 def _criteria_means(human: pd.DataFrame, criteria: list[str], systems: list[str], conf: float):
-    parts = []
-    for c in criteria:
-        for side in ("a", "b"):
-            part = human[[f"system_{side}", f"{c}_{side}"]]
-            parts.append(part.set_axis(["system", "score"], axis=1).assign(criterion=c))
-    if not parts:
+    scores = scores_by_system(human, criteria)
+    if scores.empty:
         return []
-    return wr.criterion_means(pd.concat(parts), confidence=conf, systems=systems, criteria=criteria)
+    return wr.criterion_means(scores, confidence=conf, systems=systems, criteria=criteria)
 
 
 def _empty_human(criteria: list[str]) -> dict[str, Any]:
@@ -178,7 +177,7 @@ def _empty_human(criteria: list[str]) -> dict[str, Any]:
         "n_annotators": 0,
         "n_pairs_rated": 0,
         "agreement": {
-            "krippendorff_alpha": {"preference": None, **{c: None for c in criteria}},
+            "krippendorff_alpha": {"preference": None, **{alpha_key(c): None for c in criteria}},
             "fleiss_kappa": None,
             "fleiss_kappa_complete": None,
             "pairwise_cohen_kappa": None,
@@ -294,7 +293,7 @@ def build_report(
 ) -> StudyReport:
     """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report.
     ``layers``: the stored automatic layers for the evaluation card
-    (``analysis.frames.load_card_frames``); without them the card has the judges and humans."""
+    (``analysis.card_frames.load_card_frames``); without them the card has the judges and humans."""
     human = fr.human
     sources = ([human] if len(human) else []) + [fr.judge(k) for k in fr.judges]
     boots = _prompt_boots(fr, sources, n_boot, seed)

@@ -112,9 +112,25 @@ class ReportSettings(ReportModel):
     confidence: float = Field(description="Level of every interval, e.g. 0.95.")
 
 
+#: Prefix of a criterion's key in ``KrippendorffAlphas`` where its name is not the key.
+_ESCAPED = "crit:"
+
+
+def alpha_key(criterion: str) -> str:
+    """A criterion's key in the ``krippendorff_alpha`` object: its name, except that a
+    criterion named ``preference`` (the fixed key) or ``crit:…`` gets a ``crit:`` prefix.
+
+    >>> alpha_key("Accuracy"), alpha_key("preference")
+    ('Accuracy', 'crit:preference')
+    """
+    escape = criterion == "preference" or criterion.startswith(_ESCAPED)
+    return f"{_ESCAPED}{criterion}" if escape else criterion
+
+
 class KrippendorffAlphas(ReportModel):
     """Alpha for the preference (nominal) and, keyed by criterion name, for each criterion
-    (null when the criterion was never scored twice)."""
+    (null when the criterion was never scored twice); a criterion named ``preference`` is
+    keyed ``crit:preference`` (``alpha_key``)."""
 
     # The JSON object mixes the fixed "preference" key with one key per criterion: the
     # criteria are typed extras (JSON schema: additionalProperties), read through .criteria.
@@ -125,8 +141,11 @@ class KrippendorffAlphas(ReportModel):
 
     @property
     def criteria(self) -> dict[str, CriterionAlpha | None]:
-        """Alpha per rubric criterion, in rubric order."""
-        return dict(self.__pydantic_extra__ or {})
+        """Alpha per rubric criterion, by criterion name, in rubric order."""
+        return {
+            key.removeprefix(_ESCAPED) if key.startswith(_ESCAPED) else key: value
+            for key, value in (self.__pydantic_extra__ or {}).items()
+        }
 
 
 class SwapSymmetricAgreement(ReportModel):

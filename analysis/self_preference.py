@@ -6,7 +6,7 @@ tie counts half, AlpacaEval's convention). A judge without bias matches the huma
 ``self_preference`` is how much more the judge favours its family than people do. Families are
 declared by the researcher (``sidebyside families``); nothing is inferred from names.
 
-Inputs are verdict rows of ``analysis.frames`` (``pair_id, system_a, system_b, preference``):
+Inputs are verdict rows of ``analysis.verdicts`` (``pair_id, system_a, system_b, preference``):
 one judge's and the humans' (one row per rating).
 
 >>> import pandas as pd

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
 
 STYLES = ("length", "headers", "lists", "bold")
@@ -72,11 +73,11 @@ def style_covariates(features_a: np.ndarray, features_b: np.ndarray) -> np.ndarr
 
 def _design(votes: pd.DataFrame, systems: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     idx = pd.Index(list(systems))
-    ia, ib = idx.get_indexer(votes["system_a"]), idx.get_indexer(votes["system_b"])
+    ia, ib = idx.get_indexer(votes[col.SYSTEM_A]), idx.get_indexer(votes[col.SYSTEM_B])
     x = np.zeros((len(votes), len(idx)))
     rows = np.arange(len(votes))
     x[rows, ia], x[rows, ib] = math.log(10.0), -math.log(10.0)
-    pref = votes["preference"].to_numpy()
+    pref = votes[col.PREFERENCE].to_numpy()
     score = np.where(pref == "a", 1.0, np.where(pref == "tie", 0.5, 0.0))
     return x, score
 
@@ -194,24 +195,25 @@ def style_controlled_ratings(
     reg: float = 1.0,
 ) -> dict[str, Any] | None:
     """Ratings as observed and style-controlled, side by side. ``votes`` has the columns of
-    the verdicts frame plus ``<style>_a`` / ``<style>_b`` counts for every style in
-    ``STYLES`` (see ``analysis.frames.load_style``). Returns ``{"ratings": [row per system,
-    best style-controlled first], "coefficients": {style: γ}, "n", "n_prompts", "n_boot"}``,
-    or None with fewer than three systems. ``reg`` is 1/C of the regression."""
+    the verdicts frame plus the ``col.style_column(style, side)`` counts of both sides for
+    every style in ``STYLES`` (see ``analysis.style_frame.load_style``). Returns
+    ``{"ratings": [row per system, best style-controlled first], "coefficients": {style: γ},
+    "n", "n_prompts", "n_boot"}``, or None with fewer than three systems. ``reg`` is 1/C of
+    the regression."""
     if votes.empty:
         return None
     order = list(systems) if systems else []
-    seen = set(pd.unique(votes["system_a"])) | set(pd.unique(votes["system_b"]))
+    seen = set(pd.unique(votes[col.SYSTEM_A])) | set(pd.unique(votes[col.SYSTEM_B]))
     order = [s for s in order if s in seen] + sorted(seen - set(order))
     if len(order) < 3:
         return None
     x_sys, score = _design(votes, order)
     z = style_covariates(
-        votes[[f"{s}_a" for s in STYLES]].to_numpy(float),
-        votes[[f"{s}_b" for s in STYLES]].to_numpy(float),
+        votes[[col.style_column(s, "a") for s in STYLES]].to_numpy(float),
+        votes[[col.style_column(s, "b") for s in STYLES]].to_numpy(float),
     )
-    prompt, _ = pd.factorize(votes["prompt_id"])
-    pair, _ = pd.factorize(votes["pair_id"])
+    prompt, _ = pd.factorize(votes[col.PROMPT_ID])
+    pair, _ = pd.factorize(votes[col.PAIR_ID])
     # a vote's row is fixed by its pair (systems, style) and its score (a, tie, b)
     key = pair.astype(np.int64) * 3 + np.rint(score * 2).astype(np.int64)
     weight, (x_sys, z, score, prompt) = _collapse(key, x_sys, z, score, prompt)

@@ -13,10 +13,13 @@ What each ``what`` gives (one row per …):
   id), ``annotator, system_a, system_b, shown_left, shown_right`` (None when the side is
   unknown, e.g. imported), ``preference`` (canonical a|b|tie), ``winner`` (the winning system's
   name or "tie"), ``<criterion>_a, <criterion>_b`` for every rubric criterion (scores of
-  system_a / system_b), ``comment, time_spent_s, opened_at, created_at, source``. The columns
+  system_a / system_b; ``crit:<criterion>:a`` / ``:b`` where ``<criterion>_a`` would be a
+  fixed column, e.g. for a criterion named ``system``: ``analysis.columns.flat_score_column``),
+  ``comment, time_spent_s, opened_at, created_at, source``. The columns
   are a superset of what ``sidebyside import-ratings`` reads, so an export re-imports.
 - ``judgments``: judge call (one per presentation order), with its raw text, tokens and cost.
-- ``verdicts``: the tidy verdicts table of ``analysis.frames`` (humans and reconciled judges).
+- ``verdicts``: the tidy verdicts table of ``analysis.verdicts`` (humans and reconciled
+  judges), its criterion scores under their file names.
 - ``dpo``: ``prompt, chosen, rejected`` rows, the format TRL's DPOTrainer reads, from pairs
   with a clear human majority (the top verdict is a side and has more than half the
   ratings), or with ``source="judge:SPEC"`` from that judge's consistent, decisive verdicts.
@@ -40,13 +43,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from sidebyside.analysis.frames import (
-    as_session,
-    criteria_of,
-    load_pairs,
-    load_verdicts,
-    resolve_study,
-)
+from sidebyside.analysis import columns as col
+from sidebyside.analysis.reading import as_session, resolve_study
+from sidebyside.analysis.verdicts import criteria_of, load_pairs, load_verdicts
 from sidebyside.foundation.atomic import write_atomic
 from sidebyside.foundation.enums import Preference
 from sidebyside.foundation.models import (
@@ -64,6 +63,8 @@ from sidebyside.foundation.models import (
 _A, _B, _TIE = Preference.A.value, Preference.B.value, Preference.TIE.value
 
 WHATS = ("ratings", "judgments", "verdicts", "dpo")
+#: What the ratings and judgments tables take from each pair.
+_PAIR_NAMES = [col.PAIR_ID, col.PROMPT, col.CATEGORY, col.SYSTEM_A, col.SYSTEM_B]
 FORMATS = ("csv", "jsonl", "parquet")
 TEXT_FORMATS = ("csv", "jsonl")
 
@@ -121,10 +122,8 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
             "source",
         ],
     )
-    df = df.merge(
-        pairs[["pair_id", "prompt", "category", "system_a", "system_b"]], on="pair_id", how="left"
-    )
-    df = df.rename(columns={"prompt": "prompt_id"})
+    df = df.merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="left")
+    df = df.rename(columns={col.PROMPT: "prompt_id"})  # the external id, as import-ratings reads
     swapped = df["swapped"]
     known = swapped.notna()
     df["shown_left"] = np.where(
@@ -144,8 +143,8 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
     )
     scores = df.pop("scores").tolist()
     for c in criteria:
-        for side in ("a", "b"):
-            df[f"{c}_{side}"] = [_score(s, c, side) for s in scores]
+        for side in col.SIDES:
+            df[col.flat_score_column(c, side)] = [_score(s, c, side) for s in scores]
     cols = [
         "rating_id",
         "pair_id",
@@ -158,7 +157,7 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
         "shown_right",
         "preference",
         "winner",
-        *[f"{c}_{s}" for c in criteria for s in ("a", "b")],
+        *col.flat_names(criteria).values(),
         "comment",
         "time_spent_s",
         "opened_at",
@@ -203,10 +202,8 @@ def _judgments(session: Session, study: Study, spec: str | None) -> pd.DataFrame
         "created_at",
     ]
     df = pd.DataFrame(rows, columns=cols).rename(columns={"id": "judgment_id"})
-    df = df.drop(columns=["output_id"]).merge(
-        pairs[["pair_id", "prompt", "category", "system_a", "system_b"]], on="pair_id", how="left"
-    )
-    df = df.rename(columns={"prompt": "prompt_id"})
+    df = df.drop(columns=["output_id"]).merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="left")
+    df = df.rename(columns={col.PROMPT: "prompt_id"})
     first = {"ab": "system_a", "ba": "system_b", "a": "system_a", "b": "system_b"}
     df["shown_first"] = [
         row[first[o]] if o in first else None
@@ -238,15 +235,15 @@ def _judgments(session: Session, study: Study, spec: str | None) -> pd.DataFrame
 
 def _filter_verdicts(df: pd.DataFrame, kind: str | None, spec: str | None) -> pd.DataFrame:
     if kind == "human":
-        return df[df["source"] == "human"]
+        return df[df[col.SOURCE] == "human"]
     if kind == "judge":
-        known = sorted(set(df.loc[df["source"] == "judge", "judge"]))
+        known = sorted(set(df.loc[df[col.SOURCE] == "judge", col.JUDGE]))
         if spec not in known:
             raise LookupError(
                 f"no verdicts from judge {spec!r} in this study "
                 f"(judges: {', '.join(known) if known else 'none yet'})"
             )
-        return df[(df["source"] == "judge") & (df["judge"] == spec)]
+        return df[(df[col.SOURCE] == "judge") & (df[col.JUDGE] == spec)]
     return df
 
 
@@ -265,11 +262,11 @@ def _texts(session: Session, study: Study) -> pd.DataFrame:
 def _dpo(session: Session, study: Study, kind: str | None, spec: str | None) -> pd.DataFrame:
     verdicts = _filter_verdicts(load_verdicts(session, study), kind or "human", spec)
     if kind == "judge":
-        ok = verdicts[verdicts["preference"].isin([_A, _B])]
-        ok = ok[~ok["inconsistent"].fillna(False).astype(bool)]
-        winners = ok.drop_duplicates("pair_id").set_index("pair_id")["preference"]
+        ok = verdicts[verdicts[col.PREFERENCE].isin([_A, _B])]
+        ok = ok[~ok[col.INCONSISTENT].fillna(False).astype(bool)]
+        winners = ok.drop_duplicates(col.PAIR_ID).set_index(col.PAIR_ID)[col.PREFERENCE]
     else:
-        counts = pd.crosstab(verdicts["pair_id"], verdicts["preference"]).reindex(
+        counts = pd.crosstab(verdicts[col.PAIR_ID], verdicts[col.PREFERENCE]).reindex(
             columns=[_A, _B, _TIE], fill_value=0
         )
         total = counts.sum(axis=1)
@@ -315,7 +312,8 @@ def export_frame(
                 raise LookupError(f"no judgments from judge {spec!r} in study {st.name!r}")
             return df
         if what == "verdicts":
-            return _filter_verdicts(load_verdicts(session, st), kind, spec).reset_index(drop=True)
+            verdicts = _filter_verdicts(load_verdicts(session, st), kind, spec)
+            return verdicts.rename(columns=col.flat_names(criteria_of(st))).reset_index(drop=True)
         return _dpo(session, st, kind, spec)
 
 
@@ -323,15 +321,15 @@ def _jsonable(df: pd.DataFrame, *, iso_dates: bool = False) -> pd.DataFrame:
     """Dict/list cells as JSON text (CSV, Parquet); with ``iso_dates`` timestamps as ISO 8601
     text with their UTC offset, which ``import-ratings`` reads back."""
     out = df.copy()
-    for col in out.columns:
+    for name in out.columns:
         if iso_dates and (
-            pd.api.types.is_datetime64_any_dtype(out[col])
-            or out[col].map(lambda v: isinstance(v, datetime)).any()
+            pd.api.types.is_datetime64_any_dtype(out[name])
+            or out[name].map(lambda v: isinstance(v, datetime)).any()
         ):
-            out[col] = out[col].map(lambda v: v.isoformat() if isinstance(v, datetime) else v)
+            out[name] = out[name].map(lambda v: v.isoformat() if isinstance(v, datetime) else v)
             continue
-        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, dict | list)).any():
-            out[col] = out[col].map(
+        if out[name].dtype == object and out[name].map(lambda v: isinstance(v, dict | list)).any():
+            out[name] = out[name].map(
                 lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
             )
     return out

@@ -3,7 +3,8 @@
 A CSV, TSV, JSONL or JSON (array) file with one rating per row: ``prompt_id, system_a,
 system_b, annotator, winner`` where ``winner`` is ``a``, ``b``, ``tie`` or one of the two
 system names; optional ``<criterion>_a`` / ``<criterion>_b`` scores (the rubric's criteria,
-any case) for system_a and system_b, ``comment``, ``time_spent_s`` and ``created_at``
+any case; ``crit:<criterion>:a`` / ``:b`` as the export names a criterion such as ``system``)
+for system_a and system_b, ``comment``, ``time_spent_s`` and ``created_at``
 (ISO 8601). The columns that ``sidebyside export --what ratings`` adds (rating_id, pair_id,
 shown_left, …) are accepted and ignored, so an export re-imports.
 
@@ -24,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from sidebyside.analysis.columns import parse_score_column
 from sidebyside.annotate.auth import USERNAME
 from sidebyside.annotate.sources import ImportValidationError, Loc
 from sidebyside.foundation.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
@@ -73,15 +75,13 @@ def _read(name: str, data: bytes) -> Table:
 
 def _criterion_columns(name: str, columns: list[str], rubric: Rubric) -> dict[str, tuple]:
     """Map file column ─► (criterion, side); unknown columns are an error."""
-    crit = {c.lower(): c for c in rubric.names}
     known = set(REQUIRED) | set(OPTIONAL) | set(EXPORT_ONLY)
     out = {}
     for col in columns:
         if col in known:
             continue
-        base, _, side = col.rpartition("_")
-        if side in ("a", "b") and base.lower() in crit:
-            out[col] = (crit[base.lower()], side)
+        if score := parse_score_column(col, rubric.names):
+            out[col] = score
             continue
         raise ImportValidationError(
             name,

@@ -30,6 +30,7 @@ from sidebyside.analysis.report_models import (
     StudyReport,
     WinRate,
 )
+from sidebyside.analysis.verdicts import scores_by_system
 from sidebyside.analysis.winrates import honest_ci
 from sidebyside.ui.common import pick_study, require_admin
 from sidebyside.ui.db import get_engine_cached
@@ -45,13 +46,7 @@ def analyse(study_id: int, fingerprint: tuple, n_boot: int) -> tuple[StudyReport
     del fingerprint  # part of the cache key only
     frames = load_study_frames(get_engine_cached(), study_id)
     report = build_report(frames, n_boot=n_boot)
-    human = frames.human
-    parts = []
-    for c in frames.criteria:
-        for side in ("a", "b"):
-            part = human[[f"system_{side}", f"{c}_{side}"]].dropna()
-            parts.append(part.set_axis(["system", "score"], axis=1).assign(criterion=c))
-    scores = pd.concat(parts) if parts else pd.DataFrame(columns=["system", "score", "criterion"])
+    scores = scores_by_system(frames.human, frames.criteria)
     dist = scores.groupby(["criterion", "system", "score"]).size().rename("n").reset_index()
     return report, dist
 

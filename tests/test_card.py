@@ -14,7 +14,8 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from sidebyside.analysis.card import build_card, card_metrics, paired_difference
-from sidebyside.analysis.frames import load_card_frames, load_study_frames
+from sidebyside.analysis.card_frames import load_card_frames
+from sidebyside.analysis.frames import load_study_frames
 from sidebyside.analysis.report import build_report
 from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study
 from sidebyside.cli.main import app

@@ -11,7 +11,8 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from sidebyside.analysis.confidence import calibration_frame, judge_calibration, judges_calibration
-from sidebyside.analysis.frames import load_study_frames, load_verdicts
+from sidebyside.analysis.frames import load_study_frames
+from sidebyside.analysis.verdicts import load_verdicts
 from sidebyside.analysis.report import build_report
 from sidebyside.cli.main import app
 from sidebyside.judge.service import JudgeRunConfig, run_judges

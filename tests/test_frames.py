@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from analysis_helpers import build_study, pair_of, rate, single_scores, verdict
 
-from sidebyside.analysis.frames import load_judge_scores, load_study_frames, load_verdicts
+from sidebyside.analysis import columns as col
+from sidebyside.analysis.frames import load_study_frames
+from sidebyside.analysis.judge_scores import load_judge_scores
+from sidebyside.analysis.verdicts import load_verdicts
 
 
 @pytest.fixture
@@ -31,8 +35,9 @@ def test_one_row_per_verdict_with_unblinded_names(session, built):
     assert h.loc[p0, "winner"] == "tuned" and h.loc[p1, "winner"] == "tuned"
     assert (h.loc[p1, "system_a"], h.loc[p1, "system_b"]) == ("tuned", "base")
     assert (h.loc[p0, "len_a"], h.loc[p0, "len_b"]) == (5, 12)
-    assert h.loc[p0, "Accuracy_b"] == 5 and h.loc[p1, "Fluency_a"] == 3
-    assert h.loc[p1, "Fluency_b"] != h.loc[p1, "Fluency_b"]  # NaN when not given
+    assert h.loc[p0, col.score_column("Accuracy", "b")] == 5
+    assert h.loc[p1, col.score_column("Fluency", "a")] == 3
+    assert pd.isna(h.loc[p1, col.score_column("Fluency", "b")])  # NaN when not given
     assert h.loc[p0, "swapped"] is True and h.loc[p0, "first_shown"] == "b"
     assert h.loc[p1, "swapped"] is None and h.loc[p1, "first_shown"] is None
     assert h.loc[p0, "prompt"] == "p0" and h.loc[p0, "annotator"] == "ann"
@@ -54,7 +59,7 @@ def test_judge_rows(session, built):
 def test_empty_study_has_all_columns(session):
     b = build_study(session, name="empty")
     df = load_verdicts(session, b.study)
-    assert df.empty and {"source", "winner", "Accuracy_a", "len_b"} <= set(df.columns)
+    assert df.empty and list(df.columns) == col.verdict_columns(["Accuracy", "Fluency"])
     fr = load_study_frames(session, b.study.name)
     assert fr.systems == ["base", "tuned"] and fr.n_pairs == 4 and fr.n_prompts == 4
     assert fr.judges == [] and fr.human.empty

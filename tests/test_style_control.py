@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from sidebyside.analysis.columns import style_column
 from sidebyside.analysis.style_control import (
     STYLES,
     ranks_from_ci,
@@ -30,7 +31,7 @@ def synthetic_votes(quality, length, *, gamma_len=0.0, n_prompts=300, seed=0) ->
         for a, b in combinations(range(len(quality)), 2):
             # lengths vary widely within a system, so length is not just the system's name
             la, lb = (int(rng.lognormal(math.log(length[i]), 0.8)) + 1 for i in (a, b))
-            feats = {f"{s}_{side}": rng.poisson(2) for s in STYLES[1:] for side in "ab"}
+            feats = {style_column(s, side): rng.poisson(2) for s in STYLES[1:] for side in "ab"}
             z = (la - lb) / (la + lb + 1)
             logit = math.log(10) * (quality[a] - quality[b]) + gamma_len * z * 4
             u = rng.random()
@@ -38,8 +39,8 @@ def synthetic_votes(quality, length, *, gamma_len=0.0, n_prompts=300, seed=0) ->
             pref = "a" if u < p_a * 0.9 else "b" if u > 1 - (1 - p_a) * 0.9 else "tie"
             rows.append(
                 {"prompt_id": p, "pair_id": len(rows), "system_a": SYSTEMS[a],
-                 "system_b": SYSTEMS[b], "preference": pref, "length_a": la, "length_b": lb,
-                 **feats}
+                 "system_b": SYSTEMS[b], "preference": pref, style_column("length", "a"): la,
+                 style_column("length", "b"): lb, **feats}
             )  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -56,7 +57,8 @@ def arena_reference_fit(votes: pd.DataFrame, systems: list[str]) -> np.ndarray:
     x[np.arange(n), ia] = math.log(10)
     x[np.arange(n), ib] = -math.log(10)
     for j, s in enumerate(STYLES):
-        a, b = df[f"{s}_a"].to_numpy(float), df[f"{s}_b"].to_numpy(float)
+        a = df[style_column(s, "a")].to_numpy(float)
+        b = df[style_column(s, "b")].to_numpy(float)
         d = (a - b) / (a + b + 1)
         # standardised over both orientations (mean 0 by symmetry): the module's documented
         # deviation from Arena, whose randomly oriented battles have a mean near 0 anyway
@@ -121,8 +123,8 @@ def test_one_step_bootstrap_matches_full_refits():
     votes = synthetic_votes([0.3, 0.2, 0.1, 0.0], [200, 400, 800, 1600], gamma_len=1.5)
     x, score = _design(votes, list(SYSTEMS))
     z = style_covariates(
-        votes[[f"{s}_a" for s in STYLES]].to_numpy(float),
-        votes[[f"{s}_b" for s in STYLES]].to_numpy(float),
+        votes[[style_column(s, "a") for s in STYLES]].to_numpy(float),
+        votes[[style_column(s, "b") for s in STYLES]].to_numpy(float),
     )
     x = np.hstack([x, z])
     prompt = votes["prompt_id"].to_numpy()

@@ -7,8 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from sidebyside.analysis.card import build_card
+from sidebyside.analysis.card_frames import load_card_frames
 from sidebyside.analysis.card_render import HEADERS, card_cells
-from sidebyside.analysis.frames import load_card_frames, load_judge_scores
+from sidebyside.analysis.judge_scores import load_judge_scores
 from sidebyside.analysis.report_models import StudyReport
 from sidebyside.ui.db import get_engine_cached
 
