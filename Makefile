@@ -1,4 +1,5 @@
-# Quick start: `make run` serves the app, `make test` runs the whole suite.
+# Quick start: `make run` serves the app, `make test` runs the whole suite (what CI runs),
+# `make test-fast` the quick tier for development: no browser, no `slow` test (under 2 minutes).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ PORT ?= 8501
 # e.g. `make test TORCH_SPEC=torch`, to let pip pick the CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test install install-dev lint bench clean-db
+.PHONY: run test test-fast install install-dev lint bench clean-db
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,11 @@ test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+test-fast: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 lint: install-dev
 	$(BIN)/ruff check .

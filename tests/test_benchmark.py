@@ -156,6 +156,7 @@ def test_cli_json_is_pure_compares_paired_and_stores(models, task_dir, engine):
     assert len(stored) == 4 and all(len(r.per_item) == len(ITEMS) for r in stored)
 
 
+@pytest.mark.slow  # indexes the harness's ~15,000 built-in tasks
 def test_unknown_task_is_a_clear_error(models, task_dir):
     args = ["benchmark", "--model", models[0], "--tasks", "tiny_cloze,no_such_task"]
     result = runner.invoke(app, [*args, "--include-path", str(task_dir)])

@@ -177,6 +177,7 @@ def _ratings_file(path, study_prompts: list[str]) -> None:
                 w.writerow([prompt, "base", "fine-tuned", annotator, winner])
 
 
+@pytest.mark.slow  # every layer: metrics, perplexity, benchmark, judge, ratings
 def test_card_of_the_demo_study_with_every_layer(engine, tiny, tmp_path, monkeypatch):
     pytest.importorskip("lm_eval")
     from sidebyside.annotate.demo import load_demo

@@ -214,6 +214,7 @@ def test_cli_export_flag_and_atomic_out(engine, db_url, tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".ratings.csv*"))  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_kill_9_mid_export_keeps_the_previous_file(tmp_path):
     """A process killed while writing leaves the old file whole (before: 0 bytes)."""
     import os

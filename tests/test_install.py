@@ -95,6 +95,7 @@ def _foreign_folder(where: Path) -> None:
     (where / "common.py").write_text("raise ImportError('the user\\'s own common')\n")
 
 
+@pytest.mark.browser
 def test_installed_sidebyside_serves_the_app_from_anywhere(installed: Path, tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIDEBYSIDE_")}
     env["SIDEBYSIDE_DATA_DIR"] = str(tmp_path / "data")

@@ -130,6 +130,7 @@ def _count_batches(engine) -> int:
         return s.exec(select(func.count()).select_from(JudgeBatch)).one()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])
 def test_kill_9_after_creation_then_resume_polls_the_same_batch(
     engine, session: Session, db_url, server, wire

@@ -244,6 +244,7 @@ _FORK_EACH = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # ~100 forked imports
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     proc = subprocess.run(

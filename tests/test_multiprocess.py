@@ -9,12 +9,16 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from sidebyside.annotate.auth import create_user
 from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.studies import create_study
 from sidebyside.foundation.db import unit_of_work
 from tests.conftest import ROOT, make_long_csv
 from tests.test_server_load import check_invariants
+
+pytestmark = pytest.mark.slow  # worker processes
 
 K, PAIRS, PER_PROCESS, ROUNDS = 3, 40, 10, 8
 

@@ -44,6 +44,7 @@ def alpaca_eval_definitions(path: Path) -> dict[str, float]:
     }
 
 
+@pytest.mark.slow  # 805 prompts of four models through the CLI
 @pytest.mark.parametrize("source", ["model_outputs", "annotations"])
 def test_win_rates_follow_alpaca_eval_definitions(db_url, tmp_path, source):
     """The outputs come from AlpacaEval's model_outputs.json files (paired with the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import pytest
 from sqlmodel import Session, select
 
 from sidebyside.annotate.assignment import next_assignment, submit_rating
@@ -16,6 +17,8 @@ from sidebyside.foundation.db import get_engine, unit_of_work
 from sidebyside.foundation.models import Assignment, Rating, Study
 from sidebyside.foundation.settings import get_settings
 from tests.conftest import make_long_csv
+
+pytestmark = pytest.mark.slow  # a server's load: 50 annotators at once
 
 SCORES = {c: {"A": 4, "B": 2} for c in ("Accuracy", "Relevance", "Format compliance", "Fluency")}
 ANNOTATORS = 50
