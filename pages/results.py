@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from sidebyside.analysis.card_frames import load_card_frames
 from sidebyside.analysis.frames import data_fingerprint, load_study_frames
 from sidebyside.analysis.report import build_report, render
 from sidebyside.analysis.report_md import (
@@ -41,11 +42,13 @@ from sidebyside.ui.results_style import render_style_section
 
 @st.cache_data(show_spinner="Computing the analysis…", max_entries=16)
 def analyse(study_id: int, fingerprint: tuple, n_boot: int) -> tuple[StudyReport, pd.DataFrame]:
-    """The report and the score distributions, recomputed only when the study's data (its
-    fingerprint) or the number of resamples changes."""
+    """The report (its evaluation card with the stored layers included) and the score
+    distributions, recomputed only when the study's data (its fingerprint) or the number of
+    resamples changes."""
     del fingerprint  # part of the cache key only
-    frames = load_study_frames(get_engine_cached(), study_id)
-    report = build_report(frames, n_boot=n_boot)
+    engine = get_engine_cached()
+    frames = load_study_frames(engine, study_id)
+    report = build_report(frames, n_boot=n_boot, layers=load_card_frames(engine, study_id))
     scores = scores_by_system(frames.human, frames.criteria)
     dist = scores.groupby(["criterion", "system", "score"]).size().rename("n").reset_index()
     return report, dist
@@ -325,7 +328,7 @@ if study is None:
 n_boot = st.sidebar.select_slider("Bootstrap resamples", options=[200, 500, 1000], value=1000)
 fingerprint = data_fingerprint(get_engine_cached(), study.id)
 report, dist = analyse(study.id, fingerprint, n_boot)
-render_results_card(report, study.id)  # the evaluation card, on top of the tabs
+render_results_card(report)  # the evaluation card, on top of the tabs
 
 wins, humans, judges, metrics, download = st.tabs(
     ["Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]

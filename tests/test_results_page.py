@@ -9,9 +9,12 @@ from analysis_helpers import build_study, pair_of, rate, verdict
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+from sidebyside.analysis.card_render import HEADERS, card_cells
 from sidebyside.analysis.frames import data_fingerprint
+from sidebyside.analysis.report import report_for_study
 from sidebyside.annotate.auth import create_user
 from sidebyside.foundation.db import get_engine, init_db
+from sidebyside.foundation.models import MetricResult
 from sidebyside.foundation.settings import get_settings
 from sidebyside.ui.common import USER_KEY
 
@@ -82,3 +85,31 @@ def test_fingerprint_changes_with_new_verdicts(world):
         verdict(s, b, "judge:new", pid, "a", "a")
     after = data_fingerprint(engine, b.study.id)
     assert before != after and after[2] == before[2] + 1
+
+
+def test_page_card_is_the_report_card_with_the_stored_layers(world):
+    engine, b = world["engine"], world["built"]
+    before = data_fingerprint(engine, b.study.id)
+    with Session(engine) as s:
+        for system, value in (("base", 20.0), ("tuned", 30.0)):
+            s.add(
+                MetricResult(
+                    study_id=b.study.id,
+                    system_id=b.systems[system],
+                    metric="bleu",
+                    value=value,
+                    ci_low=value - 1,
+                    ci_high=value + 1,
+                    n=6,
+                )
+            )
+        s.commit()
+    assert data_fingerprint(engine, b.study.id) != before  # the page's cache sees new layers
+    at = run_as(world["admin"])
+    assert not at.exception, [e.value for e in at.exception]
+    shown = at.dataframe[0].value
+    text = shown[shown["layer"] == "text"]
+    assert list(text["system"]) == ["tuned"] and list(text["verdict"]) == ["+50%"]
+    # the same card as `sidebyside card` and the downloads (the page's default 1000 resamples)
+    card = report_for_study(engine, b.study.id, n_boot=1000).card
+    assert shown.values.tolist() == card_cells(card) and list(shown.columns) == HEADERS

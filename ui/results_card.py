@@ -6,12 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sidebyside.analysis.card import build_card
-from sidebyside.analysis.card_frames import load_card_frames
 from sidebyside.analysis.card_render import HEADERS, card_cells
-from sidebyside.analysis.judge_scores import load_judge_scores
 from sidebyside.analysis.report_models import StudyReport
-from sidebyside.ui.db import get_engine_cached
 
 
 def _style(card_rows, frame: pd.DataFrame):
@@ -30,20 +26,11 @@ def _style(card_rows, frame: pd.DataFrame):
     return frame.style.apply(colour, axis=1)
 
 
-def render_results_card(report: StudyReport, study_id: int) -> None:
-    """Show the card and put it on ``report`` (so the downloads carry the stored layers)."""
-    engine = get_engine_cached()
-    n_boot = report.settings.n_boot
-    card = build_card(
-        report,
-        judge_scores=load_judge_scores(engine, study_id),
-        n_boot=n_boot,
-        seed=report.settings.seed,
-        **load_card_frames(engine, study_id),
-    )
-    report.card = card
+def render_results_card(report: StudyReport) -> None:
+    """Show the report's card (built with the report, stored layers included)."""
+    card = report.card
     st.subheader("Evaluation card")
-    if not card.rows:
+    if card is None or not card.rows:
         st.info(
             "No figures yet: compute metrics or perplexity, run `sidebyside benchmark --study`, "
             "run judges or collect ratings, and the card fills in."
