@@ -10,18 +10,12 @@ from sidebyside.analysis.power import prompts_needed
 from sidebyside.annotate.importing import ImportValidationError, import_sources
 from sidebyside.annotate.progress import studies_overview
 from sidebyside.annotate.studies import create_study, list_studies, study_has_ratings, update_study
-from sidebyside.foundation.rubric import Criterion, Rubric, rubric_of
+from sidebyside.foundation.rubric import NAME_MAX, Criterion, Rubric, rubric_error, rubric_of
 from sidebyside.ui.common import require_admin
 from sidebyside.ui.db import db_session
 
 require_admin()
 st.title("Studies")
-
-
-def _rubric_error(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'rubric'}: {err['msg']}" for err in exc.errors()
-    )
 
 
 with db_session() as session:
@@ -54,7 +48,7 @@ with (
                     session, name=name, rubric=rubric, k=int(k), description=description
                 )
         except ValidationError as exc:
-            st.error(f"{rubric_file.name}: not a valid rubric: {_rubric_error(exc)}")
+            st.error(f"{rubric_file.name}: not a valid rubric: {rubric_error(exc)}")
         except (ValueError, UnicodeDecodeError) as exc:
             st.error(str(exc))
         else:
@@ -180,7 +174,7 @@ with tab_settings:
             width="stretch",
             disabled=locked,
             column_config={
-                "name": st.column_config.TextColumn("Name", required=True, max_chars=60),
+                "name": st.column_config.TextColumn("Name", required=True, max_chars=NAME_MAX),
                 "description": st.column_config.TextColumn("Description", max_chars=500),
             },
         )
@@ -227,7 +221,7 @@ with tab_settings:
                     description=new_description,
                 )
         except ValidationError as exc:
-            st.error(f"Not saved: {_rubric_error(exc)}")
+            st.error(f"Not saved: {rubric_error(exc)}")
         except ValueError as exc:
             st.error(f"Not saved: {exc}")
         else:
