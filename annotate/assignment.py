@@ -16,41 +16,18 @@ retried or answered from the winner's row, as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sidebyside.annotate.blinding import (  # noqa: F401 - re-exported: the pages import them from here
-    SHOWN,
-    AssignmentError,
-    BlindPair,
-    blind_view,
-    canonical_scores,
-    queue_plan,
-    to_canonical,
-    to_shown,
-)
-from sidebyside.annotate.progress import study_progress  # noqa: F401 - re-exported for older callers
-from sidebyside.annotate.queue import (
-    _blocked,
-    _candidates,
-    _imported,
-    _open_assignment,
-    _pair_ids,
-)
+from sidebyside.annotate.blinding import AssignmentError, canonical_scores, to_canonical
+from sidebyside.annotate.queue import claim_candidates, imported_counts, open_assignment
 from sidebyside.foundation.enums import AssignmentStatus, Preference
 from sidebyside.foundation.models import Assignment, Rating, Study, User, utcnow
 from sidebyside.foundation.rubric import rubric_of
 from sidebyside.foundation.settings import get_settings
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
 
 
 def _lease_cutoff(now: datetime, lease_minutes: float | None) -> datetime:
@@ -81,7 +58,7 @@ def _try_claim(
             )
         )
     )
-    capacity = study.k - _imported(session, study.id, pair_id).get(pair_id, 0)
+    capacity = study.k - imported_counts(session, study.id, pair_id).get(pair_id, 0)
     used = {a.slot for a in held}
     free = [s for s in range(capacity) if s not in used]
     stale = [a for a in held if a.status == AssignmentStatus.OPEN and a.opened_at < cutoff]
@@ -136,13 +113,13 @@ def next_assignment(
     None when nothing is left for them. The claim is written; the caller commits it."""
     now = now or utcnow()
     cutoff = _lease_cutoff(now, lease_minutes)
-    current = _open_assignment(session, study.id, user.id)
+    current = open_assignment(session, study.id, user.id)
     if current is not None:
         current.opened_at = now  # the annotator is back: renew the lease
         session.add(current)
         session.flush()
         return current
-    for pair_id, swapped in _candidates(session, study, user.id, cutoff):
+    for pair_id, swapped in claim_candidates(session, study, user.id, cutoff):
         for _attempt in range(study.k + 1):  # a lost race may leave another slot free
             got = _try_claim(session, study, user.id, pair_id, swapped, cutoff, now)
             if not isinstance(got, bool):
@@ -240,7 +217,8 @@ def _slot_for_late_submit(session: Session, study: Study, assignment: Assignment
             )
         )
     )
-    capacity = study.k - _imported(session, study.id, assignment.pair_id).get(assignment.pair_id, 0)
+    imported = imported_counts(session, study.id, assignment.pair_id)
+    capacity = study.k - imported.get(assignment.pair_id, 0)
     free = [s for s in range(capacity) if s not in used]
     if not free or len(used) >= capacity:
         raise AssignmentError(_HANDED_ON)
@@ -268,25 +246,3 @@ def skip_assignment(
     session.add(assignment)
     session.flush()
     return assignment
-
-
-def progress(
-    session: Session, *, study: Study, user: User, now: datetime | None = None
-) -> Progress:
-    """done = pairs this annotator rated or skipped; total = done + what is left for them."""
-    cutoff = _lease_cutoff(now or utcnow(), None)
-    done = len(
-        list(
-            session.exec(
-                select(Assignment.id).where(
-                    Assignment.study_id == study.id,
-                    Assignment.user_id == user.id,
-                    col(Assignment.status).in_((AssignmentStatus.DONE, AssignmentStatus.SKIPPED)),
-                )
-            )
-        )
-    )
-    pairs = _pair_ids(session, study.id)
-    left = len(set(pairs) - _blocked(session, study, user.id, cutoff))
-    left += _open_assignment(session, study.id, user.id) is not None
-    return Progress(done=done, total=done + left)

@@ -46,32 +46,11 @@ def _live_holders(session: Session, pair_ids: list[int], cutoff: datetime) -> di
     )
 
 
-def _full_pairs(session: Session, study: Study, cutoff: datetime) -> set[int]:
-    """Pairs with no room left: live slot holders plus imported ratings reach k (progress
-    display only; the claim checks candidates a batch at a time)."""
-    live = _rows(
-        session,
-        select(Assignment.pair_id, func.count())
-        .where(
-            Assignment.study_id == study.id,
-            col(Assignment.slot).is_not(None),
-            or_(
-                col(Assignment.status) != AssignmentStatus.OPEN,
-                col(Assignment.opened_at) >= cutoff,
-            ),
-        )
-        .group_by(Assignment.pair_id),
-    )
-    taken: dict[int, int] = dict(live)  # type: ignore[arg-type]
-    for pair_id, n in _imported(session, study.id).items():
-        taken[pair_id] = taken.get(pair_id, 0) + n
-    return {pair_id for pair_id, n in taken.items() if n >= study.k}
-
-
-def _imported(
+def imported_counts(
     session: Session, study_id: int, pair_id: int | list[int] | None = None
 ) -> dict[int, int]:
-    """Ratings made outside the app (import-ratings) per pair: they count towards k too."""
+    """Ratings made outside the app (import-ratings) per pair: they count towards k too.
+    ``pair_id``: one pair, a list of pairs, or None for the whole study."""
     query = select(Rating.pair_id, func.count()).where(
         Rating.study_id == study_id, col(Rating.assignment_id).is_(None)
     )
@@ -82,7 +61,8 @@ def _imported(
     return dict(_rows(session, query.group_by(Rating.pair_id)))  # type: ignore[arg-type]
 
 
-def _open_assignment(session: Session, study_id: int, user_id: int) -> Assignment | None:
+def open_assignment(session: Session, study_id: int, user_id: int) -> Assignment | None:
+    """The pair this annotator claimed and has not rated or skipped yet, if any."""
     return session.exec(
         select(Assignment)
         .where(
@@ -121,10 +101,6 @@ def _pair_list(session: Session, study_id: int) -> tuple[tuple, tuple[int, ...]]
     return key, ids
 
 
-def _pair_ids(session: Session, study_id: int) -> tuple[int, ...]:
-    return _pair_list(session, study_id)[1]
-
-
 def _plan(
     seed: int, user_id: int, key: tuple, ids: tuple[int, ...]
 ) -> tuple[tuple[int, bool], ...]:
@@ -160,12 +136,7 @@ def _mine(session: Session, study_id: int, user_id: int) -> set[int]:
     )
 
 
-def _blocked(session: Session, study: Study, user_id: int, cutoff: datetime) -> set[int]:
-    """Pairs this user may not be given: those they already had, and those that are full."""
-    return _mine(session, study.id, user_id) | _full_pairs(session, study, cutoff)
-
-
-def _candidates(session: Session, study: Study, user_id: int, cutoff: datetime):
+def claim_candidates(session: Session, study: Study, user_id: int, cutoff: datetime):
     """The user's queue in order, pairs they may be given, checked a batch at a time with
     indexed lookups: the cost depends on the batch, not on the number of pairs."""
     key, ids = _pair_list(session, study.id)
@@ -185,6 +156,6 @@ def _candidates(session: Session, study: Study, user_id: int, cutoff: datetime):
 def _with_room(session: Session, study: Study, batch: list[tuple[int, bool]], cutoff: datetime):
     pair_ids = [pid for pid, _ in batch]
     taken = _live_holders(session, pair_ids, cutoff)
-    for pid, n in _imported(session, study.id, pair_ids).items():
+    for pid, n in imported_counts(session, study.id, pair_ids).items():
         taken[pid] = taken.get(pid, 0) + n
     return [(pid, swapped) for pid, swapped in batch if taken.get(pid, 0) < study.k]

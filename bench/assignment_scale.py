@@ -3,7 +3,7 @@
 A study of 20,000 pairs (5 systems, 2,000 prompts), k = 3, where ten annotators have already
 rated two thirds of the needed votes (40,000 app assignments, 2 per pair) and a few leases are
 open, some expired. One more annotator then works through ``--votes`` pairs the way the
-annotate page does it: ``next_assignment`` (claim), ``progress`` (the bar), ``blind_view``,
+annotate page does it: ``next_assignment`` (claim), ``my_progress`` (the bar), ``blind_view``,
 ``submit_rating``. Last, the admin's progress page (``study_progress``) over all of it.
 
 Baseline, in the same process: reading the study's pair ids with one indexed query, the least
@@ -31,13 +31,9 @@ import numpy as np  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from sidebyside.annotate.assignment import (  # noqa: E402
-    blind_view,
-    next_assignment,
-    progress,
-    study_progress,
-    submit_rating,
-)
+from sidebyside.annotate.assignment import next_assignment, submit_rating  # noqa: E402
+from sidebyside.annotate.blinding import blind_view  # noqa: E402
+from sidebyside.annotate.progress import my_progress, study_progress  # noqa: E402
 from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study  # noqa: E402
 from sidebyside.foundation.db import get_engine, init_db  # noqa: E402
 from sidebyside.foundation.models import Assignment, Pair, Study, User, utcnow  # noqa: E402
@@ -130,7 +126,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 a = next_assignment(session, study=study, user=newcomer)
                 t1 = time.perf_counter()
-                progress(session, study=study, user=newcomer)
+                my_progress(session, study=study, user_id=newcomer.id)
                 t2 = time.perf_counter()
                 blind_view(session, a)
                 t3 = time.perf_counter()

@@ -11,11 +11,11 @@ import streamlit as st
 
 from sidebyside.annotate.assignment import (
     AssignmentError,
-    blind_view,
     next_assignment,
     skip_assignment,
     submit_rating,
 )
+from sidebyside.annotate.blinding import blind_view
 from sidebyside.annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last_vote
 from sidebyside.annotate.progress import my_progress
 from sidebyside.foundation.enums import Preference, Role

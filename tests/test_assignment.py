@@ -12,19 +12,14 @@ from sqlmodel import Session, col, func, select
 
 from sidebyside.annotate.assignment import (
     AssignmentError,
-    Progress,
-    blind_view,
     next_assignment,
-    progress,
-    queue_plan,
     skip_assignment,
     submit_rating,
-    to_canonical,
-    to_shown,
 )
 from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.blinding import blind_view, queue_plan, to_canonical, to_shown
 from sidebyside.annotate.importing import import_sources
-from sidebyside.annotate.progress import study_progress
+from sidebyside.annotate.progress import my_progress, study_progress
 from sidebyside.annotate.studies import create_study
 from sidebyside.foundation.db import unit_of_work
 from sidebyside.foundation.models import Assignment, Output, Pair, Rating, System, utcnow
@@ -166,7 +161,7 @@ def test_resume_returns_the_open_pair(session, study_with_pairs):
     first = next_assignment(session, study=study_with_pairs, user=u)
     again = next_assignment(session, study=study_with_pairs, user=u)
     assert again.id == first.id
-    assert progress(session, study=study_with_pairs, user=u).done == 0
+    assert my_progress(session, study=study_with_pairs, user_id=u.id).done == 0
 
 
 def test_double_submit_creates_one_rating(session, study_with_pairs):
@@ -252,7 +247,7 @@ def test_skip_and_flag_free_the_slot_and_record_the_reason(session):
 
 def test_progress_and_time_spent(session, study_with_pairs):
     (u,) = users(session, 1)
-    assert progress(session, study=study_with_pairs, user=u).total == 20
+    assert my_progress(session, study=study_with_pairs, user_id=u.id).total == 20
     for _ in range(3):
         a = next_assignment(session, study=study_with_pairs, user=u)
         submit_rating(
@@ -263,7 +258,7 @@ def test_progress_and_time_spent(session, study_with_pairs):
             scores=SCORES,
             time_spent_s=12.5,
         )
-    p = progress(session, study=study_with_pairs, user=u)
+    p = my_progress(session, study=study_with_pairs, user_id=u.id)
     assert (p.done, p.total) == (3, 20)
     assert {r.time_spent_s for r in session.exec(select(Rating))} == {12.5}
     # Without a measured time, the time since the pair was opened is used.
@@ -310,15 +305,17 @@ def test_pairs_imported_mid_study_join_every_queue(session):
     (u,) = users(session, 1)
     while rate(session, study, u) is not None:
         pass
-    assert progress(session, study=study, user=u) == Progress(10, 10)
+    p = my_progress(session, study=study, user_id=u.id)
+    assert (p.done, p.total) == (10, 10)
     # The queue of a study is cached per set of pairs, so new pairs must show up at once.
     import_sources(session, study=study, sources=[("o.csv", make_long_csv(14))])
-    assert progress(session, study=study, user=u).total == 14
+    assert my_progress(session, study=study, user_id=u.id).total == 14
     extra = []
     while (r := rate(session, study, u)) is not None:
         extra.append(r.pair_id)
     assert len(set(extra)) == 4
-    assert progress(session, study=study, user=u) == Progress(14, 14)
+    p = my_progress(session, study=study, user_id=u.id)
+    assert (p.done, p.total) == (14, 14)
 
 
 def test_a_racing_double_submit_returns_the_first_rating(engine, monkeypatch):
@@ -469,7 +466,7 @@ def _rows_read_by_a_claim(engine, n_prompts: int) -> int:
         return out
 
     with unit_of_work(engine) as s:  # warm: the study's pair list is cached per process
-        mod._pair_ids(s, study.id)
+        mod._pair_list(s, study.id)
     mod._rows, mod._ids = rows, ids
     try:
         with unit_of_work(engine) as s:
