@@ -212,7 +212,3 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
-
-
-#: The former name of ``unit_of_work``, kept for the callers that still use it.
-session_scope = unit_of_work

@@ -168,7 +168,7 @@ def _winner(raw: str, values: dict[str, str], pref: float | None) -> str | None 
 
 
 def import_judgments(session: Session, *, study: Study, name: str, data: bytes) -> ImportSummary:
-    """Validate every row, then write all verdicts (the caller commits: use session_scope).
+    """Validate every row, then write all verdicts (the caller commits: use unit_of_work).
 
     Rows may carry a continuous ``preference`` in [1, 2] (AlpacaEval's convention) next to
     the winner; a winner of ``unparsed`` (or ``invalid``) stores the judge's answer (``raw``,

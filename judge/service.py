@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from sidebyside.foundation.db import session_scope
+from sidebyside.foundation.db import unit_of_work
 from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.models import JudgeVerdict, Judgment, Study
@@ -214,7 +214,7 @@ def estimate(engine: Engine, study_ref: str | int, config: JudgeRunConfig) -> li
 
 def finish(engine: Engine, study_id: int, specs: list[JudgeSpec], mode: JudgeMode) -> None:
     """Reconcile each judge's verdicts and the ensemble of the non-baseline judges."""
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         for spec in specs:
             reconcile(session, study_id=study_id, judge=spec.name, mode=mode)
         members = [s.name for s in specs if not s.is_baseline]
@@ -380,7 +380,7 @@ def run_judges(
 def import_judgments(engine: Engine, study_ref: str | int, path: str | Path) -> ImportSummary:
     """Import a verdict file into a study, all or nothing (ImportJudgmentsError lists problems
     with file and line)."""
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         study = get_study(session, study_ref)
         return import_judgments_file(session, study=study, path=path)
 
