@@ -7,7 +7,6 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from sidebyside.foundation.lookup import get_study, list_studies  # noqa: F401 - re-exported
 from sidebyside.foundation.models import Rating, Study
 from sidebyside.foundation.rubric import Rubric, default_rubric
 

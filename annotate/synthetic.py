@@ -7,11 +7,12 @@ can be made careless); judges have a chosen position bias. Rows go in with bulk 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import Row, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -233,13 +234,13 @@ def _rating_rows(
 
 
 def _scores(
-    rng: np.random.Generator, qa: float, qb: float, criteria: list[str]
+    rng: np.random.Generator, qa: float, qb: float, criteria: list[str], spread: float = 0.4
 ) -> dict[str, dict[str, int]]:
     """Each criterion's 1-5 score per side: the pair's quality plus a little noise."""
     return {
         c: {
-            "a": int(np.clip(round(qa + rng.normal(0, 0.4)), 1, 5)),
-            "b": int(np.clip(round(qb + rng.normal(0, 0.4)), 1, 5)),
+            "a": int(np.clip(round(qa + rng.normal(0, spread)), 1, 5)),
+            "b": int(np.clip(round(qb + rng.normal(0, spread)), 1, 5)),
         }
         for c in criteria
     }
@@ -284,63 +285,71 @@ def simulate_sample_ratings(
     rng = np.random.default_rng(seed)
     names = session.exec(select(System.id, System.name).where(System.study_id == study.id)).all()
     strength = {sid: float(rng.normal(0, 0.8)) for sid, _ in sorted(names, key=lambda r: r[1])}
-    out_a, out_b = Output.__table__.alias("oa"), Output.__table__.alias("ob")
-    pairs = session.execute(
-        select(Pair.id, out_a.c.system_id, out_a.c.text, out_b.c.system_id, out_b.c.text)
-        .join(out_a, out_a.c.id == Pair.output_a_id)
-        .join(out_b, out_b.c.id == Pair.output_b_id)
-        .where(Pair.study_id == study.id)
-        .order_by(Pair.id)
-    ).all()
+    pairs = _pairs_with_texts(session, study.id)
     crit = rubric_of(study).names
     ratings, verdicts = [], []
     for pair_id, sys_a, text_a, sys_b, text_b in pairs:
         # What the pair really shows (shared by every rater, so they agree fairly well) ...
         gap = strength[sys_a] - strength[sys_b] + rng.normal(0, 1.0)
         for n, rater in enumerate(raters):
-            # ... seen through each rater's own noise; the last rater is the sloppiest.
-            noisy = gap + rng.normal(0, 0.3 + 0.3 * n)
-            pref = (
-                Preference.TIE
-                if abs(noisy) < 0.25
-                else (Preference.A if noisy > 0 else Preference.B)
-            )
-            qa, qb = 3 + gap / 2, 3 - gap / 2
-            ratings.append(
-                Rating(
-                    study_id=study.id,
-                    pair_id=pair_id,
-                    user_id=rater.id,
-                    preference=pref.value,
-                    scores={
-                        c: {
-                            "a": int(np.clip(round(qa + rng.normal(0, 0.7)), 1, 5)),
-                            "b": int(np.clip(round(qb + rng.normal(0, 0.7)), 1, 5)),
-                        }
-                        for c in crit
-                    },
-                    swapped=bool(rng.random() < 0.5),
-                    time_spent_s=float(rng.gamma(4, 10)),
-                    source=RatingSource.IMPORT,
-                )
-            )
-        longer = (
-            Preference.TIE
-            if len(text_a) == len(text_b)
-            else (Preference.A if len(text_a) > len(text_b) else Preference.B)
-        )
-        verdicts.append(
-            JudgeVerdict(
-                study_id=study.id,
-                pair_id=pair_id,
-                judge=judge,
-                mode=JudgeMode.PAIRWISE,
-                winner=longer.value,
-                winner_ab=longer.value,
-                winner_ba=longer.value,
-                reasoning="simulated: the longer answer wins",
-            )
-        )
+            ratings.append(_sample_rating(rng, study.id, pair_id, rater.id, n, gap, crit))
+        verdicts.append(_longer_wins(study.id, pair_id, judge, text_a, text_b))
     session.add_all(ratings + verdicts)
     session.flush()
     return len(ratings), len(verdicts)
+
+
+def _pairs_with_texts(session: Session, sid: int) -> Sequence[Row]:
+    """(pair id, system a, text a, system b, text b) of every pair of the study, by id."""
+    out_a, out_b = Output.__table__.alias("oa"), Output.__table__.alias("ob")
+    return session.execute(
+        select(Pair.id, out_a.c.system_id, out_a.c.text, out_b.c.system_id, out_b.c.text)
+        .join(out_a, out_a.c.id == Pair.output_a_id)
+        .join(out_b, out_b.c.id == Pair.output_b_id)
+        .where(Pair.study_id == sid)
+        .order_by(Pair.id)
+    ).all()
+
+
+def _sample_rating(
+    rng: np.random.Generator,
+    sid: int,
+    pair_id: int,
+    user_id: int,
+    n: int,
+    gap: float,
+    criteria: list[str],
+) -> Rating:
+    """The ``n``-th rater's view of a pair whose true quality gap is ``gap``: seen through
+    that rater's own noise; the last rater is the sloppiest."""
+    noisy = gap + rng.normal(0, 0.3 + 0.3 * n)
+    pref = Preference.TIE if abs(noisy) < 0.25 else (Preference.A if noisy > 0 else Preference.B)
+    return Rating(
+        study_id=sid,
+        pair_id=pair_id,
+        user_id=user_id,
+        preference=pref.value,
+        scores=_scores(rng, 3 + gap / 2, 3 - gap / 2, criteria, spread=0.7),
+        swapped=bool(rng.random() < 0.5),
+        time_spent_s=float(rng.gamma(4, 10)),
+        source=RatingSource.IMPORT,
+    )
+
+
+def _longer_wins(sid: int, pair_id: int, judge: str, text_a: str, text_b: str) -> JudgeVerdict:
+    """A consistent verdict of the longest-answer baseline judge."""
+    longer = (
+        Preference.TIE
+        if len(text_a) == len(text_b)
+        else (Preference.A if len(text_a) > len(text_b) else Preference.B)
+    )
+    return JudgeVerdict(
+        study_id=sid,
+        pair_id=pair_id,
+        judge=judge,
+        mode=JudgeMode.PAIRWISE,
+        winner=longer.value,
+        winner_ab=longer.value,
+        winner_ba=longer.value,
+        reasoning="simulated: the longer answer wins",
+    )

@@ -19,7 +19,7 @@ ITEM_NAMES = ("item", "unit", "id", "item_id")
 
 
 def _study(session, ref: str):
-    from sidebyside.annotate.studies import get_study
+    from sidebyside.foundation.lookup import get_study
 
     try:
         return get_study(session, ref)

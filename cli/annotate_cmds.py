@@ -55,7 +55,7 @@ def study_create(
 def study_list() -> None:
     """List studies with their pair and rating counts."""
     from sidebyside.annotate.progress import study_progress
-    from sidebyside.annotate.studies import list_studies
+    from sidebyside.foundation.lookup import list_studies
 
     with open_session() as session:
         for study in list_studies(session):

@@ -22,7 +22,7 @@ def card(
     """Text metrics, perplexity, benchmarks, judges and humans in one table, with changes."""
     from sidebyside.analysis.card_render import card_md, card_page
     from sidebyside.analysis.report import report_for_study
-    from sidebyside.annotate.studies import get_study
+    from sidebyside.foundation.lookup import get_study
 
     if fmt not in CARD_FORMATS:
         raise fail(f"--format must be one of {', '.join(CARD_FORMATS)}, got {fmt!r}")

@@ -121,7 +121,7 @@ def judge_command(
 def _check_study(engine, study: str) -> None:
     from sqlmodel import Session
 
-    from sidebyside.annotate.studies import get_study
+    from sidebyside.foundation.lookup import get_study
 
     with Session(engine) as session:
         get_study(session, study)

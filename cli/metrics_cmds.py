@@ -270,7 +270,7 @@ def _file_metrics(preds, refs, labels: bool, n_boot: int, seed: int):
 
 
 def _study_metrics(ref: str, labels: bool, n_boot: int, seed: int):
-    from sidebyside.annotate.studies import get_study
+    from sidebyside.foundation.lookup import get_study
     from sidebyside.metrics.store import compute_study_metrics
 
     with open_session() as session:

@@ -35,7 +35,7 @@ def json_safe(value: Any) -> Any:
 
 def resolve_study_id(ref: str) -> int:
     """The id of the study named or numbered ``ref`` (the command fails if there is none)."""
-    from sidebyside.annotate.studies import get_study
+    from sidebyside.foundation.lookup import get_study
 
     with open_session() as session:
         try:

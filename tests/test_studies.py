@@ -10,6 +10,7 @@ from sidebyside.annotate.auth import create_user
 from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.studies import create_study, get_study, update_study
 from sidebyside.foundation.db import SCHEMA_VERSION, init_db, schema_version
+from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.models import Pair, Prompt, Rating
 from sidebyside.foundation.rubric import Criterion, Rubric, default_rubric, rubric_of
 from tests.conftest import make_long_csv

@@ -63,7 +63,7 @@ def require_admin() -> User:
 
 def pick_study(label: str = "Study", *, key: str = "study") -> Study | None:
     """A study chosen in a selectbox (no widget when there is only one); None if none exist."""
-    from sidebyside.annotate.studies import list_studies
+    from sidebyside.foundation.lookup import list_studies
 
     with db_session() as session:
         studies = list_studies(session)
