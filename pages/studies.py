@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sidebyside.analysis.power import prompts_needed
 from sidebyside.annotate.importing import ImportValidationError, import_sources
 from sidebyside.annotate.progress import studies_overview
-from sidebyside.annotate.studies import create_study, list_studies, study_has_ratings, update_study
+from sidebyside.annotate.studies import create_study, study_has_ratings, update_study
 from sidebyside.foundation.lookup import list_studies
 from sidebyside.foundation.rubric import NAME_MAX, Criterion, Rubric, rubric_error, rubric_of
 from sidebyside.ui.common import require_admin

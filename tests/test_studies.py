@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from sidebyside.annotate.assignment import next_assignment, submit_rating
 from sidebyside.annotate.auth import create_user
 from sidebyside.annotate.importing import import_sources
-from sidebyside.annotate.studies import create_study, get_study, update_study
+from sidebyside.annotate.studies import create_study, update_study
 from sidebyside.foundation.db import SCHEMA_VERSION, init_db, schema_version
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.models import Pair, Prompt, Rating
