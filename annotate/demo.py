@@ -13,8 +13,8 @@ from sqlmodel import Session
 from sidebyside.annotate.auth import create_user, get_user
 from sidebyside.annotate.importing import import_paths
 from sidebyside.annotate.studies import create_study
-from sidebyside.foundation.lookup import list_studies
 from sidebyside.annotate.synthetic import simulate_sample_ratings
+from sidebyside.foundation.lookup import list_studies
 
 DEMO_STUDY = "demo"
 #: A second, clearly labelled study with simulated ratings, so a first start shows every

@@ -112,8 +112,8 @@ def study_payload(study: str, *, n_boot: int = 1000, seed: int = 0):
     """(params, card metrics, {report.json, report.html}) of a study, for a tracked run."""
     from sidebyside.analysis.card import card_metrics
     from sidebyside.analysis.report import render, report_for_study
-    from sidebyside.foundation.lookup import get_study
     from sidebyside.cli.common import open_session
+    from sidebyside.foundation.lookup import get_study
 
     with open_session() as session:
         st = get_study(session, study)
