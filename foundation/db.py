@@ -1,47 +1,24 @@
-"""The only place an engine is made: SQLite pragmas, table creation and schema versioning."""
+"""The only place an engine is made: SQLite pragmas, and the schema brought up to date under
+a lock (the migrations themselves are in ``foundation.migrations``)."""
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, create_engine, select
 
+from sidebyside.foundation import migrations
 from sidebyside.foundation.settings import get_settings
 
-#: version reached ─► SQL (accepted by SQLite and PostgreSQL) that takes a database there
-#: from the version before. Tables that did not exist yet are made by create_all instead, so
-#: a version that only adds tables has an empty list. Add a version for every table change.
-MIGRATIONS: dict[int, list[str]] = {
-    2: ["ALTER TABLE prompt ADD COLUMN category VARCHAR(100)"],
-    # the auditevent table (login throttle and audit of accounts); create_all makes it
-    3: [],
-    # the ratingrevision (My ratings history) and loginsession (reload-proof login) tables
-    4: [],
-    # a judge's continuous preference (AlpacaEval-style, 1 = A better .. 2 = B better)
-    5: [
-        "ALTER TABLE judgment ADD COLUMN preference FLOAT",
-        "ALTER TABLE judgeverdict ADD COLUMN preference FLOAT",
-    ],
-    # per-order verdict probabilities from the judge's log-probabilities (as shown)
-    6: [
-        "ALTER TABLE judgment ADD COLUMN p_a FLOAT",
-        "ALTER TABLE judgment ADD COLUMN p_b FLOAT",
-        "ALTER TABLE judgment ADD COLUMN p_tie FLOAT",
-    ],
-    # the benchmarkresult table (lm-evaluation-harness scores); create_all makes it
-    7: [],
-}
-
-#: The schema this code writes; ``init_db`` records it and ``MIGRATIONS`` bring an older
-#: database up to it without touching its rows.
-SCHEMA_VERSION = max(MIGRATIONS)
+#: The PostgreSQL advisory lock held while the schema changes (any fixed number; only
+#: sidebyside processes on the same database take it).
+SCHEMA_LOCK_KEY = 0x5B5_0016
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every test
@@ -88,17 +65,23 @@ class _WriterTurn:
         event.listen(engine.pool, "checkin", lambda _dbapi, record: self.give_back(record.info))
 
 
-def _sqlite_savepoint_inside_transaction(conn, _name) -> None:
-    """pysqlite opens a transaction only before INSERT/UPDATE/DELETE, so a SAVEPOINT sent
-    first would open the transaction itself and its RELEASE would commit it, behind the back
-    of the unit of work. Open the transaction first; IMMEDIATE because a savepoint is there
-    to write, so the write lock is taken now (waiting up to busy_timeout) as an INSERT would."""
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    """Open the transaction now with SQLite's write lock (waiting up to busy_timeout), unless
+    one is open already."""
     dbapi_conn = conn.connection.dbapi_connection
     if not dbapi_conn.in_transaction:
         turn = conn.engine.__dict__.get("_writer_turn")
         if turn is not None:
             turn.take(conn)  # before SQLite's lock, or two writers could wait on each other
         dbapi_conn.execute("BEGIN IMMEDIATE")
+
+
+def _sqlite_savepoint_inside_transaction(conn, _name) -> None:
+    """pysqlite opens a transaction only before INSERT/UPDATE/DELETE, so a SAVEPOINT sent
+    first would open the transaction itself and its RELEASE would commit it, behind the back
+    of the unit of work. Open the transaction first; IMMEDIATE because a savepoint is there
+    to write, so the write lock is taken now as an INSERT would."""
+    _sqlite_begin_immediate(conn)
 
 
 @lru_cache(maxsize=8)
@@ -140,53 +123,35 @@ def load_tables() -> None:
 
 
 def init_db(engine: Engine | None = None) -> Engine:
-    """Create missing tables and record the schema version; safe to call repeatedly."""
-    from sidebyside.foundation.models import Meta
-
+    """Bring the database to the newest schema: create it, or upgrade it in place with its
+    rows. Safe to call repeatedly and from several processes at once."""
     engine = engine or get_engine()
-    load_tables()
-    with Session(engine) as session:
-        known = inspect(engine).has_table(Meta.__tablename__)
-        meta = session.get(Meta, "schema_version") if known else None
-        if meta is not None and int(meta.value) > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"database schema version {meta.value} is newer than this sidebyside "
-                f"({SCHEMA_VERSION}); upgrade sidebyside"
-            )
-    if meta is not None and int(meta.value) < SCHEMA_VERSION:
-        migrate(engine, int(meta.value))
-    SQLModel.metadata.create_all(engine)
-    with unit_of_work(engine) as session:
-        if session.get(Meta, "schema_version") is None:
-            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+    migrate(engine)
     return engine
 
 
-_ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
+def _lock_schema(conn: Connection) -> None:
+    """Open the connection's transaction holding the database's schema lock: a second
+    process starting at the same moment waits, then finds the work done."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        _sqlite_begin_immediate(conn)
 
 
-def _column_exists(conn, statement: str) -> bool:
-    """An ``ADD COLUMN`` whose column is already there (a database that create_all made with
-    newer tables than its recorded version) is skipped instead of failing the migration."""
-    match = _ADD_COLUMN.match(statement.strip())
-    if match is None:
-        return False
-    table, column = match.groups()
-    return column in {c["name"] for c in inspect(conn).get_columns(table)}
-
-
-def migrate(engine: Engine, version: int) -> None:
-    """Bring a database from ``version`` to ``SCHEMA_VERSION`` in one transaction: the
-    steps and the new version number land together or not at all."""
-    with engine.begin() as conn:
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS.get(target, []):
-                if not _column_exists(conn, statement):
-                    conn.execute(text(statement))
-        conn.execute(
-            text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
-            {"v": str(SCHEMA_VERSION)},
-        )
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to an Alembic ``revision`` (see ``foundation.migrations``) in one
+    transaction: every step lands, or none. A database already at the head costs one read
+    and no lock."""
+    load_tables()
+    if revision == "head":
+        with engine.connect() as conn:
+            if migrations.at_head(conn):
+                return
+    with engine.connect() as conn:
+        _lock_schema(conn)
+        migrations.upgrade(conn, revision)
+        conn.commit()
 
 
 def schema_version(session: Session) -> int:

@@ -24,6 +24,7 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
 def _reset_postgres(url: str) -> None:
+    from sqlalchemy import text
     from sqlmodel import SQLModel
 
     from sidebyside.foundation.db import load_tables
@@ -32,6 +33,7 @@ def _reset_postgres(url: str) -> None:
     eng = get_engine(url)
     with eng.begin() as conn:  # tables of a newer schema a previous test may have left
         SQLModel.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     eng.dispose()
 
 
