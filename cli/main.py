@@ -14,6 +14,7 @@ from sidebyside.cli import (
     analysis_cmds,
     annotate_cmds,
     card_cmds,
+    db_cmds,
     judge_cmds,
     metrics_cmds,
     serve_cmd,
@@ -27,7 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for group in (annotate_cmds, judge_cmds, metrics_cmds, analysis_cmds, serve_cmd, card_cmds):
+groups = (annotate_cmds, judge_cmds, metrics_cmds, analysis_cmds, serve_cmd, card_cmds, db_cmds)
+for group in groups:
     group.register(app)
 
 

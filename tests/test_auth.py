@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -193,14 +192,14 @@ def test_an_older_database_gets_the_audit_table(tmp_path):
     """Schema version 2 (no auditevent table) migrates in place, keeping its accounts."""
     from sqlalchemy import inspect, text
 
-    from sidebyside.foundation.db import MIGRATIONS, get_engine, init_db
+    from sidebyside.foundation.db import get_engine, init_db
+    from sidebyside.foundation.migrations.legacy import LEGACY_STEPS
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     eng = init_db(get_engine(url))
     with eng.begin() as conn:  # back to version 2: undo every later column, drop the table
-        for version, statements in MIGRATIONS.items():
-            for sql in statements if version > 2 else []:
-                table, column = re.match(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", sql).groups()
+        for version, step in LEGACY_STEPS.items():
+            for table, column in step.columns if version > 2 else []:
                 conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(text("DROP TABLE auditevent"))
         conn.execute(text("UPDATE meta SET value = '2' WHERE key = 'schema_version'"))

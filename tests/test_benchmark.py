@@ -12,7 +12,8 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from sidebyside.cli.main import app
-from sidebyside.foundation.db import SCHEMA_VERSION, get_engine, init_db, schema_version
+from sidebyside.foundation.db import get_engine, init_db, schema_version
+from sidebyside.foundation.migrations.legacy import SCHEMA_VERSION
 from sidebyside.foundation.models import BenchmarkResult
 
 try:

@@ -181,18 +181,16 @@ def test_continuous_preference_follows_alpaca_eval(session, study):
 def test_a_version_4_database_gains_the_preference_columns(engine, session, study):
     """Version 5 added the continuous preference: an older database migrates in place and
     keeps its verdicts."""
-    import re
-
     from sqlalchemy import inspect, text
 
-    from sidebyside.foundation.db import MIGRATIONS, SCHEMA_VERSION, init_db, schema_version
+    from sidebyside.foundation.db import init_db, schema_version
+    from sidebyside.foundation.migrations.legacy import LEGACY_STEPS, SCHEMA_VERSION
 
     import_judgments(session, study=study, name="v.csv", data=_csv("p0,base,tuned,j,a,"))
     session.commit()
     with engine.begin() as conn:  # back to version 4: undo every later column
-        for version, statements in MIGRATIONS.items():
-            for sql in statements if version > 4 else []:
-                table, column = re.match(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", sql).groups()
+        for version, step in LEGACY_STEPS.items():
+            for table, column in step.columns if version > 4 else []:
                 conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
     init_db(engine)

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
-from sidebyside.foundation.db import SCHEMA_VERSION, init_db, schema_version
+from sidebyside.foundation.db import init_db, schema_version
+from sidebyside.foundation.migrations.legacy import SCHEMA_VERSION
 from sidebyside.foundation.models import JudgeVerdict, Judgment
 from sidebyside.judge.logprobs import (
     VerdictProbs,

@@ -68,7 +68,8 @@ def test_an_older_database_gains_the_session_and_history_tables(tmp_path):
     gets both tables when the app opens it."""
     from sqlalchemy import inspect, text
 
-    from sidebyside.foundation.db import SCHEMA_VERSION, get_engine, init_db, unit_of_work
+    from sidebyside.foundation.db import get_engine, init_db, unit_of_work
+    from sidebyside.foundation.migrations.legacy import SCHEMA_VERSION
 
     engine = init_db(get_engine(f"sqlite:///{tmp_path / 'old.db'}"))
     with unit_of_work(engine) as s:

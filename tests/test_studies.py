@@ -9,8 +9,10 @@ from sidebyside.annotate.assignment import next_assignment, submit_rating
 from sidebyside.annotate.auth import create_user
 from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.studies import create_study, update_study
-from sidebyside.foundation.db import SCHEMA_VERSION, init_db, schema_version
+from sidebyside.foundation.db import init_db, schema_version
+from sidebyside.foundation.errors import ConfigError
 from sidebyside.foundation.lookup import get_study
+from sidebyside.foundation.migrations.legacy import SCHEMA_VERSION
 from sidebyside.foundation.models import Pair, Prompt, Rating
 from sidebyside.foundation.rubric import Criterion, Rubric, default_rubric, rubric_of
 from tests.conftest import make_long_csv
@@ -105,7 +107,7 @@ def test_a_newer_database_is_refused(tmp_path):
     engine = init_db(get_engine(f"sqlite:///{tmp_path / 'new.db'}"))
     with engine.begin() as conn:
         conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
-    with pytest.raises(RuntimeError, match="schema version 99 is newer"):
+    with pytest.raises(ConfigError, match="schema version 99 is newer"):
         init_db(engine)
     engine.dispose()
 
