@@ -1,110 +1,162 @@
 """``sidebyside judge`` and ``sidebyside import-judgments``. SDKs and torch are imported only
-when a judge that needs them is built."""
+when a judge that needs them is built. What each judge provider accepts is read from the
+provider registry, so the help lists every provider, a plugin's included."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperOption
 
-from sidebyside.cli.common import fail
 from sidebyside.cli.tracking import mlflow_option
 from sidebyside.foundation.enums import RUN_MODES
+from sidebyside.foundation.errors import InputError
 from sidebyside.judge.pricing import format_usd
+from sidebyside.judge.providers import registry
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from sidebyside.judge.providers.base import Judge
+    from sidebyside.judge.service import JudgeRunConfig
+    from sidebyside.judge.specs import JudgeSpec
+
+
+def judges_help() -> str:
+    """``--judge``: every provider's spec forms and what it is."""
+    lines = registry.spec_help()
+    return "Judge spec (repeatable). " + "; ".join(lines) + "."
+
+
+def base_url_help() -> str:
+    from sidebyside.judge.specs import base_url_prefixes
+
+    return f"Server for {base_url_prefixes()} judges given without @URL (e.g. vLLM, Ollama)."
+
+
+def batch_help() -> str:
+    takers = registry.prefixes([i for i in registry.providers() if i.batch_client])
+    return (
+        f"Send {takers} judges through the provider's batch API: the batch price, results "
+        "within 24 h; other judges run live. Run again to resume: submitted batches are "
+        "polled, never resent."
+    )
+
+
+#: Option help read from the registry each time the help is shown (see :class:`ProviderHelp`).
+LIVE_HELP: dict[str, Callable[[], str]] = {
+    "judges": judges_help,
+    "base_url": base_url_help,
+    "batch": batch_help,
+}
+
+
+class ProviderHelp(TyperCommand):
+    """A command whose option help comes from the provider registry when it is shown, not
+    when the CLI is imported: a provider registered later (a plugin, a test's fake) is listed,
+    and ``sidebyside`` starts without scanning the providers."""
+
+    def format_help(self, *args: Any, **kwargs: Any) -> None:
+        for param in self.params:
+            if param.name in LIVE_HELP and isinstance(param, TyperOption):
+                param.help = LIVE_HELP[param.name]()
+        super().format_help(*args, **kwargs)
+
+
+StudyArg = Annotated[str, typer.Argument(help="Study name or id.")]
+JudgesOpt = Annotated[list[str], typer.Option("--judge", "-j", help="Judge spec (repeatable).")]
+ModeOpt = Annotated[str, typer.Option(help="pairwise (both orders) or single (scores).")]
+ReferenceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--reference/--no-reference", help="Show prompts' reference answers to the judge."
+    ),
+]
+ConcurrencyOpt = Annotated[int, typer.Option(min=1, help="Requests in flight per provider.")]
+MaxCostOpt = Annotated[
+    float | None,
+    typer.Option("--max-cost", min=0, help="USD budget: no request starts that could exceed it."),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Estimate calls and cost; send nothing.")
+]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="Server for judges without @URL.")
+]
+TimeoutOpt = Annotated[float, typer.Option(min=0.1, help="Seconds before a request times out.")]
+MaxRetriesOpt = Annotated[int, typer.Option(min=0, help="Retries on 429, 5xx and timeouts.")]
+MaxTokensOpt = Annotated[int, typer.Option(min=16, help="Longest judge answer, in tokens.")]
+TemperatureOpt = Annotated[float, typer.Option(min=0, max=2, help="Sampling temperature.")]
+PricesOpt = Annotated[Path | None, typer.Option(help="JSON price table overriding the defaults.")]
+# "\\[" keeps rich from reading the section names as markup tags (it drops those).
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Prompt template: a bundled name (judge/prompts/) or your own .txt file with "
+        "\\[system], \\[user] and \\[reference] sections. Judges asked with it are stored as "
+        "JUDGE#LABEL, next to their verdicts under the default prompt."
+    ),
+]
+BatchOpt = Annotated[bool, typer.Option("--batch", help="Send judges through batch APIs.")]
+PollOpt = Annotated[float, typer.Option(min=0.01, help="--batch: seconds between polls.")]
+WaitOpt = Annotated[
+    bool,
+    typer.Option("--wait/--no-wait", help="--batch: wait for the batches to end, or poll once."),
+]
+BatchMaxRequestsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help="--batch: split at this many requests (default: the provider's limit)."
+    ),
+]
 
 
 def judge_command(
-    study: str = typer.Argument(..., help="Study name or id."),
-    judges: list[str] = typer.Option(
-        ...,
-        "--judge",
-        "-j",
-        help="Judge spec (repeatable): openai:MODEL, openai:MODEL@URL, anthropic:MODEL, "
-        "hf:PATH_OR_ID, baseline:longest|shortest|random.",
-    ),
-    mode: str = typer.Option("pairwise", help="pairwise (both orders) or single (scores)."),
-    reference: bool = typer.Option(
-        False, "--reference/--no-reference", help="Show prompts' reference answers to the judge."
-    ),
-    concurrency: int = typer.Option(16, min=1, help="Requests in flight per provider."),
-    max_cost: float | None = typer.Option(
-        None, "--max-cost", min=0, help="USD budget: no request starts that could exceed it."
-    ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls and cost; send nothing."),
-    base_url: str | None = typer.Option(
-        None, "--base-url", help="OpenAI-compatible server for openai: judges (vLLM, Ollama...)."
-    ),
-    timeout: float = typer.Option(120.0, min=0.1, help="Seconds before a request times out."),
-    max_retries: int = typer.Option(6, min=0, help="Retries on 429, 5xx and timeouts."),
-    max_tokens: int = typer.Option(512, min=16, help="Longest judge answer, in tokens."),
-    temperature: float = typer.Option(0.0, min=0, max=2, help="Sampling temperature."),
-    prices: Path | None = typer.Option(None, help="JSON price table overriding the defaults."),
-    template: str | None = typer.Option(
-        None,
-        help="Prompt template: a bundled name (judge/prompts/) or your own .txt file with "
-        "[system], [user] and [reference] sections. Judges asked with it are stored as "
-        "JUDGE#LABEL, next to their verdicts under the default prompt.",
-    ),
-    batch: bool = typer.Option(
-        False,
-        "--batch",
-        help="Send openai:/anthropic: judges through the provider's batch API: half price, "
-        "results within 24 h. Run again to resume: submitted batches are polled, never resent.",
-    ),
-    poll: float = typer.Option(60.0, min=0.01, help="--batch: seconds between polls."),
-    wait: bool = typer.Option(
-        True, "--wait/--no-wait", help="--batch: wait for the batches to end, or poll once."
-    ),
-    batch_max_requests: int | None = typer.Option(
-        None, min=1, help="--batch: split at this many requests (default: the provider's limit)."
-    ),
+    study: StudyArg,
+    judges: JudgesOpt,
+    mode: ModeOpt = "pairwise",
+    reference: ReferenceOpt = False,
+    concurrency: ConcurrencyOpt = 16,
+    max_cost: MaxCostOpt = None,
+    dry_run: DryRunOpt = False,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = 120.0,
+    max_retries: MaxRetriesOpt = 6,
+    max_tokens: MaxTokensOpt = 512,
+    temperature: TemperatureOpt = 0.0,
+    prices: PricesOpt = None,
+    template: TemplateOpt = None,
+    batch: BatchOpt = False,
+    poll: PollOpt = 60.0,
+    wait: WaitOpt = True,
+    batch_max_requests: BatchMaxRequestsOpt = None,
     mlflow: bool = mlflow_option(),
 ) -> None:
     """Run LLM judges (and baselines) on every pair of a study, in both orders."""
-    from pydantic import ValidationError
-
-    from sidebyside.foundation.db import init_db
-    from sidebyside.judge.providers.base import ProviderUnavailable
-    from sidebyside.judge.service import JudgeRunConfig, build_judges, estimate
-    from sidebyside.judge.specs import SpecError
-
-    if mode not in RUN_MODES:
-        raise fail(f"--mode must be {' or '.join(RUN_MODES)}, got {mode!r}")
-    try:
-        config = JudgeRunConfig(
-            judges=judges,
-            mode=mode,
-            reference=reference,
-            concurrency=concurrency,
-            max_cost=max_cost,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            prices_file=str(prices) if prices else None,
-            template=template,
-            batch=batch,
-            poll_s=poll,
-            wait=wait,
-            batch_max_requests=batch_max_requests,
-        )
-        specs = config.specs()
-    except ValidationError as exc:
-        raise fail("; ".join(e["msg"] for e in exc.errors())) from None
-    except (SpecError, ValueError) as exc:
-        raise fail(str(exc)) from None
-    engine = init_db()
-    try:
-        _check_study(engine, study)
-        if dry_run:
-            _print_estimate(estimate(engine, study, config), config)
-            return
-        judge_objects = build_judges(specs, config)  # fail fast: SDKs, keys, local models
-    except (LookupError, ValueError, ProviderUnavailable) as exc:
-        raise fail(str(exc)) from None
-    except Exception as exc:  # a provider's own loading error (e.g. a bad hf: path)
-        raise fail(f"{type(exc).__name__}: {exc}") from None
+    config, specs = _run_config(
+        judges=judges,
+        mode=mode,
+        reference=reference,
+        concurrency=concurrency,
+        max_cost=max_cost,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        prices_file=str(prices) if prices else None,
+        template=template,
+        batch=batch,
+        poll_s=poll,
+        wait=wait,
+        batch_max_requests=batch_max_requests,
+    )
+    engine, judge_objects = _prepare(study, config, specs, dry_run=dry_run)
+    if judge_objects is None:  # a dry run: the estimate is printed, nothing is sent
+        return
     summary = _run_with_progress(engine, study, config, judge_objects)
     _print_summary(summary)
     if config.reference and not summary.reference_used:
@@ -118,7 +170,40 @@ def judge_command(
         raise typer.Exit(code=1)
 
 
-def _check_study(engine, study: str) -> None:
+def _run_config(**fields: object) -> tuple[JudgeRunConfig, list[JudgeSpec]]:
+    """The run's settings and its parsed judge specs; ``InputError`` (or ``SpecError``) saying
+    what is wrong."""
+    from pydantic import ValidationError
+
+    from sidebyside.judge.service import JudgeRunConfig
+
+    if fields["mode"] not in RUN_MODES:
+        raise InputError(f"--mode must be {' or '.join(RUN_MODES)}, got {fields['mode']!r}")
+    try:
+        config = JudgeRunConfig(**fields)
+    except ValidationError as exc:  # one line per bad option instead of pydantic's report
+        raise InputError("; ".join(e["msg"] for e in exc.errors())) from None
+    return config, config.specs()
+
+
+def _prepare(
+    study: str, config: JudgeRunConfig, specs: list[JudgeSpec], *, dry_run: bool
+) -> tuple[Engine, dict[str, Judge] | None]:
+    """The database and the built judges, failing fast (unknown study, missing SDK or key, a
+    local model that does not load) before anything is sent. A dry run prints its estimate
+    and builds no judge (None)."""
+    from sidebyside.foundation.db import init_db
+    from sidebyside.judge.service import build_judges, estimate
+
+    engine = init_db()
+    _check_study(engine, study)
+    if dry_run:
+        _print_estimate(estimate(engine, study, config), config)
+        return engine, None
+    return engine, build_judges(specs, config)
+
+
+def _check_study(engine: Engine, study: str) -> None:
     from sqlmodel import Session
 
     from sidebyside.foundation.lookup import get_study
@@ -159,14 +244,9 @@ def _run_with_progress(engine, study, config, judge_objects):
                 skipped=p.skipped,
             )
 
-        try:
-            return asyncio.run(
-                run_judges_async(
-                    engine, study, config, on_progress=on_progress, judges=judge_objects
-                )
-            )
-        except (LookupError, ValueError) as exc:
-            raise fail(str(exc)) from None
+        return asyncio.run(
+            run_judges_async(engine, study, config, on_progress=on_progress, judges=judge_objects)
+        )
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -273,13 +353,9 @@ def import_judgments_command(
 ) -> None:
     """Import judge verdicts produced elsewhere (all or nothing)."""
     from sidebyside.foundation.db import init_db
-    from sidebyside.judge.importer import ImportJudgmentsError
     from sidebyside.judge.service import import_judgments
 
-    try:
-        summary = import_judgments(init_db(), study, file)
-    except (ImportJudgmentsError, LookupError) as exc:
-        raise fail(str(exc)) from None
+    summary = import_judgments(init_db(), study, file)
     judges = ", ".join(f"{name} ({n})" for name, n in sorted(summary.judges.items()))
     typer.echo(
         f"imported {summary.rows} verdict(s) into {study!r}: {summary.inserted} new, "
@@ -301,15 +377,13 @@ def judge_batches_command(
 
     from sidebyside.foundation.db import init_db
     from sidebyside.foundation.lookup import get_study
-    from sidebyside.judge.batch import RUNNING, batch_client, cancel_batches, list_batches
+    from sidebyside.judge.batch import batch_client, cancel_batches, list_batches
+    from sidebyside.judge.providers.batching import RUNNING
 
     engine = init_db()
-    try:
-        with Session(engine) as session:
-            study_row = get_study(session, study)
-            rows = list_batches(session, study_row.id)
-    except LookupError as exc:
-        raise fail(str(exc)) from None
+    with Session(engine) as session:
+        study_row = get_study(session, study)
+        rows = list_batches(session, study_row.id)
     if cancel:
         running = sorted({r.judge for r in rows if r.status == RUNNING})
         clients = {name: batch_client(_built(name)) for name in running}
@@ -344,14 +418,14 @@ def judge_batches_command(
 
 
 def _built(name: str):
+    from sidebyside.foundation.errors import ConfigError, UserError
     from sidebyside.judge.providers import load_judge
-    from sidebyside.judge.providers.base import ProviderUnavailable
-    from sidebyside.judge.specs import SpecError, parse_spec
+    from sidebyside.judge.specs import parse_spec
 
     try:
         return load_judge(parse_spec(name.split("#", 1)[0]))
-    except (SpecError, ProviderUnavailable, ValueError) as exc:
-        raise fail(f"cannot reach the provider of {name}: {exc}") from None
+    except UserError as exc:  # adds which stored judge it was
+        raise ConfigError(f"cannot reach the provider of {name}: {exc}") from exc
 
 
 def _assignments(values: list[str], option: str) -> dict[str, str]:
@@ -359,7 +433,7 @@ def _assignments(values: list[str], option: str) -> dict[str, str]:
     for value in values:
         name, sep, family = value.rpartition("=")
         if not sep or not name or not family:
-            raise fail(f"{option} takes NAME=FAMILY, got {value!r}")
+            raise InputError(f"{option} takes NAME=FAMILY, got {value!r}")
         out[name] = family
     return out
 
@@ -380,12 +454,9 @@ def families_command(
     from sidebyside.judge.families import set_families
 
     systems, judges = _assignments(system, "--system"), _assignments(judge, "--judge")
-    try:
-        with unit_of_work(init_db()) as session:
-            found = get_study(session, study)
-            families = set_families(session, study_id=found.id, systems=systems, judges=judges)
-    except (LookupError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    with unit_of_work(init_db()) as session:
+        found = get_study(session, study)
+        families = set_families(session, study_id=found.id, systems=systems, judges=judges)
     for kind in ("system", "judge"):
         for name, family in sorted(families[kind].items()):
             typer.echo(f"{kind:6}  {name}  {family}")
@@ -394,7 +465,7 @@ def families_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("judge")(judge_command)
+    app.command("judge", cls=ProviderHelp)(judge_command)
     app.command("judge-batches")(judge_batches_command)
     app.command("families")(families_command)
     app.command("import-judgments")(import_judgments_command)

@@ -9,8 +9,9 @@ between creation and completion (or a machine rebooted, or a day passed) picks u
 batches and never submits twice. Failed or expired requests are stored as errors, which are
 not cached: the next run submits them again, in a new batch.
 
-One provider-specific client per API (``judge/batch_openai.py``, ``judge/batch_anthropic.py``)
-builds the request lines and talks to the SDK; this module owns the policy.
+A provider with a batch API names its client in its ``ProviderInfo.batch_client`` (e.g.
+``judge/providers/openai_batch.py``); the client builds the request lines and talks to the SDK
+(:class:`~judge.providers.batching.BatchClient`), this module owns the policy.
 """
 
 from __future__ import annotations
@@ -21,75 +22,42 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from sidebyside.foundation.db import unit_of_work
+from sidebyside.foundation.errors import ConfigError, InputError
 from sidebyside.foundation.models import JudgeBatch, utcnow
 from sidebyside.judge import cache
 from sidebyside.judge.pricing import Prices, estimate_tokens
-from sidebyside.judge.providers.base import Completion, Judge
+from sidebyside.judge.providers import registry
+from sidebyside.judge.providers.base import Judge
+from sidebyside.judge.providers.batching import (
+    ENDED,
+    RUNNING,
+    BatchClient,
+    BatchItem,
+    BatchState,
+)
 from sidebyside.judge.runner import JudgeStats, RunResult
 from sidebyside.judge.tasks import Task
 from sidebyside.judge.writer import JudgmentWriter, copy_fields, error_fields, result_fields
 
-#: Providers with a batch API and the client that speaks it (imported only when used).
-BATCH_CLIENTS = {
-    "openai": "sidebyside.judge.batch_openai:OpenAIBatchClient",
-    "anthropic": "sidebyside.judge.batch_anthropic:AnthropicBatchClient",
-}
-RUNNING, ENDED, FAILED = "running", "ended", "failed"
-
 
 def supports_batch(provider: str) -> bool:
-    return provider in BATCH_CLIENTS
-
-
-@dataclass(frozen=True)
-class BatchState:
-    """A batch as the provider reports it: ``status`` is RUNNING, ENDED or FAILED."""
-
-    status: str
-    provider_status: str
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    """One result: a completion, or the error that took its place (failed, expired...)."""
-
-    custom_id: str
-    completion: Completion | None = None
-    error: str | None = None
-
-
-class BatchClient(Protocol):
-    """What :class:`BatchRunner` needs from a provider's batch API."""
-
-    provider: str
-    #: The provider's limits per batch (requests, bytes of the request lines).
-    max_requests: int
-    max_bytes: int
-
-    def line(self, task: Task) -> dict[str, Any]: ...
-
-    async def submit(self, lines: list[dict[str, Any]]) -> str: ...
-
-    async def poll(self, batch_id: str) -> BatchState: ...
-
-    async def results(self, batch_id: str) -> list[BatchItem]: ...
-
-    async def cancel(self, batch_id: str) -> None: ...
+    """Whether ``provider`` declares a batch API (``--batch`` sends its judges through it)."""
+    info = registry.find(provider)
+    return info is not None and info.batch_client is not None
 
 
 def batch_client(judge: Judge, **limits: int) -> BatchClient:
     """The batch client of a built judge (its SDK client and request shape are reused)."""
-    target = BATCH_CLIENTS.get(judge.spec.provider)
+    info = registry.find(judge.spec.provider)
+    target = info.batch_client if info else None
     if target is None:
-        raise ValueError(f"{judge.spec.name}: provider {judge.spec.provider!r} has no batch API")
+        raise InputError(f"{judge.spec.name}: provider {judge.spec.provider!r} has no batch API")
     module, name = target.split(":")
     client = getattr(importlib.import_module(module), name)(judge)
     for key, value in limits.items():  # tests and the benchmark lower the providers' limits
@@ -110,7 +78,7 @@ def split(lines: Sequence[dict[str, Any]], max_requests: int, max_bytes: int) ->
     for line in lines:
         n = len(json.dumps(line, ensure_ascii=False).encode()) + 1
         if n > max_bytes:
-            raise ValueError(f"one request is {n} bytes, over the batch limit of {max_bytes}")
+            raise InputError(f"one request is {n} bytes, over the batch limit of {max_bytes}")
         if not chunks or len(chunks[-1]) >= max_requests or size + n > max_bytes:
             chunks.append([])
             size = 0
@@ -206,7 +174,7 @@ class BatchRunner:
             unknown = sorted({t.judge for ts in by_judge.values() for t in ts
                               if self.worst_cost(t) is None})  # fmt: skip
             if unknown:
-                raise ValueError(
+                raise ConfigError(
                     f"--max-cost needs batch prices, unknown for {', '.join(unknown)}; add "
                     "them to a price file named by SIDEBYSIDE_JUDGE_PRICES"
                 )
@@ -222,7 +190,7 @@ class BatchRunner:
                     continue
                 reserved += worst
                 chosen.append(leader)
-            lines = [client.line(t) for t in chosen]
+            lines = [client.line(t.request, t.cache_key) for t in chosen]
             for chunk in split(lines, client.max_requests, client.max_bytes):
                 batch_id = await client.submit(chunk)
                 # Recorded and committed at once: from here on a rerun resumes this batch.

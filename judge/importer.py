@@ -23,6 +23,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from sidebyside.foundation.enums import JudgeMode, JudgmentStatus
+from sidebyside.foundation.errors import FileInputError
 from sidebyside.foundation.models import (
     JudgeVerdict,
     Judgment,
@@ -33,7 +34,7 @@ from sidebyside.foundation.models import (
     System,
     utcnow,
 )
-from sidebyside.foundation.readers import InputError, read_table
+from sidebyside.foundation.readers import read_table
 from sidebyside.judge.specs import ENSEMBLE
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "judge", "winner")
@@ -42,7 +43,7 @@ IMPORTED_MODE = JudgeMode.IMPORTED  # verdicts made elsewhere
 MAX_LISTED = 20
 
 
-class ImportJudgmentsError(InputError):
+class ImportJudgmentsError(FileInputError):
     """The file is invalid; ``problems`` lists each as ``file:line: message``."""
 
     def __init__(self, file: str, problems: list[str]):
@@ -53,7 +54,7 @@ class ImportJudgmentsError(InputError):
         super().__init__(file, f"{len(problems)} problem(s), nothing imported:\n{text}")
 
     @classmethod
-    def from_input_error(cls, exc: InputError) -> ImportJudgmentsError:
+    def from_input_error(cls, exc: FileInputError) -> ImportJudgmentsError:
         """The reader's one error as a one-problem list, in this module's ``file:line:`` form."""
         where = exc.file if exc.line is None else f"{exc.file}:{exc.line}"
         column = "" if exc.column is None else f"column {exc.column}: "
@@ -74,7 +75,7 @@ def _records(name: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
     """(line number, record) pairs; raise ImportJudgmentsError for unreadable files."""
     try:
         table = read_table(name, data)
-    except InputError as exc:
+    except FileInputError as exc:
         raise ImportJudgmentsError.from_input_error(exc) from None
     if table.format in ("csv", "tsv"):
         needed = [c for c in REQUIRED if c != "winner" or "preference" not in table.columns]
@@ -124,16 +125,20 @@ def _alpaca_row(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class _Problem(Exception):
+    """What is wrong with one row (the caller adds ``file:line``); never leaves this module."""
+
+
 def _preference(value: Any) -> float | None:
-    """A continuous preference in [1, 2]; None when absent; ValueError when not one."""
+    """A continuous preference in [1, 2]; None when absent; _Problem when not one."""
     if _is_missing(value) or (isinstance(value, str) and not value.strip()):
         return None
     try:
         pref = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"preference {value!r} is not a number") from None
+        raise _Problem(f"preference {value!r} is not a number") from None
     if not 1.0 <= pref <= 2.0:
-        raise ValueError(
+        raise _Problem(
             f"preference {pref!r} is outside [1, 2] (1 = system_a better, 2 = system_b better)"
         )
     return pref
@@ -149,7 +154,36 @@ class _Verdict:
     raw: str
 
 
-def _winner(raw: str, values: dict[str, str], pref: float | None) -> str | None | Exception:
+@dataclass(frozen=True)
+class _StudyIndex:
+    """The study's names as the rows give them, looked up by every row."""
+
+    name: str
+    #: Prompt external id -> prompt id, and prompt text -> external id (AlpacaEval's rows).
+    prompts: dict[str, int]
+    by_text: dict[str, str]
+    systems: dict[str, int]
+    #: (prompt id, system id) -> output id; (output a, output b) -> pair id.
+    outputs: dict[tuple[int, int], int]
+    pairs: dict[tuple[int, int], int]
+
+
+def _study_index(session: Session, study: Study) -> _StudyIndex:
+    prompt_rows = session.exec(select(Prompt).where(Prompt.study_id == study.id)).all()
+    systems = session.exec(select(System).where(System.study_id == study.id)).all()
+    outputs = session.exec(select(Output).join(Prompt).where(Prompt.study_id == study.id)).all()
+    pairs = session.exec(select(Pair).where(Pair.study_id == study.id)).all()
+    return _StudyIndex(
+        name=study.name,
+        prompts={p.external_id: p.id for p in prompt_rows},
+        by_text={p.text: p.external_id for p in prompt_rows},
+        systems={s.name: s.id for s in systems},
+        outputs={(o.prompt_id, o.system_id): o.id for o in outputs},
+        pairs={(p.output_a_id, p.output_b_id): p.id for p in pairs},
+    )
+
+
+def _winner(raw: str, values: dict[str, str], pref: float | None) -> str | None:
     """The canonical winner of a row (before flipping), None for an unparsed answer."""
     if not raw and pref is not None:  # AlpacaEval's discrete rule
         return "b" if pref > 1.5 else "a" if pref < 1.5 else "tie"
@@ -161,7 +195,7 @@ def _winner(raw: str, values: dict[str, str], pref: float | None) -> str | None 
         return "b"
     if raw.lower() in UNPARSED_WINNERS:
         return None
-    return ValueError(
+    raise _Problem(
         f"winner {raw!r} must be a, b, tie, {values['system_a']!r} or "
         f"{values['system_b']!r} (or unparsed, for an answer that could not be read)"
     )
@@ -177,118 +211,82 @@ def import_judgments(session: Session, *, study: Study, name: str, data: bytes) 
     records = _records(name, data)
     if not records:
         raise ImportJudgmentsError(name, [f"{name}: no verdicts in the file"])
-    prompt_rows = session.exec(select(Prompt).where(Prompt.study_id == study.id)).all()
-    prompts = {p.external_id: p.id for p in prompt_rows}
-    by_text = {p.text: p.external_id for p in prompt_rows}
-    systems = {
-        s.name: s.id for s in session.exec(select(System).where(System.study_id == study.id)).all()
-    }
-    outputs = {
-        (o.prompt_id, o.system_id): o.id
-        for o in session.exec(select(Output).join(Prompt).where(Prompt.study_id == study.id)).all()
-    }
-    pairs = {
-        (p.output_a_id, p.output_b_id): p.id
-        for p in session.exec(select(Pair).where(Pair.study_id == study.id)).all()
-    }
+    index = _study_index(session, study)
     problems: list[str] = []
-    seen: dict[tuple[str, int], int] = {}
+    seen: dict[tuple[str, int], int] = {}  # (judge, pair id) -> the line that gave it
     verdicts: list[_Verdict] = []
     for line, record in records:
-        where = f"{name}:{line}"
-        if "prompt_id" not in record and all(k in record for k in ALPACA_FIELDS):
-            record = _alpaca_row(record)
-            external = by_text.get(record["prompt"])
-            if external is None:
-                problems.append(f"{where}: the instruction is not a prompt of study {study.name!r}")
-                continue
-            record["prompt_id"] = external
-        values = {k: _text(record.get(k)) for k in REQUIRED + OPTIONAL}
         try:
-            pref = _preference(record.get("preference"))
-        except ValueError as exc:
-            problems.append(f"{where}: {exc}")
+            verdict = _verdict(record, index)
+            first = seen.setdefault((verdict.judge, verdict.pair_id), line)
+            if first != line:
+                raise _Problem(
+                    f"judge {verdict.judge!r} already has a verdict on this pair at line {first}"
+                )
+        except _Problem as exc:
+            problems.append(f"{name}:{line}: {exc}")
             continue
-        required = [k for k in REQUIRED if k != "winner" or pref is None]
-        empty = [k for k in required if not values[k]]
-        if empty:
-            problems.append(f"{where}: empty or missing {', '.join(empty)}")
-            continue
-        judge = values["judge"]
-        if judge.lower() == ENSEMBLE:
-            problems.append(f"{where}: judge name 'ensemble' is reserved; rename it")
-            continue
-        prompt_id = prompts.get(values["prompt_id"])
-        if prompt_id is None:
-            problems.append(
-                f"{where}: prompt_id {values['prompt_id']!r} is not in study {study.name!r}"
-            )
-            continue
-        sys_a, sys_b = systems.get(values["system_a"]), systems.get(values["system_b"])
-        unknown = [values[k] for k, s in (("system_a", sys_a), ("system_b", sys_b)) if s is None]
-        if unknown:
-            problems.append(
-                f"{where}: unknown system(s) {', '.join(map(repr, unknown))} "
-                f"(study has: {', '.join(sorted(systems))})"
-            )
-            continue
-        out_a, out_b = outputs.get((prompt_id, sys_a)), outputs.get((prompt_id, sys_b))
-        pair_id, flipped = pairs.get((out_a, out_b)), False
-        if pair_id is None:
-            pair_id, flipped = pairs.get((out_b, out_a)), True
-        if pair_id is None:
-            problems.append(
-                f"{where}: no pair of {values['system_a']!r} and "
-                f"{values['system_b']!r} on prompt {values['prompt_id']!r}"
-            )
-            continue
-        winner = _winner(values["winner"], values, pref)
-        if isinstance(winner, Exception):
-            problems.append(f"{where}: {winner}")
-            continue
-        if flipped and winner in ("a", "b"):
-            winner = "b" if winner == "a" else "a"
-        if flipped and pref is not None:
-            pref = 3.0 - pref  # 1 + P(b wins) seen from the other side
-        if (judge, pair_id) in seen:
-            problems.append(
-                f"{where}: judge {judge!r} already has a verdict on this pair at "
-                f"line {seen[(judge, pair_id)]}"
-            )
-            continue
-        seen[(judge, pair_id)] = line
-        raw = values["raw"] or values["reasoning"] or values["winner"]
-        verdicts.append(_Verdict(judge, pair_id, winner, pref, values["reasoning"], raw))
+        verdicts.append(verdict)
     if problems:
         raise ImportJudgmentsError(name, problems)
     return _write(session, study, verdicts)
+
+
+def _verdict(record: dict[str, Any], index: _StudyIndex) -> _Verdict:
+    """One row checked against the study, with its winner and preference seen from the
+    stored pair's side; _Problem saying what is wrong otherwise."""
+    if "prompt_id" not in record and all(k in record for k in ALPACA_FIELDS):
+        record = _alpaca_row(record)
+        record["prompt_id"] = index.by_text.get(record["prompt"])
+        if record["prompt_id"] is None:
+            raise _Problem(f"the instruction is not a prompt of study {index.name!r}")
+    values = {k: _text(record.get(k)) for k in REQUIRED + OPTIONAL}
+    pref = _preference(record.get("preference"))
+    required = [k for k in REQUIRED if k != "winner" or pref is None]
+    empty = [k for k in required if not values[k]]
+    if empty:
+        raise _Problem(f"empty or missing {', '.join(empty)}")
+    if values["judge"].lower() == ENSEMBLE:
+        raise _Problem("judge name 'ensemble' is reserved; rename it")
+    pair_id, flipped = _pair_of(values, index)
+    winner = _winner(values["winner"], values, pref)
+    if flipped and winner in ("a", "b"):
+        winner = "b" if winner == "a" else "a"
+    if flipped and pref is not None:
+        pref = 3.0 - pref  # 1 + P(b wins) seen from the other side
+    raw = values["raw"] or values["reasoning"] or values["winner"]
+    return _Verdict(values["judge"], pair_id, winner, pref, values["reasoning"], raw)
+
+
+def _pair_of(values: dict[str, str], index: _StudyIndex) -> tuple[int, bool]:
+    """The pair of the row's prompt and systems, and whether it is stored the other way
+    round (system_b as its output a)."""
+    prompt_id = index.prompts.get(values["prompt_id"])
+    if prompt_id is None:
+        raise _Problem(f"prompt_id {values['prompt_id']!r} is not in study {index.name!r}")
+    sys_a, sys_b = index.systems.get(values["system_a"]), index.systems.get(values["system_b"])
+    unknown = [values[k] for k, s in (("system_a", sys_a), ("system_b", sys_b)) if s is None]
+    if unknown:
+        raise _Problem(
+            f"unknown system(s) {', '.join(map(repr, unknown))} "
+            f"(study has: {', '.join(sorted(index.systems))})"
+        )
+    out_a, out_b = index.outputs.get((prompt_id, sys_a)), index.outputs.get((prompt_id, sys_b))
+    if (out_a, out_b) in index.pairs:
+        return index.pairs[(out_a, out_b)], False
+    if (out_b, out_a) in index.pairs:
+        return index.pairs[(out_b, out_a)], True
+    raise _Problem(
+        f"no pair of {values['system_a']!r} and {values['system_b']!r} on prompt "
+        f"{values['prompt_id']!r}"
+    )
 
 
 def _write(session: Session, study: Study, verdicts: list[_Verdict]) -> ImportSummary:
     """Insert or replace each judge's imported verdicts; an unparsed answer replaces any
     verdict the judge had on that pair with an unparsed judgment row."""
     summary = ImportSummary(rows=len(verdicts))
-    judges = sorted({v.judge for v in verdicts})
-    existing = {
-        (v.judge, v.pair_id): v
-        for v in session.exec(
-            select(JudgeVerdict).where(
-                JudgeVerdict.study_id == study.id,
-                JudgeVerdict.mode == IMPORTED_MODE,
-                JudgeVerdict.judge.in_(judges),  # type: ignore[attr-defined]
-            )
-        ).all()
-    }
-    unparsed_rows = {
-        (j.judge, j.pair_id): j
-        for j in session.exec(
-            select(Judgment).where(
-                Judgment.study_id == study.id,
-                Judgment.mode == IMPORTED_MODE,
-                Judgment.judge.in_(judges),  # type: ignore[attr-defined]
-            )
-        ).all()
-    }
+    existing, unparsed_rows = _imported_rows(session, study.id, sorted({v.judge for v in verdicts}))
     for v in verdicts:
         key = (v.judge, v.pair_id)
         summary.judges[v.judge] = summary.judges.get(v.judge, 0) + 1
@@ -299,39 +297,66 @@ def _write(session: Session, study: Study, verdicts: list[_Verdict]) -> ImportSu
             summary.replaced += 1
         else:
             summary.inserted += 1
-        if v.winner is None:
-            summary.unparsed += 1
-            if row is not None:
-                session.delete(row)
-            session.add(
-                Judgment(
-                    study_id=study.id,
-                    pair_id=v.pair_id,
-                    judge=v.judge,
-                    mode=IMPORTED_MODE,
-                    status=JudgmentStatus.UNPARSED,
-                    reasoning=v.reasoning,
-                    raw=v.raw,
-                )
-            )
-        elif row is None:
-            session.add(
-                JudgeVerdict(
-                    study_id=study.id,
-                    pair_id=v.pair_id,
-                    judge=v.judge,
-                    mode=IMPORTED_MODE,
-                    winner=v.winner,
-                    preference=v.preference,
-                    reasoning=v.reasoning,
-                )
-            )
-        else:
-            row.winner, row.reasoning, row.inconsistent = v.winner, v.reasoning, False
-            row.preference, row.created_at = v.preference, utcnow()
-            session.add(row)
+        summary.unparsed += v.winner is None
+        _store(session, study.id, v, row)
     session.flush()
     return summary
+
+
+def _imported_rows(
+    session: Session, study_id: int, judges: list[str]
+) -> tuple[dict[tuple[str, int], JudgeVerdict], dict[tuple[str, int], Judgment]]:
+    """The judges' imported verdicts and unparsed judgments, by (judge, pair id)."""
+    verdicts = session.exec(
+        select(JudgeVerdict).where(
+            JudgeVerdict.study_id == study_id,
+            JudgeVerdict.mode == IMPORTED_MODE,
+            JudgeVerdict.judge.in_(judges),  # type: ignore[attr-defined]
+        )
+    ).all()
+    unparsed = session.exec(
+        select(Judgment).where(
+            Judgment.study_id == study_id,
+            Judgment.mode == IMPORTED_MODE,
+            Judgment.judge.in_(judges),  # type: ignore[attr-defined]
+        )
+    ).all()
+    return {(v.judge, v.pair_id): v for v in verdicts}, {(j.judge, j.pair_id): j for j in unparsed}
+
+
+def _store(session: Session, study_id: int, v: _Verdict, row: JudgeVerdict | None) -> None:
+    """One verdict: an unparsed judgment in place of any verdict, a new verdict, or the
+    judge's earlier verdict on the pair updated."""
+    if v.winner is None:
+        if row is not None:
+            session.delete(row)
+        session.add(
+            Judgment(
+                study_id=study_id,
+                pair_id=v.pair_id,
+                judge=v.judge,
+                mode=IMPORTED_MODE,
+                status=JudgmentStatus.UNPARSED,
+                reasoning=v.reasoning,
+                raw=v.raw,
+            )
+        )
+    elif row is None:
+        session.add(
+            JudgeVerdict(
+                study_id=study_id,
+                pair_id=v.pair_id,
+                judge=v.judge,
+                mode=IMPORTED_MODE,
+                winner=v.winner,
+                preference=v.preference,
+                reasoning=v.reasoning,
+            )
+        )
+    else:
+        row.winner, row.reasoning, row.inconsistent = v.winner, v.reasoning, False
+        row.preference, row.created_at = v.preference, utcnow()
+        session.add(row)
 
 
 def import_judgments_file(session: Session, *, study: Study, path: str | Path) -> ImportSummary:

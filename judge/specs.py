@@ -9,8 +9,9 @@ JudgeSpec(provider='openai', model='gpt-4o-mini', base_url=None, variant=None)
 >>> parse_spec("baseline:longest").is_baseline
 True
 
-The providers, and what each accepts, are declared by the providers themselves
-(:mod:`judge.providers.registry`).
+The providers, and every rule of their specs (a closed model list, @URL, ``--base-url``, a
+baseline), are declared by the providers themselves (:mod:`judge.providers.registry`): this
+module names none of them.
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sidebyside.foundation.errors import SpecError
 from sidebyside.judge.providers import registry
 
 #: Judge name reserved for the majority vote of the real judges of a run.
 ENSEMBLE = "ensemble"
 
 _URL = re.compile(r"@(https?://\S+)$")
-
-
-class SpecError(ValueError):
-    """A judge spec string that cannot be understood."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,9 @@ class JudgeSpec:
 
     @property
     def is_baseline(self) -> bool:
-        return self.provider == "baseline"
+        """A reference judge (:attr:`ProviderInfo.baseline`): no template, no ensemble."""
+        info = registry.find(self.provider)
+        return info is not None and info.baseline
 
     @property
     def is_api(self) -> bool:
@@ -74,8 +74,8 @@ class JudgeSpec:
 
 
 def parse_spec(text: str) -> JudgeSpec:
-    """Parse ``openai:MODEL``, ``openai:MODEL@URL``, ``anthropic:MODEL[@URL]``, ``hf:PATH`` or
-    ``baseline:longest|shortest|random``; raise :class:`SpecError` saying what is wrong."""
+    """Parse ``PROVIDER:MODEL[@URL]`` by the rules the provider declares; raise
+    :class:`SpecError` saying what is wrong."""
     raw = text.strip()
     provider, sep, rest = raw.partition(":")
     provider = provider.strip().lower()
@@ -83,7 +83,7 @@ def parse_spec(text: str) -> JudgeSpec:
     if not sep or not rest.strip():
         raise SpecError(
             f"judge spec {text!r} must look like PROVIDER:MODEL "
-            f"(providers: {known}), e.g. openai:gpt-4o-mini or baseline:longest"
+            f"(providers: {known}), e.g. {', '.join(i.example_spec for i in registry.providers())}"
         )
     info = registry.find(provider)
     if info is None:
@@ -98,7 +98,8 @@ def parse_spec(text: str) -> JudgeSpec:
     match = _URL.search(rest)
     if match:
         if not info.takes_url:
-            raise SpecError(f"judge spec {text!r}: only {_url_takers()} judges take @URL")
+            takers = registry.prefixes([i for i in registry.providers() if i.takes_url])
+            raise SpecError(f"judge spec {text!r}: only {takers} judges take @URL")
         base_url = match.group(1).rstrip("/")
         rest = rest[: match.start()]
     if not rest:
@@ -113,31 +114,37 @@ def parse_spec(text: str) -> JudgeSpec:
     return JudgeSpec(provider, rest, base_url)
 
 
-def _url_takers() -> str:
-    """``openai: and anthropic:``: the providers whose specs may carry @URL."""
-    names = [f"{n}:" for n in registry.names() if registry.get(n).takes_url]
-    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
-
-
 def parse_specs(
     texts: list[str] | tuple[str, ...], *, base_url: str | None = None
 ) -> list[JudgeSpec]:
-    """Parse several specs; ``base_url`` applies to openai: specs without their own @URL.
-    Duplicates (after normalisation) are an error, as is the reserved name ``ensemble``."""
+    """Parse several specs; ``base_url`` applies to the specs without their own @URL of the
+    providers that share it (:attr:`ProviderInfo.shared_base_url`). Duplicates (after
+    normalisation) are an error, as is the reserved name ``ensemble``."""
     specs: list[JudgeSpec] = []
     for text in texts:
         if text.strip().lower() == ENSEMBLE:
             raise SpecError("'ensemble' is computed from the other judges; it is not a spec")
         spec = parse_spec(text)
-        if spec.provider == "openai":
+        if registry.get(spec.provider).shared_base_url:
             spec = spec.with_base_url(base_url)
         specs.append(spec)
     if not specs:
-        raise SpecError("give at least one judge, e.g. --judge baseline:longest")
-    if base_url and not any(s.provider == "openai" for s in specs):
-        raise SpecError("--base-url applies to openai: judges, and none was given")
+        raise SpecError(f"give at least one judge, e.g. --judge {_free_example()}")
+    if base_url and not any(registry.get(s.provider).shared_base_url for s in specs):
+        raise SpecError(f"--base-url applies to {base_url_prefixes()} judges, and none was given")
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SpecError(f"judge given twice: {', '.join(dupes)}")
     return specs
+
+
+def base_url_prefixes() -> str:
+    """``openai:``: the providers whose specs ``--base-url`` applies to."""
+    return registry.prefixes([i for i in registry.providers() if i.shared_base_url])
+
+
+def _free_example() -> str:
+    """A judge that costs nothing, for the message that asks for one."""
+    infos = registry.providers()
+    return next((i.example_spec for i in infos if i.baseline), infos[0].example_spec)

@@ -8,16 +8,22 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import Row
 from sqlmodel import Session, select
 
 from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentKey, Order
 from sidebyside.foundation.models import Output, Pair, Prompt, Study
-from sidebyside.foundation.rubric import rubric_of
+from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.judge.parsing import Parsed, parse_pairwise, parse_single
 from sidebyside.judge.providers import resolve_base_url
 from sidebyside.judge.providers.base import JudgeRequest
 from sidebyside.judge.specs import JudgeSpec
-from sidebyside.judge.templates import render_pairwise, render_single, resolve_template
+from sidebyside.judge.templates import (
+    PromptTemplate,
+    render_pairwise,
+    render_single,
+    resolve_template,
+)
 
 PAIRWISE_ORDERS = (Order.AB, Order.BA)
 SINGLE_SIDES = (Order.A, Order.B)
@@ -88,6 +94,31 @@ class PlanOptions:
     max_tokens: int = 512
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One call to make on a pair, before a judge is chosen: the order (or the scored side),
+    the scored output (0 for pairwise), the texts shown and the rendered messages."""
+
+    order: Order
+    output_id: int
+    responses: tuple[str, ...]
+    messages: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every task of one :func:`build_tasks` shares."""
+
+    study_id: int
+    mode: JudgeMode
+    template: PromptTemplate
+    rubric: Rubric
+    options: PlanOptions
+    sampling: dict[str, object]
+    base_urls: dict[str, str | None]
+    criteria: tuple[str, ...]
+
+
 def build_tasks(
     session: Session, *, study: Study, specs: list[JudgeSpec], options: PlanOptions
 ) -> list[Task]:
@@ -99,90 +130,113 @@ def build_tasks(
     template = resolve_template(options.template, mode)
     specs = [s.with_variant(template.label) for s in specs]
     rubric = rubric_of(study)
-    # Plain rows of the needed columns, not ORM objects: a cached rerun of a large study is
-    # mostly this planning, and building 10k+ instances cost a third of it.
-    pairs = session.exec(
-        select(Pair.id, Pair.prompt_id, Pair.output_a_id, Pair.output_b_id)
-        .where(Pair.study_id == study.id)
-        .order_by(Pair.id)
-    ).all()
-    prompts = {
-        p.id: p
-        for p in session.exec(
-            select(Prompt.id, Prompt.text, Prompt.reference).where(Prompt.study_id == study.id)
-        ).all()
-    }
-    outputs = {
-        o.id: o
-        for o in session.exec(
-            select(Output.id, Output.text).join(Prompt).where(Prompt.study_id == study.id)
-        ).all()
-    }
-    sampling = JudgeRequest(
-        messages=(), temperature=options.temperature, max_tokens=options.max_tokens
-    ).sampling()
-    base_urls = {s.name: resolve_base_url(s) for s in specs}
-    criteria = tuple(rubric.names)
+    plan = _Plan(
+        study_id=study.id,
+        mode=mode,
+        template=template,
+        rubric=rubric,
+        options=options,
+        sampling=JudgeRequest(
+            messages=(), temperature=options.temperature, max_tokens=options.max_tokens
+        ).sampling(),
+        base_urls={s.name: resolve_base_url(s) for s in specs},
+        criteria=tuple(rubric.names),
+    )
+    pairs, prompts, outputs = _study_rows(session, study.id)
     tasks: list[Task] = []
     for pair in pairs:
         prompt = prompts[pair.prompt_id]
         reference = prompt.reference if options.reference and prompt.reference else None
-        version = template.version(reference is not None)
         out_a, out_b = outputs[pair.output_a_id], outputs[pair.output_b_id]
-        calls: list[tuple[Order, int, tuple[str, ...], list[dict[str, str]]]] = []
-        if mode == JudgeMode.PAIRWISE:
-            for order in PAIRWISE_ORDERS:
-                first, second = (out_a, out_b) if order == Order.AB else (out_b, out_a)
-                messages = render_pairwise(
-                    template,
-                    rubric=rubric,
-                    prompt=prompt.text,
-                    response_a=first.text,
-                    response_b=second.text,
-                    reference=reference,
-                )
-                calls.append((order, 0, (first.text, second.text), messages))
-        else:
-            for side, out in zip(SINGLE_SIDES, (out_a, out_b), strict=True):
-                messages = render_single(
-                    template,
-                    rubric=rubric,
-                    prompt=prompt.text,
-                    response=out.text,
-                    reference=reference,
-                )
-                calls.append((side, out.id, (out.text,), messages))
-        for spec in specs:
-            for order, output_id, responses, messages in calls:
-                key = cache_key(
-                    provider=spec.provider,
-                    model=spec.model,
-                    base_url=base_urls[spec.name],
-                    messages=messages,
-                    sampling=sampling,
-                    template_version=version,
-                )
-                request = JudgeRequest(
-                    messages=tuple(messages),
-                    mode=mode,
-                    responses=responses,
-                    temperature=options.temperature,
-                    max_tokens=options.max_tokens,
-                    key=key,
-                )
-                tasks.append(
-                    Task(
-                        spec=spec,
-                        study_id=study.id,
-                        pair_id=pair.id,
-                        mode=mode,
-                        order=order,
-                        output_id=output_id,
-                        request=request,
-                        cache_key=key,
-                        template_version=version,
-                        criteria=criteria,
-                        scale=(rubric.scale_min, rubric.scale_max),
-                    )
-                )
+        calls = _calls(plan, prompt.text, out_a, out_b, reference)
+        version = plan.template.version(reference is not None)
+        tasks += [_task(plan, spec, pair.id, call, version) for spec in specs for call in calls]
     return tasks
+
+
+def _study_rows(
+    session: Session, study_id: int
+) -> tuple[list[Row], dict[int, Row], dict[int, Row]]:
+    """The study's pairs (in id order), prompts and outputs by id.
+
+    Plain rows of the needed columns, not ORM objects: a cached rerun of a large study is
+    mostly this planning, and building 10k+ instances cost a third of it."""
+    pairs = session.exec(
+        select(Pair.id, Pair.prompt_id, Pair.output_a_id, Pair.output_b_id)
+        .where(Pair.study_id == study_id)
+        .order_by(Pair.id)
+    ).all()
+    prompt_rows = session.exec(
+        select(Prompt.id, Prompt.text, Prompt.reference).where(Prompt.study_id == study_id)
+    ).all()
+    output_rows = session.exec(
+        select(Output.id, Output.text).join(Prompt).where(Prompt.study_id == study_id)
+    ).all()
+    return list(pairs), {p.id: p for p in prompt_rows}, {o.id: o for o in output_rows}
+
+
+def _calls(plan: _Plan, prompt: str, out_a: Row, out_b: Row, reference: str | None) -> list[_Call]:
+    """Both orders of a pair (pairwise), or each output scored alone (single)."""
+    if plan.mode == JudgeMode.PAIRWISE:
+        calls = []
+        for order in PAIRWISE_ORDERS:
+            first, second = (out_a, out_b) if order == Order.AB else (out_b, out_a)
+            messages = render_pairwise(
+                plan.template,
+                rubric=plan.rubric,
+                prompt=prompt,
+                response_a=first.text,
+                response_b=second.text,
+                reference=reference,
+            )
+            calls.append(_Call(order, 0, (first.text, second.text), messages))
+        return calls
+    return [
+        _Call(
+            side,
+            out.id,
+            (out.text,),
+            render_single(
+                plan.template,
+                rubric=plan.rubric,
+                prompt=prompt,
+                response=out.text,
+                reference=reference,
+            ),
+        )
+        for side, out in zip(SINGLE_SIDES, (out_a, out_b), strict=True)
+    ]
+
+
+def _task(plan: _Plan, spec: JudgeSpec, pair_id: int, call: _Call, version: str) -> Task:
+    """The call asked of one judge, with its request and cache key."""
+    options = plan.options
+    key = cache_key(
+        provider=spec.provider,
+        model=spec.model,
+        base_url=plan.base_urls[spec.name],
+        messages=call.messages,
+        sampling=plan.sampling,
+        template_version=version,
+    )
+    request = JudgeRequest(
+        messages=tuple(call.messages),
+        mode=plan.mode,
+        responses=call.responses,
+        temperature=options.temperature,
+        max_tokens=options.max_tokens,
+        key=key,
+    )
+    return Task(
+        spec=spec,
+        study_id=plan.study_id,
+        pair_id=pair_id,
+        mode=plan.mode,
+        order=call.order,
+        output_id=call.output_id,
+        request=request,
+        cache_key=key,
+        template_version=version,
+        criteria=plan.criteria,
+        scale=(plan.rubric.scale_min, plan.rubric.scale_max),
+    )

@@ -6,23 +6,28 @@ and judge answers are untrusted and rendered as Markdown with HTML disabled.
 """
 
 import streamlit as st
+from pydantic import ValidationError
 
+from sidebyside.foundation.errors import UserError
 from sidebyside.judge.batch import batch_rows
 from sidebyside.judge.browse import judges_of, pair_detail, verdict_rows
 from sidebyside.judge.pricing import format_usd
-from sidebyside.judge.providers import key_withheld
+from sidebyside.judge.providers import key_withheld, registry
 from sidebyside.judge.service import JudgeRunConfig, estimate, run_judges
+from sidebyside.judge.specs import base_url_prefixes
 from sidebyside.ui.common import pick_study, require_admin
 from sidebyside.ui.db import db_session, get_engine_cached
+from sidebyside.ui.errors import show_error
 from sidebyside.ui.render import inject_css
 from sidebyside.ui.render import render as render_untrusted
 
-SPEC_HELP = (
-    "One judge per line: `openai:MODEL`, `openai:MODEL@http://host:port/v1` (vLLM, Ollama, "
-    "llama.cpp, LM Studio), `anthropic:MODEL`, `hf:PATH_OR_ID` (local transformers model), "
-    "`baseline:longest`, `baseline:shortest`, `baseline:random`. Keys come from "
-    "OPENAI_API_KEY / ANTHROPIC_API_KEY on the server."
-)
+
+def _spec_help() -> str:
+    """What each provider accepts and where its key comes from, read from the registry."""
+    lines = "\n".join(f"- {line}" for line in registry.spec_help(quote="`"))
+    keys = " / ".join(i.api_key_env for i in registry.providers() if i.api_key_env)
+    return f"One judge per line:\n\n{lines}\n\nKeys come from {keys} on the server."
+
 
 require_admin()
 st.title("LLM judges")
@@ -44,13 +49,13 @@ def _config() -> JudgeRunConfig | None:
             base_url=st.session_state.judge_base_url.strip() or None,
             template=st.session_state.judge_template.strip() or None,
         )
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+    except ValidationError as exc:
         st.error(f"Check the settings: {exc}")
         return None
 
 
 with st.form("judge_run"):
-    st.text_area("Judges", value="baseline:longest", key="judge_specs", help=SPEC_HELP)
+    st.text_area("Judges", value="baseline:longest", key="judge_specs", help=_spec_help())
     left, mid, right = st.columns(3)
     left.radio(
         "Mode",
@@ -63,7 +68,7 @@ with st.form("judge_run"):
     mid.number_input("Concurrency per provider", 1, 256, 16, key="judge_concurrency")
     mid.number_input("Budget (USD, 0 = none)", 0.0, 10_000.0, 0.0, step=1.0, key="judge_budget")
     right.text_input(
-        "Base URL for openai: judges (optional)",
+        f"Base URL for {base_url_prefixes()} judges (optional)",
         key="judge_base_url",
         placeholder="http://localhost:8000/v1",
     )
@@ -84,12 +89,12 @@ if want_estimate or want_run:
         try:  # the API-key rule: a typed base URL never receives the server's key
             for notice in filter(None, map(key_withheld, config.specs())):
                 st.warning(notice)
-        except ValueError:
+        except UserError:
             pass  # a bad spec is reported by the estimate below
         try:
             rows = estimate(engine, study.id, config)
-        except (LookupError, ValueError) as exc:
-            st.error(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+            show_error(exc, "estimating the cost")
             rows = None
         if rows is not None:
             st.caption("Estimate (prompt tokens at 3 characters each; nothing sent yet)")
@@ -120,8 +125,8 @@ if want_estimate or want_run:
 
             try:
                 summary = run_judges(engine, study.id, config, on_progress=on_progress)
-            except Exception as exc:  # a user error (key, SDK, spec) or a provider failure
-                st.error(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+                show_error(exc, "running the judges")
             else:
                 bar.progress(
                     1.0, text=f"finished in {summary.wall_s:.1f} s, ${summary.cost:.4f} spent"

@@ -16,6 +16,7 @@ from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
 from sidebyside.cli.main import app
+from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import JudgeBatch, JudgeVerdict, Judgment
 from sidebyside.judge.batch import split
 from sidebyside.judge.pricing import Prices
@@ -121,7 +122,7 @@ def test_split_respects_requests_and_bytes():
     lines = [{"custom_id": str(i), "body": "x" * 100} for i in range(10)]
     assert [len(c) for c in split(lines, max_requests=3, max_bytes=10**6)] == [3, 3, 3, 1]
     assert [len(c) for c in split(lines, max_requests=100, max_bytes=300)] == [2] * 5
-    with pytest.raises(ValueError, match="over the batch limit"):
+    with pytest.raises(InputError, match="over the batch limit"):
         split(lines, max_requests=100, max_bytes=50)
 
 
@@ -138,7 +139,7 @@ def test_kill_9_after_creation_then_resume_polls_the_same_batch(
     study = make_study(session, n_prompts=6)
     spec = _specs(server)[wire]
     server.batches.hold = True  # the batch stays running until released
-    main = "from cli.main import main; main()"
+    main = "from sidebyside.cli.main import main; main()"
     cmd = [sys.executable, "-c", main, "judge", study.name, "-j", spec, "--batch", "--poll", "1"]
     proc = subprocess.Popen(
         cmd,

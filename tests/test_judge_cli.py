@@ -97,14 +97,14 @@ def test_errors_are_one_line_and_nothing_is_written(engine, study, monkeypatch, 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     result = invoke("judge", study.name, *args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert _count(engine) == 0
 
 
 def test_unknown_study(engine):
     result = invoke("judge", "nosuch", "-j", "baseline:longest")
-    assert result.exit_code == 1 and "no study 'nosuch'" in result.stderr
+    assert result.exit_code == 2 and "no study 'nosuch'" in result.stderr
 
 
 def test_import_judgments_command(engine, study, tmp_path):
@@ -116,9 +116,9 @@ def test_import_judgments_command(engine, study, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("prompt_id,system_a,system_b,judge,winner\np0,base,tuned,gpt5,who\n")
     result = invoke("import-judgments", study.name, str(bad))
-    assert result.exit_code == 1 and f"{bad}:2: winner 'who'" in result.stderr
+    assert result.exit_code == 2 and f"{bad}:2: winner 'who'" in result.stderr
     missing = invoke("import-judgments", study.name, str(tmp_path / "none.csv"))
-    assert missing.exit_code == 1 and "cannot read" in missing.stderr
+    assert missing.exit_code == 2 and "cannot read" in missing.stderr
     assert _count(engine, JudgeVerdict) == 1
 
 
@@ -130,7 +130,7 @@ def test_kill_9_midway_then_resume_sends_only_the_missing(engine, session, db_ur
     cmd = [
         sys.executable,
         "-c",
-        "from cli.main import main; main()",
+        "from sidebyside.cli.main import main; main()",
         "judge",
         study.name,
         "-j",

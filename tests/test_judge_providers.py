@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -9,27 +10,22 @@ import sys
 import pytest
 from sqlmodel import Session, select
 
+from sidebyside.foundation.errors import ConfigError, NotFound, ProviderError, SpecError
 from sidebyside.foundation.models import JudgeVerdict, Judgment
 from sidebyside.judge.pricing import Prices
 from sidebyside.judge.providers import load_judge, provider_class, registry, resolve_base_url
-from sidebyside.judge.providers.base import (
-    JudgeRequest,
-    ProviderError,
-    ProviderUnavailable,
-    http_error,
-    retry_after_seconds,
-)
+from sidebyside.judge.providers.base import JudgeRequest, http_error, retry_after_seconds
 from sidebyside.judge.providers.registry import ProviderInfo
 from sidebyside.judge.service import JudgeRunConfig, run_judges
-from sidebyside.judge.specs import SpecError, parse_spec
+from sidebyside.judge.specs import parse_spec
 from tests.judge_helpers import SCRIPTED, make_study
 
 
 def test_importing_the_judge_package_loads_no_sdk_and_no_torch():
     code = (
-        "import sys, judge.providers, judge.service, cli.judge_cmds, judge.runner\n"
-        "from judge.specs import parse_spec\n"
-        "from judge.providers import registry, resolve_base_url\n"
+        "import sys, sidebyside.judge.service, sidebyside.cli.judge_cmds, sidebyside.judge.runner\n"
+        "from sidebyside.judge.specs import parse_spec\n"
+        "from sidebyside.judge.providers import registry, resolve_base_url\n"
         "resolve_base_url(parse_spec('anthropic:claude'))  # reads every declaration\n"
         "assert len(registry.names()) == 4\n"
         "heavy = ('openai', 'anthropic', 'torch', 'transformers')\n"
@@ -49,10 +45,18 @@ def test_every_provider_declares_itself_in_its_own_module():
         assert callable(cls.complete) and callable(cls.aclose)
     assert [n for n in registry.names() if registry.get(n).is_api] == ["openai", "anthropic"]
     assert registry.get("anthropic").base_url_env == "ANTHROPIC_BASE_URL"
+    batched = {n: registry.get(n).batch_client for n in registry.names()}
+    for name, target in batched.items():  # a batch client lives beside its provider
+        if target:
+            module, _, attr = target.partition(":")
+            assert module.startswith(f"sidebyside.judge.providers.{name}")
+            assert getattr(importlib.import_module(module), attr).provider == name
+    assert [n for n, t in batched.items() if t] == ["openai", "anthropic"]
+    assert [n for n in registry.names() if registry.get(n).baseline] == ["baseline"]
 
 
-def test_unknown_provider_is_unavailable():
-    with pytest.raises(ProviderUnavailable, match="provider 'mistral'; known: openai, anthropic"):
+def test_unknown_provider_is_not_found():
+    with pytest.raises(NotFound, match="provider 'mistral'; known: openai, anthropic"):
         provider_class("mistral")
 
 
@@ -123,7 +127,7 @@ def test_a_taken_provider_name_is_refused(scripted):
 def test_missing_sdk_names_the_pip_extra(monkeypatch, provider, module, extra):
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
     monkeypatch.delitem(sys.modules, f"sidebyside.judge.providers.{provider}", raising=False)
-    with pytest.raises(ProviderUnavailable) as info:
+    with pytest.raises(ConfigError) as info:
         provider_class(provider)
     message = str(info.value)
     assert f"pip install 'sidebyside[{extra}]'" in message and "\n" not in message
@@ -136,7 +140,7 @@ def test_missing_sdk_names_the_pip_extra(monkeypatch, provider, module, extra):
 def test_missing_key_names_the_variable(monkeypatch, spec, env):
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
-    with pytest.raises(ProviderUnavailable, match=f"set {env}"):
+    with pytest.raises(ConfigError, match=f"set {env}"):
         load_judge(parse_spec(spec))
 
 
@@ -164,12 +168,12 @@ def test_sdk_clients_never_retry_themselves(monkeypatch):
 def test_openai_request_parameters(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     request = JudgeRequest(messages=({"role": "user", "content": "x"},), max_tokens=100)
-    official = load_judge(parse_spec("openai:gpt-4o-mini"))._kwargs(request)
+    official = load_judge(parse_spec("openai:gpt-4o-mini")).request_kwargs(request)
     assert official["max_completion_tokens"] == 100 and official["temperature"] == 0.0
     assert official["response_format"] == {"type": "json_object"}
-    reasoning = load_judge(parse_spec("openai:o3-mini"))._kwargs(request)
+    reasoning = load_judge(parse_spec("openai:o3-mini")).request_kwargs(request)
     assert "temperature" not in reasoning  # reasoning models take only the default
-    local = load_judge(parse_spec("openai:llama@http://127.0.0.1:9/v1"))._kwargs(request)
+    local = load_judge(parse_spec("openai:llama@http://127.0.0.1:9/v1")).request_kwargs(request)
     assert local["max_tokens"] == 100 and "max_completion_tokens" not in local
 
 

@@ -15,8 +15,9 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from sidebyside.foundation.enums import JudgeMode
+from sidebyside.foundation.errors import ProviderError
 from sidebyside.judge.providers import api_key, resolve_base_url
-from sidebyside.judge.providers.base import Completion, JudgeRequest, ProviderError, http_error
+from sidebyside.judge.providers.base import Completion, JudgeRequest, http_error
 from sidebyside.judge.providers.registry import ProviderInfo
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ INFO = ProviderInfo(
     is_api=True,
     takes_url=True,
     rank=20,
+    help="Anthropic Messages (official SDK); MODEL@URL for a compatible server",
+    forms=("anthropic:MODEL", "anthropic:MODEL@URL"),
+    example="anthropic:claude-3-5-haiku-latest",
+    batch_client="sidebyside.judge.providers.anthropic_batch:AnthropicBatchClient",
 )
 
 
@@ -70,7 +75,8 @@ class AnthropicJudge:
         #: server) cannot; then ask with the prompt's JSON instructions only.
         self.structured = True
 
-    def _kwargs(self, request: JudgeRequest, structured: bool) -> dict[str, object]:
+    def request_kwargs(self, request: JudgeRequest, structured: bool) -> dict[str, object]:
+        """The Messages API parameters for ``request`` (a live call or a batch line)."""
         system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
         messages = [m for m in request.messages if m["role"] != "system"]
         kwargs: dict[str, object] = {
@@ -108,13 +114,13 @@ class AnthropicJudge:
     async def complete(self, request: JudgeRequest) -> Completion:
         structured = self.structured and request.json_mode and request.mode == JudgeMode.PAIRWISE
         try:
-            response = await self._create(self._kwargs(request, structured))
+            response = await self._create(self.request_kwargs(request, structured))
         except ProviderError as exc:
             refused = exc.status == 400 and any(w in str(exc).lower() for w in _STRUCTURED_WORDS)
             if not (structured and refused):
                 raise
             self.structured = False  # this model cannot: the prompt alone asks for JSON
-            response = await self._create(self._kwargs(request, False))
+            response = await self._create(self.request_kwargs(request, False))
         content = getattr(response, "content", None)
         if not isinstance(content, list):
             raise ProviderError(f"response has no content: {str(response)[:200]}", retryable=True)

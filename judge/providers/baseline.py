@@ -13,7 +13,8 @@ import random
 from typing import TYPE_CHECKING
 
 from sidebyside.foundation.enums import JudgeMode
-from sidebyside.judge.providers.base import Completion, JudgeRequest, ProviderError
+from sidebyside.foundation.errors import ProviderError
+from sidebyside.judge.providers.base import Completion, JudgeRequest
 from sidebyside.judge.providers.registry import ProviderInfo
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ INFO = ProviderInfo(
     target="sidebyside.judge.providers.baseline:BaselineJudge",
     models=("longest", "shortest", "random"),
     rank=40,
+    help="free reference judges that read only the two responses: every real judge should "
+    "beat them",
+    baseline=True,
 )
 
 

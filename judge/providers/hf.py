@@ -10,13 +10,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from sidebyside.foundation.hf import ModelLoadError, load_causal_lm
-from sidebyside.judge.providers.base import (
-    Completion,
-    JudgeRequest,
-    ProviderError,
-    ProviderUnavailable,
-)
+from sidebyside.foundation.errors import InputError, ModelLoadError, ProviderError
+from sidebyside.foundation.hf import load_causal_lm
+from sidebyside.judge.providers.base import Completion, JudgeRequest
 from sidebyside.judge.providers.registry import ProviderInfo
 
 if TYPE_CHECKING:
@@ -28,6 +24,9 @@ INFO = ProviderInfo(
     requires=("torch", "transformers"),
     extra="local",
     rank=30,
+    help="a local transformers causal LM (a directory or a Hub id), bf16 on the GPU when "
+    "there is one, batched, loaded once",
+    forms=("hf:PATH_OR_ID",),
 )
 
 
@@ -43,10 +42,10 @@ def load_model(path: str, device: str | None = None, dtype: str | None = None) -
     generation, cached per process."""
     try:
         return load_causal_lm(path, device or "auto", dtype or "auto", padding_side="left")
-    except ValueError as exc:
-        raise ProviderUnavailable(
-            f"hf:{exc}" if isinstance(exc, ModelLoadError) else f"hf:{path}: {exc}"
-        ) from None
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"hf:{exc}") from None
+    except InputError as exc:  # a bad device or dtype
+        raise InputError(f"hf:{path}: {exc}") from None
 
 
 def _prompt_text(tokenizer: Any, messages: tuple[dict[str, str], ...]) -> str:

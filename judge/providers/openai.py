@@ -13,9 +13,10 @@ import re
 from typing import TYPE_CHECKING
 
 from sidebyside.foundation.enums import JudgeMode
+from sidebyside.foundation.errors import ProviderError
 from sidebyside.judge.logprobs import completion_verdict_probabilities
 from sidebyside.judge.providers import api_key, is_official, resolve_base_url
-from sidebyside.judge.providers.base import Completion, JudgeRequest, ProviderError, http_error
+from sidebyside.judge.providers.base import Completion, JudgeRequest, http_error
 from sidebyside.judge.providers.registry import ProviderInfo
 
 if TYPE_CHECKING:
@@ -34,6 +35,12 @@ INFO = ProviderInfo(
     is_api=True,
     takes_url=True,
     rank=10,
+    help="OpenAI Chat Completions (official SDK); @URL or --base-url: any OpenAI-compatible "
+    "server (vLLM, Ollama, llama.cpp server, LM Studio)",
+    forms=("openai:MODEL", "openai:MODEL@URL"),
+    example="openai:gpt-4o-mini",
+    batch_client="sidebyside.judge.providers.openai_batch:OpenAIBatchClient",
+    shared_base_url=True,
 )
 
 #: Reasoning models accept only the default temperature, and give no log-probabilities.
@@ -52,7 +59,8 @@ class OpenAIJudge:
         #: Ask for log-probabilities (judge confidence) until the server refuses them once.
         self.logprobs = not _FIXED_TEMPERATURE.match(spec.model)
 
-    def _kwargs(self, request: JudgeRequest, logprobs: bool = False) -> dict[str, object]:
+    def request_kwargs(self, request: JudgeRequest, logprobs: bool = False) -> dict[str, object]:
+        """The Chat Completions parameters for ``request`` (a live call or a batch line)."""
         kwargs: dict[str, object] = {"model": self.spec.model, "messages": list(request.messages)}
         if not _FIXED_TEMPERATURE.match(self.spec.model):
             kwargs["temperature"] = request.temperature
@@ -65,18 +73,19 @@ class OpenAIJudge:
             kwargs["top_logprobs"] = TOP_LOGPROBS
         return kwargs
 
-    def _wants_logprobs(self, request: JudgeRequest) -> bool:
+    def wants_logprobs(self, request: JudgeRequest) -> bool:
+        """Whether to ask for the verdict token's log-probabilities (judge confidence)."""
         return self.logprobs and request.mode == JudgeMode.PAIRWISE
 
     async def complete(self, request: JudgeRequest) -> Completion:
-        logprobs = self._wants_logprobs(request)
+        logprobs = self.wants_logprobs(request)
         try:
-            response = await self._create(self._kwargs(request, logprobs))
+            response = await self._create(self.request_kwargs(request, logprobs))
         except ProviderError as exc:
             if not (logprobs and exc.status == 400 and "logprob" in str(exc).lower()):
                 raise
             self.logprobs = False  # this server or model has none: ask without from now on
-            response = await self._create(self._kwargs(request, False))
+            response = await self._create(self.request_kwargs(request, False))
         choices = getattr(response, "choices", None)
         if not choices:
             raise ProviderError(f"response has no choices: {str(response)[:200]}", retryable=True)

@@ -1,7 +1,9 @@
 """The provider registry. A provider declares itself once, at the top of its own module in this
-package, as ``INFO = ProviderInfo(...)``; the registry finds those modules by scanning the
-package, so adding a provider is adding one file. A provider from elsewhere (a plugin, a test's
-fake) joins with :func:`register`.
+package, as ``INFO = ProviderInfo(...)``: its SDK, key, endpoint, batch API, spec rules and help
+text. The registry finds those modules by scanning the package (a module without ``INFO``, such
+as a batch client, is skipped), so adding a provider is adding one file; the spec parser, the
+CLI's help and the Judges page read everything from here. A provider from elsewhere (a plugin,
+a test's fake) joins with :func:`register`.
 
 Declarations are cheap: a provider module imports its SDK (openai, anthropic, torch) only when
 a judge is built, so listing providers (to parse a spec) imports no SDK. This module imports
@@ -11,6 +13,8 @@ nothing of the project: judge.specs depends on it.
 ('openai', 'anthropic', 'hf', 'baseline')
 >>> get("openai").api_key_env, get("hf").extra, get("baseline").is_api
 ('OPENAI_API_KEY', 'local', False)
+>>> get("baseline").usage, get("baseline").example_spec
+(('baseline:longest|shortest|random',), 'baseline:longest')
 """
 
 from __future__ import annotations
@@ -53,12 +57,44 @@ class ProviderInfo:
     """A closed list of model names (lower case), for judges that are not models."""
     rank: int = 100
     """Position in help and error messages, lowest first."""
+    help: str = ""
+    """What the judge is, in one line, for ``sidebyside judge --help`` and the Judges page."""
+    forms: tuple[str, ...] = ()
+    """How its specs are written, for help texts (see :attr:`usage` for the default)."""
+    example: str | None = None
+    """A spec worth copying, for messages (see :attr:`example_spec` for the default)."""
+    batch_client: str | None = None
+    """``module:Class`` of its batch API client (a
+    :class:`~judge.providers.batching.BatchClient`); None: ``--batch`` runs it live."""
+    baseline: bool = False
+    """A reference judge that reads only the responses: pairwise only, never asked with another
+    prompt template, never a member of the ensemble."""
+    shared_base_url: bool = False
+    """``--base-url`` (and the Judges page's base URL) applies to its specs without an @URL."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"provider name {self.name!r} must be lower-case letters/digits")
-        if ":" not in self.target:
-            raise ValueError(f"provider {self.name}: target must be 'module:Class'")
+        for field, target in (("target", self.target), ("batch_client", self.batch_client)):
+            if target is not None and ":" not in target:
+                raise ValueError(f"provider {self.name}: {field} must be 'module:Class'")
+
+    @property
+    def usage(self) -> tuple[str, ...]:
+        """:attr:`forms`, else ``NAME:a|b|c`` for a closed :attr:`models` list, else
+        ``NAME:MODEL``."""
+        if self.forms:
+            return self.forms
+        if self.models:
+            return (f"{self.name}:{'|'.join(self.models)}",)
+        return (f"{self.name}:MODEL",)
+
+    @property
+    def example_spec(self) -> str:
+        """:attr:`example`, else the first of :attr:`models`, else the first of :attr:`usage`."""
+        if self.example:
+            return self.example
+        return f"{self.name}:{self.models[0]}" if self.models else self.usage[0]
 
 
 _lock = threading.Lock()
@@ -116,3 +152,32 @@ def unregister(name: str) -> None:
     registry = _registry()
     with _lock:
         registry.pop(name, None)
+
+
+def providers() -> tuple[ProviderInfo, ...]:
+    """Every provider, in :attr:`ProviderInfo.rank` order."""
+    return tuple(get(name) for name in names())
+
+
+def prefixes(infos: tuple[ProviderInfo, ...] | list[ProviderInfo]) -> str:
+    """``openai: and anthropic:``: the spec prefixes of ``infos``, for messages and help.
+
+    >>> prefixes([get("openai"), get("anthropic"), get("hf")])
+    'openai:, anthropic: and hf:'
+    """
+    names = [f"{info.name}:" for info in infos]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
+
+
+def spec_help(quote: str = "") -> list[str]:
+    """One line per provider, its spec forms and what it is: the help of ``--judge`` and of
+    the Judges page (``quote="`"`` for Markdown code).
+
+    >>> spec_help(quote="`")[-1]  # doctest: +ELLIPSIS
+    '`baseline:longest|shortest|random`: free reference judges that read only the two...'
+    """
+    lines = []
+    for info in providers():
+        forms = " or ".join(f"{quote}{form}{quote}" for form in info.usage)
+        lines.append(f"{forms}: {info.help}" if info.help else forms)
+    return lines

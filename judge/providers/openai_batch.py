@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sidebyside.judge.batch import ENDED, FAILED, RUNNING, BatchItem, BatchState
+from sidebyside.foundation.errors import ProviderError
 from sidebyside.judge.logprobs import completion_verdict_probabilities
-from sidebyside.judge.providers.base import Completion, ProviderError, http_error
+from sidebyside.judge.providers.base import Completion, JudgeRequest, http_error
+from sidebyside.judge.providers.batching import ENDED, FAILED, RUNNING, BatchItem, BatchState
 from sidebyside.judge.providers.openai import OpenAIJudge
-from sidebyside.judge.tasks import Task
 
 ENDPOINT = "/v1/chat/completions"
 _RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}
@@ -69,10 +69,9 @@ class OpenAIBatchClient:
         self.judge = judge
         self.base_url = judge.base_url
 
-    def line(self, task: Task) -> dict[str, Any]:
-        request = task.request
-        body = self.judge._kwargs(request, self.judge._wants_logprobs(request))
-        return {"custom_id": task.cache_key, "method": "POST", "url": ENDPOINT, "body": body}
+    def line(self, request: JudgeRequest, custom_id: str) -> dict[str, Any]:
+        body = self.judge.request_kwargs(request, self.judge.wants_logprobs(request))
+        return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
 
     async def _call(self, coro):
         import openai

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sidebyside.judge.batch import ENDED, RUNNING, BatchItem, BatchState
+from sidebyside.foundation.errors import ProviderError
 from sidebyside.judge.providers.anthropic import AnthropicJudge
-from sidebyside.judge.providers.base import Completion, ProviderError, http_error
-from sidebyside.judge.tasks import Task
+from sidebyside.judge.providers.base import Completion, JudgeRequest, http_error
+from sidebyside.judge.providers.batching import ENDED, RUNNING, BatchItem, BatchState
 
 
 def _completion(message: Any) -> Completion:
@@ -35,10 +35,10 @@ class AnthropicBatchClient:
         self.judge = judge
         self.base_url = judge.base_url
 
-    def line(self, task: Task) -> dict[str, Any]:
-        params = self.judge._kwargs(task.request, structured=False)
+    def line(self, request: JudgeRequest, custom_id: str) -> dict[str, Any]:
+        params = self.judge.request_kwargs(request, structured=False)
         params.update(params.pop("extra_body", None) or {})  # a batch takes plain params
-        return {"custom_id": task.cache_key, "params": params}
+        return {"custom_id": custom_id, "params": params}
 
     async def _call(self, coro):
         import anthropic
