@@ -22,9 +22,10 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sidebyside.annotate.blinding import AssignmentError, canonical_scores, to_canonical
+from sidebyside.annotate.blinding import canonical_scores, to_canonical
 from sidebyside.annotate.queue import claim_candidates, imported_counts, open_assignment
 from sidebyside.foundation.enums import AssignmentStatus, Preference
+from sidebyside.foundation.errors import AssignmentError
 from sidebyside.foundation.models import Assignment, Rating, Study, User, utcnow
 from sidebyside.foundation.rubric import rubric_of
 from sidebyside.foundation.settings import get_settings

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from sidebyside.foundation.enums import Role
+from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import AuditEvent, Invite, User, utcnow
 
 #: The roles an account can have, admin first.
@@ -70,12 +71,12 @@ def _role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise ValueError(f"invalid role {role!r}: expected one of {', '.join(ROLES)}") from None
+        raise InputError(f"invalid role {role!r}: expected one of {', '.join(ROLES)}") from None
 
 
 def _check(username: str, password: str | None, role: str) -> Role:
     if not USERNAME.match(username):
-        raise ValueError(
+        raise InputError(
             f"invalid username {username!r}: use 1-100 letters, digits, '_', '.', '@' or '-'"
         )
     checked = _role(role)
@@ -94,20 +95,20 @@ def common_passwords() -> frozenset[str]:
 
 
 def check_password(password: str, username: str = "") -> None:
-    """ValueError saying what is wrong with a password a person chose, else nothing."""
+    """``InputError`` saying what is wrong with a password a person chose, else nothing."""
     if len(password) < MIN_PASSWORD_CHARS:
-        raise ValueError(f"password must have at least {MIN_PASSWORD_CHARS} characters")
+        raise InputError(f"password must have at least {MIN_PASSWORD_CHARS} characters")
     lowered = password.lower()
     if lowered in common_passwords() or len(set(lowered)) < 3:
-        raise ValueError("this password is one of the most common ones; choose another")
+        raise InputError("this password is one of the most common ones; choose another")
     if username and username.lower() in lowered:
-        raise ValueError("the password must not contain the username")
+        raise InputError("the password must not contain the username")
 
 
 def password_ok(password: str, username: str = "") -> bool:
     try:
         check_password(password, username)
-    except ValueError:
+    except InputError:
         return False
     return True
 
@@ -162,14 +163,14 @@ def account_rows(users: list[User]) -> list[dict]:
 
 
 def _add_user(session: Session, user: User) -> None:
-    """Insert a new account; a username taken meanwhile (a race) is a ValueError."""
+    """Insert a new account; a username taken meanwhile (a race) is the same ``InputError``."""
     if get_user(session, user.username) is not None:
-        raise ValueError(f"user {user.username!r} already exists")
+        raise InputError(f"user {user.username!r} already exists")
     try:
         with session.begin_nested():
             session.add(user)
     except IntegrityError:
-        raise ValueError(f"user {user.username!r} already exists") from None
+        raise InputError(f"user {user.username!r} already exists") from None
 
 
 def create_user(
@@ -209,7 +210,7 @@ def set_role(session: Session, *, user: User, role: str, actor: str | None = Non
     if user.role == Role.ADMIN and checked != Role.ADMIN:
         admins = session.exec(select(User).where(User.role == Role.ADMIN, User.active)).all()
         if [a.id for a in admins] == [user.id]:
-            raise ValueError(
+            raise InputError(
                 f"{user.username!r} is the only active admin; make another admin first"
             )
     if user.role != checked:
@@ -337,11 +338,11 @@ def change_own_password(
     """The account's own password change (also the forced one at first login): the current
     password proves it is them; the new one follows the rules and differs from it."""
     if not verify_password(user.password_hash, current):
-        raise ValueError("the current password is wrong")
+        raise InputError("the current password is wrong")
     if new != again:
-        raise ValueError("the two new passwords differ")
+        raise InputError("the two new passwords differ")
     if new == current:
-        raise ValueError("choose a password different from the current one")
+        raise InputError("choose a password different from the current one")
     set_password(session, user=user, password=new, actor=user.username)
 
 
@@ -369,9 +370,9 @@ def redeem_invite(session: Session, *, token: str, username: str, password: str)
     account and the used token land in the caller's one transaction."""
     invite = session.exec(select(Invite).where(Invite.token_hash == _token_hash(token))).first()
     if invite is None or invite.used_at is not None:
-        raise ValueError("this invite link is not valid or has already been used")
+        raise InputError("this invite link is not valid or has already been used")
     if invite.expires_at < utcnow():
-        raise ValueError("this invite link has expired; ask an admin for a new one")
+        raise InputError("this invite link has expired; ask an admin for a new one")
     role = _check(username, password, invite.role)
     user = User(username=username, password_hash=hash_password(password), role=role)
     _add_user(session, user)

@@ -13,15 +13,12 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from sidebyside.foundation.enums import Preference
+from sidebyside.foundation.errors import AssignmentError
 from sidebyside.foundation.models import Assignment, Output, Pair, Prompt
 from sidebyside.foundation.rubric import Rubric
 
 #: A preference as the annotator gives it: A = the left response, B = the right one.
 SHOWN = ("A", "B", Preference.TIE.value)
-
-
-class AssignmentError(ValueError):
-    """A submission that cannot be taken (expired, not yours, invalid values)."""
 
 
 def queue_plan(seed: int, user_id: int, pair_ids: list[int]) -> list[tuple[int, bool]]:

@@ -48,6 +48,7 @@ from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.verdicts import criteria_of, load_pairs, load_verdicts
 from sidebyside.foundation.atomic import write_atomic
 from sidebyside.foundation.enums import Preference
+from sidebyside.foundation.errors import InputError, NotFound
 from sidebyside.foundation.models import (
     Assignment,
     Judgment,
@@ -81,7 +82,7 @@ def parse_source(source: str | None) -> tuple[str | None, str | None]:
         return "human", None
     if source.startswith("judge:") and len(source) > len("judge:"):
         return "judge", source[len("judge:") :]
-    raise ValueError(f"--source must be 'human' or 'judge:SPEC', got {source!r}")
+    raise InputError(f"--source must be 'human' or 'judge:SPEC', got {source!r}")
 
 
 def _ratings(session: Session, study: Study) -> pd.DataFrame:
@@ -239,7 +240,7 @@ def _filter_verdicts(df: pd.DataFrame, kind: str | None, spec: str | None) -> pd
     if kind == "judge":
         known = sorted(set(df.loc[df[col.SOURCE] == "judge", col.JUDGE]))
         if spec not in known:
-            raise LookupError(
+            raise NotFound(
                 f"no verdicts from judge {spec!r} in this study "
                 f"(judges: {', '.join(known) if known else 'none yet'})"
             )
@@ -292,24 +293,24 @@ def export_frame(
     """The table ``what`` (ratings | judgments | verdicts | dpo) of a study as a DataFrame.
 
     ``source_db`` is a Session or an Engine; ``study`` a Study, id or name; ``source`` is
-    None, "human" or "judge:SPEC" (see the module docstring). Raises ``ValueError`` for a bad
-    ``what``/``source`` and ``LookupError`` for an unknown study or judge.
+    None, "human" or "judge:SPEC" (see the module docstring). Raises ``InputError`` for a bad
+    ``what``/``source`` and ``NotFound`` for an unknown study or judge.
     """
     if what not in WHATS:
-        raise ValueError(f"unknown export {what!r}; choose one of {', '.join(WHATS)}")
+        raise InputError(f"unknown export {what!r}; choose one of {', '.join(WHATS)}")
     kind, spec = parse_source(source)
     with as_session(source_db) as session:
         st = resolve_study(session, study)
         if what == "ratings":
             if kind == "judge":
-                raise ValueError("ratings are human; use --what judgments or verdicts for judges")
+                raise InputError("ratings are human; use --what judgments or verdicts for judges")
             return _ratings(session, st)
         if what == "judgments":
             if kind == "human":
-                raise ValueError("judgments come from judges; use --source judge:SPEC or none")
+                raise InputError("judgments come from judges; use --source judge:SPEC or none")
             df = _judgments(session, st, spec)
             if spec is not None and df.empty:
-                raise LookupError(f"no judgments from judge {spec!r} in study {st.name!r}")
+                raise NotFound(f"no judgments from judge {spec!r} in study {st.name!r}")
             return df
         if what == "verdicts":
             verdicts = _filter_verdicts(load_verdicts(session, st), kind, spec)
@@ -373,7 +374,7 @@ def write_export(
     ISO 8601. CSV cells that a spreadsheet would run as formulas are neutralised unless
     ``formula_guard=False`` (for programs that read the CSV); JSONL and Parquet are as is."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "csv":
         table = _jsonable(df, iso_dates=True)
         if formula_guard:

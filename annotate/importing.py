@@ -1,7 +1,7 @@
 """Import files into a study, all or nothing.
 
 Every file is parsed and checked against the database before a single row is written; any
-problem raises ``ImportValidationError`` and the database is left exactly as it was.
+problem raises ``FileInputError`` and the database is left exactly as it was.
 Re-importing the same file changes nothing. The writes are a few bulk INSERTs in one short
 savepoint, so a 50k-row import holds SQLite's write lock for about a second, not for the
 whole import: annotators voting meanwhile wait that long at most.
@@ -19,14 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from sidebyside.annotate.sources import (
-    ImportValidationError,
     OutputRecord,
     ParsedFile,
     parse_source,
 )
+from sidebyside.foundation.errors import FileInputError, InputError
 from sidebyside.foundation.models import Output, Pair, Prompt, Study, System
 
-__all__ = ["ImportReport", "ImportValidationError", "import_paths", "import_sources"]
+__all__ = ["ImportReport", "import_paths", "import_sources"]
 
 PAIRINGS = ("all", "baseline")
 
@@ -74,9 +74,7 @@ def import_paths(
         try:
             sources.append((str(path), path.read_bytes()))
         except OSError as exc:
-            raise ImportValidationError(
-                str(path), f"cannot read the file: {exc.strerror}"
-            ) from None
+            raise FileInputError(str(path), f"cannot read the file: {exc.strerror}") from None
     return import_sources(session, study=study, sources=sources, pairing=pairing, baseline=baseline)
 
 
@@ -96,11 +94,11 @@ def import_sources(
     imported exactly as given.
     """
     if pairing not in PAIRINGS:
-        raise ValueError(f"pairing must be one of {', '.join(PAIRINGS)}, got {pairing!r}")
+        raise InputError(f"pairing must be one of {', '.join(PAIRINGS)}, got {pairing!r}")
     if pairing == "baseline" and not baseline:
-        raise ValueError("pairing 'baseline' needs the name of the baseline system")
+        raise InputError("pairing 'baseline' needs the name of the baseline system")
     if not sources:
-        raise ValueError("no files to import")
+        raise InputError("no files to import")
     parsed = [parse_source(name, data) for name, data in sources]
     _check_across_files(parsed)
     # Parse, read and check first, then write in a few bulk statements: on SQLite the write
@@ -112,7 +110,7 @@ def import_sources(
         with session.begin_nested():
             _apply(session, study, plan, report, tuple(known), pairing, baseline)
     except IntegrityError:
-        raise ImportValidationError(
+        raise FileInputError(
             parsed[0].name,
             "another import changed this study at the same time; nothing was imported, "
             "import again",
@@ -194,7 +192,7 @@ def _plan_import(
     if baseline is not None:
         names = {r.system for pf in parsed for r in pf.outputs} | set(systems)
         if baseline not in names:
-            raise ValueError(
+            raise InputError(
                 f"baseline system {baseline!r} is neither in the files nor in the study "
                 f"(systems: {', '.join(sorted(names))})"
             )

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from sidebyside.annotate.blinding import (
-    AssignmentError,
     BlindPair,
     blind_view,
     canonical_scores,
@@ -23,6 +22,7 @@ from sidebyside.annotate.blinding import (
     to_shown,
 )
 from sidebyside.foundation.enums import AssignmentStatus, Preference
+from sidebyside.foundation.errors import AssignmentError
 from sidebyside.foundation.models import (
     Assignment,
     Pair,

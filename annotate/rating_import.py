@@ -10,7 +10,7 @@ shown_left, …) are accepted and ignored, so an export re-imports.
 
 The pair must already exist (import the outputs first); its canonical order may be either
 way round. Annotators that do not exist are created as accounts that cannot log in. Every row
-is checked before anything is written; the first problem raises ``ImportValidationError``
+is checked before anything is written; the first problem raises ``FileInputError``
 naming the file, line and column, and the database is left unchanged.
 """
 
@@ -27,7 +27,8 @@ from sqlmodel import Session, select
 
 from sidebyside.analysis.columns import parse_score_column
 from sidebyside.annotate.auth import USERNAME
-from sidebyside.annotate.sources import ImportValidationError, Loc
+from sidebyside.annotate.sources import Loc
+from sidebyside.foundation.errors import FileInputError
 from sidebyside.foundation.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
 from sidebyside.foundation.readers import Table, decode, parse_table, table_format
 from sidebyside.foundation.rubric import Rubric
@@ -69,7 +70,7 @@ def _read(name: str, data: bytes) -> Table:
     fmt = table_format(name) or ("jsonl" if text.lstrip().startswith("{") else "csv")
     table = parse_table(name, text, fmt)
     if fmt in ("jsonl", "json") and not table.records:
-        raise ImportValidationError(name, "the file has no ratings", line=1)
+        raise FileInputError(name, "the file has no ratings", line=1)
     return table
 
 
@@ -83,7 +84,7 @@ def _criterion_columns(name: str, columns: list[str], rubric: Rubric) -> dict[st
         if score := parse_score_column(col, rubric.names):
             out[col] = score
             continue
-        raise ImportValidationError(
+        raise FileInputError(
             name,
             f"unknown column {col!r}: expected {', '.join(REQUIRED)}, optional "
             f"{', '.join(OPTIONAL)} and criterion scores named <criterion>_a / <criterion>_b "
@@ -147,14 +148,14 @@ def _check_columns(name: str, table: Table, rubric: Rubric) -> dict[str, tuple[s
     if table.format not in ("jsonl", "json"):
         missing = [c for c in REQUIRED if c not in table.columns]
         if missing:
-            raise ImportValidationError(
+            raise FileInputError(
                 name,
                 f"missing column(s) {', '.join(missing)}; need {', '.join(REQUIRED)}",
                 line=1,
             )
     crit_cols = _criterion_columns(name, table.columns, rubric)
     if not table.records:
-        raise ImportValidationError(name, "the file has no ratings", line=2)
+        raise FileInputError(name, "the file has no ratings", line=2)
     return crit_cols
 
 
@@ -367,5 +368,5 @@ def import_ratings_path(session: Session, *, study: Study, path: str | Path):
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImportValidationError(str(path), f"cannot read the file: {exc.strerror}") from None
+        raise FileInputError(str(path), f"cannot read the file: {exc.strerror}") from None
     return import_ratings(session, study=study, name=str(path), data=data)

@@ -1,6 +1,6 @@
 """Read import files (CSV, JSONL, alpaca_eval JSON) into validated records.
 
-Pure parsing: no database. Every problem raises ``ImportValidationError`` naming the file,
+Pure parsing: no database. Every problem raises ``FileInputError`` naming the file,
 line and column, so the import can stop before it writes anything.
 """
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from sidebyside.foundation.errors import FileInputError
 from sidebyside.foundation.readers import (
-    InputError,
     csv_records,
     decode,
     json_records,
@@ -25,19 +25,15 @@ LONG_COLUMNS = ("prompt_id", "prompt", "system", "output")
 PAIR_COLUMNS = ("prompt_id", "prompt", "system_a", "output_a", "system_b", "output_b")
 
 
-#: Kept for callers that catch it by this name: every reader error is an ``InputError``.
-ImportValidationError = InputError
-
-
 @dataclass(frozen=True)
 class Loc:
     file: str
     line: int
     column: str | None = None
 
-    def error(self, message: str, column: str | None = None) -> ImportValidationError:
+    def error(self, message: str, column: str | None = None) -> FileInputError:
         col = column or self.column
-        return ImportValidationError(self.file, message, line=self.line, column=col)
+        return FileInputError(self.file, message, line=self.line, column=col)
 
 
 @dataclass(frozen=True)
@@ -141,7 +137,7 @@ def _format_of(columns: set[str], name: str, line: int) -> str:
         missing = [c for c in LONG_COLUMNS if c not in columns]
         fmt = "long"
     if missing:
-        raise ImportValidationError(
+        raise FileInputError(
             name,
             f"missing column(s) {', '.join(missing)} for the {fmt} format "
             f"(long: {', '.join(LONG_COLUMNS)}; pairs: {', '.join(PAIR_COLUMNS)}; "
@@ -173,7 +169,7 @@ def _parse_jsonl(name: str, text: str) -> ParsedFile:
         if fmt is None:
             fmt = row_fmt
         elif row_fmt != fmt:
-            raise ImportValidationError(
+            raise FileInputError(
                 name,
                 f"this line is in the {row_fmt} format but earlier lines are {fmt}",
                 line=lineno,
@@ -183,7 +179,7 @@ def _parse_jsonl(name: str, text: str) -> ParsedFile:
         if pair:
             pairs.append(pair)
     if fmt is None:
-        raise ImportValidationError(name, "the file has no records", line=1)
+        raise FileInputError(name, "the file has no records", line=1)
     return ParsedFile(name, fmt, outputs, pairs)
 
 
@@ -247,7 +243,7 @@ def _parse_alpaca(name: str, text: str) -> ParsedFile:
             )
         )
     if not outputs:
-        raise ImportValidationError(name, "the file has no records", line=1)
+        raise FileInputError(name, "the file has no records", line=1)
     return ParsedFile(name, "alpaca_eval", outputs, pairs)
 
 
@@ -260,7 +256,7 @@ def parse_source(name: str, data: bytes) -> ParsedFile:
     elif suffix in parsers:
         parser = parsers[suffix]
     else:
-        raise ImportValidationError(
+        raise FileInputError(
             name, f"unknown file type {suffix or '(none)'!r}: expected .csv, .jsonl or .json"
         )
     parsed = parser(name, decode(name, data))
@@ -338,7 +334,7 @@ def describe_difference(first: str, second: str) -> str:
 
 def _differing_outputs(
     cells: list[tuple[OutputRecord, list[OutputRecord]]],
-) -> ImportValidationError:
+) -> FileInputError:
     """One error listing every (prompt_id, system) whose output text changes between pairs
     of the same prompt (up to MAX_DIFFERING cells), each line that differs from the cell's
     first text, and what differs."""

@@ -7,6 +7,7 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
+from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import Rating, Study
 from sidebyside.foundation.rubric import Rubric, default_rubric
 
@@ -23,11 +24,11 @@ def create_study(
     """Create a study; the name must be new."""
     name = name.strip()
     if not name:
-        raise ValueError("a study needs a non-empty name")
+        raise InputError("a study needs a non-empty name")
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise InputError(f"k must be at least 1, got {k}")
     if session.exec(select(Study).where(Study.name == name)).first() is not None:
-        raise ValueError(f"a study named {name!r} already exists")
+        raise InputError(f"a study named {name!r} already exists")
     study = Study(
         name=name,
         description=description,
@@ -39,7 +40,7 @@ def create_study(
         with session.begin_nested():  # a study of that name made meanwhile is the same error
             session.add(study)
     except IntegrityError:
-        raise ValueError(f"a study named {name!r} already exists") from None
+        raise InputError(f"a study named {name!r} already exists") from None
     return study
 
 
@@ -60,14 +61,14 @@ def update_study(
     ratings already given were against the old one."""
     if rubric is not None:
         if study_has_ratings(session, study.id) and rubric.model_dump() != study.rubric:
-            raise ValueError(
+            raise InputError(
                 f"study {study.name!r} already has ratings; its rubric can no longer change "
                 "(create a new study for a new rubric)"
             )
         study.rubric = rubric.model_dump()
     if k is not None:
         if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+            raise InputError(f"k must be at least 1, got {k}")
         study.k = k
     if description is not None:
         study.description = description

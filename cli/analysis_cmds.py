@@ -9,22 +9,14 @@ from typing import Any
 
 import typer
 
-from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.common import open_session
 from sidebyside.cli.tracking import mlflow_option
+from sidebyside.foundation.errors import FileInputError, InputError
 
 REPORT_FORMATS = ("json", "md", "html")
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 LONG_COLUMNS = ("item", "annotator", "value")
 ITEM_NAMES = ("item", "unit", "id", "item_id")
-
-
-def _study(session, ref: str):
-    from sidebyside.foundation.lookup import get_study
-
-    try:
-        return get_study(session, ref)
-    except LookupError as exc:
-        raise fail(str(exc.args[0] if exc.args else exc)) from None
 
 
 def _emit(data: bytes | str, out: Path | None) -> None:
@@ -39,7 +31,9 @@ def _emit(data: bytes | str, out: Path | None) -> None:
     try:
         write_atomic(out, data)  # all or nothing: a crash midway keeps the previous file
     except OSError as exc:
-        raise fail(f"cannot write {out}: {exc.strerror or exc}; the file was not changed") from None
+        raise InputError(
+            f"cannot write {out}: {exc.strerror or exc}; the file was not changed"
+        ) from None
     typer.echo(f"wrote {out}", err=True)
 
 
@@ -53,11 +47,12 @@ def report(
 ) -> None:
     """Agreement, win rates, Bradley–Terry and judge calibration of a study."""
     from sidebyside.analysis.report import render, report_for_study
+    from sidebyside.foundation.lookup import get_study
 
     if fmt not in REPORT_FORMATS:
-        raise fail(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
+        raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
     with open_session() as session:
-        st = _study(session, study)
+        st = get_study(session, study)
         data = report_for_study(session, st, n_boot=n_boot, seed=seed)
     _emit(render(data, fmt), out)
     if mlflow:
@@ -69,16 +64,17 @@ def report(
 def read_agreement_table(path: Path, level: str) -> Any:
     """A long (item, annotator, value) or wide (one row per item, one column per annotator)
     CSV/TSV, or a JSONL of {item, annotator, value}, as a long DataFrame. Empty cells are
-    missing; non-numeric values at numeric levels raise ValueError with line and column."""
+    missing; non-numeric values at numeric levels raise ``FileInputError`` with line and
+    column."""
     import pandas as pd
 
     name = str(path)
     try:
         raw = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise ValueError(f"{name}: cannot read the file: {exc.strerror}") from None
+        raise FileInputError(name, f"cannot read the file: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{name}: the file is not valid UTF-8") from None
+        raise FileInputError(name, "the file is not valid UTF-8") from None
     if path.suffix.lower() == ".jsonl":
         rows = []
         for lineno, line in enumerate(raw.splitlines(), start=1):
@@ -86,7 +82,7 @@ def read_agreement_table(path: Path, level: str) -> Any:
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"{name}, line {lineno}: malformed JSON: {exc.msg}") from None
+                    raise FileInputError(name, f"malformed JSON: {exc.msg}", lineno) from None
                 rows.append({**obj, "_line": lineno})
         df = pd.DataFrame(rows).astype({"_line": int}) if rows else pd.DataFrame()
     else:
@@ -96,10 +92,10 @@ def read_agreement_table(path: Path, level: str) -> Any:
         try:
             df = pd.read_csv(io.StringIO(raw), sep=sep, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise ValueError(f"{name}: not a readable table: {exc}") from None
+            raise FileInputError(name, f"not a readable table: {exc}") from None
         df["_line"] = range(2, len(df) + 2)
     if df.empty:
-        raise ValueError(f"{name}: the file has no rows")
+        raise FileInputError(name, "the file has no rows")
     lower = {c.lower().strip(): c for c in df.columns}
     if all(c in lower for c in LONG_COLUMNS):
         long = df[[lower[c] for c in LONG_COLUMNS] + ["_line"]]
@@ -110,8 +106,8 @@ def read_agreement_table(path: Path, level: str) -> Any:
         item_col = cols[0] if cols[0].lower().strip() in ITEM_NAMES else None
         annotators = [c for c in cols if c != item_col]
         if not annotators:
-            raise ValueError(
-                f"{name}: no annotator columns (long format needs item,annotator,value)"
+            raise FileInputError(
+                name, "no annotator columns (long format needs item,annotator,value)"
             )
         items = df[item_col] if item_col else df["_line"].astype(str)
         recs = []
@@ -135,9 +131,12 @@ def read_agreement_table(path: Path, level: str) -> Any:
         try:
             values.append(float(v))
         except (TypeError, ValueError):
-            raise ValueError(
-                f"{name}, line {line}, column {col!r}: {v!r} is not a number "
-                f"(level {level} needs numbers; use --level nominal for labels)"
+            raise FileInputError(
+                name,
+                f"{v!r} is not a number (level {level} needs numbers; use --level nominal "
+                "for labels)",
+                line,
+                repr(col),
             ) from None
     long = long.assign(value=values)[["item", "annotator", "value"]]
     return long[long["value"].notna()].reset_index(drop=True)
@@ -160,12 +159,9 @@ def agreement(
     from sidebyside.analysis.report_md import ci, fmt
 
     if level not in LEVELS:
-        raise fail(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
-    try:
-        long = read_agreement_table(file, level)
-        summary = clean(agreement_summary(long, level, n_boot=n_boot, seed=seed))
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+        raise InputError(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
+    long = read_agreement_table(file, level)
+    summary = clean(agreement_summary(long, level, n_boot=n_boot, seed=seed))
     if as_json:
         typer.echo(to_json(summary), nl=False)
         return
@@ -208,14 +204,14 @@ def import_ratings(
     optional <criterion>_a / <criterion>_b scores, comment, time_spent_s, created_at.
     Unknown annotators become accounts that cannot log in."""
     from sidebyside.annotate.rating_import import import_ratings_path
-    from sidebyside.annotate.sources import ImportValidationError
+    from sidebyside.foundation.lookup import get_study
 
     with open_session() as session:
-        st = _study(session, study)
+        st = get_study(session, study)
         try:
             rep = import_ratings_path(session, study=st, path=file)
-        except ImportValidationError as exc:
-            raise fail(f"{exc}\nnothing was imported") from None
+        except FileInputError as exc:  # adds what it means: the study is unchanged
+            raise InputError(f"{exc}\nnothing was imported") from exc
     typer.echo(rep.summary())
 
 
@@ -237,19 +233,16 @@ def export(
     """Export ratings, judgments, verdicts or DPO preference pairs. --out is written
     atomically: an interrupted export leaves the previous file untouched."""
     from sidebyside.annotate.export import FORMATS, TEXT_FORMATS, WHATS, export_frame, write_export
+    from sidebyside.foundation.lookup import get_study
 
     if what not in WHATS:
-        raise fail(f"--what must be one of {', '.join(WHATS)}, got {what!r}")
+        raise InputError(f"--what must be one of {', '.join(WHATS)}, got {what!r}")
     if fmt not in FORMATS:
-        raise fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if out is None and fmt not in TEXT_FORMATS:
-        raise fail(f"--format {fmt} is binary; give a file with --out")
+        raise InputError(f"--format {fmt} is binary; give a file with --out")
     with open_session() as session:
-        st = _study(session, study)
-        try:
-            df = export_frame(session, st, what, source)
-        except (ValueError, LookupError) as exc:
-            raise fail(str(exc.args[0] if exc.args else exc)) from None
+        df = export_frame(session, get_study(session, study), what, source)
     _emit(write_export(df, fmt, formula_guard=formula_guard), out)
     if out is not None:
         typer.echo(f"{len(df)} rows", err=True)
@@ -273,23 +266,26 @@ def power(
     from sidebyside.analysis.power import detectable_win_rate, prompts_needed
 
     if (win_rate is None) == (prompts is None):
-        raise fail("give exactly one of --win-rate and --prompts")
-    try:
+        raise InputError("give exactly one of --win-rate and --prompts")
+    try:  # analysis.power is pure: a ValueError is its check of these very options
         if win_rate is not None:
             n = prompts_needed(win_rate, tie_rate=tie_rate, alpha=alpha, power=target)
-            if n is None:
-                raise fail("a win rate of 0.5 is no difference: there is nothing to find")
-            typer.echo(
-                f"{n} prompts find a win rate of {win_rate:g} ({tie_rate:.0%} tied prompts) "
-                f"with {target:.0%} power at alpha {alpha:g}, two-sided"
-            )
-            return
-        assert prompts is not None
-        rate = detectable_win_rate(prompts, tie_rate=tie_rate, alpha=alpha, power=target)
+        else:
+            rate = detectable_win_rate(prompts, tie_rate=tie_rate, alpha=alpha, power=target)
     except ValueError as exc:
-        raise fail(str(exc)) from None
+        raise InputError(str(exc)) from exc
+    if win_rate is not None:
+        if n is None:
+            raise InputError("a win rate of 0.5 is no difference: there is nothing to find")
+        typer.echo(
+            f"{n} prompts find a win rate of {win_rate:g} ({tie_rate:.0%} tied prompts) "
+            f"with {target:.0%} power at alpha {alpha:g}, two-sided"
+        )
+        return
     if rate is None:
-        raise fail(f"{prompts} prompts are too few to find any win rate with {target:.0%} power")
+        raise InputError(
+            f"{prompts} prompts are too few to find any win rate with {target:.0%} power"
+        )
     typer.echo(
         f"{prompts} prompts ({tie_rate:.0%} tied) find a win rate of {rate:.3f} or more (or "
         f"{1 - rate:.3f} or less) with {target:.0%} power at alpha {alpha:g}, two-sided"

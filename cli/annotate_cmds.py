@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.common import open_session
 
 study_app = typer.Typer(help="Create and inspect studies.", no_args_is_help=True)
 annotators_app = typer.Typer(help="Manage annotator and admin accounts.", no_args_is_help=True)
@@ -42,12 +42,9 @@ def study_create(
     from sidebyside.annotate.studies import create_study
     from sidebyside.foundation.rubric import Rubric
 
-    try:
-        parsed = Rubric.from_file(rubric) if rubric else None
-        with open_session() as session:
-            study = create_study(session, name=name, rubric=parsed, k=k, seed=seed)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    parsed = Rubric.from_file(rubric) if rubric else None
+    with open_session() as session:
+        study = create_study(session, name=name, rubric=parsed, k=k, seed=seed)
     typer.echo(f"created study {study.name!r} (id {study.id}, k={study.k})")
 
 
@@ -76,16 +73,13 @@ def import_(
 ) -> None:
     """Import model outputs into a study (all or nothing)."""
     from sidebyside.annotate.importing import import_paths
-    from sidebyside.annotate.studies import get_study
+    from sidebyside.foundation.lookup import get_study
 
-    try:
-        with open_session() as session:
-            target = get_study(session, study)
-            report = import_paths(
-                session, study=target, paths=files, pairing=pairing, baseline=baseline
-            )
-    except (ValueError, LookupError) as exc:
-        raise fail(str(exc)) from None
+    with open_session() as session:
+        target = get_study(session, study)
+        report = import_paths(
+            session, study=target, paths=files, pairing=pairing, baseline=baseline
+        )
     for name, fmt in report.files:
         typer.echo(f"{name}: {fmt} format")
     typer.echo(report.summary())
@@ -105,16 +99,13 @@ def annotators_add(
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    try:
-        with open_session() as session:
-            user = create_user(
-                session,
-                username=username,
-                password=password,
-                role=Role.ADMIN if admin else Role.ANNOTATOR,
-            )
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    with open_session() as session:
+        user = create_user(
+            session,
+            username=username,
+            password=password,
+            role=Role.ADMIN if admin else Role.ANNOTATOR,
+        )
     typer.echo(f"created {user.role} {user.username!r}")
 
 
@@ -136,15 +127,13 @@ def annotators_role(
 ) -> None:
     """Change an account's role."""
     from sidebyside.annotate.auth import get_user, set_role
+    from sidebyside.foundation.errors import NotFound
 
-    try:
-        with open_session() as session:
-            user = get_user(session, username)
-            if user is None:
-                raise ValueError(f"no user {username!r}")
-            set_role(session, user=user, role=role, actor="cli")
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    with open_session() as session:
+        user = get_user(session, username)
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        set_role(session, user=user, role=role, actor="cli")
     typer.echo(f"{username!r} is now {role}")
 
 

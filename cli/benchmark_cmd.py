@@ -8,9 +8,10 @@ from pathlib import Path
 
 import typer
 
-from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.common import open_session
 from sidebyside.cli.options import echo_err, json_safe, parse_batch_size, resolve_study_id
 from sidebyside.cli.tracking import metric_name, mlflow_option
+from sidebyside.foundation.errors import InputError
 
 
 def benchmark(
@@ -35,29 +36,26 @@ def benchmark(
 
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
     if not task_list:
-        raise fail("--tasks needs at least one task name")
+        raise InputError("--tasks needs at least one task name")
     size = parse_batch_size(batch_size)
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
-        raise fail(f"--dtype must be auto, float32, bfloat16 or float16, got {dtype!r}")
+        raise InputError(f"--dtype must be auto, float32, bfloat16 or float16, got {dtype!r}")
     if include_path is not None and not include_path.is_dir():
-        raise fail(f"--include-path {include_path}: not a folder")
+        raise InputError(f"--include-path {include_path}: not a folder")
     study_id = resolve_study_id(study) if study else None
     scores = []
     for name in model:
         echo_err(f"benchmark: {name} on {', '.join(task_list)}")
-        try:
-            scores += run_benchmark(
-                name,
-                task_list,
-                limit=limit,
-                num_fewshot=num_fewshot,
-                batch_size=size,
-                device=device,
-                dtype=dtype,
-                include_path=str(include_path) if include_path else None,
-            )
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise fail(f"{name}: {exc}") from None
+        scores += run_benchmark(
+            name,
+            task_list,
+            limit=limit,
+            num_fewshot=num_fewshot,
+            batch_size=size,
+            device=device,
+            dtype=dtype,
+            include_path=str(include_path) if include_path else None,
+        )
     if study_id is not None:
         with open_session() as session:
             written = save_benchmark(session, study_id=study_id, scores=scores)

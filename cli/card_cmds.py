@@ -6,8 +6,9 @@ import json
 
 import typer
 
-from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.common import open_session
 from sidebyside.cli.tracking import mlflow_option
+from sidebyside.foundation.errors import InputError
 
 CARD_FORMATS = ("md", "html", "json")
 
@@ -25,13 +26,9 @@ def card(
     from sidebyside.foundation.lookup import get_study
 
     if fmt not in CARD_FORMATS:
-        raise fail(f"--format must be one of {', '.join(CARD_FORMATS)}, got {fmt!r}")
+        raise InputError(f"--format must be one of {', '.join(CARD_FORMATS)}, got {fmt!r}")
     with open_session() as session:
-        try:
-            st = get_study(session, study)
-        except LookupError as exc:
-            raise fail(str(exc)) from None
-        report = report_for_study(session, st, n_boot=n_boot, seed=seed)
+        report = report_for_study(session, get_study(session, study), n_boot=n_boot, seed=seed)
     assert report.card is not None  # report_for_study always builds it
     if fmt == "json":
         payload = {"study": report.study.name, **report.card.model_dump(mode="json")}

@@ -1,7 +1,9 @@
 """The ``sidebyside`` command: the root Typer app, assembled from each command group.
 
 Command modules define their commands and a ``register(app)``; only this module imports them,
-so no command module ever imports this one (no import-time cycle).
+so no command module ever imports this one (no import-time cycle). Commands raise
+``foundation.errors`` exceptions and never catch them just to print them: the root group
+(``cli.common.ErrorReportingGroup``) turns them into messages and exit codes.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from sidebyside.cli import (
     metrics_cmds,
     serve_cmd,
 )
+from sidebyside.cli.common import ErrorReportingGroup
 
 app = typer.Typer(
     name="sidebyside",
+    cls=ErrorReportingGroup,
     help="Is the fine-tuned model really better? Blind A/B ratings, LLM judges and metrics.",
     no_args_is_help=True,
     add_completion=False,

@@ -14,9 +14,10 @@ from typing import Any
 import typer
 
 from sidebyside.cli import benchmark_cmd
-from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.common import open_session
 from sidebyside.cli.options import echo_err, json_safe, parse_batch_size, resolve_study_id
 from sidebyside.cli.tracking import metric_name, mlflow_option
+from sidebyside.foundation.errors import InputError, ModelLoadError
 
 
 def _text_set_names(paths: list[Path]) -> list[str]:
@@ -58,13 +59,11 @@ def perplexity(
 
     size = parse_batch_size(batch_size)
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise fail(f"--device must be auto, cpu or cuda, got {device!r}")
+        raise InputError(f"--device must be auto, cpu or cuda, got {device!r}")
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
-        raise fail(f"--dtype must be auto, float32, bfloat16 or float16, got {dtype!r}")
-    try:  # every input is checked before a model is loaded
-        text_sets = [read_texts(path, paragraphs=paragraphs, field_name=field) for path in texts]
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+        raise InputError(f"--dtype must be auto, float32, bfloat16 or float16, got {dtype!r}")
+    # every input is checked before a model is loaded
+    text_sets = [read_texts(path, paragraphs=paragraphs, field_name=field) for path in texts]
     names = _text_set_names(texts)
     study_id = resolve_study_id(study) if study else None
 
@@ -119,8 +118,8 @@ def _score_model(model_name, text_sets, names, *, device, dtype, batch_size, max
     results = []
     try:
         load_model(model_name, device, dtype)
-    except (OSError, ValueError) as exc:
-        raise fail(f"could not load model {model_name!r}: {exc}") from None
+    except ModelLoadError as exc:  # adds which --model it was
+        raise ModelLoadError(f"could not load model {model_name!r}: {exc}") from exc
     for texts, name in zip(text_sets, names, strict=True):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -136,8 +135,8 @@ def _score_model(model_name, text_sets, names, *, device, dtype, batch_size, max
                     stride=stride,
                     progress=_progress_printer(f"{model_name} on {name}"),
                 )
-            except ValueError as exc:
-                raise fail(f"{model_name} on {name}: {exc}") from None
+            except InputError as exc:  # adds which model and text set it was
+                raise InputError(f"{model_name} on {name}: {exc}") from exc
         for w in caught:
             echo_err(f"warning: {w.message}")
         if result.total_tokens == 0:
@@ -209,20 +208,17 @@ def metrics(
     from sidebyside.metrics.inputs import read_pairs
 
     if (study is None) == (predictions is None and references is None):
-        raise fail("give either a STUDY or --predictions FILE --references FILE")
+        raise InputError("give either a STUDY or --predictions FILE --references FILE")
     if study is None and (predictions is None or references is None):
-        raise fail("--predictions and --references go together")
+        raise InputError("--predictions and --references go together")
     results: dict[str, dict[str, Any]] = {}
     per_class: dict[str, Any] = {}
-    try:
-        if study is not None:
-            results, per_class = _study_metrics(study, labels, bootstrap, seed)
-        else:
-            preds, refs = read_pairs(predictions, references)
-            results["predictions"], report = _file_metrics(preds, refs, labels, bootstrap, seed)
-            per_class = {"predictions": report} if report else {}
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    if study is not None:
+        results, per_class = _study_metrics(study, labels, bootstrap, seed)
+    else:
+        preds, refs = read_pairs(predictions, references)
+        results["predictions"], report = _file_metrics(preds, refs, labels, bootstrap, seed)
+        per_class = {"predictions": report} if report else {}
     if mlflow:
         from sidebyside.cli.tracking import track
 
@@ -263,7 +259,7 @@ def _file_metrics(preds, refs, labels: bool, n_boot: int, seed: int):
 
     if labels:
         if any(not isinstance(r, str) for r in refs):
-            raise ValueError("--labels needs exactly one reference label per prediction")
+            raise InputError("--labels needs exactly one reference label per prediction")
         report = label_metrics(preds, refs, n_boot=n_boot, seed=seed)
         return dict(report.metrics), report.per_class
     return text_metrics(preds, refs, n_boot=n_boot, seed=seed), {}
@@ -274,10 +270,7 @@ def _study_metrics(ref: str, labels: bool, n_boot: int, seed: int):
     from sidebyside.metrics.store import compute_study_metrics
 
     with open_session() as session:
-        try:
-            target = get_study(session, ref)
-        except LookupError as exc:
-            raise ValueError(str(exc)) from None
+        target = get_study(session, ref)
         return compute_study_metrics(session, study=target, labels=labels, n_boot=n_boot, seed=seed)
 
 
@@ -298,12 +291,13 @@ def contamination(
     from sidebyside.metrics.contamination import contamination as check
     from sidebyside.metrics.ppl_stats import read_texts
 
-    try:
-        train_texts = read_texts(train, field_name=field)
-        eval_texts = read_texts(eval_file, field_name=field)
-        report = check(train_texts, eval_texts, n=n, threshold=threshold)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    if n < 1:
+        raise InputError(f"--n must be at least 1, got {n}")
+    if threshold is not None and not 0 < threshold <= 1:
+        raise InputError(f"--threshold must be in (0, 1], got {threshold}")
+    train_texts = read_texts(train, field_name=field)
+    eval_texts = read_texts(eval_file, field_name=field)
+    report = check(train_texts, eval_texts, n=n, threshold=threshold)
     items = [
         {
             "item": it.index + 1,

@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from sidebyside.cli.common import fail, open_session
+from sidebyside.cli.common import open_session
+from sidebyside.foundation.errors import InputError
 
 
 def echo_err(message: str) -> None:
@@ -24,7 +25,7 @@ def parse_batch_size(value: str) -> int | str:
     except ValueError:
         size = 0
     if size < 1:
-        raise fail(f"--batch-size must be a positive integer or 'auto', got {value!r}")
+        raise InputError(f"--batch-size must be a positive integer or 'auto', got {value!r}")
     return size
 
 
@@ -34,11 +35,8 @@ def json_safe(value: Any) -> Any:
 
 
 def resolve_study_id(ref: str) -> int:
-    """The id of the study named or numbered ``ref`` (the command fails if there is none)."""
+    """The id of the study named or numbered ``ref`` (``NotFound`` if there is none)."""
     from sidebyside.foundation.lookup import get_study
 
     with open_session() as session:
-        try:
-            return get_study(session, ref).id
-        except LookupError as exc:
-            raise fail(str(exc)) from None
+        return get_study(session, ref).id

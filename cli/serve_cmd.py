@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from sidebyside.cli.common import fail
+from sidebyside.foundation.errors import ConfigError
 
 #: Streamlit settings of the app, passed as flags so they hold wherever the server starts
 #: (a ``.streamlit/config.toml`` is read only from the working directory).
@@ -30,7 +30,7 @@ def app_path() -> Path:
     module on the path): ``sidebyside/app.py`` beside ``sidebyside/pages/``."""
     root = Path(str(files("sidebyside")))
     if not (root / "app.py").is_file() or not (root / "pages").is_dir():
-        raise FileNotFoundError(f"the sidebyside app (app.py and pages/) is not in {root}")
+        raise ConfigError(f"the sidebyside app (app.py and pages/) is not in {root}")
     return root / "app.py"
 
 
@@ -58,10 +58,7 @@ def serve(
     from sidebyside.foundation.db import init_db
     from sidebyside.foundation.settings import get_settings
 
-    try:
-        cmd = streamlit_command(port, host)
-    except FileNotFoundError as exc:
-        raise fail(str(exc)) from None
+    cmd = streamlit_command(port, host)
     init_db()
     typer.echo(f"database: {get_settings().database_url}", err=True)
     typer.echo(f"serving http://{host or 'localhost'}:{port}", err=True)

@@ -22,6 +22,8 @@ from typing import Any
 
 import typer
 
+from sidebyside.foundation.errors import ConfigError
+
 ENV = "SIDEBYSIDE_MLFLOW_TRACKING_URI"
 INSTALL_HINT = "--mlflow needs MLflow: pip install 'sidebyside[mlflow]' (or pip install mlflow)"
 
@@ -82,7 +84,7 @@ def log_run(
     try:
         import mlflow
     except ImportError:
-        raise RuntimeError(INSTALL_HINT) from None
+        raise ConfigError(INSTALL_HINT) from None
     uri, artifact_dir = tracking_uri()
     mlflow.set_tracking_uri(uri)
     experiment = _experiment(mlflow, study, artifact_dir)
@@ -162,22 +164,17 @@ def track(
     seed: int = 0,
 ) -> str:
     """Log a command's run (with the study's card and reports when there is a study) and say
-    where on stderr. Errors end the command with a clear message."""
-    from sidebyside.cli.common import fail
-
+    where on stderr."""
     all_params = dict(params or {})
     all_metrics = dict(metrics or {})
     artifacts = None
-    try:
-        if study is not None:
-            study_params, card, artifacts = study_payload(study, n_boot=n_boot, seed=seed)
-            all_params = {**study_params, **all_params}
-            all_metrics = {**card, **all_metrics}
-            study = str(study_params["study"])  # the name, even when given as an id
-        run_id = log_run(
-            command, study=study, params=all_params, metrics=all_metrics, artifacts=artifacts
-        )
-    except (RuntimeError, LookupError) as exc:
-        raise fail(str(exc)) from None
+    if study is not None:
+        study_params, card, artifacts = study_payload(study, n_boot=n_boot, seed=seed)
+        all_params = {**study_params, **all_params}
+        all_metrics = {**card, **all_metrics}
+        study = str(study_params["study"])  # the name, even when given as an id
+    run_id = log_run(
+        command, study=study, params=all_params, metrics=all_metrics, artifacts=artifacts
+    )
     typer.echo(f"MLflow run {run_id} logged to {tracking_uri()[0]}", err=True)
     return run_id

@@ -11,15 +11,13 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
+from sidebyside.foundation.errors import InputError, ModelLoadError
+
 PaddingSide = Literal["left", "right"]
 
 #: (source, device, dtype, padding side) -> (model, tokenizer)
 _LOADED: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
-
-
-class ModelLoadError(ValueError):
-    """A model that cannot be loaded; the message names the model and the reason."""
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -29,9 +27,9 @@ def resolve_device(device: str = "auto") -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but torch sees no CUDA device")
+        raise InputError("--device cuda was asked for but torch sees no CUDA device")
     if device != "cpu" and not device.startswith("cuda"):
-        raise ValueError(f"unknown device {device!r}: use auto, cpu or cuda")
+        raise InputError(f"unknown device {device!r}: use auto, cpu or cuda")
     return device
 
 
@@ -45,7 +43,7 @@ def resolve_dtype(dtype: str, device: str) -> Any:
             return torch.bfloat16
         return torch.float32
     if dtype not in names:
-        raise ValueError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16")
+        raise InputError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16")
     return names[dtype]
 
 
@@ -95,7 +93,7 @@ def load_causal_lm(
     """(model, tokenizer) in eval mode on ``device``, loaded once per process per (name,
     device, dtype, padding side). SDPA attention where the architecture has it. The
     tokenizer gets a pad token (EOS) when it has none. Raises :class:`ModelLoadError` (or
-    ``ValueError`` for a bad device or dtype) with a one-line reason."""
+    ``InputError`` for a bad device or dtype) with a one-line reason."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     dev = resolve_device(device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from sidebyside.foundation.errors import NotFound
 from sidebyside.foundation.models import Study
 
 
@@ -12,7 +13,7 @@ def list_studies(session: Session) -> list[Study]:
 
 
 def get_study(session: Session, ref: str | int) -> Study:
-    """A study by name or numeric id; LookupError listing the known names otherwise."""
+    """A study by name or numeric id; ``NotFound`` listing the known names otherwise."""
     study = None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
         study = session.get(Study, int(ref))
@@ -21,5 +22,5 @@ def get_study(session: Session, ref: str | int) -> Study:
     if study is None:
         names = [s.name for s in list_studies(session)]
         known = ", ".join(repr(n) for n in names) if names else "none yet"
-        raise LookupError(f"no study {ref!r} (known studies: {known})")
+        raise NotFound(f"no study {ref!r} (known studies: {known})")
     return study

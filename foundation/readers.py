@@ -1,14 +1,13 @@
-"""The one reader of input files (CSV, TSV, JSONL, JSON) and its one error type.
+"""The one reader of input files (CSV, TSV, JSONL, JSON), with one error type.
 
 Every importer (outputs, ratings, judge verdicts, metric inputs) reads through here, so a bad
-file is always reported the same way: ``InputError`` naming the file, the line and, where the
-format allows, the column (a number, or a column name once the record is known).
+file is always reported the same way: ``FileInputError`` (``foundation.errors``) naming the
+file, the line and, where the format allows, the column (a number, or a column name once the
+record is known).
 
 >>> table = read_table("r.csv", b"id,text\\n1,hello\\n\\n2,world\\n")
 >>> table.format, table.columns, table.records[1]
 ('csv', ['id', 'text'], (4, {'id': '2', 'text': 'world'}))
->>> str(InputError("r.csv", "'text' is empty", line=3, column="text"))
-"r.csv, line 3, column text: 'text' is empty"
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
+
+from sidebyside.foundation.errors import FileInputError
 
 #: Largest CSV field accepted (characters): the upload limit, so one long output is not
 #: refused by csv's default 128 KiB cap.
@@ -41,26 +42,6 @@ _TOO_DEEP = (
 )
 
 
-class InputError(ValueError):
-    """Bad input, located as precisely as the format allows."""
-
-    def __init__(
-        self, file: str, message: str, line: int | None = None, column: int | str | None = None
-    ) -> None:
-        self.file, self.message, self.line, self.column = str(file), message, line, column
-        super().__init__(f"{self.where}: {message}")
-
-    @property
-    def where(self) -> str:
-        """``file, line 3, column output``, as much of it as is known."""
-        where = self.file
-        if self.line is not None:
-            where += f", line {self.line}"
-        if self.column is not None:
-            where += f", column {self.column}"
-        return where
-
-
 @dataclass
 class Table:
     """A file's records: ``columns`` is the CSV header, or every key in order of appearance."""
@@ -75,7 +56,7 @@ def decode(name: str, data: bytes) -> str:
 
     >>> try:
     ...     decode("a.csv", b"x\\ncaf\\xe9")
-    ... except InputError as exc:
+    ... except FileInputError as exc:
     ...     print(exc.where)
     a.csv, line 2, column 4
     """
@@ -86,7 +67,7 @@ def decode(name: str, data: bytes) -> str:
         line_start = before.rfind(b"\n") + 1
         # The column counts characters: everything before the bad byte did decode.
         column = len(before[line_start:].decode("utf-8-sig")) + 1
-        raise InputError(
+        raise FileInputError(
             name,
             f"bytes {data[exc.start : exc.end]!r} are not valid UTF-8; save the file as UTF-8",
             line=before.count(b"\n") + 1,
@@ -95,7 +76,7 @@ def decode(name: str, data: bytes) -> str:
     nul = text.find("\x00")
     if nul >= 0:  # no text format has them; a database would store them or choke on them
         line_start = text.rfind("\n", 0, nul) + 1
-        raise InputError(
+        raise FileInputError(
             name,
             "a NUL byte (\\x00) is not text: is this a binary file, or saved as UTF-16?",
             line=text.count("\n", 0, nul) + 1,
@@ -108,11 +89,11 @@ def read_utf8(path: str | Path) -> str:
     """A text file's content; a missing or unreadable file or non-UTF-8 bytes raise."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(str(path), "no such file")
+        raise FileInputError(str(path), "no such file")
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
+        raise FileInputError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
     return decode(str(path), data)
 
 
@@ -135,11 +116,11 @@ def jsonl_records(name: str, text: str) -> list[Record]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(name, f"malformed JSON: {exc.msg}", lineno, exc.colno) from None
+            raise FileInputError(name, f"malformed JSON: {exc.msg}", lineno, exc.colno) from None
         except RecursionError:
-            raise InputError(name, _TOO_DEEP, lineno) from None
+            raise FileInputError(name, _TOO_DEEP, lineno) from None
         if not isinstance(row, dict):
-            raise InputError(name, f"expected a JSON object, got {_json_type(row)}", lineno, 1)
+            raise FileInputError(name, f"expected a JSON object, got {_json_type(row)}", lineno, 1)
         records.append((lineno, row))
     return records
 
@@ -150,9 +131,9 @@ def json_records(name: str, text: str, *, expected: str = "objects") -> list[Rec
     try:
         document = json.loads(text)  # validates it all, with the place of the first error
     except json.JSONDecodeError as exc:
-        raise InputError(name, f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        raise FileInputError(name, f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
-        raise InputError(name, _TOO_DEEP) from None
+        raise FileInputError(name, _TOO_DEEP) from None
     decoder = json.JSONDecoder()
     lineno, counted = 1, 0
 
@@ -165,7 +146,7 @@ def json_records(name: str, text: str, *, expected: str = "objects") -> list[Rec
     pos = len(text) - len(text.lstrip())
     if not isinstance(document, list):
         found = _json_type(document)
-        raise InputError(name, f"expected a JSON array of {expected}, got {found}", *where(pos))
+        raise FileInputError(name, f"expected a JSON array of {expected}, got {found}", *where(pos))
     pos += 1
     records = []
     while True:
@@ -176,7 +157,7 @@ def json_records(name: str, text: str, *, expected: str = "objects") -> list[Rec
         item, end = decoder.raw_decode(text, pos)
         line, column = where(pos)
         if not isinstance(item, dict):
-            raise InputError(name, f"expected an object, got {_json_type(item)}", line, column)
+            raise FileInputError(name, f"expected an object, got {_json_type(item)}", line, column)
         records.append((line, item))
         pos = end
 
@@ -192,27 +173,27 @@ def csv_records(name: str, text: str, *, delimiter: str = ",") -> tuple[list[str
     try:
         header = next(reader, None)
         if header is None:
-            raise InputError(name, "the file is empty", line=1)
+            raise FileInputError(name, "the file is empty", line=1)
         header = [h.strip() for h in header]
         for column in header:
             if header.count(column) > 1:
-                raise InputError(name, f"column {column!r} appears twice", 1, column)
+                raise FileInputError(name, f"column {column!r} appears twice", 1, column)
         records = []
         start = reader.line_num + 1
         for cells in reader:
             if any(c.strip() for c in cells):
                 if len(cells) != len(header):
-                    raise InputError(
+                    raise FileInputError(
                         name, f"expected {len(header)} fields, found {len(cells)}", line=start
                     )
                 records.append((start, dict(zip(header, cells, strict=True))))
             start = reader.line_num + 1
     except csv.Error as exc:
         if "end of data" in str(exc):  # the quote opened in this row runs to the end of file
-            raise InputError(
+            raise FileInputError(
                 name, "malformed CSV: a quoted field in this row is never closed", line=start
             ) from None
-        raise InputError(name, f"malformed CSV: {exc}", line=reader.line_num) from None
+        raise FileInputError(name, f"malformed CSV: {exc}", line=reader.line_num) from None
     return header, records
 
 
@@ -241,7 +222,7 @@ def read_table(name: str, data: bytes) -> Table:
     fmt = table_format(name)
     if fmt is None:
         suffix = PurePath(name).suffix.lower() or "(none)"
-        raise InputError(
+        raise FileInputError(
             name, f"unknown file type {suffix!r}: expected .csv, .tsv, .jsonl or .json"
         )
     return parse_table(name, decode(name, data), fmt)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sidebyside.foundation.errors import InputError
+
 if TYPE_CHECKING:
     from sidebyside.foundation.models import Study
 
@@ -97,14 +99,14 @@ class Rubric(BaseModel):
 
     @classmethod
     def from_file(cls, path: str | Path) -> Rubric:
-        """Read a rubric from JSON; a bad file raises ValueError naming the file."""
+        """Read a rubric from JSON; a bad file raises ``InputError`` naming the file."""
         path = Path(path)
         try:
             return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
         except ValidationError as exc:
-            raise ValueError(f"{path}: not a valid rubric: {rubric_error(exc)}") from exc
+            raise InputError(f"{path}: not a valid rubric: {rubric_error(exc)}") from exc
         except (OSError, json.JSONDecodeError, ValueError) as exc:
-            raise ValueError(f"{path}: not a valid rubric: {exc}") from exc
+            raise InputError(f"{path}: not a valid rubric: {exc}") from exc
 
 
 def rubric_error(exc: ValidationError) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from sidebyside.foundation.enums import Order, Preference
+from sidebyside.foundation.errors import NotFound
 from sidebyside.foundation.models import JudgeVerdict, Judgment, Output, Pair, Prompt, System
 
 
@@ -114,7 +115,7 @@ class PairDetail:
 def pair_detail(session: Session, *, pair_id: int, judge: str, mode: str) -> PairDetail:
     pair = session.get(Pair, pair_id)
     if pair is None:
-        raise LookupError(f"no pair {pair_id}")
+        raise NotFound(f"no pair {pair_id}")
     prompt = session.get(Prompt, pair.prompt_id)
     out_a, out_b = session.get(Output, pair.output_a_id), session.get(Output, pair.output_b_id)
     verdict = session.exec(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from sidebyside.foundation.errors import InputError, NotFound
 from sidebyside.foundation.models import ModelFamily, System
 
 
@@ -16,19 +17,19 @@ def set_families(
     judges: dict[str, str] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Declare model families of a study's systems and judges (self-preference figures);
-    returns every declared family. A system name the study lacks raises ValueError naming
+    returns every declared family. A system name the study lacks raises ``NotFound`` naming
     the known ones, and nothing is written. The caller commits."""
     known = set(session.exec(select(System.name).where(System.study_id == study_id)).all())
     unknown = sorted(set(systems or {}) - known)
     if unknown:
-        raise ValueError(
+        raise NotFound(
             f"no system {', '.join(map(repr, unknown))} in this study; known: "
             f"{', '.join(sorted(known))}"
         )
     for kind, given in (("system", systems or {}), ("judge", judges or {})):
         for name, family in given.items():
             if not family.strip():
-                raise ValueError(f"empty family for {kind} {name!r}")
+                raise InputError(f"empty family for {kind} {name!r}")
             row = session.exec(
                 select(ModelFamily).where(
                     ModelFamily.study_id == study_id,

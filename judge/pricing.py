@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sidebyside.foundation.errors import InputError
 from sidebyside.judge.providers import registry
 
 DEFAULT_PRICES = Path(__file__).resolve().parent / "prices.json"
@@ -58,16 +59,16 @@ def _discounts(path: Path, data: dict) -> dict[str, float]:
     try:
         return {str(k): float(v) for k, v in raw.items()}
     except (AttributeError, TypeError, ValueError) as exc:
-        raise ValueError(f'{path}: {BATCH_KEY} must be {{"PROVIDER": FACTOR}}') from exc
+        raise InputError(f'{path}: {BATCH_KEY} must be {{"PROVIDER": FACTOR}}') from exc
 
 
 def _read(path: Path) -> tuple[dict[str, Price], dict[str, float]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read price table: {exc}") from exc
+        raise InputError(f"{path}: cannot read price table: {exc}") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: price table must be a JSON object of PROVIDER:MODEL entries")
+        raise InputError(f"{path}: price table must be a JSON object of PROVIDER:MODEL entries")
     table: dict[str, Price] = {}
     for key, value in data.items():
         if key.startswith("_"):
@@ -75,7 +76,7 @@ def _read(path: Path) -> tuple[dict[str, Price], dict[str, float]]:
         try:
             table[key] = Price(float(value["input"]), float(value["output"]))
         except (TypeError, KeyError, ValueError) as exc:
-            raise ValueError(
+            raise InputError(
                 f'{path}: entry {key!r} must be {{"input": USD_PER_MTOK, "output": USD_PER_MTOK}}'
             ) from exc
     return table, _discounts(path, data)

@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from sidebyside.foundation.errors import ConfigError, InputError, ProviderError
 from sidebyside.judge import cache
 from sidebyside.judge.parsing import Parsed
 from sidebyside.judge.pricing import Prices, estimate_tokens
-from sidebyside.judge.providers.base import Completion, Judge, ProviderError
+from sidebyside.judge.providers.base import Completion, Judge
 from sidebyside.judge.tasks import Task
 from sidebyside.judge.writer import JudgmentWriter, copy_fields, error_fields, result_fields
 
@@ -124,7 +125,7 @@ class Runner:
         self.sleep = sleep
         self.rng = rng or random.Random()
         if self.options.concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {self.options.concurrency}")
+            raise InputError(f"concurrency must be at least 1, got {self.options.concurrency}")
 
     # -- cost ---------------------------------------------------------------------------
     def worst_cost(self, task: Task) -> float | None:
@@ -173,7 +174,7 @@ class Runner:
             if self.options.max_cost is not None:
                 unknown = sorted({t.judge for t in groups if self.worst_cost(t) is None})
                 if unknown:
-                    raise ValueError(
+                    raise ConfigError(
                         f"--max-cost needs prices, unknown for {', '.join(unknown)}; add them "
                         "to a price file named by SIDEBYSIDE_JUDGE_PRICES"
                     )

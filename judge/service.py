@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from sidebyside.foundation.db import unit_of_work
 from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus
+from sidebyside.foundation.errors import SpecError
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.models import JudgeVerdict, Judgment, Study
 from sidebyside.judge import cache
@@ -89,7 +90,7 @@ class JudgeRunConfig(BaseModel):
         if self.mode == JudgeMode.SINGLE:
             baselines = [s.name for s in specs if s.is_baseline]
             if baselines:
-                raise ValueError(
+                raise SpecError(
                     f"{', '.join(baselines)} judge pairs only; use --mode pairwise for baselines"
                 )
         return specs
@@ -157,7 +158,7 @@ class RunSummary:
 
 
 def build_judges(specs: list[JudgeSpec], config: JudgeRunConfig) -> dict[str, Judge]:
-    """Build every judge before any work: a missing SDK or key raises ProviderUnavailable."""
+    """Build every judge before any work: a missing SDK or key raises ConfigError."""
     judges: dict[str, Judge] = {}
     for spec in specs:
         judges[spec.name] = load_judge(
@@ -287,8 +288,8 @@ async def run_judges_async(
 ) -> RunSummary:
     """Run the judges on every pair of a study, then reconcile and summarise.
 
-    Raises before any request: SpecError / ValueError (bad config), LookupError (no such
-    study), ProviderUnavailable (missing SDK or key). ``judges`` injects prebuilt judges and
+    Raises before any request: SpecError / InputError (bad config), NotFound (no such
+    study), ConfigError (missing SDK or key). ``judges`` injects prebuilt judges and
     ``sleep`` the retry wait (tests record it).
     """
     start = time.monotonic()

@@ -16,6 +16,7 @@ from pathlib import Path
 from string import Template
 
 from sidebyside.foundation.enums import JudgeMode
+from sidebyside.foundation.errors import InputError, NotFound
 from sidebyside.foundation.rubric import Rubric
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
@@ -44,7 +45,7 @@ def _parse(path: Path, text: str, name: str, label: str | None) -> PromptTemplat
     sections = {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
     missing = {"system", "user", "reference"} - sections.keys()
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{path}: missing section(s) {', '.join(sorted(missing))}; a template has "
             "[system], [user] and [reference] sections (see judge/prompts/)"
         )
@@ -53,12 +54,12 @@ def _parse(path: Path, text: str, name: str, label: str | None) -> PromptTemplat
 
 @lru_cache(maxsize=16)
 def load_template(name: str) -> PromptTemplate:
-    """Read the bundled ``judge/prompts/NAME.txt``; a missing or malformed file raises
-    ValueError."""
+    """Read the bundled ``judge/prompts/NAME.txt``; a missing file raises ``NotFound``, a
+    malformed one ``InputError``."""
     path = PROMPTS_DIR / f"{name}.txt"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.txt")))
-        raise ValueError(f"no prompt template {name!r} in {PROMPTS_DIR} (known: {known})")
+        raise NotFound(f"no prompt template {name!r} in {PROMPTS_DIR} (known: {known})")
     label = None if name in DEFAULT_TEMPLATES.values() else name
     return _parse(path, path.read_text(encoding="utf-8"), name, label)
 
@@ -72,11 +73,11 @@ def resolve_template(ref: str | None, mode: JudgeMode) -> PromptTemplate:
     if not (path.suffix == ".txt" or path.is_file()):
         return load_template(ref)
     if not path.is_file():
-        raise ValueError(f"template file {path} does not exist")
+        raise InputError(f"template file {path} does not exist")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"template file {path}: cannot read it as UTF-8 ({exc})") from exc
+        raise InputError(f"template file {path}: cannot read it as UTF-8 ({exc})") from exc
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem)[:30] or "template"
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     template = _parse(path, text, f"{stem}@{digest}", stem)
@@ -108,7 +109,7 @@ def _check_placeholders(path: Path, template: PromptTemplate, mode: JudgeMode) -
         )
         if bad is not None:
             snippet = body[bad.start() : bad.start() + 20].splitlines()[0]
-            raise ValueError(
+            raise InputError(
                 f"{path}: [{section}] has a $ that starts no placeholder at {snippet!r}; "
                 "write $$ for a dollar sign"
             )
@@ -119,14 +120,14 @@ def _check_placeholders(path: Path, template: PromptTemplate, mode: JudgeMode) -
         }
         unknown = sorted(found - allowed[section])
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"{path}: [{section}] uses ${', $'.join(unknown)}, which {mode} mode does not "
                 f"fill; it can use ${', $'.join(sorted(allowed[section]))} ($$ for a dollar sign)"
             )
     if mode == JudgeMode.PAIRWISE and not {"response_a", "response_b"} <= _names(template.user):
-        raise ValueError(f"{path}: [user] must show both $response_a and $response_b")
+        raise InputError(f"{path}: [user] must show both $response_a and $response_b")
     if mode == JudgeMode.SINGLE and "response" not in _names(template.user):
-        raise ValueError(f"{path}: [user] must show $response")
+        raise InputError(f"{path}: [user] must show $response")
 
 
 def _names(body: str) -> set[str]:

@@ -27,6 +27,7 @@ from typing import Any
 from sqlmodel import Session
 
 from sidebyside.analysis.card import paired_difference
+from sidebyside.foundation.errors import ConfigError, ModelLoadError, NotFound
 from sidebyside.foundation.models import BenchmarkResult
 
 #: The metrics we keep from each task when present ("<metric>,<filter>" in the harness).
@@ -130,29 +131,33 @@ def run_benchmark(
     dtype: str = "auto",
     include_path: str | None = None,
 ) -> list[BenchmarkScore]:
-    """Run the harness's HF backend on ``tasks`` for one model. Raises ``RuntimeError`` when
-    the harness is not installed and ``ValueError`` for an unknown task."""
+    """Run the harness's HF backend on ``tasks`` for one model. Raises ``ConfigError`` when
+    the harness is not installed, ``NotFound`` for an unknown task and ``ModelLoadError`` for a
+    model the harness cannot load."""
     with _stdout_to_stderr():
         try:
             import lm_eval
         except ImportError as exc:
-            raise RuntimeError(INSTALL_HINT) from exc
+            raise ConfigError(INSTALL_HINT) from exc
         manager = _task_manager(include_path, tuple(tasks))
         unknown = [t for t in tasks if t not in set(manager.all_tasks)]
         if unknown:
             where = f" (custom tasks: {include_path})" if include_path else ""
-            raise ValueError(f"unknown benchmark task(s): {', '.join(unknown)}{where}")
-        out = lm_eval.simple_evaluate(
-            model="hf",
-            model_args={"pretrained": model, "dtype": dtype},
-            tasks=list(tasks),
-            num_fewshot=num_fewshot,
-            limit=limit,
-            batch_size=batch_size,
-            device=device,
-            log_samples=True,
-            task_manager=manager,
-        )
+            raise NotFound(f"unknown benchmark task(s): {', '.join(unknown)}{where}")
+        try:
+            out = lm_eval.simple_evaluate(
+                model="hf",
+                model_args={"pretrained": model, "dtype": dtype},
+                tasks=list(tasks),
+                num_fewshot=num_fewshot,
+                limit=limit,
+                batch_size=batch_size,
+                device=device,
+                log_samples=True,
+                task_manager=manager,
+            )
+        except OSError as exc:  # transformers: no such model folder or hub id
+            raise ModelLoadError(f"{model}: cannot load model: {exc}") from exc
         _release()
     settings = {
         "num_fewshot": num_fewshot,

@@ -11,14 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sidebyside.foundation.readers import InputError, jsonl_records, read_utf8, text_lines
+from sidebyside.foundation.errors import FileInputError, InputError
+from sidebyside.foundation.readers import jsonl_records, read_utf8, text_lines
 
 PRED_FIELDS = ("prediction", "output", "text")
 REF_FIELDS = ("references", "reference", "label", "text")
 
 
 def _records(path: Path, fields: tuple[str, ...]) -> list[tuple[int, str | None, Any]]:
-    """(line, id or None, value) per item; InputError naming file and line on bad input."""
+    """(line, id or None, value) per item; FileInputError naming file and line on bad input."""
     content = read_utf8(path)
     if path.suffix.lower() != ".jsonl":
         return [(i, None, line) for i, line in enumerate(text_lines(content), start=1)]
@@ -26,7 +27,7 @@ def _records(path: Path, fields: tuple[str, ...]) -> list[tuple[int, str | None,
     for lineno, record in jsonl_records(str(path), content):
         key = next((f for f in fields if f in record), None)
         if key is None:
-            raise InputError(
+            raise FileInputError(
                 str(path), f"expected an object with one of {', '.join(fields)}", lineno
             )
         value = record[key]
@@ -37,7 +38,7 @@ def _records(path: Path, fields: tuple[str, ...]) -> list[tuple[int, str | None,
             and all(isinstance(v, str) for v in value)
         )
         if not ok:
-            raise InputError(
+            raise FileInputError(
                 str(path),
                 f"{key!r} must be a string"
                 + (" or a non-empty list of strings" if key == "references" else ""),
@@ -59,18 +60,18 @@ def read_pairs(predictions: Path, references: Path) -> tuple[list[str], list[Any
             if ident in by_id:
                 first = by_id[ident][0]
                 message = f"id {ident!r} appears twice (first on line {first})"
-                raise InputError(str(references), message, line, "id")
+                raise FileInputError(str(references), message, line, "id")
             by_id[ident] = (line, value)
         missing = [i for _, i, _ in preds if i not in by_id]
         if missing:
-            raise InputError(
+            raise FileInputError(
                 str(references),
                 f"no reference for id(s) {', '.join(map(repr, missing[:5]))}"
                 + (" ..." if len(missing) > 5 else ""),
             )
         return [v for _, _, v in preds], [by_id[i][1] for _, i, _ in preds]
     if len(preds) != len(refs):
-        raise ValueError(
+        raise InputError(
             f"{predictions} has {len(preds)} items but {references} has {len(refs)}: "
             "give one reference per prediction (or an 'id' in every JSONL record)"
         )

@@ -11,7 +11,7 @@ database. It comes from, in order:
    first, and NLTK only reads files under ``nltk.data.path`` (a sandbox that also refuses
    symlinks leading out of it). The loader bridges that: it registers the directory on
    ``nltk.data.path`` and serves the (fixed) WordNet 3.0 lexnames table itself;
-3. else ``WordNetMissing``, saying how to install either.
+3. else ``ConfigError``, saying how to install either.
 
 Nothing is downloaded at run time.
 """
@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from sidebyside.foundation.errors import ConfigError
 
 DEBIAN_WORDNET_DIR = Path("/usr/share/wordnet")
 
@@ -102,10 +104,6 @@ INSTALL_HINT = (
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 
 
-class WordNetMissing(RuntimeError):
-    """No WordNet database was found; the message says how to install one."""
-
-
 def lexnames_text() -> str:
     """The lexnames file of WordNet 3.0, as NLTK's reader parses it."""
     assert len(_LEXNAMES) == 45
@@ -119,14 +117,14 @@ def os_wordnet_reader(source: Path) -> Any:
     the directory is put on ``nltk.data.path`` (NLTK's path sandbox refuses any other root,
     and symlinks out of it, so it cannot be bridged by links) and the ``lexnames`` file, which
     OS packages leave out, is served from the fixed WordNet 3.0 table. Raises
-    ``WordNetMissing`` naming the files that are missing."""
+    ``ConfigError`` naming the files that are missing."""
     import nltk
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
     root = source.resolve()
     missing = [name for name in _REQUIRED + _EXCEPTIONS if not (root / name).is_file()]
     if missing:
-        raise WordNetMissing(
+        raise ConfigError(
             f"{source} is not a WordNet dict directory (missing {', '.join(missing)}). "
             + INSTALL_HINT
         )
@@ -159,7 +157,7 @@ def _os_wordnet_dirs() -> list[Path]:
 @lru_cache(maxsize=1)
 def load_wordnet() -> Any:
     """A WordNet corpus reader for METEOR (NLTK's data first, then the OS package); raises
-    ``WordNetMissing`` with install instructions when neither is there."""
+    ``ConfigError`` with install instructions when neither is there."""
     import nltk
 
     try:
@@ -174,13 +172,13 @@ def load_wordnet() -> Any:
     for source in _os_wordnet_dirs():
         if (source / "data.noun").is_file():
             return os_wordnet_reader(source)
-    raise WordNetMissing("no WordNet database found. " + INSTALL_HINT)
+    raise ConfigError("no WordNet database found. " + INSTALL_HINT)
 
 
 def wordnet_available() -> bool:
     try:
         load_wordnet()
-    except WordNetMissing:
+    except ConfigError:
         return False
     return True
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.hf import (  # noqa: F401  (re-exported for callers of this module)
     clear_loaded,
     load_causal_lm,
@@ -132,11 +133,14 @@ class PerplexityScorer:
         if padding_side not in ("right", "left"):
             raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
         if batch_size != "auto" and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch size must be a positive integer or 'auto', got {batch_size!r}")
+            raise InputError(f"batch size must be a positive integer or 'auto', got {batch_size!r}")
         self.model, self.tokenizer, self.name = model, tokenizer, name
         self.max_length = max_length or context_length(model, tokenizer)
         self.stride = stride or self.max_length
-        windows(2, self.max_length, self.stride)  # validates both
+        if self.max_length < 2:
+            raise InputError(f"--max-length must be at least 2, got {self.max_length}")
+        if self.stride < 1:
+            raise InputError(f"--stride must be at least 1, got {self.stride}")
         self.batch_size, self.padding_side = batch_size, padding_side
         self.device = next(model.parameters()).device
         self.token_budget = token_budget or (
@@ -208,12 +212,12 @@ class PerplexityScorer:
                     token_nll = self._forward(batch)
                 except oom_error:
                     if self.batch_size != "auto":
-                        raise RuntimeError(
+                        raise InputError(
                             f"out of memory with --batch-size {self.batch_size}: use a smaller "
                             "batch size or 'auto'"
                         ) from None
                     if len(batch) == 1:
-                        raise RuntimeError(
+                        raise InputError(
                             f"out of memory on a single window of {len(batch[0].ids)} tokens: "
                             "use a smaller --max-length"
                         ) from None

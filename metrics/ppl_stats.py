@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from sidebyside.analysis.bootstrap import percentile_ci, resample_sums
-from sidebyside.foundation.readers import InputError, jsonl_records, read_utf8, text_lines
+from sidebyside.foundation.errors import FileInputError
+from sidebyside.foundation.readers import jsonl_records, read_utf8, text_lines
 
 
 class EmptyTextWarning(UserWarning):
@@ -174,14 +175,14 @@ def read_texts(
     """Texts of a ``.txt`` file (one per line, or blank-line separated paragraphs) or a
     ``.jsonl`` file (one object per line with a string ``field_name``).
 
-    Raises ``InputError`` (a ``ValueError``) naming the file and line of a bad record."""
+    Raises ``FileInputError`` naming the file and line of a bad record."""
     path = Path(path)
     content = read_utf8(path)
     if path.suffix.lower() == ".jsonl":
         texts = []
         for lineno, record in jsonl_records(str(path), content):
             if not isinstance(record.get(field_name), str):
-                raise InputError(
+                raise FileInputError(
                     str(path),
                     f"expected an object with a string {field_name!r} field",
                     lineno,

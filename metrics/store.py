@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, delete, select
 
+from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import MetricResult, Output, PerplexityRun, Prompt, Study, System
 from sidebyside.metrics.ppl_stats import TextScores
 
@@ -124,12 +125,12 @@ def compute_study_metrics(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Score every system of a study against the references and store the results,
     replacing earlier ones. Returns ({system: {metric: MetricValue}}, {system: per-class
-    report} (label tasks only)); raises ``ValueError`` when no prompt has a reference."""
+    report} (label tasks only)); raises ``InputError`` when no prompt has a reference."""
     from sidebyside.metrics.textmetrics import label_metrics, text_metrics
 
     data = study_references(session, study=study)
     if not data:
-        raise ValueError(
+        raise InputError(
             f"study {study.name!r} has no prompt with a reference: add a 'reference' column "
             "to the imported file to compute automatic metrics"
         )

@@ -1,10 +1,11 @@
 """Automatic metrics of outputs against references, with bootstrap CIs over prompts.
 
 BLEU and chrF come from sacrebleu (corpus-level: the CI resamples per-segment sufficient
-statistics, as sacrebleu's own ``--confidence`` does), ROUGE-1/2/L F-measure from rouge-score
-with stemming, exact match after whitespace strip, SQuAD-style token F1; label tasks go through
-scikit-learn. All text metrics are on a 0-100 scale. Several references per prompt are allowed:
-BLEU/chrF use them all, the per-prompt metrics take the best-matching one.
+statistics, as sacrebleu's own ``--confidence`` does; see ``metrics.corpus_stats``),
+ROUGE-1/2/L F-measure from rouge-score with stemming, exact match after whitespace strip,
+SQuAD-style token F1; label tasks go through scikit-learn. All text metrics are on a 0-100
+scale. Several references per prompt are allowed: BLEU/chrF use them all, the per-prompt
+metrics take the best-matching one.
 
 METEOR (NLTK's, best reference per prompt) is added when a WordNet database is installed
 (``metrics.meteor``: NLTK's data or the OS package; nothing is downloaded at run time).
@@ -112,15 +113,13 @@ def _interval(draws: np.ndarray | None, alpha: float) -> tuple[float, float]:
     return (np.nan if low is None else low, np.nan if high is None else high)
 
 
-def _corpus_statistics(metric: Any, hyps: list[str], refs: list[list[str]]) -> tuple:
-    """A sacrebleu corpus metric's score and its per-segment sufficient statistics."""
+def _corpus_value(metric: Any, hyps: list[str], refs: list[list[str]]) -> float:
+    """A sacrebleu corpus metric's score, several references per prompt allowed."""
     width = max(len(r) for r in refs)
     # Pad with repeats: a duplicated reference changes neither BLEU's clipped counts and
     # closest length nor chrF's best-reference choice.
     streams = [[r[j] if j < len(r) else r[0] for r in refs] for j in range(width)]
-    value = float(metric.corpus_score(hyps, streams).score)
-    stats = np.asarray(metric._extract_corpus_statistics(hyps, streams), dtype=np.float64)
-    return value, stats
+    return float(metric.corpus_score(hyps, streams).score)
 
 
 # --------------------------------------------------------------------------- public API
@@ -137,20 +136,27 @@ def text_metrics(
 ) -> dict[str, MetricValue]:
     """BLEU, chrF, ROUGE-1/2/L F, exact match, token F1 and METEOR (0-100) with bootstrap CIs
     over prompts; every metric is resampled with the same prompt indices. ``meteor``: None
-    adds METEOR when WordNet is installed, True requires it (``WordNetMissing`` otherwise),
+    adds METEOR when WordNet is installed, True requires it (``ConfigError`` otherwise),
     False leaves it out."""
     from rouge_score import rouge_scorer
     from sacrebleu.metrics import BLEU, CHRF
+
+    from sidebyside.metrics import corpus_stats as cs
 
     refs = _as_ref_lists(predictions, references)
     hyps = [str(p) for p in predictions]
     if not hyps:
         raise ValueError("no predictions to score")
-    corpus = {"bleu": BLEU(), "chrf": CHRF()}
+    # each corpus metric with its per-segment statistics and its score from summed ones
+    corpus = {
+        "bleu": (BLEU(), cs.bleu_statistics, cs.bleu_from_statistics),
+        "chrf": (CHRF(), cs.chrf_statistics, cs.chrf_score),
+    }
     values: dict[str, float] = {}
     per_prompt: dict[str, np.ndarray] = {}  # summed over each resample
-    for key, metric in corpus.items():
-        values[key], per_prompt[key] = _corpus_statistics(metric, hyps, refs)
+    for key, (metric, statistics, _) in corpus.items():
+        values[key] = _corpus_value(metric, hyps, refs)
+        per_prompt[key] = statistics(metric, hyps, refs)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     for key in ("rouge1", "rouge2", "rougeL", "exact_match", "token_f1"):
         per_prompt[key] = np.empty(len(hyps))
@@ -179,8 +185,8 @@ def text_metrics(
         sums = resample_sums([per_prompt[k] for k in names], n_boot=n_boot, seed=seed)
         for key, summed in zip(names, sums, strict=True):
             if key in corpus:
-                rescore = corpus[key]._compute_score_from_stats
-                boot[key] = np.array([rescore(row).score for row in summed])
+                metric, _, rescore = corpus[key]
+                boot[key] = np.array([rescore(metric, row) for row in summed])
             else:
                 boot[key] = summed / len(hyps)
     return {

@@ -9,12 +9,7 @@ import time
 
 import streamlit as st
 
-from sidebyside.annotate.assignment import (
-    AssignmentError,
-    next_assignment,
-    skip_assignment,
-    submit_rating,
-)
+from sidebyside.annotate.assignment import next_assignment, skip_assignment, submit_rating
 from sidebyside.annotate.blinding import blind_view
 from sidebyside.annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last_vote
 from sidebyside.annotate.progress import my_progress
@@ -22,7 +17,7 @@ from sidebyside.foundation.enums import Preference, Role
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.ui.common import pick_study, require_user
 from sidebyside.ui.db import db_session
-from sidebyside.ui.errors import error_message, shown_as_message
+from sidebyside.ui.errors import error_text, shown_as_message
 from sidebyside.ui.rating_form import (
     keep_draft,
     missing_message,
@@ -92,11 +87,8 @@ def on_vote(assignment_id: int, user_id: int, preference: str, rubric: Rubric) -
                 comment=state.get(comment_key()) or "",
                 time_spent_s=time.monotonic() - state.get("_shown_at", time.monotonic()),
             )
-    except AssignmentError as exc:
-        flash("error", str(exc))
-        return
-    except Exception as exc:  # noqa: BLE001 - a database hiccup: a message and a retry
-        flash("error", error_message(exc, "saving your vote"))
+    except Exception as exc:  # noqa: BLE001 - a user error's message, else an id and a retry
+        flash("error", error_text(exc, "saving your vote"))
         return
     state.setdefault("_submitted", set()).add(assignment_id)
     state["_scroll_top"] = True
@@ -109,11 +101,8 @@ def on_undo(study_id: int, user_id: int) -> None:
     try:
         with db_session() as session:
             given = undo_last_vote(session, study=get_study(session, study_id), user_id=user_id)
-    except AssignmentError as exc:
-        flash("error", str(exc))
-        return
-    except Exception as exc:  # noqa: BLE001 - a database hiccup: a message and a retry
-        flash("error", error_message(exc, "taking your vote back"))
+    except Exception as exc:  # noqa: BLE001 - a user error's message, else an id and a retry
+        flash("error", error_text(exc, "taking your vote back"))
         return
     state["_prefill"] = given
     state["_submitted"] = set()  # the reopened pair takes a vote again
@@ -138,11 +127,8 @@ def on_skip(assignment_id: int, user_id: int) -> None:
                 reason=text,
                 flag=SKIP_REASONS.get(reason, False),
             )
-    except AssignmentError as exc:
-        flash("error", str(exc))
-        return
-    except Exception as exc:  # noqa: BLE001 - a database hiccup: a message and a retry
-        flash("error", error_message(exc, "skipping the pair"))
+    except Exception as exc:  # noqa: BLE001 - a user error's message, else an id and a retry
+        flash("error", error_text(exc, "skipping the pair"))
         return
     state["_scroll_top"] = True
     flash("success", "Skipped. Here is the next pair.")

@@ -19,6 +19,7 @@ from sidebyside.annotate.auth import (
 from sidebyside.foundation.enums import Role
 from sidebyside.ui.common import require_admin
 from sidebyside.ui.db import db_session
+from sidebyside.ui.errors import show_error
 
 me = require_admin()
 st.title("Annotators")
@@ -47,8 +48,8 @@ with add, st.form("add_user", clear_on_submit=True):
         try:
             with db_session() as session:
                 user = create_user(session, username=username.strip(), password=password, role=role)
-        except ValueError as exc:
-            st.error(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+            show_error(exc, "creating the account")
         else:  # rerun, so the table above lists the new account
             st.session_state["_accounts_done"] = f"Created {user.role} {user.username!r}."
             st.rerun()
@@ -98,8 +99,8 @@ with manage:
                     set_role(
                         session, user=get_user(session, who), role=other_role, actor=me.username
                     )
-            except ValueError as exc:
-                st.error(str(exc))
+            except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+                show_error(exc, "changing the role")
             else:
                 st.session_state["_accounts_done"] = f"{who!r} is now {other_role}."
                 st.rerun()
@@ -114,7 +115,7 @@ with manage:
                             password=new_password,
                             actor=me.username,
                         )
-                except ValueError as exc:
-                    st.error(str(exc))
+                except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+                    show_error(exc, "setting the password")
                 else:
                     st.success(f"Password of {who!r} changed.")

@@ -6,6 +6,7 @@ import streamlit as st
 from sidebyside.annotate.auth import MIN_PASSWORD_CHARS, change_own_password
 from sidebyside.ui.common import MUST_CHANGE_KEY, require_user
 from sidebyside.ui.db import db_session
+from sidebyside.ui.errors import show_error
 
 user = require_user()
 st.title("Choose a new password")
@@ -23,8 +24,8 @@ if done:
     try:
         with db_session() as session:
             change_own_password(session, user=user, current=current, new=new, again=again)
-    except ValueError as exc:
-        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+        show_error(exc, "changing your password")
     else:
         st.session_state.pop(MUST_CHANGE_KEY, None)
         st.rerun()

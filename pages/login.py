@@ -5,6 +5,7 @@ import streamlit as st
 from sidebyside.annotate.auth import log_in, redeem_invite
 from sidebyside.ui.common import MUST_CHANGE_KEY, login
 from sidebyside.ui.db import db_session
+from sidebyside.ui.errors import show_error
 from sidebyside.ui.navigation import current_path
 from sidebyside.ui.session import start_browser_session
 
@@ -28,8 +29,8 @@ if token:
                     user = redeem_invite(
                         session, token=token, username=username.strip(), password=password
                     )
-            except ValueError as exc:
-                st.error(str(exc))
+            except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+                show_error(exc, "creating your account")
             else:
                 st.query_params.clear()  # the token must not linger in the address bar
                 login(user)

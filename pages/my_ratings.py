@@ -4,13 +4,13 @@ change keeps the replaced version with its time, and analyses read the latest.""
 
 import streamlit as st
 
-from sidebyside.annotate.assignment import AssignmentError
 from sidebyside.annotate.my_ratings import edit_rating, my_ratings, rated_pair
 from sidebyside.foundation.enums import Preference
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.ui.common import pick_study, require_user
 from sidebyside.ui.db import db_session
+from sidebyside.ui.errors import error_text
 from sidebyside.ui.rating_form import missing_message, read_scores, score_grid, show_pair
 from sidebyside.ui.render import inject_css
 
@@ -39,8 +39,8 @@ def on_save(study_id: int, user_id: int, number: int, rubric: Rubric) -> None:
                 scores=scores,
                 comment=state.get(f"edit_comment_{gen}") or "",
             )
-    except AssignmentError as exc:
-        state["_edit_msg"] = ("error", str(exc))
+    except Exception as exc:  # noqa: BLE001 - a user error's message, else an id and a retry
+        state["_edit_msg"] = ("error", error_text(exc, "saving your change"))
         return
     state["_edit_msg"] = ("success", f"Rating {number} saved. The earlier version is kept.")
 

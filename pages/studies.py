@@ -7,13 +7,15 @@ import streamlit as st
 from pydantic import ValidationError
 
 from sidebyside.analysis.power import prompts_needed
-from sidebyside.annotate.importing import ImportValidationError, import_sources
+from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.progress import studies_overview
 from sidebyside.annotate.studies import create_study, study_has_ratings, update_study
+from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.lookup import list_studies
 from sidebyside.foundation.rubric import NAME_MAX, Criterion, Rubric, rubric_error, rubric_of
 from sidebyside.ui.common import require_admin
 from sidebyside.ui.db import db_session
+from sidebyside.ui.errors import show_error
 
 require_admin()
 st.title("Studies")
@@ -50,8 +52,10 @@ with (
                 )
         except ValidationError as exc:
             st.error(f"{rubric_file.name}: not a valid rubric: {rubric_error(exc)}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            st.error(str(exc))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            st.error(f"{rubric_file.name}: not a valid rubric: not UTF-8 JSON ({exc})")
+        except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+            show_error(exc, "creating the study")
         else:
             st.session_state["studies_pick"] = created.name
             st.session_state["_created"] = created.name
@@ -124,10 +128,8 @@ with tab_import:
                         pairing=pairing,
                         baseline=baseline.strip() or None,
                     )
-            except ImportValidationError as exc:
-                st.error(f"Nothing was imported. {exc}")
-            except ValueError as exc:
-                st.error(f"Nothing was imported: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+                show_error(exc, "importing the files", prefix="Nothing was imported. ")
             else:
                 # Rerun so the studies table above counts the new pairs; the report follows.
                 st.session_state["_import_report"] = (study.id, report)
@@ -212,7 +214,7 @@ with tab_settings:
                     guidelines=guidelines,
                 )
                 if not new_rubric.criteria:
-                    raise ValueError("a rubric needs at least one criterion")
+                    raise InputError("a rubric needs at least one criterion")
             with db_session() as session:
                 update_study(
                     session,
@@ -223,8 +225,8 @@ with tab_settings:
                 )
         except ValidationError as exc:
             st.error(f"Not saved: {rubric_error(exc)}")
-        except ValueError as exc:
-            st.error(f"Not saved: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+            show_error(exc, "saving the settings", prefix="Not saved: ")
         else:
             st.success("Settings saved.")
     with st.expander("Rubric as JSON"):

@@ -7,9 +7,10 @@ from itertools import combinations
 
 from sqlmodel import Session
 
+from sidebyside.foundation.errors import ProviderError
 from sidebyside.foundation.models import Output, Pair, Prompt, Study, System
 from sidebyside.foundation.rubric import default_rubric
-from sidebyside.judge.providers.base import Completion, JudgeRequest, ProviderError
+from sidebyside.judge.providers.base import Completion, JudgeRequest
 from sidebyside.judge.providers.registry import ProviderInfo
 from sidebyside.judge.specs import JudgeSpec
 from tests.judge_server import always_a_judge, longest_judge

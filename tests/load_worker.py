@@ -10,8 +10,9 @@ import json
 import sys
 import threading
 
-from sidebyside.annotate.assignment import AssignmentError, next_assignment, submit_rating
+from sidebyside.annotate.assignment import next_assignment, submit_rating
 from sidebyside.foundation.db import get_engine, unit_of_work
+from sidebyside.foundation.errors import AssignmentError
 from sidebyside.foundation.models import Study, User
 
 SCORES = {c: {"A": 3, "B": 4} for c in ("Accuracy", "Relevance", "Format compliance", "Fluency")}

@@ -47,9 +47,9 @@ def test_report_formats(study, tmp_path):
 
 def test_report_errors(study):
     res = invoke("report", "nope")
-    assert res.exit_code == 1 and "no study 'nope'" in res.stderr and "exp" in res.stderr
+    assert res.exit_code == 2 and "no study 'nope'" in res.stderr and "exp" in res.stderr
     res = invoke("report", "exp", "--format", "pdf")
-    assert res.exit_code == 1 and "--format must be one of json, md, html" in res.stderr
+    assert res.exit_code == 2 and "--format must be one of json, md, html" in res.stderr
 
 
 def test_agreement_long_and_wide(tmp_path, db_url):
@@ -96,12 +96,12 @@ def test_agreement_errors(tmp_path, db_url):
     bad = tmp_path / "bad.csv"
     bad.write_text("item,annotator,value\n1,a,3\n1,b,high\n")
     res = invoke("agreement", str(bad), "--level", "interval")
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "bad.csv, line 3, column 'value': 'high' is not a number" in res.stderr
     res = invoke("agreement", str(tmp_path / "missing.csv"))
-    assert res.exit_code == 1 and "cannot read" in res.stderr
+    assert res.exit_code == 2 and "cannot read" in res.stderr
     res = invoke("agreement", str(bad), "--level", "fuzzy")
-    assert res.exit_code == 1 and "--level must be one of" in res.stderr
+    assert res.exit_code == 2 and "--level must be one of" in res.stderr
 
 
 def test_export_stdout_and_files(study, tmp_path):
@@ -131,11 +131,11 @@ def test_export_stdout_and_files(study, tmp_path):
 
 def test_export_errors(study):
     res = invoke("export", "exp", "--format", "parquet")
-    assert res.exit_code == 1 and "give a file with --out" in res.stderr
+    assert res.exit_code == 2 and "give a file with --out" in res.stderr
     res = invoke("export", "exp", "--what", "dpo", "--source", "judge:nobody")
-    assert res.exit_code == 1 and "no verdicts from judge 'nobody'" in res.stderr
+    assert res.exit_code == 2 and "no verdicts from judge 'nobody'" in res.stderr
     res = invoke("export", "exp", "--what", "everything")
-    assert res.exit_code == 1 and "--what must be one of" in res.stderr
+    assert res.exit_code == 2 and "--what must be one of" in res.stderr
 
 
 def test_import_ratings_command(study, tmp_path):
@@ -147,5 +147,5 @@ def test_import_ratings_command(study, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("prompt_id,system_a,system_b,annotator,winner\np0,base,tuned,zed2,nobody\n")
     res = invoke("import-ratings", "exp", str(bad))
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "bad.csv, line 2, column winner" in res.stderr and "nothing was imported" in res.stderr

@@ -10,18 +10,14 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from sidebyside.annotate.assignment import (
-    AssignmentError,
-    next_assignment,
-    skip_assignment,
-    submit_rating,
-)
+from sidebyside.annotate.assignment import next_assignment, skip_assignment, submit_rating
 from sidebyside.annotate.auth import create_user
 from sidebyside.annotate.blinding import blind_view, queue_plan, to_canonical, to_shown
 from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.progress import my_progress, study_progress
 from sidebyside.annotate.studies import create_study
 from sidebyside.foundation.db import unit_of_work
+from sidebyside.foundation.errors import AssignmentError
 from sidebyside.foundation.models import Assignment, Output, Pair, Rating, System, utcnow
 from tests.conftest import make_long_csv
 

@@ -23,6 +23,7 @@ from sidebyside.annotate.auth import (
     set_role,
 )
 from sidebyside.annotate.demo import load_demo
+from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import AuditEvent, Invite, User, utcnow
 
 
@@ -60,13 +61,13 @@ def test_accounts_without_password_and_inactive_ones_cannot_log_in(session):
     ],
 )
 def test_invalid_accounts_are_refused(session, username, password, role, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         create_user(session, username=username, password=password, role=role)
 
 
 def test_duplicate_username_is_refused(session):
     create_user(session, username="dup", password="pass1234-xyz")
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(InputError, match="already exists"):
         create_user(session, username="dup", password="pass1234-xyz")
 
 
@@ -75,9 +76,9 @@ def test_invite_token_works_once_and_only_its_hash_is_stored(session):
     assert session.exec(select(Invite)).one().token_hash != token
     user = redeem_invite(session, token=token, username="newadmin", password="pass1234-xyz")
     assert user.role == "admin"
-    with pytest.raises(ValueError, match="already been used"):
+    with pytest.raises(InputError, match="already been used"):
         redeem_invite(session, token=token, username="second", password="pass1234-xyz")
-    with pytest.raises(ValueError, match="not valid"):
+    with pytest.raises(InputError, match="not valid"):
         redeem_invite(session, token="made-up", username="third", password="pass1234-xyz")
 
 
@@ -87,7 +88,7 @@ def test_expired_invite_is_refused(session):
     invite.expires_at = utcnow() - timedelta(minutes=1)
     session.add(invite)
     session.commit()
-    with pytest.raises(ValueError, match="expired"):
+    with pytest.raises(InputError, match="expired"):
         redeem_invite(session, token=token, username="late", password="pass1234-xyz")
     assert session.exec(select(User)).all() == []
 
@@ -95,12 +96,12 @@ def test_expired_invite_is_refused(session):
 def test_role_changes_keep_one_admin(session):
     boss = create_user(session, username="boss", password="pass1234-xyz", role="admin")
     ann = create_user(session, username="ann", password="pass1234-xyz")
-    with pytest.raises(ValueError, match="only active admin"):
+    with pytest.raises(InputError, match="only active admin"):
         set_role(session, user=boss, role="annotator")
     set_role(session, user=ann, role="admin")
     set_role(session, user=boss, role="annotator")
     assert (boss.role, ann.role) == ("annotator", "admin")
-    with pytest.raises(ValueError, match="invalid role"):
+    with pytest.raises(InputError, match="invalid role"):
         set_role(session, user=ann, role="root")
 
 
@@ -161,9 +162,9 @@ def test_demo_admin_must_choose_a_new_password_at_first_login(session):
     load_demo(session)
     out = log_in(session, username="admin", password="admin")
     assert out.user is not None and out.must_change_password
-    with pytest.raises(ValueError, match="at least 10"):
+    with pytest.raises(InputError, match="at least 10"):
         change_own_password(session, user=out.user, current="admin", new="adm", again="adm")
-    with pytest.raises(ValueError, match="current password is wrong"):
+    with pytest.raises(InputError, match="current password is wrong"):
         change_own_password(session, user=out.user, current="x", new="a" * 12, again="a" * 12)
     change_own_password(
         session, user=out.user, current="admin", new="tulip-orbit-93", again="tulip-orbit-93"

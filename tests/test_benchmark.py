@@ -161,7 +161,7 @@ def test_cli_json_is_pure_compares_paired_and_stores(models, task_dir, engine):
 def test_unknown_task_is_a_clear_error(models, task_dir):
     args = ["benchmark", "--model", models[0], "--tasks", "tiny_cloze,no_such_task"]
     result = runner.invoke(app, [*args, "--include-path", str(task_dir)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown benchmark task(s): no_such_task" in result.output
 
 

@@ -237,9 +237,9 @@ def test_card_of_the_demo_study_with_every_layer(engine, tiny, tmp_path, monkeyp
 
 def test_card_of_an_unknown_study_is_a_clear_error(engine):
     result = runner.invoke(app, ["card", "nope"])
-    assert result.exit_code == 1 and "nope" in result.output
+    assert result.exit_code == 2 and "nope" in result.output
     result = runner.invoke(app, ["card", "nope", "--format", "pdf"])
-    assert result.exit_code == 1 and "--format must be one of md, html, json" in result.output
+    assert result.exit_code == 2 and "--format must be one of md, html, json" in result.output
 
 
 def test_names_are_untrusted_text_in_html_and_markdown():

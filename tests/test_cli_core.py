@@ -51,10 +51,10 @@ def test_study_create_import_and_errors(db_url, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("prompt_id,prompt,system\n1,Q,s\n")
     res = invoke("import", "exp", str(bad))
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "bad.csv, line 1: missing column(s) output" in res.stderr
     res = invoke("import", "nope", str(good))
-    assert res.exit_code == 1 and "no study 'nope'" in res.stderr
+    assert res.exit_code == 2 and "no study 'nope'" in res.stderr
     listing = invoke("study", "list")
     assert "exp" in listing.output and "pairs      3" in listing.output
 
@@ -63,13 +63,13 @@ def test_annotators_add_list_invite(db_url):
     added = invoke("annotators", "add", "boss", "--admin", "--password", "pass1234-xyz")
     assert added.exit_code == 0
     res = invoke("annotators", "add", "boss", "--password", "pass1234-xyz")
-    assert res.exit_code == 1 and "already exists" in res.stderr
+    assert res.exit_code == 2 and "already exists" in res.stderr
     listing = invoke("annotators", "list").output
     assert "boss" in listing and "admin" in listing and "pass1234-xyz" not in listing
     assert invoke("annotators", "add", "ann", "--password", "pass1234-xyz").exit_code == 0
     assert invoke("annotators", "role", "ann", "admin").exit_code == 0
     res = invoke("annotators", "role", "ghost", "admin")
-    assert res.exit_code == 1 and "no user 'ghost'" in res.stderr
+    assert res.exit_code == 2 and "no user 'ghost'" in res.stderr
     token = invoke("annotators", "invite").output.strip()
     assert len(token) >= 30
 

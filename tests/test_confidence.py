@@ -168,6 +168,6 @@ def test_self_preference_against_the_humans(engine, session: Session):
     frames = load_study_frames(session, b.study.id)
     assert self_preference(frames.judge("openai:gpt"), frames.human, {}, None) is None
     bad = cli.invoke(app, ["families", "sp", "--system", "nobody=gpt"])
-    assert bad.exit_code == 1 and "no system 'nobody'" in bad.output + str(bad.stderr)
+    assert bad.exit_code == 2 and "no system 'nobody'" in bad.output + str(bad.stderr)
     malformed = cli.invoke(app, ["families", "sp", "--system", "tuned"])
-    assert malformed.exit_code == 1
+    assert malformed.exit_code == 2

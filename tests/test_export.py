@@ -10,6 +10,7 @@ import pytest
 from analysis_helpers import build_study, pair_of, rate, verdict
 
 from sidebyside.annotate.export import export_frame, write_export
+from sidebyside.foundation.errors import InputError, NotFound
 
 
 @pytest.fixture
@@ -62,11 +63,11 @@ def test_judgments_and_verdicts(session, built):
     v = export_frame(session, b.study, "verdicts", "judge:openai:gpt")
     assert len(v) == 3 and set(v["judge"]) == {"openai:gpt"}
     assert len(export_frame(session, b.study, "verdicts")) == 14
-    with pytest.raises(LookupError, match="judges: openai:gpt"):
+    with pytest.raises(NotFound, match="judges: openai:gpt"):
         export_frame(session, b.study, "verdicts", "judge:nope")
-    with pytest.raises(ValueError, match="human or 'judge:SPEC'|'human' or 'judge:SPEC'"):
+    with pytest.raises(InputError, match="human or 'judge:SPEC'|'human' or 'judge:SPEC'"):
         export_frame(session, b.study, "verdicts", "robots")
-    with pytest.raises(ValueError, match="unknown export"):
+    with pytest.raises(InputError, match="unknown export"):
         export_frame(session, b.study, "everything")
 
 
@@ -120,7 +121,7 @@ def test_judgment_scores_are_json_text_in_csv(session, built):
 
 
 def test_write_bad_format():
-    with pytest.raises(ValueError, match="unknown format"):
+    with pytest.raises(InputError, match="unknown format"):
         write_export(pd.DataFrame(), "xlsx")
 
 

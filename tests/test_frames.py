@@ -10,6 +10,7 @@ from sidebyside.analysis import columns as col
 from sidebyside.analysis.frames import load_study_frames
 from sidebyside.analysis.judge_scores import load_judge_scores
 from sidebyside.analysis.verdicts import load_verdicts
+from sidebyside.foundation.errors import NotFound
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_empty_study_has_all_columns(session):
 
 
 def test_unknown_study(session):
-    with pytest.raises(LookupError, match="no study 'nope'"):
+    with pytest.raises(NotFound, match="no study 'nope'"):
         load_verdicts(session, "nope")
 
 

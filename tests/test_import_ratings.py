@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from sidebyside.annotate.export import export_frame, write_export
 from sidebyside.annotate.rating_import import import_ratings
-from sidebyside.annotate.sources import ImportValidationError
+from sidebyside.foundation.errors import FileInputError
 from sidebyside.foundation.models import Rating, User
 
 HEADER = "prompt_id,system_a,system_b,annotator,winner,accuracy_a,accuracy_b,comment\n"
@@ -89,7 +89,7 @@ def test_jsonl_import(session, built):
 )
 def test_errors_are_located_and_nothing_is_written(session, built, row, line, column, message):
     data = (HEADER + "p1,tuned,base,u1,a,,,\n" + row + "\n").encode()
-    with pytest.raises(ImportValidationError) as exc:
+    with pytest.raises(FileInputError) as exc:
         import_ratings(session, study=built.study, name="r.csv", data=data)
     err = exc.value
     assert (err.file, err.line, err.column) == ("r.csv", line, column)
@@ -98,14 +98,14 @@ def test_errors_are_located_and_nothing_is_written(session, built, row, line, co
 
 
 def test_header_problems(session, built):
-    with pytest.raises(ImportValidationError, match="missing column.*winner"):
+    with pytest.raises(FileInputError, match="missing column.*winner"):
         import_ratings(
             session,
             study=built.study,
             name="r.csv",
             data=b"prompt_id,system_a,system_b,annotator\n",
         )
-    with pytest.raises(ImportValidationError, match="unknown column 'speed_a'") as exc:
+    with pytest.raises(FileInputError, match="unknown column 'speed_a'") as exc:
         import_ratings(
             session,
             study=built.study,
@@ -113,7 +113,7 @@ def test_header_problems(session, built):
             data=b"prompt_id,system_a,system_b,annotator,winner,speed_a\n",
         )
     assert exc.value.line == 1
-    with pytest.raises(ImportValidationError, match="malformed JSON") as exc:
+    with pytest.raises(FileInputError, match="malformed JSON") as exc:
         import_ratings(session, study=built.study, name="r.jsonl", data=b'{"prompt_id": 1}\n{x')
     assert exc.value.line == 2
 
@@ -121,7 +121,7 @@ def test_header_problems(session, built):
 def test_existing_rating_is_an_error(session, built):
     data = (HEADER + "p0,base,tuned,alice,a,,,\n").encode()
     import_ratings(session, study=built.study, name="r.csv", data=data)
-    with pytest.raises(ImportValidationError, match="already has a rating"):
+    with pytest.raises(FileInputError, match="already has a rating"):
         import_ratings(session, study=built.study, name="r.csv", data=data)
     assert len(ratings(session)) == 1
 

@@ -7,8 +7,9 @@ import json
 import pytest
 from sqlmodel import Session, func, select
 
-from sidebyside.annotate.importing import ImportValidationError, import_sources
+from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.studies import create_study
+from sidebyside.foundation.errors import FileInputError, InputError
 from sidebyside.foundation.models import Output, Pair, Prompt, System
 from tests.conftest import make_long_csv
 
@@ -50,7 +51,7 @@ def test_baseline_pairing_only_pairs_against_baseline(session, study):
 
 
 def test_unknown_baseline_is_an_error(session, study):
-    with pytest.raises(ValueError, match="baseline system 'nope'"):
+    with pytest.raises(InputError, match="baseline system 'nope'"):
         import_sources(
             session,
             study=study,
@@ -141,7 +142,7 @@ def test_multiline_csv_cells_keep_line_numbers(session, study):
         b'prompt_id,prompt,system,output\n1,"multi\nline",base,x\n'
         b'1,"multi\nline",tuned,\n2,,base,z\n'
     )
-    with pytest.raises(ImportValidationError) as exc:
+    with pytest.raises(FileInputError) as exc:
         import_sources(session, study=study, sources=[("m.csv", data)])
     assert (exc.value.line, exc.value.column) == (6, "prompt")
 
@@ -249,7 +250,7 @@ def test_bad_input_names_file_line_column_and_writes_nothing(
 ):
     import_sources(session, study=study, sources=[("good.csv", make_long_csv(3))])
     before = counts(session)
-    with pytest.raises(ImportValidationError) as exc:
+    with pytest.raises(FileInputError) as exc:
         # A good file first: the bad one must roll it back too.
         import_sources(
             session, study=study, sources=[("new.csv", make_long_csv(2, ("u", "v"))), (name, data)]
@@ -265,7 +266,7 @@ def test_conflicting_reimport_rolls_back_everything(session, study):
     import_sources(session, study=study, sources=[("o.csv", make_long_csv(3))])
     before = counts(session)
     changed = make_long_csv(4).replace(b"tuned answer to 2", b"a different answer")
-    with pytest.raises(ImportValidationError, match="already has a different output"):
+    with pytest.raises(FileInputError, match="already has a different output"):
         import_sources(session, study=study, sources=[("o2.csv", changed)])
     assert counts(session) == before  # p3 (new) was not added either
 
@@ -273,7 +274,7 @@ def test_conflicting_reimport_rolls_back_everything(session, study):
 def test_same_prompt_and_system_across_files_must_agree(session, study):
     one = b"prompt_id,prompt,system,output\n1,Q,s,x\n"
     two = b"prompt_id,prompt,system,output\n1,Q,s,y\n"
-    with pytest.raises(ImportValidationError, match="different output in one.csv"):
+    with pytest.raises(FileInputError, match="different output in one.csv"):
         import_sources(session, study=study, sources=[("one.csv", one), ("two.csv", two)])
     assert counts(session) == (0, 0, 0, 0)
 
@@ -308,7 +309,7 @@ def test_categories_from_every_format(session, study):
     # A later file may not change a category (and changes nothing else then).
     before = counts(session)
     more = b"prompt_id,prompt,system,output,category\np1,Sort a list,big,x,maths\n"
-    with pytest.raises(ImportValidationError, match="already in the study with category 'coding'"):
+    with pytest.raises(FileInputError, match="already in the study with category 'coding'"):
         import_sources(session, study=study, sources=[("m.csv", more)])
     assert counts(session) == before
 
@@ -318,7 +319,7 @@ def test_one_prompt_with_two_categories_in_a_file_is_refused(session, study):
         b"prompt_id,prompt,system,output,category\n"
         b"p1,Sort a list,base,b1,coding\np1,Sort a list,tuned,t1,writing\n"
     )
-    with pytest.raises(ImportValidationError) as err:
+    with pytest.raises(FileInputError) as err:
         import_sources(session, study=study, sources=[("c.csv", bad)])
     assert (err.value.line, err.value.column) == (3, "category")
     assert "'writing' here but 'coding' on line 2" in str(err.value)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from sidebyside.analysis.report import report_for_study
 from sidebyside.cli.main import app
+from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import JudgeVerdict, Judgment
 from sidebyside.judge.service import JudgeRunConfig, run_judges
 from sidebyside.judge.templates import resolve_template
@@ -106,7 +107,7 @@ def test_ensemble_and_baselines_under_an_own_template(engine, session, server, s
 def test_a_broken_template_is_refused_before_any_call(tmp_path, edit, message):
     path = tmp_path / "bad.txt"
     path.write_text(edit(STRICT), encoding="utf-8")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         resolve_template(str(path), "pairwise")
 
 
@@ -120,7 +121,7 @@ def test_cli_template_option(engine, session, server, strict, tmp_path):
     missing = runner.invoke(
         app, ["judge", study.name, "-j", spec, "--template", str(tmp_path / "nope.txt")]
     )
-    assert missing.exit_code == 1 and "does not exist" in missing.stderr
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
     unknown = runner.invoke(app, ["judge", study.name, "-j", spec, "--template", "pairwise_v9"])
-    assert unknown.exit_code == 1 and "no prompt template 'pairwise_v9'" in unknown.stderr
+    assert unknown.exit_code == 2 and "no prompt template 'pairwise_v9'" in unknown.stderr
     assert server.count == 4

@@ -10,9 +10,10 @@ from sqlmodel import Session, select
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from sidebyside.foundation.errors import InputError, ModelLoadError  # noqa: E402
 from sidebyside.foundation.models import Judgment  # noqa: E402
 from sidebyside.judge.providers import load_judge  # noqa: E402
-from sidebyside.judge.providers.base import JudgeRequest, ProviderUnavailable  # noqa: E402
+from sidebyside.judge.providers.base import JudgeRequest  # noqa: E402
 from sidebyside.judge.service import JudgeRunConfig, run_judges  # noqa: E402
 from sidebyside.judge.specs import parse_spec  # noqa: E402
 from tests.judge_helpers import make_study  # noqa: E402
@@ -96,7 +97,7 @@ async def test_bfloat16_path_runs_on_cpu(tiny_model):
     # Equal inputs give equal answers (no padding, so no rounding differences in bf16).
     one = await judge.complete(requests[1])
     assert [c.text for c in judge.generate([requests[1], requests[1]])] == [one.text] * 2
-    with pytest.raises(ProviderUnavailable, match="unknown dtype 'int8'"):
+    with pytest.raises(InputError, match="unknown dtype 'int8'"):
         load_judge(parse_spec(f"hf:{tiny_model}"), device="cpu", dtype="int8")
 
 
@@ -117,5 +118,5 @@ def test_chat_template_is_used_when_the_tokenizer_has_one(tiny_model):
 
 
 def test_missing_model_directory_is_one_clear_line(tmp_path):
-    with pytest.raises(ProviderUnavailable, match="no such model directory"):
+    with pytest.raises(ModelLoadError, match="no such model directory"):
         load_judge(parse_spec(f"hf:{tmp_path / 'nope'}"))

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from sidebyside.foundation.errors import InputError
 from sidebyside.judge.pricing import PRICES_ENV, Prices, estimate_tokens
 
 
@@ -60,7 +61,7 @@ def test_override_by_environment_and_argument(tmp_path, monkeypatch):
 def test_bad_price_file_names_the_file(tmp_path, content, message):
     path = tmp_path / "p.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(InputError, match=message) as info:
         Prices.load(path)
     assert str(path) in str(info.value)
 

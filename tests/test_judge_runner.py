@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from sidebyside.foundation.errors import ConfigError
 from sidebyside.foundation.models import JudgeVerdict, Judgment
 from sidebyside.judge.runner import Progress
 from sidebyside.judge.service import JudgeRunConfig, run_judges, run_judges_async
@@ -167,7 +168,7 @@ def test_budget_stops_before_exceeding(engine, session, study, server, tmp_path:
 
 
 def test_budget_needs_known_prices(engine, study, server):
-    with pytest.raises(ValueError, match="--max-cost needs prices"):
+    with pytest.raises(ConfigError, match="--max-cost needs prices"):
         run_judges(engine, study.name, config(oa(server), max_cost=1.0))
     assert server.count == 0
 

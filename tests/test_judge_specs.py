@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sidebyside.judge.specs import JudgeSpec, SpecError, parse_spec, parse_specs
+from sidebyside.foundation.errors import SpecError
+from sidebyside.judge.specs import JudgeSpec, parse_spec, parse_specs
 
 
 @pytest.mark.parametrize(

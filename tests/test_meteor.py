@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sidebyside.foundation.errors import ConfigError
 from sidebyside.metrics import meteor as mt
 
 # nltk.translate.meteor_score's docstring example
@@ -95,7 +96,7 @@ def test_clear_error_without_any_wordnet(monkeypatch, tmp_path, fresh_loader):
     monkeypatch.setattr(mt, "DEBIAN_WORDNET_DIR", tmp_path / "nowhere")
     monkeypatch.delenv("WNSEARCHDIR", raising=False)
     monkeypatch.delenv("WNHOME", raising=False)
-    with pytest.raises(mt.WordNetMissing) as err:
+    with pytest.raises(ConfigError) as err:
         mt.load_wordnet()
     assert "nltk.downloader wordnet" in str(err.value)
     assert "apt-get install wordnet-base" in str(err.value)
@@ -104,7 +105,7 @@ def test_clear_error_without_any_wordnet(monkeypatch, tmp_path, fresh_loader):
 
 def test_incomplete_directory_names_missing_files(tmp_path):
     (tmp_path / "data.noun").write_text("")
-    with pytest.raises(mt.WordNetMissing, match=r"missing index\.noun.*data\.verb"):
+    with pytest.raises(ConfigError, match=r"missing index\.noun.*data\.verb"):
         mt.os_wordnet_reader(tmp_path)
 
 

@@ -124,15 +124,15 @@ def test_perplexity_plain_output_and_input_errors(db_url, models, text_files, tm
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok"}\n{"body": "no text"}\n')
     res = invoke("perplexity", "--model", models[0], "--texts", str(bad))
-    assert res.exit_code == 1 and "bad.jsonl, line 2, column text" in res.stderr
+    assert res.exit_code == 2 and "bad.jsonl, line 2, column text" in res.stderr
     res = invoke("perplexity", "--model", models[0], "--texts", str(general), "--batch-size", "0")
-    assert res.exit_code == 1 and "--batch-size" in res.stderr
+    assert res.exit_code == 2 and "--batch-size" in res.stderr
     res = invoke("perplexity", "--model", str(tmp_path / "nope"), "--texts", str(general))
-    assert res.exit_code == 1 and "could not load model" in res.stderr
+    assert res.exit_code == 2 and "could not load model" in res.stderr
     res = invoke("perplexity", "--model", models[0], "--texts", str(general), "--study", "zzz")
-    assert res.exit_code == 1 and "no study 'zzz'" in res.stderr
+    assert res.exit_code == 2 and "no study 'zzz'" in res.stderr
     res = invoke("perplexity", "--model", models[0], "--texts", str(general), "--dtype", "int8")
-    assert res.exit_code == 1 and "--dtype" in res.stderr
+    assert res.exit_code == 2 and "--dtype" in res.stderr
 
 
 def _study_with_references(db_url: str) -> None:
@@ -206,14 +206,14 @@ def test_metrics_on_files(tmp_path):
     r_short = tmp_path / "short.txt"
     r_short.write_text("pos\n")
     res = invoke("metrics", "--predictions", str(p_txt), "--references", str(r_short))
-    assert res.exit_code == 1 and "has 3 items but" in res.stderr
+    assert res.exit_code == 2 and "has 3 items but" in res.stderr
     res = invoke("metrics", "--predictions", str(p_txt))
-    assert res.exit_code == 1 and "go together" in res.stderr
+    assert res.exit_code == 2 and "go together" in res.stderr
     res = invoke("metrics")
-    assert res.exit_code == 1 and "STUDY" in res.stderr
+    assert res.exit_code == 2 and "STUDY" in res.stderr
     refs.write_text('{"id": 1, "reference": "a"}\n')
     res = invoke("metrics", "--predictions", str(preds), "--references", str(refs))
-    assert res.exit_code == 1 and "no reference for id(s) '2'" in res.stderr
+    assert res.exit_code == 2 and "no reference for id(s) '2'" in res.stderr
 
 
 def test_contamination_command(tmp_path):
@@ -241,4 +241,4 @@ def test_contamination_command(tmp_path):
     plain = invoke("contamination", "--train", str(train), "--eval", str(ev))
     assert "1 of 3 evaluation items" in plain.stdout and "fewer than 8 words" in plain.stdout
     res = invoke("contamination", "--train", str(tmp_path / "none.txt"), "--eval", str(ev))
-    assert res.exit_code == 1 and "no such file" in res.stderr
+    assert res.exit_code == 2 and "no such file" in res.stderr

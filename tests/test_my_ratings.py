@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from sidebyside.analysis.frames import load_study_frames
-from sidebyside.annotate.assignment import AssignmentError, next_assignment, submit_rating
+from sidebyside.annotate.assignment import next_assignment, submit_rating
 from sidebyside.annotate.auth import create_user
 from sidebyside.annotate.my_ratings import (
     UNDO_WINDOW,
@@ -20,6 +20,7 @@ from sidebyside.annotate.my_ratings import (
 )
 from sidebyside.annotate.progress import my_progress
 from sidebyside.foundation.enums import AssignmentStatus
+from sidebyside.foundation.errors import AssignmentError
 from sidebyside.foundation.models import Assignment, Rating, RatingRevision, utcnow
 
 CRITERIA = ("Accuracy", "Relevance", "Format compliance", "Fluency")

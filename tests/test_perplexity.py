@@ -18,6 +18,7 @@ try:  # tests/ may or may not be a package
 except ImportError:  # pragma: no cover
     from tiny_lm import SENTENCES, ReferenceLM, build_tiny_gpt2
 
+from sidebyside.foundation.errors import FileInputError, InputError
 from sidebyside.metrics.perplexity import (
     EmptyTextWarning,
     PerplexityScorer,
@@ -230,8 +231,12 @@ def test_windows_tile_every_target_once():
 
 
 def test_bad_arguments_are_clear(tiny_models):
-    with pytest.raises(ValueError, match="batch size"):
+    with pytest.raises(InputError, match="batch size"):
         _scorer(tiny_models["bos"], batch_size=0)
+    with pytest.raises(InputError, match="--max-length must be at least 2"):
+        _scorer(tiny_models["bos"], max_length=1)
+    with pytest.raises(InputError, match="--stride must be at least 1"):
+        _scorer(tiny_models["bos"], stride=-1)
     with pytest.raises(ValueError, match="padding_side"):
         _scorer(tiny_models["bos"], padding_side="middle")
 
@@ -248,13 +253,13 @@ def test_read_texts_formats(tmp_path):
     assert read_texts(jl) == ["x", "y"]
     bad = tmp_path / "d.jsonl"
     bad.write_text('{"text": "x"}\n{"txt": "y"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"d.jsonl, line 2, column text: .*'text'"):
+    with pytest.raises(FileInputError, match=r"d.jsonl, line 2, column text: .*'text'"):
         read_texts(bad)
     broken = tmp_path / "e.jsonl"
     broken.write_text('{"text": "x"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"e.jsonl, line 1, column \d+: malformed JSON"):
+    with pytest.raises(FileInputError, match=r"e.jsonl, line 1, column \d+: malformed JSON"):
         read_texts(broken)
-    with pytest.raises(ValueError, match="no such file"):
+    with pytest.raises(FileInputError, match="no such file"):
         read_texts(tmp_path / "missing.txt")
 
 
@@ -308,7 +313,7 @@ def test_auto_batch_backs_off_on_out_of_memory(tiny_models, monkeypatch):
 
     fixed = _scorer(tiny_models["bos"], batch_size=4)
     monkeypatch.setattr(fixed, "_forward", forward)
-    with pytest.raises(RuntimeError, match="smaller batch size"):
+    with pytest.raises(InputError, match="smaller batch size"):
         fixed.score(TEXTS)
 
 

@@ -70,4 +70,4 @@ def test_power_command():
     out = runner.invoke(app, ["power", "--prompts", "194"])
     assert out.exit_code == 0 and "win rate of 0.600 or more (or 0.400 or less)" in out.stdout
     both = runner.invoke(app, ["power", "--prompts", "10", "--win-rate", "0.6"])
-    assert both.exit_code == 1 and "exactly one of" in both.stderr
+    assert both.exit_code == 2 and "exactly one of" in both.stderr

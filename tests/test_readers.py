@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sidebyside.foundation.errors import FileInputError, InputError
 from sidebyside.foundation.readers import (
-    InputError,
     csv_records,
     decode,
     json_records,
@@ -15,25 +15,23 @@ from sidebyside.foundation.readers import (
 )
 
 
-def _error(call, *args, **kwargs) -> InputError:
-    with pytest.raises(InputError) as info:
+def _error(call, *args, **kwargs) -> FileInputError:
+    with pytest.raises(FileInputError) as info:
         call(*args, **kwargs)
     return info.value
 
 
 def test_error_names_file_line_and_column():
-    err = InputError("o.csv", "'output' is empty", line=3, column="output")
+    err = FileInputError("o.csv", "'output' is empty", line=3, column="output")
     assert str(err) == "o.csv, line 3, column output: 'output' is empty"
-    assert isinstance(err, ValueError)
-    assert str(InputError("o.csv", "no such file")) == "o.csv: no such file"
+    assert isinstance(err, InputError)
+    assert str(FileInputError("o.csv", "no such file")) == "o.csv: no such file"
 
 
 def test_every_importer_raises_the_one_error_type():
-    from sidebyside.annotate.sources import ImportValidationError
     from sidebyside.judge.importer import ImportJudgmentsError
 
-    assert ImportValidationError is InputError
-    assert issubclass(ImportJudgmentsError, InputError)
+    assert issubclass(ImportJudgmentsError, FileInputError)
 
 
 def test_unterminated_quote_is_refused_with_file_and_line():

@@ -127,7 +127,7 @@ def test_keying_by_real_prompts_lists_every_differing_cell(tmp_path):
     import hashlib
 
     from sidebyside.annotate.sources import parse_source
-    from sidebyside.foundation.readers import InputError
+    from sidebyside.foundation.errors import FileInputError
 
     rows = []
     for i in json.loads((REF / "testset-v1.json").read_text()):
@@ -137,7 +137,7 @@ def test_keying_by_real_prompts_lists_every_differing_cell(tmp_path):
         pid = hashlib.sha1(prompt.encode()).hexdigest()[:12]
         rows.append(json.dumps({"prompt_id": pid, "prompt": prompt, "system_a": sa,
                                 "output_a": oa, "system_b": sb, "output_b": ob}))  # fmt: skip
-    with pytest.raises(InputError) as info:
+    with pytest.raises(FileInputError) as info:
         parse_source("pandalm.jsonl", "\n".join(rows).encode())
     message = str(info.value)
     assert "17 (prompt_id, system) cell(s) have a different output text" in message
@@ -148,9 +148,9 @@ def test_keying_by_real_prompts_lists_every_differing_cell(tmp_path):
 
 def test_a_json_true_output_says_how_to_fix_it():
     from sidebyside.annotate.sources import parse_source
-    from sidebyside.foundation.readers import InputError
+    from sidebyside.foundation.errors import FileInputError
 
     row = {"prompt_id": "1", "prompt": "p", "system_a": "x", "output_a": True,
            "system_b": "y", "output_b": "z"}  # fmt: skip
-    with pytest.raises(InputError, match="got bool true: write the answer as a JSON string"):
+    with pytest.raises(FileInputError, match="got bool true: write the answer as a JSON string"):
         parse_source("t.jsonl", json.dumps(row).encode())

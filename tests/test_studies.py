@@ -10,7 +10,7 @@ from sidebyside.annotate.auth import create_user
 from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.studies import create_study, update_study
 from sidebyside.foundation.db import init_db, schema_version
-from sidebyside.foundation.errors import ConfigError
+from sidebyside.foundation.errors import ConfigError, InputError, NotFound
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.migrations.legacy import SCHEMA_VERSION
 from sidebyside.foundation.models import Pair, Prompt, Rating
@@ -32,7 +32,7 @@ def test_rubric_validation(tmp_path):
         Rubric(criteria=[Criterion(name="x")], scale_min=3, scale_max=3)
     bad = tmp_path / "r.json"
     bad.write_text('{"criteria": [], "colour": "red"}')
-    with pytest.raises(ValueError, match="r.json: not a valid rubric"):
+    with pytest.raises(InputError, match="r.json: not a valid rubric"):
         Rubric.from_file(bad)
 
 
@@ -40,9 +40,9 @@ def test_lookup_by_name_or_id_and_clear_error(session):
     study = create_study(session, name="alpha")
     assert get_study(session, "alpha").id == study.id
     assert get_study(session, str(study.id)).id == study.id
-    with pytest.raises(LookupError, match="no study 'beta' \\(known studies: 'alpha'\\)"):
+    with pytest.raises(NotFound, match="no study 'beta' \\(known studies: 'alpha'\\)"):
         get_study(session, "beta")
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(InputError, match="already exists"):
         create_study(session, name="alpha")
 
 
@@ -60,7 +60,7 @@ def test_rubric_is_editable_until_the_first_rating(session, study_with_pairs):
         preference="A",
         scores={"Helpfulness": {"A": 7, "B": 2}},
     )
-    with pytest.raises(ValueError, match="already has ratings"):
+    with pytest.raises(InputError, match="already has ratings"):
         update_study(session, study=study, rubric=default_rubric())
     update_study(session, study=study, k=4)  # k may still change
 

@@ -33,6 +33,29 @@ def test_sacrebleu_documented_example():
     assert got["bleu"].n == 3
 
 
+def test_corpus_statistics_rescore_as_sacrebleu_scores_each_resample():
+    """The bootstrap rescoring of summed segment statistics (metrics.corpus_stats) gives what
+    sacrebleu's public corpus_score gives on the resampled corpus, several references too."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    from sidebyside.metrics import corpus_stats as cs
+
+    hyps = [*SACREBLEU_SYS, "A dog.", "", "the man , bitten !"]
+    refs = [list(r) for r in zip(*SACREBLEU_REFS, strict=True)] + [["A cat."], ["x"], ["y", "z"]]
+    rng = np.random.default_rng(3)
+    for metric, statistics, rescore in (
+        (BLEU(), cs.bleu_statistics, cs.bleu_from_statistics),
+        (CHRF(), cs.chrf_statistics, cs.chrf_score),
+    ):
+        stats = statistics(metric, hyps, refs)
+        for _ in range(20):
+            idx = rng.integers(0, len(hyps), len(hyps))
+            sample = [refs[i] for i in idx]
+            streams = [[r[j] if j < len(r) else r[0] for r in sample] for j in range(2)]
+            expected = metric.corpus_score([hyps[i] for i in idx], streams).score
+            assert rescore(metric, stats[idx].sum(axis=0)) == pytest.approx(expected, abs=1e-9)
+
+
 def test_rouge_score_documented_example():
     # rouge-score's README: score('The quick brown fox jumps over the lazy dog',
     #                            'The quick brown dog jumps on the log.')

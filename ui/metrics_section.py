@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from sidebyside.ui.db import db_session
+from sidebyside.ui.errors import show_error
 
 
 def _pct(x: float | None) -> str:
@@ -113,8 +114,8 @@ def _run_form(study_id: int) -> None:
         else:
             st.error("Upload a texts file or give its path on the server.")
             return
-    except ValueError as exc:
-        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+        show_error(exc, "reading the texts")
         return
     _launch(
         study_id,
@@ -153,9 +154,9 @@ def _launch(study_id, model, texts, name, max_length, stride, device, dtype) -> 
                 stride=stride,
                 progress=progress,
             )
-    except (OSError, ValueError, RuntimeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
         bar.empty()
-        st.error(f"The run failed: {exc}")
+        show_error(exc, "scoring the texts", prefix="The run failed: ")
         return
     for w in caught:
         st.warning(str(w.message))
@@ -192,8 +193,8 @@ def _metrics_table(study_id: int) -> None:
                 study = session.get(Study, study_id)
                 try:
                     compute_study_metrics(session, study=study, labels=labels)
-                except ValueError as exc:
-                    st.error(str(exc))
+                except Exception as exc:  # noqa: BLE001 - a user error's message, else an id
+                    show_error(exc, "computing the metrics")
                     return
             st.rerun()
 

@@ -2,7 +2,7 @@
 
 Each provider declares itself in its own module (``INFO``, see :mod:`judge.providers.registry`).
 Importing this package imports no SDK and no torch: a provider's SDK is imported only when a
-judge of that provider is built, and a missing SDK or key raises :class:`ProviderUnavailable`
+judge of that provider is built, and a missing SDK or key raises :class:`ConfigError`
 with a one-line message saying what to install or set.
 """
 
@@ -15,14 +15,9 @@ import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from sidebyside.foundation.errors import ConfigError, NotFound
 from sidebyside.judge.providers import registry
-from sidebyside.judge.providers.base import (
-    Completion,
-    Judge,
-    JudgeRequest,
-    ProviderError,
-    ProviderUnavailable,
-)
+from sidebyside.judge.providers.base import Completion, Judge, JudgeRequest
 from sidebyside.judge.providers.registry import ProviderInfo
 
 log = logging.getLogger(__name__)
@@ -34,9 +29,7 @@ __all__ = [
     "Completion",
     "Judge",
     "JudgeRequest",
-    "ProviderError",
     "ProviderInfo",
-    "ProviderUnavailable",
     "api_key",
     "key_withheld",
     "load_judge",
@@ -113,7 +106,7 @@ def api_key(spec: JudgeSpec) -> str:
     if key:
         return key
     if env and is_official(spec):
-        raise ProviderUnavailable(
+        raise ConfigError(
             f"judge {spec.name} needs an API key: set {env} "
             f"(or point it at a local server with {spec.provider}:MODEL@URL)"
         )
@@ -121,12 +114,12 @@ def api_key(spec: JudgeSpec) -> str:
 
 
 def provider_class(provider: str) -> type:
-    """Import a provider's SDK, then its class; raise ProviderUnavailable naming the pip extra
-    if the SDK or library is missing."""
+    """Import a provider's SDK, then its class; ``NotFound`` for an unknown provider,
+    ``ConfigError`` naming the pip extra if the SDK or library is missing."""
     try:
         info = registry.get(provider)
     except KeyError as exc:
-        raise ProviderUnavailable(exc.args[0]) from None
+        raise NotFound(exc.args[0]) from None
     module_name, _, attr = info.target.partition(":")
     try:
         for name in info.requires:
@@ -138,14 +131,12 @@ def provider_class(provider: str) -> type:
     except ImportError as exc:
         missing = exc.name or "a missing package"
         install = f"sidebyside[{info.extra}]" if info.extra else missing
-        raise ProviderUnavailable(
-            f"{provider}: judges need {missing}: pip install '{install}'"
-        ) from exc
+        raise ConfigError(f"{provider}: judges need {missing}: pip install '{install}'") from exc
     return getattr(module, attr)
 
 
 def load_judge(spec: JudgeSpec, **options: object) -> Judge:
     """Build the judge for ``spec`` (options: ``timeout`` for API judges, ``batch_size`` and
-    ``max_new_tokens`` for hf). Fails fast with ProviderUnavailable."""
+    ``max_new_tokens`` for hf). Fails fast with ConfigError."""
     cls = provider_class(spec.provider)
     return cls(spec, **options)

@@ -1,8 +1,9 @@
 """What every provider speaks: one request in, one completion out, errors classified.
 
 Providers only talk; the runner owns policy (concurrency, retries, timeouts' consequences,
-cache, cost). A provider turns its SDK's exceptions into :class:`ProviderError` saying whether
-a retry may help and how long the server asked us to wait.
+cache, cost). A provider turns its SDK's exceptions into ``foundation.errors.ProviderError``
+saying whether a retry may help and how long the server asked us to wait; a provider that
+cannot be used here at all (SDK not installed, key not set) raises ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sidebyside.foundation.enums import JudgeMode
+from sidebyside.foundation.errors import ProviderError
 
 if TYPE_CHECKING:  # judge.specs imports the registry, so this package must not import it back
     from sidebyside.judge.specs import JudgeSpec
@@ -49,31 +51,6 @@ class Completion:
     input_tokens: int | None = None
     output_tokens: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
-
-
-class ProviderError(Exception):
-    """A failed call. ``retryable``: a retry may succeed (429, 5xx, timeout, broken body).
-    ``fatal``: no call of this judge can succeed (bad key, unknown model): stop the judge."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        status: int | None = None,
-        fatal: bool = False,
-    ):
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.status = status
-        self.fatal = fatal
-
-
-class ProviderUnavailable(RuntimeError):
-    """The provider cannot be used at all here (SDK not installed, key not set). The message is
-    one line saying what to install or set."""
 
 
 @runtime_checkable
