@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sidebyside.analysis import columns as col
 from sidebyside.analysis.calibration import first_position_rate, prefers_longer_rate
 from sidebyside.analysis.winrates import sign_test
 
@@ -31,10 +32,10 @@ def _median(values: list[float | None]) -> float | None:
 
 
 def _per_annotator(g: pd.DataFrame) -> dict[str, Any]:
-    pref = g["preference"]
+    pref = g[col.PREFERENCE]
     first_rate, n_first = first_position_rate(g)
     first_wins = round(first_rate * n_first) if n_first else 0
-    times = g["time_spent_s"].dropna().astype(float)
+    times = g[col.TIME_SPENT_S].dropna().astype(float)
     return {
         "n_ratings": int(len(g)),
         "tie_rate": float((pref == "tie").mean()),
@@ -85,7 +86,7 @@ def annotator_quality(
         return None
     by_loo = {r["annotator"]: r for r in loo or []}
     rows = []
-    for name, g in human.groupby("annotator", sort=True):
+    for name, g in human.groupby(col.ANNOTATOR, sort=True):
         r = by_loo.get(name, {})
         rows.append(
             {

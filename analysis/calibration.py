@@ -35,8 +35,8 @@ def pair_counts(human: pd.DataFrame) -> pd.DataFrame:
     """Votes per pair: columns a, b, tie indexed by pair_id (sorted)."""
     if human.empty:
         return pd.DataFrame(columns=list(CODES), dtype=int)
-    pairs, labels = pd.factorize(human["pair_id"].to_numpy(), sort=True)
-    codes = _codes(human["preference"])
+    pairs, labels = pd.factorize(human[col.PAIR_ID].to_numpy(), sort=True)
+    codes = _codes(human[col.PREFERENCE])
     counts = np.zeros((len(labels), len(CODES)), dtype=int)
     np.add.at(counts, (pairs, codes), 1)
     return pd.DataFrame(counts, index=pd.Index(labels, name="pair_id"), columns=list(CODES))
@@ -71,11 +71,11 @@ def agreement_with_majority(judge: pd.DataFrame, human: pd.DataFrame) -> dict[st
     if judge.empty or human.empty:
         return empty
     maj = human_majority(human)
-    j = judge.drop_duplicates("pair_id").set_index("pair_id")
+    j = judge.drop_duplicates(col.PAIR_ID).set_index(col.PAIR_ID)
     shared = j.index.intersection(maj.index)
     if len(shared) == 0:
         return empty
-    jp = j.loc[shared, "preference"].to_numpy()
+    jp = j.loc[shared, col.PREFERENCE].to_numpy()
     hp = maj.loc[shared].to_numpy()
     decisive = (jp != "tie") & (hp != "tie")
     from sklearn.metrics import confusion_matrix
@@ -117,12 +117,12 @@ def loo_comparison(judge: pd.DataFrame | None, human: pd.DataFrame) -> dict[str,
         return out
     h = human
     if judge is not None:
-        h = human[human["pair_id"].isin(judge["pair_id"])]
+        h = human[human[col.PAIR_ID].isin(judge[col.PAIR_ID])]
     if h.empty:
         return out
     counts = pair_counts(h)
-    row_pos = counts.index.get_indexer(h["pair_id"])
-    codes = _codes(h["preference"])
+    row_pos = counts.index.get_indexer(h[col.PAIR_ID])
+    codes = _codes(h[col.PREFERENCE])
     others = counts.to_numpy()[row_pos].copy()
     others[np.arange(len(codes)), codes] -= 1
     tie = CODES.index("tie")
@@ -135,8 +135,8 @@ def loo_comparison(judge: pd.DataFrame | None, human: pd.DataFrame) -> dict[str,
     dec_h = valid & (codes != tie) & (maj != tie)
     out["human_no_ties"] = float((codes == maj)[dec_h].mean()) if dec_h.any() else None
     if judge is not None:
-        jmap = judge.drop_duplicates("pair_id").set_index("pair_id")["preference"]
-        jcodes = _codes(jmap.reindex(h["pair_id"]).to_numpy())
+        jmap = judge.drop_duplicates(col.PAIR_ID).set_index(col.PAIR_ID)[col.PREFERENCE]
+        jcodes = _codes(jmap.reindex(h[col.PAIR_ID]).to_numpy())
         out["judge"] = float((jcodes == maj)[valid].mean())
         dec_j = valid & (jcodes != tie) & (maj != tie)
         out["judge_no_ties"] = float((jcodes == maj)[dec_j].mean()) if dec_j.any() else None
@@ -148,11 +148,11 @@ def position_consistency(judge: pd.DataFrame) -> tuple[float | None, int]:
     pairs where both orders produced a verdict; and that number of pairs."""
     if judge.empty:
         return None, 0
-    both = judge["winner_ab"].notna() & judge["winner_ba"].notna()
+    both = judge[col.WINNER_AB].notna() & judge[col.WINNER_BA].notna()
     n = int(both.sum())
     if n == 0:
         return None, 0
-    same = judge.loc[both, "winner_ab"] == judge.loc[both, "winner_ba"]
+    same = judge.loc[both, col.WINNER_AB] == judge.loc[both, col.WINNER_BA]
     return float(same.mean()), n
 
 
@@ -164,15 +164,15 @@ def first_position_rate(df: pd.DataFrame) -> tuple[float | None, int]:
     """
     if df.empty:
         return None, 0
-    if "winner_ab" in df and (df["winner_ab"].notna().any() or df["winner_ba"].notna().any()):
-        ab = df["winner_ab"][df["winner_ab"].isin(["a", "b"])]
-        ba = df["winner_ba"][df["winner_ba"].isin(["a", "b"])]
+    if col.WINNER_AB in df and (df[col.WINNER_AB].notna().any() or df[col.WINNER_BA].notna().any()):
+        ab = df[col.WINNER_AB][df[col.WINNER_AB].isin(["a", "b"])]
+        ba = df[col.WINNER_BA][df[col.WINNER_BA].isin(["a", "b"])]
         n = len(ab) + len(ba)
         first = int((ab == "a").sum() + (ba == "b").sum())
     else:
-        known = df[df["first_shown"].isin(["a", "b"]) & df["preference"].isin(["a", "b"])]
+        known = df[df[col.FIRST_SHOWN].isin(["a", "b"]) & df[col.PREFERENCE].isin(["a", "b"])]
         n = len(known)
-        first = int((known["preference"] == known["first_shown"]).sum())
+        first = int((known[col.PREFERENCE] == known[col.FIRST_SHOWN]).sum())
     return (first / n if n else None), n
 
 
@@ -181,13 +181,13 @@ def prefers_longer_rate(df: pd.DataFrame) -> tuple[float | None, int]:
     longer output (0.5 = no verbosity bias). Returns (rate, n)."""
     if df.empty:
         return None, 0
-    la, lb = df["len_a"].astype(float), df["len_b"].astype(float)
-    keep = df["preference"].isin(["a", "b"]) & (la != lb) & la.notna() & lb.notna()
+    la, lb = df[col.LEN_A].astype(float), df[col.LEN_B].astype(float)
+    keep = df[col.PREFERENCE].isin(["a", "b"]) & (la != lb) & la.notna() & lb.notna()
     n = int(keep.sum())
     if n == 0:
         return None, 0
     longer = np.where(la[keep] > lb[keep], "a", "b")
-    return float((df.loc[keep, "preference"].to_numpy() == longer).mean()), n
+    return float((df.loc[keep, col.PREFERENCE].to_numpy() == longer).mean()), n
 
 
 def score_correlations(judge_scores: pd.DataFrame, human: pd.DataFrame, criteria: list[str]):
@@ -269,8 +269,8 @@ def calibrate(
         "prefers_longer_rate": longer,
         "n_length_decisive": n_longer,
         "human_prefers_longer_rate": human_longer,
-        "tie_rate": float((judge["preference"] == "tie").mean()) if n else None,
-        "inconsistent_rate": float(judge["inconsistent"].fillna(False).astype(bool).mean())
+        "tie_rate": float((judge[col.PREFERENCE] == "tie").mean()) if n else None,
+        "inconsistent_rate": float(judge[col.INCONSISTENT].fillna(False).astype(bool).mean())
         if n
         else None,
         "score_correlation": score_correlations(judge_scores, human, criteria or [])

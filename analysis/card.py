@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import percentile_ci, resample_sums
 from sidebyside.analysis.report_rows import CardRow, EvaluationCard
 
@@ -268,14 +269,15 @@ def judge_score_rows(scores: pd.DataFrame, base: str, others: list[str], conf: f
     rows = []
     if scores is None or scores.empty:
         return rows
-    has_overall = scores.groupby("judge")["criterion"].transform(lambda c: (c == "overall").any())
-    scores = scores[~has_overall | (scores["criterion"] == "overall")]
-    overall = scores.groupby(["judge", "pair_id", "side", "system"], sort=False)["score"].mean()
-    overall = overall.reset_index()
-    for judge, group in overall.groupby("judge", sort=False):
-        b = group.loc[group["system"] == base, "score"].to_numpy(dtype=float)
+    is_overall = scores[col.CRITERION] == col.OVERALL
+    has_overall = is_overall.groupby(scores[col.JUDGE]).transform("any")
+    scores = scores[~has_overall | is_overall]
+    per_output = [col.JUDGE, col.PAIR_ID, col.SIDE, col.SYSTEM_NAME]
+    overall = scores.groupby(per_output, sort=False)[col.SCORE].mean().reset_index()
+    for judge, group in overall.groupby(col.JUDGE, sort=False):
+        b = group.loc[group[col.SYSTEM_NAME] == base, col.SCORE].to_numpy(dtype=float)
         for system in others:
-            o = group.loc[group["system"] == system, "score"].to_numpy(dtype=float)
+            o = group.loc[group[col.SYSTEM_NAME] == system, col.SCORE].to_numpy(dtype=float)
             if len(b) == 0 or len(o) == 0:
                 continue
             change_ci: tuple[float | None, float | None] = (None, None)

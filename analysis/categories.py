@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sidebyside.analysis import columns as col
 from sidebyside.analysis import winrates as wr
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, stratified_resample_sums
 from sidebyside.analysis.headline import decide
@@ -52,17 +53,17 @@ def by_category(
     """Win-rate rows per category, each with a ``category`` key and the ``winner`` the
     headline's rule names (None: no clear winner), in the orientation of the ``overall``
     rows; None when no prompt has a category."""
-    if votes.empty or "category" not in votes or votes["category"].isna().all():
+    if votes.empty or col.CATEGORY not in votes or votes[col.CATEGORY].isna().all():
         return None
-    votes = votes[["prompt_id", "system_a", "system_b", "preference", "category"]]
+    votes = votes[[col.PROMPT_ID, col.SYSTEM_A, col.SYSTEM_B, col.PREFERENCE, col.CATEGORY]]
     oriented = {(r["system_a"], r["system_b"]) for r in overall or []}
-    labels = votes["category"].fillna(UNCATEGORISED)
+    labels = votes[col.CATEGORY].fillna(UNCATEGORISED)
     order = wr.system_order(votes, systems)
     boots: dict[Any, np.ndarray] = {}
     if n_boot > 0:
         # One stratified resample (prompts within their category) for all categories.
         per_prompt, prompts = wr.per_prompt_wins(votes, order)
-        first_label = labels.groupby(votes["prompt_id"].to_numpy()).first()
+        first_label = labels.groupby(votes[col.PROMPT_ID].to_numpy()).first()
         boots = stratified_resample_sums(
             per_prompt, first_label.reindex(prompts).to_numpy(), n_boot=n_boot, seed=seed
         )

@@ -172,7 +172,8 @@ def parse_score_column(column: str, criteria: Iterable[str]) -> tuple[str, str] 
     (('Accuracy', 'b'), ('len', 'a'))
     """
     by_lower = {c.lower(): c for c in criteria}
-    if column.startswith(_CRIT):
+    # namespaced names end in ":a" / ":b", flat ones in "_a" / "_b": never both
+    if column.startswith(_CRIT) and column[-2:-1] == ":":
         base, _, side = column[len(_CRIT) :].rpartition(":")
     else:
         base, _, side = column.rpartition("_")

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sidebyside.analysis import columns as col
+
 DEFAULT_BINS = 5
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -136,12 +138,12 @@ def calibration_frame(judge: pd.DataFrame, human: pd.DataFrame) -> pd.DataFrame:
     probability and at least one human rating."""
     from sidebyside.analysis.calibration import human_majority
 
-    if judge.empty or human.empty or "preference_score" not in judge.columns:
-        return pd.DataFrame({"pair_id": [], "p_b": [], "human": []})
-    scored = judge.dropna(subset=["preference_score"])
+    if judge.empty or human.empty or col.PREFERENCE_SCORE not in judge.columns:
+        return pd.DataFrame({col.PAIR_ID: [], "p_b": [], "human": []})
+    scored = judge.dropna(subset=[col.PREFERENCE_SCORE])
     majority = human_majority(human)
-    df = pd.DataFrame({"pair_id": scored["pair_id"], "p_b": scored["preference_score"] - 1.0})
-    df["human"] = df["pair_id"].map(majority)
+    df = pd.DataFrame({col.PAIR_ID: scored[col.PAIR_ID], "p_b": scored[col.PREFERENCE_SCORE] - 1.0})
+    df["human"] = df[col.PAIR_ID].map(majority)
     return df.dropna(subset=["human"]).reset_index(drop=True)
 
 
@@ -152,10 +154,10 @@ def judges_calibration(
     (``analysis.verdicts``), against the human majority; judges without any are left out."""
     if verdicts.empty:
         return {}
-    human = verdicts[verdicts["source"] == "human"]
-    judges = verdicts[verdicts["source"] == "judge"]
+    human = verdicts[verdicts[col.SOURCE] == "human"]
+    judges = verdicts[verdicts[col.SOURCE] == "judge"]
     out = {}
-    for name, rows in judges.groupby("judge", sort=True):
+    for name, rows in judges.groupby(col.JUDGE, sort=True):
         df = calibration_frame(rows, human)
         if len(df):
             out[str(name)] = judge_calibration(df, n_bins=n_bins)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
 from sidebyside.analysis.calibration import human_majority
 
@@ -32,7 +33,7 @@ def _hits(
     agrees = np.zeros_like(judged)
     decisive = np.zeros_like(judged)
     for j, frame in enumerate(judges.values()):
-        verdict = frame.drop_duplicates("pair_id").set_index("pair_id")["preference"]
+        verdict = frame.drop_duplicates(col.PAIR_ID).set_index(col.PAIR_ID)[col.PREFERENCE]
         jp = verdict.reindex(pairs).to_numpy(dtype=object)
         judged[:, j] = pd.notna(jp)
         agrees[:, j] = judged[:, j] & (jp == hp)

@@ -31,6 +31,8 @@ import pandas as pd
 from scipy.special import expit
 from scipy.stats import norm
 
+from sidebyside.analysis import columns as col
+
 PREF_SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5}
 
 
@@ -49,15 +51,15 @@ class _Votes:
 
     @classmethod
     def of(cls, votes: pd.DataFrame) -> _Votes:
-        systems = pd.Index(pd.unique(pd.concat([votes["system_a"], votes["system_b"]])))
+        systems = pd.Index(pd.unique(pd.concat([votes[col.SYSTEM_A], votes[col.SYSTEM_B]])))
         return cls(
             systems,
-            systems.get_indexer(votes["system_a"]),
-            systems.get_indexer(votes["system_b"]),
-            votes["pair_id"].to_numpy(),
-            votes["prompt_id"].to_numpy(),
-            votes["preference"].map(PREF_SCORE).to_numpy(dtype=float),
-            (votes["len_a"].astype(float) - votes["len_b"].astype(float)).to_numpy(),
+            systems.get_indexer(votes[col.SYSTEM_A]),
+            systems.get_indexer(votes[col.SYSTEM_B]),
+            votes[col.PAIR_ID].to_numpy(),
+            votes[col.PROMPT_ID].to_numpy(),
+            votes[col.PREFERENCE].map(PREF_SCORE).to_numpy(dtype=float),
+            (votes[col.LEN_A].astype(float) - votes[col.LEN_B].astype(float)).to_numpy(),
         )
 
     def pair_table(self, system_a: str, system_b: str) -> pd.DataFrame:
@@ -137,7 +139,7 @@ def length_controlled(
     """
     if not win_rates:
         return None
-    if not {"len_a", "len_b"} <= set(votes.columns):
+    if not {col.LEN_A, col.LEN_B} <= set(votes.columns):
         raise ValueError("votes need len_a and len_b columns for length control")
     encoded = _Votes.of(votes)
     out = []

@@ -53,15 +53,15 @@ def _human_alphas(human, criteria, scale, n_boot, seed, conf) -> dict[str, Any]:
     """Alpha for the preference and for every criterion (ordinal and interval), with CIs from
     ONE bootstrap resample of pairs shared by all of them (a pair's preference and scores
     move together, and the resampling is paid once)."""
-    pair_index = pd.Index(pd.unique(human["pair_id"]))
+    pair_index = pd.Index(pd.unique(human[col.PAIR_ID]))
     stats: list[tuple[str, np.ndarray, np.ndarray, tuple[str, ...]]] = []
     # The standard coding: the preference relative to the pair's stored order (A / B / tie),
     # three categories on every item (docs/report.md, "Two codings").
     counts, domain = ag.value_counts(
-        human["pair_id"], human["preference"], domain=ag.PREFERENCE_DOMAIN
+        human[col.PAIR_ID], human[col.PREFERENCE], domain=ag.PREFERENCE_DOMAIN
     )
     stats.append(("preference", counts, domain, ("nominal",)))
-    clusters = {"preference": pd.unique(human["pair_id"])}
+    clusters = {"preference": pd.unique(human[col.PAIR_ID])}
     for c in criteria:
         long = _criterion_long(human, c)
         if long.empty:
@@ -120,7 +120,7 @@ def _prompt_boots(fr: StudyFrames, sources: list[pd.DataFrame], n_boot: int, see
     orders = [wr.system_order(v, fr.systems) for v in sources]
     if n_boot <= 0 or not sources:
         return [(o, None) for o in orders]
-    prompts = pd.Index(pd.unique(pd.concat([v["prompt_id"] for v in sources])))
+    prompts = pd.Index(pd.unique(pd.concat([v[col.PROMPT_ID] for v in sources])))
     per_prompt = [
         wr.per_prompt_wins(v, o, prompts)[0] for v, o in zip(sources, orders, strict=True)
     ]
@@ -158,7 +158,7 @@ def _style_control(votes: pd.DataFrame, style: pd.DataFrame, order, n_boot, seed
     """Bradley–Terry as observed and style-controlled (``analysis.style_control``)."""
     if votes.empty or style.empty or len(order) < 3:
         return None
-    merged = votes.merge(style, on="pair_id", how="inner")
+    merged = votes.merge(style, on=col.PAIR_ID, how="inner")
     return sc.style_controlled_ratings(
         merged, systems=order, n_boot=n_boot, seed=seed, confidence=conf
     )
@@ -204,7 +204,7 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
         return _empty_human(fr.criteria)
     systems = fr.systems
     scale = list(range(fr.scale_min, fr.scale_max + 1))
-    pref_long = human[["pair_id", "annotator", "preference"]].set_axis(
+    pref_long = human[[col.PAIR_ID, col.ANNOTATOR, col.PREFERENCE]].set_axis(
         ["item", "annotator", "value"], axis=1
     )
     counts, _ = ag.value_counts(pref_long["item"], pref_long["value"], domain=ag.PREFERENCE_DOMAIN)
@@ -223,8 +223,8 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
     loo = ag.loo_agreement(pref_long, tie_value="tie")
     return {
         "n_ratings": int(len(human)),
-        "n_annotators": int(human["annotator"].nunique()),
-        "n_pairs_rated": int(human["pair_id"].nunique()),
+        "n_annotators": int(human[col.ANNOTATOR].nunique()),
+        "n_pairs_rated": int(human[col.PAIR_ID].nunique()),
         "agreement": {
             "krippendorff_alpha": _human_alphas(human, fr.criteria, scale, n_boot, seed, conf),
             "fleiss_kappa": fleiss,
@@ -250,8 +250,8 @@ def judge_section(
     judge = fr.judge(key)
     scores = fr.judge_scores
     if len(scores):
-        scores = scores[scores["judge"] == key]
-    modes = judge["mode"].dropna().unique().tolist()
+        scores = scores[scores[col.JUDGE] == key]
+    modes = judge[col.MODE].dropna().unique().tolist()
     return {
         "mode": modes[0] if len(modes) == 1 else modes,
         "n": int(len(judge)),
@@ -262,7 +262,7 @@ def judge_section(
             fr.human,
             judge_scores=scores,
             criteria=fr.criteria,
-            n_unparsed=int((fr.unparsed["judge"] == key).sum()),
+            n_unparsed=int((fr.unparsed[col.JUDGE] == key).sum()),
         ),
         "confidence": _confidence(judge, fr.human),
         "self_preference": _self_preference(fr, key, judge),

@@ -26,19 +26,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sidebyside.analysis import columns as col
+
 _SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5}  # for the side a; the own side b is 1 - this
 
 
 def _own_scores(rows: pd.DataFrame, own_is_a: pd.Series) -> pd.Series:
     """Per row: 1 when the own-family side won, 0 when the other did, 0.5 for a tie."""
-    a = rows["preference"].map(_SCORE)
+    a = rows[col.PREFERENCE].map(_SCORE)
     return pd.Series(np.where(own_is_a, a, 1.0 - a), index=rows.index)
 
 
 def _own_side(rows: pd.DataFrame, families: dict[str, str], family: str) -> pd.Series:
     """True (a is own), False (b is own) or NaN (both or neither side of the family)."""
-    fa = rows["system_a"].map(families).eq(family)
-    fb = rows["system_b"].map(families).eq(family)
+    fa = rows[col.SYSTEM_A].map(families).eq(family)
+    fb = rows[col.SYSTEM_B].map(families).eq(family)
     return fa.where(fa != fb)
 
 
@@ -50,7 +52,7 @@ def self_preference(
     if not family or judge.empty:
         return None
     side = _own_side(judge, families, family)
-    mine = judge[side.notna()].dropna(subset=["preference"])
+    mine = judge[side.notna()].dropna(subset=[col.PREFERENCE])
     if mine.empty:
         return None
     judge_scores = _own_scores(mine, side[mine.index].astype(bool))
@@ -64,11 +66,11 @@ def self_preference(
         "human_own_win_rate": None,
         "self_preference": None,
     }
-    rated = human[human["pair_id"].isin(mine["pair_id"])] if not human.empty else human
+    rated = human[human[col.PAIR_ID].isin(mine[col.PAIR_ID])] if not human.empty else human
     if rated.empty:
         return out
     h_side = _own_side(rated, families, family).astype(bool)
-    shared = mine["pair_id"].isin(rated["pair_id"])
+    shared = mine[col.PAIR_ID].isin(rated[col.PAIR_ID])
     judge_rate = float(judge_scores[shared.to_numpy()].mean())
     human_rate = float(_own_scores(rated, h_side).mean())
     out.update(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
 
 #: Elo-style display scale: a 400-point gap means 10:1 odds (Chatbot Arena's convention).
@@ -70,15 +71,15 @@ def honest_ci(row: dict[str, Any]) -> tuple[Any, Any, str]:
 
 
 def check_votes(votes: pd.DataFrame) -> pd.DataFrame:
-    missing = {"prompt_id", "system_a", "system_b", "preference"} - set(votes.columns)
+    missing = {col.PROMPT_ID, col.SYSTEM_A, col.SYSTEM_B, col.PREFERENCE} - set(votes.columns)
     if missing:
         raise ValueError(
             f"votes need columns prompt_id, system_a, system_b, preference; "
             f"missing {sorted(missing)}"
         )
-    bad = ~votes["preference"].isin(PREFERENCES)
+    bad = ~votes[col.PREFERENCE].isin(PREFERENCES)
     if bad.any():
-        got = votes["preference"][bad].iloc[0]
+        got = votes[col.PREFERENCE][bad].iloc[0]
         raise ValueError(f"preference must be a, b or tie; got {got!r}")
     return votes
 
@@ -86,7 +87,7 @@ def check_votes(votes: pd.DataFrame) -> pd.DataFrame:
 def system_order(votes: pd.DataFrame, systems: Sequence[str] | None = None) -> list[str]:
     """The systems to report: ``systems`` (study order) restricted to those with votes,
     then any others alphabetically."""
-    seen = set(pd.unique(votes["system_a"])) | set(pd.unique(votes["system_b"]))
+    seen = set(pd.unique(votes[col.SYSTEM_A])) | set(pd.unique(votes[col.SYSTEM_B]))
     order = [s for s in (systems or []) if s in seen]
     return order + sorted(seen - set(order))
 
@@ -100,16 +101,16 @@ def per_prompt_wins(
     sources can share one bootstrap resample of prompts."""
     check_votes(votes)
     idx = pd.Index(list(systems))
-    ia, ib = idx.get_indexer(votes["system_a"]), idx.get_indexer(votes["system_b"])
+    ia, ib = idx.get_indexer(votes[col.SYSTEM_A]), idx.get_indexer(votes[col.SYSTEM_B])
     if (ia < 0).any() or (ib < 0).any():
         raise ValueError("a vote names a system that is not in the system list")
     if prompts is None:
-        codes, labels = pd.factorize(votes["prompt_id"])
+        codes, labels = pd.factorize(votes[col.PROMPT_ID])
     else:
-        codes, labels = prompts.get_indexer(votes["prompt_id"]), prompts
+        codes, labels = prompts.get_indexer(votes[col.PROMPT_ID]), prompts
         if (codes < 0).any():
             raise ValueError("a vote's prompt is not in the given prompt index")
-    pref = votes["preference"].to_numpy()
+    pref = votes[col.PREFERENCE].to_numpy()
     win_a = np.where(pref == "a", 1.0, np.where(pref == "tie", 0.5, 0.0))
     s = len(idx)
     out = np.zeros((len(labels), s, s))
@@ -122,10 +123,10 @@ def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFram
     """Counts per unordered system pair, oriented the way most of its pairs are stored
     (so an imported 'fine-tuned vs base' file keeps its direction); ties go to study order."""
     idx = pd.Index(list(systems))
-    ia, ib = idx.get_indexer(votes["system_a"]), idx.get_indexer(votes["system_b"])
+    ia, ib = idx.get_indexer(votes[col.SYSTEM_A]), idx.get_indexer(votes[col.SYSTEM_B])
     lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
     as_stored = ia <= ib
-    pref = votes["preference"].to_numpy()
+    pref = votes[col.PREFERENCE].to_numpy()
     # preference relative to (lo, hi)
     lo_wins = np.where(as_stored, pref == "a", pref == "b")
     hi_wins = np.where(as_stored, pref == "b", pref == "a")
@@ -140,7 +141,7 @@ def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFram
     hi_n = np.bincount(inverse, weights=hi_wins, minlength=m)
     ties = np.bincount(inverse, weights=pref == "tie", minlength=m)
     # Per (system pair, prompt): the prompt-level majority, the independent unit.
-    prompt_codes, _ = pd.factorize(votes["prompt_id"])
+    prompt_codes, _ = pd.factorize(votes[col.PROMPT_ID])
     cell, cell_of = np.unique(inverse * (prompt_codes.max() + 1) + prompt_codes,
                               return_inverse=True)  # fmt: skip
     net = np.bincount(cell_of, weights=lo_wins.astype(float) - hi_wins, minlength=len(cell))
@@ -238,12 +239,12 @@ def win_rates(
 def _preference_scores(votes: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
     """Continuous preferences (``preference_score``, 1 = A better .. 2 = B better) of the
     votes that have one, grouped by stored (system_a, system_b)."""
-    if "preference_score" not in votes.columns:
+    if col.PREFERENCE_SCORE not in votes.columns:
         return {}
-    scored = votes[votes["preference_score"].notna()]
+    scored = votes[votes[col.PREFERENCE_SCORE].notna()]
     if scored.empty:
         return {}
-    groups = scored.groupby(["system_a", "system_b"], sort=False)["preference_score"]
+    groups = scored.groupby([col.SYSTEM_A, col.SYSTEM_B], sort=False)[col.PREFERENCE_SCORE]
     return {key: g.to_numpy(dtype=float) for key, g in groups}
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from sidebyside.analysis import calibration as cal
+from sidebyside.analysis.columns import score_column
 
 
 def human(rows):
@@ -127,10 +128,10 @@ def test_score_correlations_match_scipy():
         {
             "pair_id": [1, 1, 2, 3],
             "annotator": ["u", "v", "u", "u"],
-            "Accuracy_a": [2, 4, 5, 1],
-            "Accuracy_b": [3, 3, 2, 4],
-            "Fluency_a": [3, 3, 5, 2],
-            "Fluency_b": [4, 4, 1, 5],
+            score_column("Accuracy", "a"): [2, 4, 5, 1],
+            score_column("Accuracy", "b"): [3, 3, 2, 4],
+            score_column("Fluency", "a"): [3, 3, 5, 2],
+            score_column("Fluency", "b"): [4, 4, 1, 5],
         }
     )
     js = pd.DataFrame(
