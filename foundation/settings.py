@@ -6,8 +6,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sidebyside.foundation.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,5 +72,12 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings read once per process (tests clear the cache after changing the environment)."""
-    return Settings()
+    """Settings read once per process (tests clear the cache after changing the environment);
+    a bad ``SIDEBYSIDE_*`` variable is a ``ConfigError`` naming it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        bad = "; ".join(
+            f"SIDEBYSIDE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"bad settings: {bad}") from None

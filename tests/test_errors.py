@@ -101,6 +101,21 @@ def test_cli_user_errors_exit_2_with_their_message(db_url, tmp_path):
     )
 
 
+def test_a_bad_setting_is_a_config_error_naming_the_variable(db_url, monkeypatch):
+    from sidebyside.foundation.settings import get_settings
+
+    monkeypatch.setenv("SIDEBYSIDE_LEASE_MINUTES", "-5")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match="SIDEBYSIDE_LEASE_MINUTES: .*greater than 0"):
+            get_settings()
+        res = invoke("study", "list")
+    finally:
+        monkeypatch.delenv("SIDEBYSIDE_LEASE_MINUTES")
+        get_settings.cache_clear()
+    assert res.exit_code == 2 and "error: bad settings: SIDEBYSIDE_LEASE_MINUTES" in res.stderr
+
+
 def test_cli_usage_errors_are_still_clicks(db_url):
     res = invoke("report")
     assert res.exit_code == 2 and res.stderr.startswith("Usage: sidebyside report")
