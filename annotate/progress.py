@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from sidebyside.analysis.agreement import loo_agreement
 from sidebyside.analysis.annotators import annotator_quality
+from sidebyside.analysis.columns import ANNOTATOR, PAIR_ID, WINNER
 from sidebyside.analysis.frames import load_study_frames
 from sidebyside.foundation.enums import AssignmentStatus, Preference
 from sidebyside.foundation.lookup import list_studies
@@ -129,9 +130,7 @@ def rater_checks(source: Session | Engine, study_id: int) -> list[dict[str, Any]
     human = load_study_frames(source, study_id).human
     if human.empty:
         return None
-    long = human[["pair_id", "annotator", "winner"]].set_axis(
-        ["item", "annotator", "value"], axis=1
-    )
+    long = human[[PAIR_ID, ANNOTATOR, WINNER]].set_axis(["item", "annotator", "value"], axis=1)
     return annotator_quality(human, loo_agreement(long, tie_value=Preference.TIE.value))
 
 

@@ -35,6 +35,7 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from sidebyside.analysis import agreement as ag  # noqa: E402
+from sidebyside.analysis import columns as col  # noqa: E402
 from sidebyside.analysis import report as rp  # noqa: E402
 from sidebyside.analysis import winrates as wr  # noqa: E402
 from sidebyside.analysis.frames import load_study_frames  # noqa: E402
@@ -123,7 +124,7 @@ def main() -> None:
         t_fleiss, _ = timed(
             lambda: ag.fleiss_kappa(
                 ag.value_counts(
-                    fr.human["pair_id"], fr.human["preference"], domain=ag.PREFERENCE_DOMAIN
+                    fr.human[col.PAIR_ID], fr.human[col.PREFERENCE], domain=ag.PREFERENCE_DOMAIN
                 )[0]
             )
         )
