@@ -52,7 +52,7 @@ class JudgeRunConfig(BaseModel):
     )
     concurrency: int = Field(16, ge=1, le=1024, description="Requests in flight per provider.")
     max_cost: float | None = Field(None, ge=0, description="USD budget of this run.")
-    base_url: str | None = Field(None, description="Server for openai: judges without @URL.")
+    base_url: str | None = Field(None, description="Server for judges without @URL that share it.")
     timeout: float = Field(120.0, gt=0, description="Seconds before one request times out.")
     max_retries: int = Field(6, ge=0, le=20, description="Retries per request (429/5xx/timeout).")
     backoff_base: float = Field(0.5, ge=0, description="Seconds; retry n waits ~base*2**n.")
