@@ -30,6 +30,7 @@ from sidebyside.analysis.alpha import (  # noqa: F401 - re-exported
     wide_to_long,
 )
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT
+from sidebyside.foundation.enums import Preference
 
 # --------------------------------------------------------------------------- kappas
 
@@ -174,8 +175,8 @@ def percent_agreement(counts: np.ndarray) -> float | None:
 # --------------------------------------------------------------------------- codings
 
 #: The standard coding of a pairwise preference: relative to the pair's stored order.
-PREFERENCE_DOMAIN = ("a", "b", "tie")
-_FLIP = {"a": "b", "b": "a", "tie": "tie"}
+PREFERENCE_DOMAIN = (Preference.A, Preference.B, Preference.TIE)
+_FLIP = {Preference.A: Preference.B, Preference.B: Preference.A, Preference.TIE: Preference.TIE}
 
 
 def swap_symmetric(long: pd.DataFrame) -> pd.DataFrame:

@@ -22,6 +22,7 @@ import pandas as pd
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.calibration import first_position_rate, prefers_longer_rate
 from sidebyside.analysis.winrates import sign_test
+from sidebyside.foundation.enums import Preference
 
 MIN_RATINGS, MIN_TIMED = 20, 10
 
@@ -38,7 +39,7 @@ def _per_annotator(g: pd.DataFrame) -> dict[str, Any]:
     times = g[col.TIME_SPENT_S].dropna().astype(float)
     return {
         "n_ratings": int(len(g)),
-        "tie_rate": float((pref == "tie").mean()),
+        "tie_rate": float((pref == Preference.TIE).mean()),
         "first_position_rate": first_rate,
         "first_position_p_value": sign_test(first_wins, n_first - first_wins),
         "n_first_position": n_first,

@@ -22,9 +22,10 @@ import pandas as pd
 
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.agreement import kappa_from_table, unique_mode
+from sidebyside.foundation.enums import Preference
 
-CODES = ("a", "b", "tie")
-CONFUSION_LABELS = ("a", "tie", "b")
+CODES = (Preference.A, Preference.B, Preference.TIE)
+CONFUSION_LABELS = (Preference.A, Preference.TIE, Preference.B)
 
 
 def _codes(pref: pd.Series) -> np.ndarray:
@@ -50,7 +51,7 @@ def human_majority(human: pd.DataFrame) -> pd.Series:
     {1: 'a', 2: 'tie'}
     """
     counts = pair_counts(human)
-    modes = unique_mode(counts.to_numpy(), tie_code=CODES.index("tie"))
+    modes = unique_mode(counts.to_numpy(), tie_code=CODES.index(Preference.TIE))
     return pd.Series(np.asarray(CODES, dtype=object)[modes], index=counts.index, name="majority")
 
 
@@ -77,7 +78,7 @@ def agreement_with_majority(judge: pd.DataFrame, human: pd.DataFrame) -> dict[st
         return empty
     jp = j.loc[shared, col.PREFERENCE].to_numpy()
     hp = maj.loc[shared].to_numpy()
-    decisive = (jp != "tie") & (hp != "tie")
+    decisive = (jp != Preference.TIE) & (hp != Preference.TIE)
     from sklearn.metrics import confusion_matrix
 
     matrix = confusion_matrix(hp, jp, labels=list(CONFUSION_LABELS))
@@ -125,7 +126,7 @@ def loo_comparison(judge: pd.DataFrame | None, human: pd.DataFrame) -> dict[str,
     codes = _codes(h[col.PREFERENCE])
     others = counts.to_numpy()[row_pos].copy()
     others[np.arange(len(codes)), codes] -= 1
-    tie = CODES.index("tie")
+    tie = CODES.index(Preference.TIE)
     maj = unique_mode(others, tie_code=tie)
     valid = maj >= 0
     if not valid.any():
@@ -269,7 +270,7 @@ def calibrate(
         "prefers_longer_rate": longer,
         "n_length_decisive": n_longer,
         "human_prefers_longer_rate": human_longer,
-        "tie_rate": float((judge[col.PREFERENCE] == "tie").mean()) if n else None,
+        "tie_rate": float((judge[col.PREFERENCE] == Preference.TIE).mean()) if n else None,
         "inconsistent_rate": float(judge[col.INCONSISTENT].fillna(False).astype(bool).mean())
         if n
         else None,

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from sidebyside.analysis import columns as col
+from sidebyside.foundation.enums import Preference, VerdictSource
 
 DEFAULT_BINS = 5
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -79,11 +80,11 @@ def _prepared(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
     if len(p) and (p.min() < 0 or p.max() > 1):
         raise ValueError(f"p_b must lie in [0, 1], got values from {p.min()} to {p.max()}")
     human = df["human"].astype(str).to_numpy()
-    bad = sorted(set(human) - {"a", "b", "tie"})
+    bad = sorted(set(human) - set(Preference))
     if bad:
         raise ValueError(f"human must be 'a', 'b' or 'tie', got {bad[:3]}")
-    decisive = human != "tie"
-    return p[decisive], (human[decisive] == "b").astype(float), int((~decisive).sum())
+    decisive = human != Preference.TIE
+    return p[decisive], (human[decisive] == Preference.B).astype(float), int((~decisive).sum())
 
 
 def judge_calibration(
@@ -154,8 +155,8 @@ def judges_calibration(
     (``analysis.verdicts``), against the human majority; judges without any are left out."""
     if verdicts.empty:
         return {}
-    human = verdicts[verdicts[col.SOURCE] == "human"]
-    judges = verdicts[verdicts[col.SOURCE] == "judge"]
+    human = verdicts[verdicts[col.SOURCE] == VerdictSource.HUMAN]
+    judges = verdicts[verdicts[col.SOURCE] == VerdictSource.JUDGE]
     out = {}
     for name, rows in judges.groupby(col.JUDGE, sort=True):
         df = calibration_frame(rows, human)

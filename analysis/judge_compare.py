@@ -20,6 +20,7 @@ import pandas as pd
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
 from sidebyside.analysis.calibration import human_majority
+from sidebyside.foundation.enums import Preference
 
 
 def _hits(
@@ -37,7 +38,7 @@ def _hits(
         jp = verdict.reindex(pairs).to_numpy(dtype=object)
         judged[:, j] = pd.notna(jp)
         agrees[:, j] = judged[:, j] & (jp == hp)
-        decisive[:, j] = judged[:, j] & (jp != "tie") & (hp != "tie")
+        decisive[:, j] = judged[:, j] & (jp != Preference.TIE) & (hp != Preference.TIE)
     return judged, agrees, decisive
 
 

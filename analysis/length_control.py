@@ -32,8 +32,9 @@ from scipy.special import expit
 from scipy.stats import norm
 
 from sidebyside.analysis import columns as col
+from sidebyside.foundation.enums import Preference
 
-PREF_SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5}
+PREF_SCORE = {Preference.A: 1.0, Preference.B: 0.0, Preference.TIE: 0.5}
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from sidebyside.analysis.judge_compare import compare_judges
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
 from sidebyside.analysis.verdicts import scores_by_system
+from sidebyside.foundation.enums import Preference
 
 FORMATS = ("json", "md", "html")
 
@@ -220,7 +221,7 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
             if len(long)
             else []
         )
-    loo = ag.loo_agreement(pref_long, tie_value="tie")
+    loo = ag.loo_agreement(pref_long, tie_value=Preference.TIE)
     return {
         "n_ratings": int(len(human)),
         "n_annotators": int(human[col.ANNOTATOR].nunique()),

@@ -27,8 +27,10 @@ import numpy as np
 import pandas as pd
 
 from sidebyside.analysis import columns as col
+from sidebyside.foundation.enums import Preference
 
-_SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5}  # for the side a; the own side b is 1 - this
+#: The score of the side a; the own side b scores 1 - this.
+_SCORE = {Preference.A: 1.0, Preference.B: 0.0, Preference.TIE: 0.5}
 
 
 def _own_scores(rows: pd.DataFrame, own_is_a: pd.Series) -> pd.Series:

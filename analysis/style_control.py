@@ -36,6 +36,7 @@ import pandas as pd
 
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
+from sidebyside.foundation.enums import Preference
 
 STYLES = ("length", "headers", "lists", "bold")
 SCALE, INIT = 400.0, 1000.0
@@ -78,7 +79,7 @@ def _design(votes: pd.DataFrame, systems: Sequence[str]) -> tuple[np.ndarray, np
     rows = np.arange(len(votes))
     x[rows, ia], x[rows, ib] = math.log(10.0), -math.log(10.0)
     pref = votes[col.PREFERENCE].to_numpy()
-    score = np.where(pref == "a", 1.0, np.where(pref == "tie", 0.5, 0.0))
+    score = np.where(pref == Preference.A, 1.0, np.where(pref == Preference.TIE, 0.5, 0.0))
     return x, score
 
 

@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.reading import as_session, resolve_study, select_frame, utc_timestamps
+from sidebyside.foundation.enums import Preference, VerdictSource
 from sidebyside.foundation.models import (
     JudgeVerdict,
     Output,
@@ -91,9 +92,9 @@ def load_pairs(session: Session, study_id: int) -> pd.DataFrame:
 def _winner_names(df: pd.DataFrame) -> pd.Series:
     return pd.Series(
         np.where(
-            df[col.PREFERENCE] == "a",
+            df[col.PREFERENCE] == Preference.A,
             df[col.SYSTEM_A],
-            np.where(df[col.PREFERENCE] == "b", df[col.SYSTEM_B], "tie"),
+            np.where(df[col.PREFERENCE] == Preference.B, df[col.SYSTEM_B], Preference.TIE),
         ),
         index=df.index,
         dtype=object,
@@ -126,7 +127,7 @@ def _human_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: 
         df[name] = pd.to_numeric(df[name], errors="coerce").astype(float)
     df[col.CREATED_AT] = utc_timestamps(df[col.CREATED_AT])
     df = df.merge(pairs, on=col.PAIR_ID, how="inner")
-    df[col.SOURCE], df[col.JUDGE], df[col.MODE] = "human", None, None
+    df[col.SOURCE], df[col.JUDGE], df[col.MODE] = VerdictSource.HUMAN, None, None
     # 1/0 as True/False (SQLite), None where unknown
     swapped = df[col.SWAPPED].astype(object).map({True: True, False: False})
     df[col.SWAPPED] = swapped.astype(object).where(swapped.notna(), None)
@@ -194,7 +195,7 @@ def _judge_rows(session: Session, study_id: int, pairs: pd.DataFrame, criteria: 
     keys = judge_keys(sorted(set(zip(df[spec], df[col.MODE], strict=True))))
     df[col.JUDGE] = [keys[(j, m)] for j, m in zip(df[spec], df[col.MODE], strict=True)]
     df = df.drop(columns=spec).merge(pairs, on=col.PAIR_ID, how="inner")
-    df[col.SOURCE], df[col.ANNOTATOR] = "judge", df[col.JUDGE]
+    df[col.SOURCE], df[col.ANNOTATOR] = VerdictSource.JUDGE, df[col.JUDGE]
     df[col.SWAPPED] = df[col.FIRST_SHOWN] = df[col.TIME_SPENT_S] = None
     for name in col.score_columns(criteria):
         df[name] = np.nan

@@ -24,10 +24,11 @@ import pandas as pd
 
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
+from sidebyside.foundation.enums import Preference
 
 #: Elo-style display scale: a 400-point gap means 10:1 odds (Chatbot Arena's convention).
 ELO_SCALE, ELO_BASE = 400.0 / np.log(10.0), 1000.0
-PREFERENCES = ("a", "b", "tie")
+PREFERENCES = (Preference.A, Preference.B, Preference.TIE)
 
 
 def wilson_ci(successes: float, n: float, confidence: float = 0.95) -> tuple[float | None, ...]:
@@ -111,7 +112,7 @@ def per_prompt_wins(
         if (codes < 0).any():
             raise ValueError("a vote's prompt is not in the given prompt index")
     pref = votes[col.PREFERENCE].to_numpy()
-    win_a = np.where(pref == "a", 1.0, np.where(pref == "tie", 0.5, 0.0))
+    win_a = np.where(pref == Preference.A, 1.0, np.where(pref == Preference.TIE, 0.5, 0.0))
     s = len(idx)
     out = np.zeros((len(labels), s, s))
     np.add.at(out, (codes, ia, ib), win_a)
@@ -128,8 +129,8 @@ def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFram
     as_stored = ia <= ib
     pref = votes[col.PREFERENCE].to_numpy()
     # preference relative to (lo, hi)
-    lo_wins = np.where(as_stored, pref == "a", pref == "b")
-    hi_wins = np.where(as_stored, pref == "b", pref == "a")
+    lo_wins = np.where(as_stored, pref == Preference.A, pref == Preference.B)
+    hi_wins = np.where(as_stored, pref == Preference.B, pref == Preference.A)
     s = len(idx)
     key = lo * s + hi
     # numpy, not groupby: this runs once per source and per category of a report.
@@ -139,7 +140,7 @@ def _oriented_counts(votes: pd.DataFrame, systems: Sequence[str]) -> pd.DataFram
     n = np.bincount(inverse, minlength=m)
     lo_n = np.bincount(inverse, weights=lo_wins, minlength=m)
     hi_n = np.bincount(inverse, weights=hi_wins, minlength=m)
-    ties = np.bincount(inverse, weights=pref == "tie", minlength=m)
+    ties = np.bincount(inverse, weights=pref == Preference.TIE, minlength=m)
     # Per (system pair, prompt): the prompt-level majority, the independent unit.
     prompt_codes, _ = pd.factorize(votes[col.PROMPT_ID])
     cell, cell_of = np.unique(inverse * (prompt_codes.max() + 1) + prompt_codes,

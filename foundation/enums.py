@@ -45,6 +45,13 @@ class RatingSource(StrEnum):
     IMPORT = "import"
 
 
+class VerdictSource(StrEnum):
+    """Who gave a verdict in the analysis' verdict frame: a human rating or a judge."""
+
+    HUMAN = "human"
+    JUDGE = "judge"
+
+
 class JudgeMode(StrEnum):
     """How a judge was asked: compare the two responses, score each alone, or imported."""
 
