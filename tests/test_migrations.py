@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,13 @@ from sqlmodel import Session, SQLModel, select
 from typer.testing import CliRunner
 
 from sidebyside.foundation import migrations
-from sidebyside.foundation.db import get_engine, init_db, load_tables, schema_version
+from sidebyside.foundation.db import (
+    SCHEMA_LOCK_KEY,
+    get_engine,
+    init_db,
+    load_tables,
+    schema_version,
+)
 from sidebyside.foundation.errors import ConfigError
 from sidebyside.foundation.migrations import legacy
 from sidebyside.foundation.migrations.schema_v7 import metadata as v7
@@ -139,7 +146,7 @@ def test_every_version_before_alembic_upgrades_in_place(bare, version):
     init_db(bare)
     assert revision_of(bare) == (migrations.head(),)
     assert drift(bare) == []
-    assert row_counts(bare, V1_ROWS) == {**V1_ROWS}
+    assert row_counts(bare, V1_ROWS) == V1_ROWS
 
 
 def test_the_legacy_steps_add_up_to_version_7():
@@ -196,6 +203,27 @@ def test_upgrade_stops_at_a_given_revision(bare):
     migrate(bare, migrations.BASELINE)
     assert revision_of(bare) == (migrations.BASELINE,)
     assert set(inspect(bare).get_table_names()) == set(v7.tables) | {"alembic_version"}
+
+
+def test_a_database_at_the_head_opens_without_the_schema_lock(engine):
+    """Every command and login calls init_db: at the head it only reads, so it never waits
+    behind a writer or another server holding the lock."""
+    holder = engine.connect()
+    if engine.dialect.name == "postgresql":
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+    else:
+        holder.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+    opened = threading.Event()
+    worker = threading.Thread(target=lambda: (init_db(engine), opened.set()))
+    worker.start()
+    try:
+        assert opened.wait(timeout=20), "init_db waited for the schema lock"
+    finally:
+        if engine.dialect.name == "postgresql":
+            holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        holder.rollback()
+        holder.close()
+        worker.join()
 
 
 _START = """
