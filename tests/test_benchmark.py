@@ -109,6 +109,7 @@ def _reference_choices(model_path: str) -> list[tuple[int, int]]:
     return out
 
 
+@pytest.mark.slow  # the lm_eval harness on two tiny models
 def test_harness_scores_match_an_independent_computation(models, task_dir):
     from sidebyside.metrics.benchmark import run_benchmark
 
@@ -128,6 +129,7 @@ def test_harness_scores_match_an_independent_computation(models, task_dir):
         )
 
 
+@pytest.mark.slow  # the lm_eval harness on two tiny models
 def test_cli_json_is_pure_compares_paired_and_stores(models, task_dir, engine):
     from sidebyside.annotate.studies import create_study
 

@@ -109,6 +109,7 @@ def test_incomplete_directory_names_missing_files(tmp_path):
         mt.os_wordnet_reader(tmp_path)
 
 
+@pytest.mark.slow  # METEOR with a bootstrap over WordNet
 @needs_wordnet
 def test_meteor_among_text_metrics_with_ci():
     from sidebyside.metrics.textmetrics import TEXT_METRICS, text_metrics

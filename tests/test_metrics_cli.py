@@ -63,6 +63,7 @@ def text_files(tmp_path):
     return general, domain
 
 
+@pytest.mark.slow  # two models over two text sets with a bootstrap
 def test_perplexity_json_table_and_storage(db_url, models, text_files):
     init_db(get_engine(db_url))
     assert invoke("study", "create", "exp").exit_code == 0

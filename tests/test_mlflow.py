@@ -91,6 +91,7 @@ def test_tracking_uri_from_the_environment_and_a_run_per_command(demo, tmp_path,
     assert "text.bleu.base" in metrics_run.data.metrics
 
 
+@pytest.mark.slow  # a perplexity run and an MLflow store
 def test_perplexity_without_a_study_logs_its_own_figures(demo, tmp_path):
     pytest.importorskip("transformers")
     try:
