@@ -47,7 +47,7 @@ from sidebyside.analysis import columns as col
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.verdicts import criteria_of, load_pairs, load_verdicts
 from sidebyside.foundation.atomic import write_atomic
-from sidebyside.foundation.enums import Preference
+from sidebyside.foundation.enums import Preference, VerdictSource
 from sidebyside.foundation.errors import InputError, NotFound
 from sidebyside.foundation.models import (
     Assignment,
@@ -70,18 +70,20 @@ FORMATS = ("csv", "jsonl", "parquet")
 TEXT_FORMATS = ("csv", "jsonl")
 
 
-def parse_source(source: str | None) -> tuple[str | None, str | None]:
+def parse_source(source: str | None) -> tuple[VerdictSource | None, str | None]:
     """``None`` | ``"human"`` | ``"judge:SPEC"`` ─► (kind, spec).
 
-    >>> parse_source("judge:openai:gpt-4o"), parse_source("human"), parse_source(None)
-    (('judge', 'openai:gpt-4o'), ('human', None), (None, None))
+    >>> parse_source("judge:openai:gpt-4o") == ("judge", "openai:gpt-4o")
+    True
+    >>> parse_source("human") == ("human", None), parse_source(None)
+    (True, (None, None))
     """
     if source is None or source == "":
         return None, None
-    if source == "human":
-        return "human", None
+    if source == VerdictSource.HUMAN:
+        return VerdictSource.HUMAN, None
     if source.startswith("judge:") and len(source) > len("judge:"):
-        return "judge", source[len("judge:") :]
+        return VerdictSource.JUDGE, source[len("judge:") :]
     raise InputError(f"--source must be 'human' or 'judge:SPEC', got {source!r}")
 
 
@@ -234,17 +236,19 @@ def _judgments(session: Session, study: Study, spec: str | None) -> pd.DataFrame
     return df[lead + [c for c in df.columns if c not in lead]]
 
 
-def _filter_verdicts(df: pd.DataFrame, kind: str | None, spec: str | None) -> pd.DataFrame:
-    if kind == "human":
-        return df[df[col.SOURCE] == "human"]
-    if kind == "judge":
-        known = sorted(set(df.loc[df[col.SOURCE] == "judge", col.JUDGE]))
+def _filter_verdicts(
+    df: pd.DataFrame, kind: VerdictSource | None, spec: str | None
+) -> pd.DataFrame:
+    if kind == VerdictSource.HUMAN:
+        return df[df[col.SOURCE] == VerdictSource.HUMAN]
+    if kind == VerdictSource.JUDGE:
+        known = sorted(set(df.loc[df[col.SOURCE] == VerdictSource.JUDGE, col.JUDGE]))
         if spec not in known:
             raise NotFound(
                 f"no verdicts from judge {spec!r} in this study "
                 f"(judges: {', '.join(known) if known else 'none yet'})"
             )
-        return df[(df[col.SOURCE] == "judge") & (df[col.JUDGE] == spec)]
+        return df[(df[col.SOURCE] == VerdictSource.JUDGE) & (df[col.JUDGE] == spec)]
     return df
 
 
@@ -260,9 +264,11 @@ def _texts(session: Session, study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["pair_id", "prompt", "output_a", "output_b"])
 
 
-def _dpo(session: Session, study: Study, kind: str | None, spec: str | None) -> pd.DataFrame:
-    verdicts = _filter_verdicts(load_verdicts(session, study), kind or "human", spec)
-    if kind == "judge":
+def _dpo(
+    session: Session, study: Study, kind: VerdictSource | None, spec: str | None
+) -> pd.DataFrame:
+    verdicts = _filter_verdicts(load_verdicts(session, study), kind or VerdictSource.HUMAN, spec)
+    if kind == VerdictSource.JUDGE:
         ok = verdicts[verdicts[col.PREFERENCE].isin([_A, _B])]
         ok = ok[~ok[col.INCONSISTENT].fillna(False).astype(bool)]
         winners = ok.drop_duplicates(col.PAIR_ID).set_index(col.PAIR_ID)[col.PREFERENCE]
@@ -302,11 +308,11 @@ def export_frame(
     with as_session(source_db) as session:
         st = resolve_study(session, study)
         if what == "ratings":
-            if kind == "judge":
+            if kind == VerdictSource.JUDGE:
                 raise InputError("ratings are human; use --what judgments or verdicts for judges")
             return _ratings(session, st)
         if what == "judgments":
-            if kind == "human":
+            if kind == VerdictSource.HUMAN:
                 raise InputError("judgments come from judges; use --source judge:SPEC or none")
             df = _judgments(session, st, spec)
             if spec is not None and df.empty:

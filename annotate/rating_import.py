@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from sidebyside.analysis.columns import parse_score_column
 from sidebyside.annotate.auth import USERNAME
 from sidebyside.annotate.sources import Loc
+from sidebyside.foundation.enums import Preference
 from sidebyside.foundation.errors import FileInputError
 from sidebyside.foundation.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
 from sidebyside.foundation.readers import Table, decode, parse_table, table_format
@@ -35,6 +36,8 @@ from sidebyside.foundation.rubric import Rubric
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "annotator", "winner")
 OPTIONAL = ("comment", "time_spent_s", "created_at")
+#: The winner words a file may use, in the file's order of system_a / system_b.
+_PREFERENCES = {p.value: p for p in Preference}
 #: Written by ``export --what ratings``; read back without complaint and without effect.
 EXPORT_ONLY = (
     "rating_id",
@@ -207,7 +210,7 @@ def _plan_row(
     pref = _preference(loc, cells["winner"], sa, sb)
     scores = _scores(loc, record, crit_cols, rubric)
     if flipped:
-        pref = {"a": "b", "b": "a", "tie": "tie"}[pref]
+        pref = {Preference.A: Preference.B, Preference.B: Preference.A}.get(pref, pref)
         scores = {c: {{"a": "b", "b": "a"}[s]: x for s, x in d.items()} for c, d in scores.items()}
     return _Planned(
         pair_id=pair_id,
@@ -255,11 +258,11 @@ def _find_pair(
     return pair_id, True
 
 
-def _preference(loc: Loc, winner: str, sa: str, sb: str) -> str:
+def _preference(loc: Loc, winner: str, sa: str, sb: str) -> Preference:
     """``a``, ``b`` or ``tie`` in the file's order, from those words or a system's name."""
-    pref = {"a": "a", "b": "b", "tie": "tie"}.get(winner.lower())
+    pref = _PREFERENCES.get(winner.lower())
     if pref is None:
-        pref = "a" if winner == sa else "b" if winner == sb else None
+        pref = Preference.A if winner == sa else Preference.B if winner == sb else None
     if pref is None:
         raise loc.error(f"winner {winner!r} is not a, b, tie, {sa!r} or {sb!r}", "winner")
     return pref

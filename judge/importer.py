@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from sidebyside.foundation.enums import JudgeMode, JudgmentStatus
+from sidebyside.foundation.enums import JudgeMode, JudgmentStatus, Preference
 from sidebyside.foundation.errors import FileInputError
 from sidebyside.foundation.models import (
     JudgeVerdict,
@@ -97,6 +97,8 @@ def _text(value: Any) -> str:
 
 #: Winners that record a judge answer nobody could read: kept with its raw text, never a vote.
 UNPARSED_WINNERS = ("unparsed", "invalid")
+#: The winner words a file may use (a, b, tie), relative to its system_a / system_b.
+_PREFERENCES = {p.value: p for p in Preference}
 #: AlpacaEval's annotations.json: one comparison per object, the reference as output_1.
 ALPACA_FIELDS = ("instruction", "generator_1", "generator_2", "preference")
 
@@ -183,16 +185,16 @@ def _study_index(session: Session, study: Study) -> _StudyIndex:
     )
 
 
-def _winner(raw: str, values: dict[str, str], pref: float | None) -> str | None:
+def _winner(raw: str, values: dict[str, str], pref: float | None) -> Preference | None:
     """The canonical winner of a row (before flipping), None for an unparsed answer."""
     if not raw and pref is not None:  # AlpacaEval's discrete rule
-        return "b" if pref > 1.5 else "a" if pref < 1.5 else "tie"
-    if raw.lower() in ("a", "b", "tie"):
-        return raw.lower()
+        return Preference.B if pref > 1.5 else Preference.A if pref < 1.5 else Preference.TIE
+    if raw.lower() in _PREFERENCES:
+        return _PREFERENCES[raw.lower()]
     if raw == values["system_a"]:
-        return "a"
+        return Preference.A
     if raw == values["system_b"]:
-        return "b"
+        return Preference.B
     if raw.lower() in UNPARSED_WINNERS:
         return None
     raise _Problem(
@@ -250,8 +252,8 @@ def _verdict(record: dict[str, Any], index: _StudyIndex) -> _Verdict:
         raise _Problem("judge name 'ensemble' is reserved; rename it")
     pair_id, flipped = _pair_of(values, index)
     winner = _winner(values["winner"], values, pref)
-    if flipped and winner in ("a", "b"):
-        winner = "b" if winner == "a" else "a"
+    if flipped and winner in (Preference.A, Preference.B):
+        winner = Preference.B if winner == Preference.A else Preference.A
     if flipped and pref is not None:
         pref = 3.0 - pref  # 1 + P(b wins) seen from the other side
     raw = values["raw"] or values["reasoning"] or values["winner"]

@@ -149,7 +149,7 @@ def shown_to_canonical(shown: str, order: str) -> Preference:
     >>> shown_to_canonical("A", "ba")
     <Preference.B: 'b'>
     """
-    if shown == "tie":
+    if shown == Preference.TIE:  # a tie is a tie whichever order was shown
         return Preference.TIE
     if order not in (Order.AB, Order.BA) or shown not in ("A", "B"):
         raise ValueError(f"cannot map shown winner {shown!r} in order {order!r}")
