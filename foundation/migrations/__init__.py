@@ -21,9 +21,11 @@ How a database is brought to a revision (``upgrade``, run by ``init_db`` and
 Alembic revision a database is at is in ``alembic_version`` (``sidebyside db current``).
 
 Adding a revision: change ``foundation/models.py``, then ``sidebyside db revision -m "what"``
-autogenerates ``versions/NNNN_what.py`` against a database at head; read it, fix what
-autogenerate cannot know (renames, data moves), and commit it with the model change.
-``tests/test_migrations.py`` fails while a model and the revisions disagree.
+writes ``versions/NNNN_what.py`` from autogenerate's comparison of the models with the
+revisions so far; read it, fix what autogenerate cannot know (renames, data moves), and commit
+it with the model change. ``tests/test_migrations.py`` fails while the two disagree. Revisions
+run inside the one transaction, also on SQLite (``render_as_batch`` rebuilds a table to alter
+it; foreign keys stay on, so rebuilding a table that others reference needs care).
 """
 
 from __future__ import annotations
