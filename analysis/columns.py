@@ -15,7 +15,8 @@ verdicts get their own namespace the same way (``style_column``).
 
 Flat files (CSV/JSONL/Parquet exports, ``import-ratings``) keep the readable
 ``<criterion>_a`` / ``<criterion>_b`` names (``flat_score_column``): only a criterion whose
-flat name would be a fixed column of an exported table falls back to the namespaced name.
+flat name would be a fixed column (``system_a``, ``len_b``…, which the exports share) falls
+back to the namespaced name.
 """
 
 from __future__ import annotations
@@ -85,8 +86,6 @@ TAIL: Final = (
 FIXED: Final = (*LEAD, *TAIL)
 #: ``system_a`` / ``system_b`` by side.
 SYSTEM: Final = {"a": SYSTEM_A, "b": SYSTEM_B}
-#: ``len_a`` / ``len_b`` by side.
-LENGTH: Final = {"a": LEN_A, "b": LEN_B}
 
 # Columns of one pair (``analysis.verdicts.load_pairs``) besides those above.
 OUTPUT_A_ID: Final = "output_a_id"

@@ -177,6 +177,11 @@ def test_good_names_and_duplicates(tmp_path):
         Rubric.from_file(path)
 
 
+def test_fixed_columns_are_outside_every_namespace():
+    assert not any(":" in c for c in col.FIXED)
+    assert len(set(col.verdict_columns(CRITERIA))) == len(col.FIXED) + 2 * len(CRITERIA)
+
+
 @pytest.mark.parametrize("name", [*CRITERIA, "Accuracy", "a:b", "crit:x", "x_a", "System", "LEN"])
 def test_file_column_names_round_trip(name):
     for side in col.SIDES:
