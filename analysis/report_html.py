@@ -21,6 +21,7 @@ from sidebyside.analysis.report_md import (
     LC_HEADERS,
     LC_NOTE,
     PAIRWISE_HEADERS,
+    VERDICT_NAMES,
     WIN_RATE_HEADERS,
     alpha_levels,
     annotator_cells,
@@ -195,8 +196,7 @@ def _judge(key: str, j: JudgeSection) -> str:
     ]
     cm = c.confusion_matrix
     if cm:
-        names = {"a": "A wins", "tie": "tie", "b": "B wins"}
-        labels = [names[x] for x in cm.labels]
+        labels = [VERDICT_NAMES[x] for x in cm.labels]
         top = max(max(r) for r in cm.matrix) or 1
         out.append(
             svg.heatmap(

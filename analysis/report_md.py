@@ -20,6 +20,7 @@ from sidebyside.analysis.report_models import (
     WinRate,
 )
 from sidebyside.analysis.winrates import honest_ci
+from sidebyside.foundation.enums import Preference
 
 
 def fmt(x: Any, digits: int = 3) -> str:
@@ -175,6 +176,8 @@ def _lc(rows: list[LengthControlled] | None) -> list[str]:
 
 COMPARE_HEADERS = ["judge", "agreement with human majority", "95% CI", "without ties", "95% CI",
                    "pairs", "ECE", "Brier"]  # fmt: skip
+#: How a preference code of a confusion matrix (judge against human majority) reads.
+VERDICT_NAMES = {Preference.A: "A wins", Preference.TIE: "tie", Preference.B: "B wins"}
 PAIRWISE_HEADERS = ["better", "worse", "difference", "95% CI", "only better agrees",
                     "only worse agrees", "p (McNemar)", "shared pairs"]  # fmt: skip
 COMPARE_NOTE = (

@@ -8,6 +8,7 @@ and judge answers are untrusted and rendered as Markdown with HTML disabled.
 import streamlit as st
 from pydantic import ValidationError
 
+from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus, Order, Preference
 from sidebyside.foundation.errors import UserError
 from sidebyside.judge.batch import batch_rows
 from sidebyside.judge.browse import judges_of, pair_detail, verdict_rows
@@ -59,7 +60,7 @@ with st.form("judge_run"):
     left, mid, right = st.columns(3)
     left.radio(
         "Mode",
-        ["pairwise", "single"],
+        list(RUN_MODES),
         key="judge_mode",
         horizontal=True,
         help="pairwise: A vs B in both orders; single: 1-5 per criterion, 1-10 overall.",
@@ -135,9 +136,9 @@ if want_estimate or want_run:
                     [
                         {
                             "judge": j.judge,
-                            "a": j.verdicts["a"],
-                            "b": j.verdicts["b"],
-                            "tie": j.verdicts["tie"],
+                            "a": j.verdicts[Preference.A],
+                            "b": j.verdicts[Preference.B],
+                            "tie": j.verdicts[Preference.TIE],
                             "inconsistent": j.inconsistent,
                             "unparsed": j.unparsed,
                             "failed": j.errors,
@@ -184,7 +185,7 @@ choice = st.selectbox("Judge", labels, key="browse_judge")
 judge, mode = available[labels.index(choice)]
 only = st.segmented_control(
     "Show",
-    ["all", "inconsistent", "no verdict", "a", "b", "tie"],
+    ["all", "inconsistent", "no verdict", *Preference],
     default="all",
     key="browse_filter",
 )
@@ -194,7 +195,7 @@ if only == "inconsistent":
     rows = [r for r in rows if r["inconsistent"]]
 elif only == "no verdict":
     rows = [r for r in rows if r["winner"] is None]
-elif only in ("a", "b", "tie"):
+elif only in set(Preference):
     rows = [r for r in rows if r["winner"] == only]
 st.caption(f"{len(rows)} pair(s)")
 st.dataframe(
@@ -234,19 +235,21 @@ with col_b:
 
 if detail.verdict is not None:
     v = detail.verdict
-    verdict = {"a": detail.system_a, "b": detail.system_b}.get(v.winner, "tie")
+    verdict = {Preference.A: detail.system_a, Preference.B: detail.system_b}.get(
+        v.winner, Preference.TIE
+    )
     st.success(
         f"Verdict: **{verdict}**" + (" (the two orders disagreed)" if v.inconsistent else "")
     )
 else:
     st.warning("No verdict: an order is missing, unparsed or failed.")
 
-orders = ("ab", "ba") if mode == "pairwise" else ("a", "b")
+orders = (Order.AB, Order.BA) if mode == JudgeMode.PAIRWISE else (Order.A, Order.B)
 captions = {
-    "ab": f"Order ab: Response A = {detail.system_a}",
-    "ba": f"Order ba: Response A = {detail.system_b}",
-    "a": f"Scored alone: {detail.system_a}",
-    "b": f"Scored alone: {detail.system_b}",
+    Order.AB: f"Order ab: Response A = {detail.system_a}",
+    Order.BA: f"Order ba: Response A = {detail.system_b}",
+    Order.A: f"Scored alone: {detail.system_a}",
+    Order.B: f"Scored alone: {detail.system_b}",
 }
 for col, order in zip(st.columns(2), orders, strict=True):
     with col:
@@ -255,10 +258,14 @@ for col, order in zip(st.columns(2), orders, strict=True):
         if j is None:
             st.caption("not asked yet")
             continue
-        if j.status == "ok" and mode == "pairwise":
-            names = {"a": detail.system_a, "b": detail.system_b, "tie": "tie"}
+        if j.status == JudgmentStatus.OK and mode == JudgeMode.PAIRWISE:
+            names = {
+                Preference.A: detail.system_a,
+                Preference.B: detail.system_b,
+                Preference.TIE: Preference.TIE,
+            }
             st.markdown(f"said **{j.shown_winner}** → {names.get(j.winner, '?')}")
-        elif j.status == "ok":
+        elif j.status == JudgmentStatus.OK:
             st.markdown(
                 f"overall **{j.scores['overall']}/10** · "
                 + ", ".join(f"{k} {s}" for k, s in j.scores["criteria"].items())

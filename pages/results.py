@@ -15,6 +15,7 @@ from sidebyside.analysis.report_md import (
     COMPARE_NOTE,
     HEADLINE_NOTE,
     LC_NOTE,
+    VERDICT_NAMES,
     alpha_levels,
     annotator_cells,
     headline_cells,
@@ -132,9 +133,8 @@ def kappa_heatmap(pairs: list[AnnotatorPairKappa]) -> alt.Chart:
 
 
 def confusion_chart(key: str, cm: ConfusionMatrix) -> alt.Chart:
-    names = {"a": "A wins", "tie": "tie", "b": "B wins"}
     rows = [
-        {"human majority": names[h], "judge": names[j], "pairs": cm.matrix[i][k]}
+        {"human majority": VERDICT_NAMES[h], "judge": VERDICT_NAMES[j], "pairs": cm.matrix[i][k]}
         for i, h in enumerate(cm.labels)
         for k, j in enumerate(cm.labels)
     ]
