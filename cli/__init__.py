@@ -1,0 +1,1 @@
+"""The ``sidebyside`` command: ``cli.main`` assembles every command group into one app."""

@@ -1,1 +1,3 @@
-"""Machines that give verdicts: LLM judges, baselines and automatic metrics."""
+"""LLM judges: providers (one file each, in ``providers``), prompt templates, answer parsing,
+the runner and its cache, both orders reconciled into one verdict, and verdicts imported
+from elsewhere."""
