@@ -189,3 +189,20 @@ def test_file_column_names_round_trip(name):
         assert flat.lower() not in {c.lower() for c in col.FIXED}
         assert col.parse_score_column(flat, [name, "other"]) == (name, side)
         assert col.parse_score_column(col.score_column(name, side), [name]) == (name, side)
+
+
+def test_study_create_refuses_a_bad_name_and_takes_a_clashing_one(db_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from sidebyside.cli.main import app
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"criteria": [{"name": "ok"}, {"name": "x" * 101}]}))
+    res = CliRunner().invoke(app, ["study", "create", "s1", "--rubric", str(bad)])
+    assert res.exit_code == 2
+    assert "criteria.1.name: criterion name 'xxxx" in res.output
+    assert "is 101 characters long" in res.output
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"criteria": [{"name": c} for c in CRITERIA]}))
+    res = CliRunner().invoke(app, ["study", "create", "s2", "--rubric", str(good)])
+    assert res.exit_code == 0, res.output
