@@ -29,7 +29,8 @@ import time
 import numpy as np
 import torch
 
-from sidebyside.metrics.perplexity import PerplexityScorer, optimize_for_inference
+from sidebyside.foundation.hf import optimize_for_inference
+from sidebyside.metrics.perplexity import PerplexityScorer
 
 SHAPES = {  # GPT-2 family; "124m" is GPT-2 small, "1b" ~1.0B parameters
     "tiny": dict(n_layer=2, n_embd=128, n_head=4, vocab_size=8192),

@@ -21,22 +21,8 @@ from typing import Any
 import numpy as np
 
 from sidebyside.foundation.errors import InputError
-from sidebyside.foundation.hf import (  # noqa: F401  (re-exported for callers of this module)
-    clear_loaded,
-    load_causal_lm,
-    optimize_for_inference,
-    resolve_device,
-    resolve_dtype,
-)
-from sidebyside.metrics.ppl_stats import (  # noqa: F401  (re-exported: the public API lives here too)
-    Comparison,
-    EmptyTextWarning,
-    TextScores,
-    bootstrap_ci,
-    corpus_perplexity,
-    paired_comparison,
-    read_texts,
-)
+from sidebyside.foundation.hf import clear_loaded, load_causal_lm
+from sidebyside.metrics.ppl_stats import EmptyTextWarning, TextScores
 
 #: Default window when the model's context is huge (long-context models on a CPU).
 MAX_DEFAULT_CONTEXT = 8192

@@ -19,16 +19,14 @@ except ImportError:  # pragma: no cover
     from tiny_lm import SENTENCES, ReferenceLM, build_tiny_gpt2
 
 from sidebyside.foundation.errors import FileInputError, InputError
-from sidebyside.metrics.perplexity import (
+from sidebyside.metrics.perplexity import PerplexityScorer, load_model, windows
+from sidebyside.metrics.ppl_stats import (
     EmptyTextWarning,
-    PerplexityScorer,
     TextScores,
     bootstrap_ci,
     corpus_perplexity,
-    load_model,
     paired_comparison,
     read_texts,
-    windows,
 )
 
 N_POS = 32
@@ -328,7 +326,7 @@ def test_full_logits_fallback_agrees(tiny_models):
 def test_fused_gelu_swap_is_exact_enough(tiny_models):
     from transformers import AutoModelForCausalLM
 
-    from sidebyside.metrics.perplexity import optimize_for_inference
+    from sidebyside.foundation.hf import optimize_for_inference
 
     plain = AutoModelForCausalLM.from_pretrained(tiny_models["bos"]).eval()
     tokenizer = load_model(tiny_models["bos"], "cpu", "float32")[1]
