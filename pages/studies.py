@@ -69,7 +69,7 @@ with st.expander("How many prompts does a study need?"):
     power_goal = right.slider("Power", 0.5, 0.95, 0.8, 0.05)
     try:
         needed = prompts_needed(expected, tie_rate=tie_share, power=power_goal)
-    except ValueError as exc:
+    except ValueError as exc:  # analysis.power is pure: its check of these very sliders
         st.warning(str(exc))
     else:
         st.markdown(
