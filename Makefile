@@ -1,5 +1,5 @@
 # Quick start: `make run` serves the app, `make test` runs the whole suite (what CI runs),
-# `make test-fast` the quick tier for development: no browser, no `slow` test (under 2 minutes).
+# `make test-fast` the quick tier for development: no browser, no `slow` test.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

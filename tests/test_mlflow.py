@@ -14,6 +14,8 @@ from sidebyside.cli.main import app
 from sidebyside.foundation.settings import get_settings
 
 pytest.importorskip("mlflow")
+#: MLflow builds its own SQLite tracking store (its migrations) in each test: seconds.
+pytestmark = pytest.mark.slow
 runner = CliRunner()
 
 
@@ -91,7 +93,6 @@ def test_tracking_uri_from_the_environment_and_a_run_per_command(demo, tmp_path,
     assert "text.bleu.base" in metrics_run.data.metrics
 
 
-@pytest.mark.slow  # a perplexity run and an MLflow store
 def test_perplexity_without_a_study_logs_its_own_figures(demo, tmp_path):
     pytest.importorskip("transformers")
     try:
