@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sidebyside.foundation.errors import FileInputError
 from sidebyside.metrics.inputs import read_pairs
 from sidebyside.metrics.textmetrics import (
     LABEL_METRICS,
@@ -160,11 +161,11 @@ def test_read_pairs_positional_and_by_id(tmp_path):
     assert read_pairs(pj, rj) == (["1", "2"], [["1", "one"], "2"])
     rj.write_text('{"id": "y", "reference": 3}\n')
     with pytest.raises(
-        ValueError, match=r"r.jsonl, line 1, column reference: 'reference' must be a string"
+        FileInputError, match=r"r.jsonl, line 1, column reference: 'reference' must be a string"
     ):
         read_pairs(pj, rj)
     rj.write_text('{"id": "y", "reference": "3"}\n{"id": "y", "reference": "3"}\n')
     with pytest.raises(
-        ValueError, match=r"line 2, column id: id 'y' appears twice \(first on line 1"
+        FileInputError, match=r"line 2, column id: id 'y' appears twice \(first on line 1"
     ):
         read_pairs(pj, rj)
