@@ -213,7 +213,7 @@ def cli_rerun(url: str, study: str, judges: list[str], *extra: str) -> tuple[flo
     """Run ``sidebyside judge`` as a subprocess: (process time = user + system CPU, wall)."""
     import resource
 
-    cmd = [sys.executable, "-c", "from cli.main import main; main()", "judge", study]
+    cmd = [sys.executable, "-c", "from sidebyside.cli.main import main; main()", "judge", study]
     for judge in judges:
         cmd += ["-j", judge]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -227,7 +227,7 @@ def test_kill_9_mid_export_keeps_the_previous_file(tmp_path):
     target.write_bytes(b"complete,earlier\n")
     script = (
         "import os, sys\n"
-        "from foundation.atomic import write_atomic\n"
+        "from sidebyside.foundation.atomic import write_atomic\n"
         "def stall(fd):\n"
         "    print('writing', flush=True)\n"
         "    sys.stdin.read()  # blocks until killed\n"

@@ -11,6 +11,7 @@ foundation's tables and analysis's pure functions).
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import textwrap
@@ -267,3 +268,23 @@ def test_the_app_starts_without_torch():
         [sys.executable, "-c", code], cwd=ROOT.parent, capture_output=True, text=True, timeout=120
     )
     assert out.stdout.strip() == "False", out.stderr
+
+
+_BARE_IN_TEXT = re.compile(
+    r"(?<![\w.])(?:from|import) (?:foundation|analysis|annotate|judge|metrics|ui|cli|pages)\."
+)
+
+
+def test_scripts_in_tests_and_benchmarks_import_the_package():
+    """Code in strings (``python -c`` scripts, subprocess workers) runs with the checkout as the
+    working directory, where a bare ``from foundation...`` happens to work; an install has only
+    ``sidebyside.foundation``."""
+    found = []
+    for folder in ("tests", "bench", "docs"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path.name == "test_layout.py":
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if _BARE_IN_TEXT.search(line):
+                    found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "bare project imports:\n" + "\n".join(found)
