@@ -176,6 +176,39 @@ def test_a_planted_circle_is_caught():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def private_imports(path: Path) -> list[str]:
+    """Another project module's private names a file imports (``from sidebyside.x import _y``),
+    anywhere in the file: a private name is free to change, so no other module may lean on it."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (
+            node.level or (node.module or "").split(".")[0] == "sidebyside"
+        ):
+            found += [
+                f"{node.module}.{a.name}"
+                for a in node.names
+                if a.name.startswith("_") and not a.name.startswith("__")
+            ]
+    return found
+
+
+def test_no_private_name_is_imported_from_another_module():
+    problems = [
+        f"{module_path(m).relative_to(ROOT)} imports {name}"
+        for m in distribution_modules()
+        for name in private_imports(module_path(m))
+    ]
+    assert not problems, "private names imported across modules:\n" + "\n".join(problems)
+
+
+def test_a_planted_private_import_is_caught(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text(
+        "def f():\n    from sidebyside.annotate.queue import _mine, open_assignment\n"
+    )
+    assert private_imports(planted) == ["sidebyside.annotate.queue._mine"]
+
+
 def test_foundation_and_analysis_never_import_a_feature():
     """The two bottom layers, checked by name so the rule reads plainly here."""
     features = {"annotate", "judge", "metrics", "ui", "cli", "pages", "app"}
