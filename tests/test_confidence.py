@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from sidebyside.analysis.confidence import calibration_frame, judge_calibration, judges_calibration
 from sidebyside.analysis.frames import load_study_frames
-from sidebyside.analysis.verdicts import load_verdicts
 from sidebyside.analysis.report import build_report
+from sidebyside.analysis.verdicts import load_verdicts
 from sidebyside.cli.main import app
 from sidebyside.judge.service import JudgeRunConfig, run_judges
 from tests.analysis_helpers import rate
