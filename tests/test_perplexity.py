@@ -279,7 +279,10 @@ def test_importing_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sidebyside.metrics.perplexity, sidebyside.metrics.ppl_stats, sys; print('torch' in sys.modules)"
+    code = (
+        "import sys, sidebyside.metrics.perplexity, sidebyside.metrics.ppl_stats; "
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
