@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
-from sqlmodel import Session, SQLModel, select  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
 
 from sidebyside.annotate.assignment import next_assignment, submit_rating  # noqa: E402
 from sidebyside.annotate.importing import import_sources  # noqa: E402
 from sidebyside.annotate.studies import create_study  # noqa: E402
-from sidebyside.foundation.db import get_engine, init_db, load_tables, unit_of_work  # noqa: E402
+from sidebyside.foundation.db import drop_schema, get_engine, init_db, unit_of_work  # noqa: E402
 from sidebyside.foundation.models import Assignment, Rating, User  # noqa: E402
 from sidebyside.foundation.settings import get_settings  # noqa: E402
 
@@ -61,9 +61,7 @@ def fresh_engine(url: str):
     get_engine.cache_clear()
     engine = get_engine(url)
     if engine.dialect.name == "postgresql":
-        load_tables()
-        with engine.begin() as conn:
-            SQLModel.metadata.drop_all(conn)
+        drop_schema(engine)
     return init_db(engine)
 
 

@@ -122,6 +122,18 @@ def load_tables() -> None:
     import sidebyside.foundation.models  # noqa: F401
 
 
+def drop_schema(engine: Engine) -> None:
+    """Drop every table of the schema, Alembic's version table included, so the next
+    ``init_db`` builds it from nothing (a scratch database in tests and benchmarks). Dropping
+    the tables but not ``alembic_version`` would leave a database that claims to be current."""
+    from sqlmodel import SQLModel
+
+    load_tables()
+    with engine.begin() as conn:
+        SQLModel.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
 def init_db(engine: Engine | None = None) -> Engine:
     """Bring the database to the newest schema: create it, or upgrade it in place with its
     rows. Safe to call repeatedly and from several processes at once."""

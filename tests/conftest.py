@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from sidebyside.foundation.db import get_engine, init_db
+from sidebyside.foundation.db import drop_schema, get_engine, init_db
 from sidebyside.foundation.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,16 +24,8 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
 def _reset_postgres(url: str) -> None:
-    from sqlalchemy import text
-    from sqlmodel import SQLModel
-
-    from sidebyside.foundation.db import load_tables
-
-    load_tables()
     eng = get_engine(url)
-    with eng.begin() as conn:  # tables of a newer schema a previous test may have left
-        SQLModel.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    drop_schema(eng)  # tables of a newer schema a previous test may have left
     eng.dispose()
 
 

@@ -32,14 +32,10 @@ SCORES = [4, 3, 5, 2, 4, 4, 3, 3]
 def pg_url():
     if not PG_URL:
         pytest.skip("needs SIDEBYSIDE_TEST_POSTGRES_URL (CI sets it)")
-    from sqlmodel import SQLModel
+    from sidebyside.foundation.db import drop_schema
 
-    from sidebyside.foundation.db import load_tables
-
-    load_tables()
     engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        SQLModel.metadata.drop_all(conn)
+    drop_schema(engine)
     engine.dispose()
     return PG_URL
 
