@@ -4,7 +4,7 @@
 documented JSON report (docs/report.md), whose schema is generated from these models and
 committed as docs/report.schema.json. Regenerate it after changing a model::
 
-    python -m analysis.report_models > docs/report.schema.json
+    python -m sidebyside.analysis.report_models > docs/report.schema.json
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def check(validator, report: StudyReport) -> dict:
 def test_committed_schema_is_current():
     assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
         "docs/report.schema.json is stale: run "
-        "`python -m analysis.report_models > docs/report.schema.json`"
+        "`python -m sidebyside.analysis.report_models > docs/report.schema.json`"
     )
     assert json.loads(schema_text()) == report_schema()
 
