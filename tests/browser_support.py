@@ -58,7 +58,8 @@ def init_demo(db_url: str) -> str:
 
 @contextmanager
 def serve_app(db_url: str, log: Path) -> Iterator[str]:
-    """`streamlit run ui/server.py` (app.py plus the cookie routes) on a free port; yields the base URL, stops the server after."""
+    """`streamlit run ui/server.py` (app.py plus the cookie routes) on a free port; yields the
+    base URL, stops the server after."""
     port = free_port()
     cmd = [
         str(BIN / "streamlit"),
