@@ -18,6 +18,7 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -125,6 +126,68 @@ def _corpus_value(metric: Any, hyps: list[str], refs: list[list[str]]) -> float:
 # --------------------------------------------------------------------------- public API
 
 
+@cache
+def _corpus_metrics() -> dict[str, tuple[Any, Any, Any]]:
+    """Each corpus metric with its per-segment statistics and its score from summed ones."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    from sidebyside.metrics import corpus_stats as cs
+
+    return {
+        "bleu": (BLEU(), cs.bleu_statistics, cs.bleu_from_statistics),
+        "chrf": (CHRF(), cs.chrf_statistics, cs.chrf_score),
+    }
+
+
+def text_statistics(
+    predictions: Sequence[str], references: References, *, meteor: bool | None = None
+) -> dict[str, np.ndarray]:
+    """Per-prompt statistics of every text metric, rows aligned with the predictions: BLEU's
+    and chrF's sufficient statistics, the other metrics' 0-100 scores. Summed over any set of
+    prompts, ``text_scores`` turns them into the metric of those prompts, so two systems on
+    the same prompts can be resampled together (a paired bootstrap). ``meteor``: as in
+    ``text_metrics``."""
+    from rouge_score import rouge_scorer
+
+    refs = _as_ref_lists(predictions, references)
+    hyps = [str(p) for p in predictions]
+    if not hyps:
+        raise ValueError("no predictions to score")
+    per_prompt: dict[str, np.ndarray] = {
+        key: statistics(metric, hyps, refs)
+        for key, (metric, statistics, _) in _corpus_metrics().items()
+    }
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    for key in ("rouge1", "rouge2", "rougeL", "exact_match", "token_f1"):
+        per_prompt[key] = np.empty(len(hyps))
+    for i, (hyp, ref_list) in enumerate(zip(hyps, refs, strict=True)):
+        scores = scorer.score_multi(ref_list, hyp)  # best reference per ROUGE type
+        for key in ("rouge1", "rouge2", "rougeL"):
+            per_prompt[key][i] = 100 * scores[key].fmeasure
+        per_prompt["exact_match"][i] = 100 * max(exact_match(hyp, r) for r in ref_list)
+        per_prompt["token_f1"][i] = 100 * max(token_f1(hyp, r) for r in ref_list)
+    if meteor is None:
+        from sidebyside.metrics.meteor import wordnet_available
+
+        meteor = wordnet_available()
+    if meteor:
+        from sidebyside.metrics.meteor import meteor_scores
+
+        per_prompt[METEOR] = 100 * np.asarray(meteor_scores(hyps, refs), dtype=np.float64)
+    return per_prompt
+
+
+def text_scores(name: str, summed: np.ndarray, n: int) -> np.ndarray:
+    """The metric ``name`` from ``text_statistics`` summed over ``n`` prompts, one value per
+    row of ``summed`` (n_boot, ...): corpus metrics rescored (as sacrebleu's --confidence),
+    per-prompt metrics averaged."""
+    corpus = _corpus_metrics()
+    if name in corpus:
+        metric, _, rescore = corpus[name]
+        return np.array([rescore(metric, row) for row in summed])
+    return np.asarray(summed, dtype=np.float64) / n
+
+
 def text_metrics(
     predictions: Sequence[str],
     references: References,
@@ -138,57 +201,21 @@ def text_metrics(
     over prompts; every metric is resampled with the same prompt indices. ``meteor``: None
     adds METEOR when WordNet is installed, True requires it (``ConfigError`` otherwise),
     False leaves it out."""
-    from rouge_score import rouge_scorer
-    from sacrebleu.metrics import BLEU, CHRF
-
-    from sidebyside.metrics import corpus_stats as cs
-
+    per_prompt = text_statistics(predictions, references, meteor=meteor)
     refs = _as_ref_lists(predictions, references)
     hyps = [str(p) for p in predictions]
-    if not hyps:
-        raise ValueError("no predictions to score")
-    # each corpus metric with its per-segment statistics and its score from summed ones
-    corpus = {
-        "bleu": (BLEU(), cs.bleu_statistics, cs.bleu_from_statistics),
-        "chrf": (CHRF(), cs.chrf_statistics, cs.chrf_score),
+    names = [k for k in (*TEXT_METRICS, METEOR) if k in per_prompt]
+    values = {
+        key: _corpus_value(metric, hyps, refs) for key, (metric, _, _) in _corpus_metrics().items()
     }
-    values: dict[str, float] = {}
-    per_prompt: dict[str, np.ndarray] = {}  # summed over each resample
-    for key, (metric, statistics, _) in corpus.items():
-        values[key] = _corpus_value(metric, hyps, refs)
-        per_prompt[key] = statistics(metric, hyps, refs)
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    for key in ("rouge1", "rouge2", "rougeL", "exact_match", "token_f1"):
-        per_prompt[key] = np.empty(len(hyps))
-    for i, (hyp, ref_list) in enumerate(zip(hyps, refs, strict=True)):
-        scores = scorer.score_multi(ref_list, hyp)  # best reference per ROUGE type
-        for key in ("rouge1", "rouge2", "rougeL"):
-            per_prompt[key][i] = 100 * scores[key].fmeasure
-        per_prompt["exact_match"][i] = 100 * max(exact_match(hyp, r) for r in ref_list)
-        per_prompt["token_f1"][i] = 100 * max(token_f1(hyp, r) for r in ref_list)
-    names = list(TEXT_METRICS)
-    if meteor is None:
-        from sidebyside.metrics.meteor import wordnet_available
-
-        meteor = wordnet_available()
-    if meteor:
-        from sidebyside.metrics.meteor import meteor_scores
-
-        per_prompt[METEOR] = 100 * np.asarray(meteor_scores(hyps, refs), dtype=np.float64)
-        names.append(METEOR)
     for key in names[2:]:
         values[key] = float(per_prompt[key].mean())
-    # one resample of prompts for every metric: corpus metrics rescored from summed
-    # statistics (as sacrebleu's --confidence), per-prompt metrics averaged
+    # one resample of prompts for every metric
     boot: dict[str, np.ndarray | None] = dict.fromkeys(names)
     if n_boot > 0:
         sums = resample_sums([per_prompt[k] for k in names], n_boot=n_boot, seed=seed)
         for key, summed in zip(names, sums, strict=True):
-            if key in corpus:
-                metric, _, rescore = corpus[key]
-                boot[key] = np.array([rescore(metric, row) for row in summed])
-            else:
-                boot[key] = summed / len(hyps)
+            boot[key] = text_scores(key, summed, len(hyps))
     return {
         key: MetricValue(key, values[key], *_interval(boot[key], alpha), len(hyps)) for key in names
     }
