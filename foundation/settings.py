@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(
         default=30.0, gt=0, description="Seconds a session waits for a free connection."
     )
+    alpaca_eval_glm_dir: Path | None = Field(
+        default=None,
+        description="Folder with AlpacaEval's instruction_difficulty.csv and df_gamed.csv, for "
+        "the report's LC win rate (docs/report.md); unset: LC is left out with that reason.",
+    )
     api_key_base_urls: str = Field(
         default="",
         description="Comma-separated base URLs (besides each provider's official host and its "
