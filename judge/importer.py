@@ -7,9 +7,10 @@ never a vote), and optionally ``reasoning``, ``raw`` and a continuous ``preferen
 (AlpacaEval's convention: 1 = system_a better, 2 = system_b better; without a winner its
 discrete verdict is AlpacaEval's: > 1.5 system_b, < 1.5 system_a, 1.5 a tie). AlpacaEval's
 own ``annotations.json`` (``instruction``, ``generator_1``, ``generator_2``, ``annotator``,
-``preference``) is read as it is. Every problem is reported with file and line; nothing
-is written unless the whole file is valid. Re-importing replaces that judge's verdicts on the
-same pairs.
+``preference``) is read as it is; its ``output_1`` / ``output_2`` must be the texts stored
+for those systems (judgments of other answers are refused, as ``import`` refuses a changed
+prompt). Every problem is reported with file and line; nothing is written unless the whole
+file is valid. Re-importing replaces that judge's verdicts on the same pairs.
 """
 
 from __future__ import annotations
@@ -131,6 +132,11 @@ class _Problem(Exception):
     """What is wrong with one row (the caller adds ``file:line``); never leaves this module."""
 
 
+class _OtherOutput(_Problem):
+    """An annotation judged another text than the stored output (the caller adds the record
+    number too: a JSON file written on one line has every record on line 1)."""
+
+
 def _preference(value: Any) -> float | None:
     """A continuous preference in [1, 2]; None when absent; _Problem when not one."""
     if _is_missing(value) or (isinstance(value, str) and not value.strip()):
@@ -168,6 +174,8 @@ class _StudyIndex:
     #: (prompt id, system id) -> output id; (output a, output b) -> pair id.
     outputs: dict[tuple[int, int], int]
     pairs: dict[tuple[int, int], int]
+    #: Output id -> its stored text (AlpacaEval's rows carry the texts they judged).
+    texts: dict[int, str]
 
 
 def _study_index(session: Session, study: Study) -> _StudyIndex:
@@ -182,6 +190,7 @@ def _study_index(session: Session, study: Study) -> _StudyIndex:
         systems={s.name: s.id for s in systems},
         outputs={(o.prompt_id, o.system_id): o.id for o in outputs},
         pairs={(p.output_a_id, p.output_b_id): p.id for p in pairs},
+        texts={o.id: o.text for o in outputs},
     )
 
 
@@ -217,7 +226,7 @@ def import_judgments(session: Session, *, study: Study, name: str, data: bytes) 
     problems: list[str] = []
     seen: dict[tuple[str, int], int] = {}  # (judge, pair id) -> the line that gave it
     verdicts: list[_Verdict] = []
-    for line, record in records:
+    for number, (line, record) in enumerate(records, 1):
         try:
             verdict = _verdict(record, index)
             first = seen.setdefault((verdict.judge, verdict.pair_id), line)
@@ -225,6 +234,9 @@ def import_judgments(session: Session, *, study: Study, name: str, data: bytes) 
                 raise _Problem(
                     f"judge {verdict.judge!r} already has a verdict on this pair at line {first}"
                 )
+        except _OtherOutput as exc:
+            problems.append(f"{name}:{line}: record {number}: {exc}")
+            continue
         except _Problem as exc:
             problems.append(f"{name}:{line}: {exc}")
             continue
@@ -237,8 +249,9 @@ def import_judgments(session: Session, *, study: Study, name: str, data: bytes) 
 def _verdict(record: dict[str, Any], index: _StudyIndex) -> _Verdict:
     """One row checked against the study, with its winner and preference seen from the
     stored pair's side; _Problem saying what is wrong otherwise."""
+    annotation = None
     if "prompt_id" not in record and all(k in record for k in ALPACA_FIELDS):
-        record = _alpaca_row(record)
+        annotation, record = record, _alpaca_row(record)
         record["prompt_id"] = index.by_text.get(record["prompt"])
         if record["prompt_id"] is None:
             raise _Problem(f"the instruction is not a prompt of study {index.name!r}")
@@ -251,6 +264,8 @@ def _verdict(record: dict[str, Any], index: _StudyIndex) -> _Verdict:
     if values["judge"].lower() == ENSEMBLE:
         raise _Problem("judge name 'ensemble' is reserved; rename it")
     pair_id, flipped = _pair_of(values, index)
+    if annotation is not None:
+        _check_judged_outputs(annotation, values, index)
     winner = _winner(values["winner"], values, pref)
     if flipped and winner in (Preference.A, Preference.B):
         winner = Preference.B if winner == Preference.A else Preference.A
@@ -258,6 +273,35 @@ def _verdict(record: dict[str, Any], index: _StudyIndex) -> _Verdict:
         pref = 3.0 - pref  # 1 + P(b wins) seen from the other side
     raw = values["raw"] or values["reasoning"] or values["winner"]
     return _Verdict(values["judge"], pair_id, winner, pref, values["reasoning"], raw)
+
+
+def _difference(stored: str, given: str) -> str:
+    """Where a judged text departs from the stored one, in a few words."""
+    if given.startswith(stored) or stored.startswith(given):
+        return f"{len(given)} characters here, {len(stored)} stored; one is a prefix of the other"
+    at = next(i for i, (x, y) in enumerate(zip(stored, given, strict=False)) if x != y)
+    return f"{len(given)} characters here, {len(stored)} stored; first different at {at + 1}"
+
+
+def _check_judged_outputs(
+    annotation: dict[str, Any], values: dict[str, str], index: _StudyIndex
+) -> None:
+    """An AlpacaEval annotation judged ``output_1`` / ``output_2``: they must be the texts
+    the study stores for generator_1 / generator_2 on that prompt, or the verdict is about
+    other answers."""
+    prompt_id = index.prompts[values["prompt_id"]]
+    for key, system in (("output_1", values["system_a"]), ("output_2", values["system_b"])):
+        given = annotation.get(key)
+        if _is_missing(given):
+            continue
+        stored = index.texts[index.outputs[(prompt_id, index.systems[system])]]
+        if str(given) != stored:
+            instruction = str(annotation.get("instruction") or "")
+            short = instruction if len(instruction) <= 60 else instruction[:57] + "..."
+            raise _OtherOutput(
+                f"{key} of {system!r} on instruction {short!r} is not the stored output "
+                f"({_difference(stored, str(given))}): the verdict judged another answer"
+            )
 
 
 def _pair_of(values: dict[str, str], index: _StudyIndex) -> tuple[int, bool]:

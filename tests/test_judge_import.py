@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
+from sidebyside.cli.main import app
 from sidebyside.foundation.models import JudgeVerdict
 from sidebyside.judge.importer import ImportJudgmentsError, import_judgments
 from tests.judge_helpers import make_study
@@ -200,3 +203,36 @@ def test_a_version_4_database_gains_the_preference_columns(engine, session, stud
     (kept,) = _verdicts(session)
     assert (kept.winner, kept.preference) == ("a", None)
     assert schema_version(session) == SCHEMA_VERSION
+
+
+REF = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "alpaca_eval"
+
+
+@pytest.mark.skipif(
+    not (REF / "claude-2.1.annotations.json").exists(), reason=f"no AlpacaEval files at {REF}"
+)
+def test_annotations_of_other_outputs_are_refused(db_url, tmp_path):
+    """AlpacaEval annotations whose output texts are not the study's outputs judged other
+    answers: the whole file is refused, naming each differing record, and nothing is stored."""
+    records = json.loads((REF / "claude-2.1.annotations.json").read_text())[:30]
+    original = tmp_path / "claude.annotations.json"
+    original.write_text(json.dumps(records))
+    runner = CliRunner()
+    for args in (["study", "create", "alpaca"], ["import", "alpaca", str(original)]):
+        assert runner.invoke(app, args).exit_code == 0
+    records[3]["output_2"] += " (edited)"
+    records[17]["output_2"] = records[17]["output_2"][:40]
+    records[20]["output_1"] = "Another reference answer."
+    tampered = tmp_path / "tampered.annotations.json"
+    tampered.write_text(json.dumps(records))  # one line: records are told by number
+    res = runner.invoke(app, ["import-judgments", "alpaca", str(tampered)])
+    assert res.exit_code != 0
+    assert "3 problem(s), nothing imported" in res.output
+    for number, key, system in ((4, "output_2", "claude-2.1"), (18, "output_2", "claude-2.1"),
+                                (21, "output_1", "gpt4_1106_preview")):  # fmt: skip
+        assert f"record {number}: {key} of {system!r} on instruction" in res.output
+    assert "not the stored output" in res.output
+    instruction = records[3]["instruction"][:30]
+    assert instruction in res.output
+    res = runner.invoke(app, ["import-judgments", "alpaca", str(original)])
+    assert res.exit_code == 0 and "imported 30 verdict(s)" in res.output  # none from before
