@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -65,6 +65,9 @@ import pandas as pd
 from sidebyside.analysis import columns as col
 from sidebyside.analysis import winrates as wr
 from sidebyside.foundation.enums import Preference
+
+if TYPE_CHECKING:
+    from sidebyside.analysis.frames import StudyFrames
 
 #: Hoeffding's variance proxy of one observation in [0, 1].
 _VARIANCE_PROXY = 0.25
@@ -239,24 +242,32 @@ def anytime_decisions(
     return rows
 
 
-def decision_line(row: Any) -> str:
+def study_decisions(fr: StudyFrames, *, confidence: float = 0.95) -> list[dict[str, Any]]:
+    """``anytime_decisions`` of a study's human votes, tuned for its design: what the report's
+    ``human.anytime`` and the Progress page show."""
+    return anytime_decisions(
+        fr.human,
+        systems=fr.systems,
+        confidence=confidence,
+        planned=planned_votes(fr.n_pairs, fr.k, len(fr.systems)),
+    )
+
+
+def decision_text(row: Any) -> str:
     """A row of ``anytime_decisions`` (a dict or the report's model) in words, as the
     Progress page and the report print it.
 
-    >>> decision_line({"system_a": "new", "system_b": "old", "decided": True, "winner": "new",
-    ...                "at_vote": 41, "more_votes": None})
-    'new vs old — decided: new wins (at vote 41)'
-    >>> decision_line({"system_a": "new", "system_b": "old", "decided": False, "winner": None,
-    ...                "at_vote": None, "more_votes": 57})
-    'new vs old — not yet: about 57 more votes at this rate'
+    >>> decision_text({"decided": True, "winner": "new", "at_vote": 41, "more_votes": None})
+    'decided: new wins (at vote 41)'
+    >>> decision_text({"decided": False, "winner": None, "at_vote": None, "more_votes": 57})
+    'not yet: about 57 more votes at this rate'
     """
     get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
-    head = f"{get('system_a')} vs {get('system_b')} — "
     if get("decided"):
-        return head + f"decided: {get('winner')} wins (at vote {get('at_vote')})"
+        return f"decided: {get('winner')} wins (at vote {get('at_vote')})"
     if get("more_votes") is None:
-        return head + "not yet: the votes are split evenly, no winner in sight"
-    return head + f"not yet: about {get('more_votes')} more votes at this rate"
+        return "not yet: the votes are split evenly, no winner in sight"
+    return f"not yet: about {get('more_votes')} more votes at this rate"
 
 
 def peeking_rates(

@@ -19,10 +19,12 @@ import pandas as pd
 from sidebyside.analysis import agreement as ag
 from sidebyside.analysis import calibration as cal
 from sidebyside.analysis import columns as col
+from sidebyside.analysis import lc_winrate as lcw
 from sidebyside.analysis import length_control as lc
 from sidebyside.analysis import style_control as sc
 from sidebyside.analysis import winrates as wr
 from sidebyside.analysis.annotators import annotator_quality
+from sidebyside.analysis.anytime import study_decisions
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
 from sidebyside.analysis.card import build_card
 from sidebyside.analysis.card_frames import load_card_frames
@@ -31,6 +33,7 @@ from sidebyside.analysis.confidence import calibration_frame, judge_calibration
 from sidebyside.analysis.frames import StudyFrames, load_study_frames
 from sidebyside.analysis.headline import headline
 from sidebyside.analysis.judge_compare import compare_judges
+from sidebyside.analysis.ppi import ppi_for_rows
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
 from sidebyside.analysis.verdicts import scores_by_system
@@ -130,10 +133,16 @@ def _prompt_boots(fr: StudyFrames, sources: list[pd.DataFrame], n_boot: int, see
 
 
 def _votes_section(
-    votes: pd.DataFrame, order: list[str], boot, conf: float, n_boot: int, seed: int
+    votes: pd.DataFrame,
+    order: list[str],
+    boot,
+    conf: float,
+    n_boot: int,
+    seed: int,
+    lc_inputs: lcw.LcInputs | None = None,
 ) -> dict[str, Any]:
-    """Win rates (overall and per category), Bradley–Terry and the matrix from one set of
-    votes."""
+    """Win rates (overall and per category; AlpacaEval's LC where ``lc_inputs`` allow),
+    Bradley–Terry and the matrix from one set of votes."""
     if votes.empty:
         return {
             "win_rates": None,
@@ -143,7 +152,7 @@ def _votes_section(
             "win_rate_matrix": None,
         }
     kw = {"systems": order, "n_boot": 0, "confidence": conf, "boot": boot}
-    rates = wr.win_rates(votes, **kw)
+    rates = lcw.add_lc_win_rates(votes, wr.win_rates(votes, **kw), lc_inputs)
     return {
         "win_rates": rates,
         "length_controlled": lc.length_controlled(votes, rates, confidence=conf),
@@ -199,7 +208,9 @@ def _empty_human(criteria: list[str]) -> dict[str, Any]:
     }
 
 
-def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: float) -> dict:
+def human_section(
+    fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: float, lc_inputs=None
+) -> dict:
     human = fr.human
     if human.empty:
         return _empty_human(fr.criteria)
@@ -239,14 +250,22 @@ def human_section(fr: StudyFrames, order, boot, n_boot: int, seed: int, conf: fl
         "annotators": annotator_quality(human, loo),
         "prefers_longer_rate": cal.prefers_longer_rate(human)[0],
         "first_position_rate": cal.first_position_rate(human)[0],
-        **_votes_section(human, order, boot, conf, n_boot, seed),
+        **_votes_section(human, order, boot, conf, n_boot, seed, lc_inputs),
         "criteria": _criteria_means(human, fr.criteria, systems, conf),
         "style_control": _style_control(human, fr.style, order, n_boot, seed, conf),
+        "anytime": study_decisions(fr, confidence=conf),
     }
 
 
 def judge_section(
-    fr: StudyFrames, key: str, order, boot, conf: float, n_boot: int = 0, seed: int = 0
+    fr: StudyFrames,
+    key: str,
+    order,
+    boot,
+    conf: float,
+    n_boot: int = 0,
+    seed: int = 0,
+    lc_inputs: lcw.LcInputs | None = None,
 ) -> dict[str, Any]:
     judge = fr.judge(key)
     scores = fr.judge_scores
@@ -256,7 +275,9 @@ def judge_section(
     return {
         "mode": modes[0] if len(modes) == 1 else modes,
         "n": int(len(judge)),
-        **_votes_section(judge, order, boot, conf, n_boot, seed),
+        **_with_ppi(
+            _votes_section(judge, order, boot, conf, n_boot, seed, lc_inputs), judge, fr.human, conf
+        ),
         "style_control": _style_control(judge, fr.style, order, n_boot, seed, conf),
         "calibration": cal.calibrate(
             judge,
@@ -268,6 +289,14 @@ def judge_section(
         "confidence": _confidence(judge, fr.human),
         "self_preference": _self_preference(fr, key, judge),
     }
+
+
+def _with_ppi(votes: dict[str, Any], judge, human, conf: float) -> dict[str, Any]:
+    """A judge's vote tables with each win-rate row's ``ppi``: the humans' win rate,
+    sharpened by this judge's verdicts (``analysis.ppi``)."""
+    if votes["win_rates"]:
+        votes["win_rates"] = ppi_for_rows(votes["win_rates"], judge, human, confidence=conf)
+    return votes
 
 
 def _self_preference(fr: StudyFrames, key: str, judge: pd.DataFrame) -> dict[str, Any] | None:
@@ -291,10 +320,13 @@ def build_report(
     seed: int = 0,
     confidence: float = 0.95,
     layers: dict[str, pd.DataFrame] | None = None,
+    lc_inputs: lcw.LcInputs | None = None,
 ) -> StudyReport:
     """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report.
     ``layers``: the stored automatic layers for the evaluation card
-    (``analysis.card_frames.load_card_frames``); without them the card has the judges and humans."""
+    (``analysis.card_frames.load_card_frames``); without them the card has the judges and humans.
+    ``lc_inputs``: AlpacaEval's GLM inputs (``analysis.lc_winrate.load_lc_inputs``); without
+    them every win-rate row says why its LC win rate is absent."""
     human = fr.human
     sources = ([human] if len(human) else []) + [fr.judge(k) for k in fr.judges]
     boots = _prompt_boots(fr, sources, n_boot, seed)
@@ -314,9 +346,9 @@ def build_report(
             "n_prompts": fr.n_prompts,
         },
         "settings": {"n_boot": n_boot, "seed": seed, "confidence": confidence},
-        "human": human_section(fr, *human_boot, n_boot, seed, confidence),
+        "human": human_section(fr, *human_boot, n_boot, seed, confidence, lc_inputs),
         "judges": {
-            key: judge_section(fr, key, *ob, confidence, n_boot, seed)
+            key: judge_section(fr, key, *ob, confidence, n_boot, seed, lc_inputs)
             for key, ob in zip(fr.judges, boots, strict=True)
         },
         "judge_comparison": compare_judges(
@@ -343,9 +375,11 @@ def build_report(
     return typed
 
 
-def report_for_study(source, study, **kwargs) -> StudyReport:
-    """Read a study (session or engine, name or id) and build its report (card included)."""
+def report_for_study(source, study, *, alpaca_eval_glm=None, **kwargs) -> StudyReport:
+    """Read a study (session or engine, name or id) and build its report (card included);
+    ``alpaca_eval_glm``: the folder of AlpacaEval's GLM files, for its LC win rate."""
     kwargs.setdefault("layers", load_card_frames(source, study))
+    kwargs.setdefault("lc_inputs", lcw.load_lc_inputs(source, study, alpaca_eval_glm))
     return build_report(load_study_frames(source, study), **kwargs)
 
 

@@ -13,6 +13,9 @@ from sidebyside.analysis.report_css import REPORT_CSS
 from sidebyside.analysis.report_md import (
     ANNOTATORS_NOTE,
     ANNOTATORS_TITLE,
+    ANYTIME_HEADERS,
+    ANYTIME_NOTE,
+    ANYTIME_TITLE,
     CATEGORY_HEADERS,
     CATEGORY_NOTE,
     COMPARE_HEADERS,
@@ -21,10 +24,14 @@ from sidebyside.analysis.report_md import (
     LC_HEADERS,
     LC_NOTE,
     PAIRWISE_HEADERS,
+    PPI_HEADERS,
+    PPI_NOTE,
+    PPI_TITLE,
     VERDICT_NAMES,
     WIN_RATE_HEADERS,
     alpha_levels,
     annotator_cells,
+    anytime_cells,
     calibration_cells,
     category_cells,
     ci,
@@ -32,11 +39,13 @@ from sidebyside.analysis.report_md import (
     fmt,
     headline_cells,
     lc_cells,
+    ppi_cells,
     row_ci,
     win_rate_cells,
 )
 from sidebyside.analysis.report_models import (
     AnnotatorPairKappa,
+    AnytimeDecision,
     BradleyTerry,
     CategoryWinRate,
     HumanSection,
@@ -82,6 +91,14 @@ def _lc_block(rows: list[LengthControlled] | None) -> str:
     if not cells:
         return ""
     return f"<p class='muted'>{escape(LC_NOTE)}</p>" + _table(LC_HEADERS, cells)
+
+
+def _anytime_block(rows: list[AnytimeDecision] | None) -> str:
+    cells = anytime_cells(rows)
+    if not cells:
+        return ""
+    head = f"<h4>{escape(ANYTIME_TITLE)}</h4><p class='muted'>{escape(ANYTIME_NOTE)}</p>"
+    return head + _table(ANYTIME_HEADERS, cells)
 
 
 def _category_block(rows: list[CategoryWinRate] | None) -> str:
@@ -162,6 +179,7 @@ def _human(h: HumanSection) -> str:
         "<h3>Who wins (humans)</h3>",
         _win_rate_block(h.win_rates, "humans"),
         _lc_block(h.length_controlled),
+        _anytime_block(h.anytime),
         _category_block(h.by_category),
         _bt_block(h.bradley_terry, "humans"),
         _parity_block(h.win_rates, h.style_control),
@@ -246,6 +264,14 @@ def _headline(report: StudyReport) -> str:
     return f"<h2>Who wins</h2><p class='muted'>{escape(HEADLINE_NOTE)}</p>" + _table(headers, rows)
 
 
+def _ppi(report: StudyReport) -> str:
+    rows = ppi_cells(report)
+    if not rows:
+        return ""
+    note = f"<p class='muted'>{escape(PPI_NOTE)}</p>"
+    return f"<h3>{escape(PPI_TITLE)}</h3>" + note + _table(PPI_HEADERS, rows)
+
+
 def _comparison(cmp: JudgeComparison | None) -> str:
     if not cmp:
         return ""
@@ -269,6 +295,7 @@ def to_html(report: StudyReport) -> str:
         + _headline(report)
         + card_html(report.card)
         + _human(report.human)
+        + _ppi(report)
         + "<h2>Judges</h2>"
         + _comparison(report.judge_comparison)
         + (judges or "<p class='muted'>No judge verdicts yet.</p>")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sidebyside.analysis import report_parity as rp
+from sidebyside.analysis.anytime import decision_text
 from sidebyside.analysis.card_render import card_md
 from sidebyside.analysis.report_models import (
     AlphaEstimate,
+    AnytimeDecision,
     BradleyTerry,
     Calibration,
     CategoryWinRate,
@@ -172,6 +174,80 @@ def lc_cells(rows: list[LengthControlled] | None) -> list[list[Any]]:
 def _lc(rows: list[LengthControlled] | None) -> list[str]:
     cells = lc_cells(rows)
     return [LC_NOTE, "", table(LC_HEADERS, cells), ""] if cells else []
+
+
+ANYTIME_TITLE = "Decided yet? (anytime-valid)"
+ANYTIME_HEADERS = ["A", "B", "votes", "win rate A", "confidence sequence", "decision"]
+ANYTIME_NOTE = (
+    "A confidence sequence for the win rate of A, updated with every vote in the order cast "
+    "(Howard et al. 2021's normal mixture): unlike the intervals above, it may be checked "
+    "after every vote and the study stopped the moment it leaves ½, with at most a 5% chance "
+    "(at the 95% setting) of ever naming a winner that is not one. Not yet decided, the "
+    "projection assumes the votes to come keep the current win rate. It treats votes as "
+    "independent, like the Wilson interval; with several votes per prompt read it beside the "
+    "prompt-level figures."
+)
+
+
+def anytime_cells(rows: list[AnytimeDecision] | None) -> list[list[Any]]:
+    """Cells of the anytime-valid decisions table, shared by the Markdown and HTML reports."""
+    return [
+        [r.system_a, r.system_b, r.n_votes, r.win_rate_a, ci(r.cs_low, r.cs_high),
+         decision_text(r)]
+        for r in rows or []
+    ]  # fmt: skip
+
+
+def _anytime(rows: list[AnytimeDecision] | None) -> list[str]:
+    cells = anytime_cells(rows)
+    if not cells:
+        return []
+    return [f"#### {ANYTIME_TITLE}", "", ANYTIME_NOTE, "", table(ANYTIME_HEADERS, cells), ""]
+
+
+PPI_TITLE = "Human win rates sharpened by each judge (prediction-powered)"
+PPI_HEADERS = ["judge", "A", "B", "humans alone", "humans 95% CI", "judge alone",
+               "PPI win rate A", "PPI 95% CI", "human pairs", "judged pairs",
+               "worth (human pairs)", "why absent"]  # fmt: skip
+PPI_NOTE = (
+    "The humans' win rate of A (ties = ½) from their ratings on some pairs plus the judge's "
+    "verdicts on every pair it judged (prediction-powered inference, PPI++). The judge's bias "
+    "is measured on the pairs both rated and taken out, so the interval holds for a biased "
+    "judge, and it is narrower than the humans' alone the more the judge agrees with them. "
+    '"Worth" is how many human-rated pairs a humans-only interval would need to be as '
+    "narrow. It assumes the human-rated pairs are a random subset of the judged ones."
+)
+
+
+def ppi_cells(report: StudyReport) -> list[list[Any]]:
+    """One row per judge and system pair with a prediction-powered win rate (or the reason
+    there is none), beside the humans' own win rate of the same A; empty without human
+    ratings. Shared by the Markdown and HTML reports and the Results page."""
+    if not report.human.n_ratings:
+        return []
+    human = {frozenset((r.system_a, r.system_b)): r for r in report.human.win_rates or []}
+    rows = []
+    for key, j in report.judges.items():
+        for r in j.win_rates or []:
+            if r.ppi is None:
+                continue
+            h, p = human.get(frozenset((r.system_a, r.system_b))), r.ppi
+            rate = low = high = None
+            if h is not None:
+                rate, (low, high, _) = h.win_rate_a, row_ci(h)
+                if h.system_a != r.system_a and rate is not None:  # A of the judge's row
+                    rate = 1.0 - rate
+                    low, high = (None, None) if low is None else (1.0 - high, 1.0 - low)
+            rows.append(
+                [key, r.system_a, r.system_b, rate, ci(low, high), r.win_rate_a, p.win_rate_a,
+                 ci(p.ci_low, p.ci_high), p.n_human, p.n_judge, p.n_effective, p.reason or "—"]
+            )  # fmt: skip
+    return rows
+
+
+def ppi_md(report: StudyReport) -> list[str]:
+    rows = ppi_cells(report)
+    return [f"### {PPI_TITLE}", "", PPI_NOTE, "", table(PPI_HEADERS, rows), ""] if rows else []
 
 
 COMPARE_HEADERS = ["judge", "agreement with human majority", "95% CI", "without ties", "95% CI",
@@ -353,6 +429,7 @@ def human_md(h: HumanSection) -> list[str]:
         _win_rates(h.win_rates),
         "",
         *_lc(h.length_controlled),
+        *_anytime(h.anytime),
         *_categories(h.by_category),
         _bt(h.bradley_terry),
         "",
@@ -441,6 +518,7 @@ def to_markdown(report: StudyReport) -> str:
         *headline_md(report),
         *card_md(report.card),
         *human_md(report.human),
+        *ppi_md(report),
         "## Judges",
         "",
         *comparison_md(report.judge_comparison),

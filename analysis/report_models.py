@@ -18,6 +18,7 @@ from sidebyside.analysis.report_rows import (
     AlphaEstimate,
     AnnotatorPairKappa,
     AnnotatorQuality,
+    AnytimeDecision,
     BradleyTerry,
     Calibration,
     CardRow,
@@ -49,6 +50,7 @@ __all__ = [
     "CardRow",
     "EvaluationCard",
     "AlphaEstimate",
+    "AnytimeDecision",
     "AnnotatorPairKappa",
     "AnnotatorQuality",
     "BradleyTerry",
@@ -208,6 +210,11 @@ class HumanSection(ReportModel):
     criteria: list[CriterionMean] | None
     style_control: StyleControl | None = Field(
         default=None, description="Null with fewer than three systems."
+    )
+    anytime: list[AnytimeDecision] | None = Field(
+        default=None,
+        description="Per system pair, the anytime-valid decision from the votes in the order "
+        "cast; null without ratings.",
     )
 
 

@@ -92,6 +92,26 @@ class AnnotatorQuality(ReportModel):
     )
 
 
+class PredictionPowered(ReportModel):
+    """The humans' win rate of A from the human ratings on some pairs and this judge's
+    verdicts on all of them (prediction-powered inference, PPI++; ``analysis.ppi``): the
+    judge's bias is measured on the pairs both rated and taken out."""
+
+    win_rate_a: float | None = Field(
+        description="The estimate: one human verdict per pair (the mean over its annotators), "
+        "ties as half; null with a reason."
+    )
+    ci_low: float | None = Field(description="Normal interval at the report's level, in [0, 1].")
+    ci_high: float | None
+    n_human: int = Field(description="Pairs both rated by humans and judged (the labelled set).")
+    n_judge: int = Field(description="Pairs of this system pair the judge gave a verdict on.")
+    n_effective: int | None = Field(
+        description="Human-rated pairs a humans-only interval would need to be as narrow: "
+        "n_human · (humans-only width / PPI width)²."
+    )
+    reason: str | None = Field(description="Why win_rate_a is null; null when it is given.")
+
+
 class WinRate(ReportModel):
     """One compared system pair: votes, the win rate of A (ties as half) and its tests."""
 
@@ -122,6 +142,26 @@ class WinRate(ReportModel):
         default=None, description="Its standard error: sample SD / √n_preference."
     )
     n_preference: int = Field(default=0, description="Votes with a continuous preference.")
+    lc_win_rate: float | None = Field(
+        default=None,
+        description="AlpacaEval 2's length-controlled win rate of A against the reference B "
+        "(length_controlled_v1, AlpacaEval's length_controlled_winrate / 100); null with "
+        "lc_reason.",
+    )
+    lc_se: float | None = Field(
+        default=None, description="Its standard error (AlpacaEval's lc_standard_error / 100)."
+    )
+    lc_reason: str | None = Field(
+        default=None,
+        description="Why lc_win_rate is null (no GLM files, not AlpacaEval's instructions, B "
+        "is not its reference); null when it is given, and in by_category rows.",
+    )
+    ppi: PredictionPowered | None = Field(
+        default=None,
+        description="On a judge's rows: the prediction-powered human win rate of A with this "
+        "judge (null figures with a reason where it cannot be had); null on the humans' rows "
+        "and per category.",
+    )
 
 
 class _Category(ReportModel):
@@ -152,6 +192,33 @@ class LengthControlled(ReportModel):
     length_p_value: float | None
     length_sd: float | None = Field(description="Scale of the length difference (characters).")
     n_pairs: int
+
+
+class AnytimeDecision(ReportModel):
+    """One system pair's anytime-valid decision (``analysis.anytime``): a confidence sequence
+    for A's human win rate, updated vote by vote, that may be checked after every vote."""
+
+    system_a: str
+    system_b: str
+    decided: bool = Field(description="Whether the sequence has left 0.5 (it stays out).")
+    winner: str | None = Field(description="The decided system; null before a decision.")
+    at_vote: int | None = Field(
+        description="The vote (1-based, in the order cast) at which it first left 0.5."
+    )
+    n_votes: int
+    win_rate_a: float | None = Field(description="(wins_a + ties / 2) / n_votes.")
+    cs_low: float | None = Field(
+        description="The confidence sequence after the last vote (running intersection)."
+    )
+    cs_high: float | None
+    more_votes: int | None = Field(
+        description="Not yet decided: the further votes that would decide it if the win "
+        "rate stayed where it is; null once decided, or when it is exactly 0.5."
+    )
+    planned_votes: int = Field(
+        description="The votes the boundary is tuned for: the study's pairs × k per system pair."
+    )
+    alpha: float = Field(description="1 − confidence: the chance it ever excludes the truth.")
 
 
 class BradleyTerry(ReportModel):
@@ -361,17 +428,37 @@ class CardRow(ReportModel):
     change: float | None = Field(
         description="value − base_value (win rates: value − 0.5, the no-preference point)."
     )
-    change_ci_low: float | None = Field(
-        description="Interval of the change (paired where the items are shared)."
+    diff: float | None = Field(
+        description="The difference system − base on the n_items items both were measured on "
+        "(equals change where they share every item; win rates: win rate − 0.5)."
     )
-    change_ci_high: float | None
+    diff_low: float | None = Field(
+        description="Interval of diff: a paired bootstrap over the shared items where paired; "
+        "null where the verdict falls back to the two intervals' overlap."
+    )
+    diff_high: float | None
+    paired: bool = Field(description="Whether diff's interval resamples the items both share.")
+    n_items: int | None = Field(
+        description="Items paired (prompts, texts or benchmark items); null when unpaired."
+    )
+    method: str = Field(
+        description='How the verdict was reached, e.g. "paired bootstrap over prompts", '
+        '"unpaired: the two intervals overlap (per-item scores not stored)".'
+    )
     relative_change: float | None = Field(description="value / base_value − 1.")
     clear: bool | None = Field(
-        description="False: the change is within its interval (or the two intervals overlap); "
+        description="False: 0 lies in diff's interval (unpaired: the two intervals overlap); "
         "null: no interval to tell."
     )
+    direction: Literal["better", "worse"] | None = Field(
+        description="A clear change read with the metric's direction (lower perplexity is "
+        "better); null when not clear."
+    )
     flag: str | None = Field(description='"forgetting", "capability lost" or null.')
-    verdict: str = Field(description='E.g. "+63%", "no clear change", "+11% (forgetting)".')
+    verdict: str = Field(
+        description='E.g. "better (+63%)", "no clear change", "worse (+11%, forgetting)", '
+        '"wins 65%".'
+    )
     n: int | None = Field(description="Items behind the figure (prompts, texts, votes).")
 
 

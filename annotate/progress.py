@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from sidebyside.analysis.agreement import loo_agreement
 from sidebyside.analysis.annotators import annotator_quality
+from sidebyside.analysis.anytime import decision_text, study_decisions
 from sidebyside.analysis.columns import ANNOTATOR, PAIR_ID, WINNER
 from sidebyside.analysis.frames import load_study_frames
 from sidebyside.foundation.enums import AssignmentStatus, Preference
@@ -132,6 +133,15 @@ def rater_checks(source: Session | Engine, study_id: int) -> list[dict[str, Any]
         return None
     long = human[[PAIR_ID, ANNOTATOR, WINNER]].set_axis(["item", "annotator", "value"], axis=1)
     return annotator_quality(human, loo_agreement(long, tie_value=Preference.TIE.value))
+
+
+def anytime_progress(source: Session | Engine, study_id: int) -> list[dict[str, Any]]:
+    """Per system pair, whether the human votes so far decide a winner: the report's
+    ``human.anytime`` rows (``analysis.anytime``, 95%), each with its ``line`` in words
+    ("A vs B — decided: A wins (at vote N)" / "... — not yet: about M more votes at this
+    rate"). Empty before the first rating."""
+    rows = study_decisions(load_study_frames(source, study_id))
+    return [{**r, "line": f"{r['system_a']} vs {r['system_b']} — {decision_text(r)}"} for r in rows]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,12 @@ from sidebyside.analysis.frames import data_fingerprint
 from sidebyside.analysis.report_md import ANNOTATORS_NOTE
 from sidebyside.annotate.export import FORMATS, WHATS, export_frame, write_export
 from sidebyside.annotate.my_ratings import rating_history
-from sidebyside.annotate.progress import rater_checks, skipped_pairs, study_progress
+from sidebyside.annotate.progress import (
+    anytime_progress,
+    rater_checks,
+    skipped_pairs,
+    study_progress,
+)
 from sidebyside.ui.common import pick_study, require_admin
 from sidebyside.ui.db import db_session, get_engine_cached
 
@@ -75,6 +80,13 @@ def cached_rater_checks(study_id: int, fingerprint: tuple) -> list[dict] | None:
     return rater_checks(get_engine_cached(), study_id)
 
 
+@st.cache_data(show_spinner="Checking for a winner…", max_entries=16)
+def cached_anytime(study_id: int, fingerprint: tuple) -> list[dict]:
+    """Per system pair, decided or not yet (anytime-valid), recomputed when ratings change."""
+    del fingerprint  # part of the cache key only
+    return anytime_progress(get_engine_cached(), study_id)
+
+
 require_admin()
 st.title("Progress")
 study = pick_study("Study", key="progress_study")
@@ -92,6 +104,19 @@ c3.metric("Ratings", f"{p['ratings']} / {p['ratings_needed']}")
 c4.metric("Pairs with k ratings", p["pairs_complete"])
 if p["share"] is not None:
     st.progress(p["share"], text=f"{p['share']:.0%} of the ratings this study needs")
+
+decisions = cached_anytime(study.id, data_fingerprint(get_engine_cached(), study.id))
+if decisions:
+    st.subheader("Decided yet?")
+    st.caption(
+        "Per pair of systems, a confidence sequence for the human win rate, updated with every "
+        "vote: you may look after each vote and stop once a winner is decided, with at most a "
+        "5% chance of naming one that is not (re-checking an ordinary interval every vote "
+        "would be wrong far more often). The projection assumes the win rate stays where it "
+        "is. The report's human.anytime holds the figures."
+    )
+    for d in decisions:
+        (st.success if d["decided"] else st.info)(d["line"])
 
 st.subheader("Per annotator")
 if p["annotators"]:
