@@ -191,6 +191,16 @@ class LengthControlled(ReportModel):
     )
     length_p_value: float | None
     length_sd: float | None = Field(description="Scale of the length difference (characters).")
+    method: str | None = Field(
+        default=None,
+        description='"maximum likelihood", or "firth" (penalised) where maximum likelihood has '
+        "no finite estimate; null: no fit.",
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why Firth's fit was used (perfect separation, one side never wins) or "
+        "why there is no figure (fewer than 3 pairs, no length variation); null otherwise.",
+    )
     n_pairs: int
 
 

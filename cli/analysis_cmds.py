@@ -43,17 +43,26 @@ def report(
     out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default stdout)."),
     n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples (0 = none)."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    alpaca_eval_glm: Path | None = typer.Option(
+        None,
+        "--alpaca-eval-glm",
+        help="Folder with AlpacaEval's instruction_difficulty.csv and df_gamed.csv, for its LC "
+        "win rate (default: SIDEBYSIDE_ALPACA_EVAL_GLM_DIR).",
+    ),
     mlflow: bool = mlflow_option(),
 ) -> None:
     """Agreement, win rates, Bradley–Terry and judge calibration of a study."""
     from sidebyside.analysis.report import render, report_for_study
     from sidebyside.foundation.lookup import get_study
+    from sidebyside.foundation.settings import get_settings
+
+    glm_dir = alpaca_eval_glm or get_settings().alpaca_eval_glm_dir
 
     if fmt not in REPORT_FORMATS:
         raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
     with open_session() as session:
         st = get_study(session, study)
-        data = report_for_study(session, st, n_boot=n_boot, seed=seed)
+        data = report_for_study(session, st, n_boot=n_boot, seed=seed, alpaca_eval_glm=glm_dir)
     _emit(render(data, fmt), out)
     if mlflow:
         from sidebyside.cli.tracking import track

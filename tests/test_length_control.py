@@ -82,20 +82,72 @@ def test_clustered_interval_is_wider_than_counting_votes_as_independent():
 
 
 @pytest.mark.parametrize(
-    "case",
-    ["two pairs", "all A", "equal lengths"],
-)
-def test_declines_where_the_model_cannot_be_fitted(case):
+    ("case", "reason"),
+    [("two pairs", "2 rated pair(s): the fit needs at least 3"),
+     ("equal lengths", "no length variation")],
+)  # fmt: skip
+def test_declines_where_the_model_cannot_be_fitted(case, reason):
     votes = simulate(n_prompts=20, votes_per_pair=1)
     if case == "two pairs":
         votes = votes.head(2)
-    elif case == "all A":
-        votes["preference"] = "a"
     else:
         votes["len_b"] = votes["len_a"]
     (row,) = length_controlled(votes, [ROW])
     assert row["lc_win_rate_a"] is None and row["ci_low"] is None and row["length_coef"] is None
+    assert row["method"] is None and row["reason"].startswith(reason)
     assert row["n_pairs"] == len(votes)
+
+
+def gamed(n: int = 805, n_short: int = 768) -> pd.DataFrame:
+    """AlpacaEval's gpt4_gamed against its reference: most answers 10 characters long, and
+    no vote for it at all."""
+    rng = np.random.default_rng(4)
+    len_a = np.where(np.arange(n) < n_short, 10, rng.integers(200, 3000, n))
+    return pd.DataFrame(
+        {"pair_id": range(n), "prompt_id": range(n), "system_a": "gpt4_gamed",
+         "system_b": "gpt4_1106_preview", "preference": "b", "len_a": len_a,
+         "len_b": rng.integers(500, 4000, n)}
+    )  # fmt: skip
+
+
+def _penalised_gradient(row, votes) -> np.ndarray:
+    """The numerical gradient of Firth's objective at the reported estimate."""
+    from sidebyside.analysis.length_control import _penalised_loglik
+
+    y = (votes["preference"] == "a").to_numpy(float)
+    delta = (votes["len_a"] - votes["len_b"]).to_numpy(float)
+    design = np.column_stack([np.ones(len(y)), np.tanh(delta / row["length_sd"])])
+    b = np.array([np.log(row["lc_win_rate_a"] / (1 - row["lc_win_rate_a"])), row["length_coef"]])
+    eps = 1e-5
+    return np.array(
+        [(_penalised_loglik(design, y, np.ones(len(y)), b + e)
+          - _penalised_loglik(design, y, np.ones(len(y)), b - e)) / (2 * eps)
+         for e in np.eye(2) * eps]
+    )  # fmt: skip
+
+
+def test_a_study_that_never_wins_gets_firths_estimate():
+    """Maximum likelihood runs off to zero; Firth's penalised fit is finite, says why it was
+    used, and is the maximum of its objective."""
+    votes = gamed()
+    (row,) = length_controlled(votes, [dict(ROW, system_a="gpt4_gamed",
+                                            system_b="gpt4_1106_preview")])  # fmt: skip
+    assert row["method"] == "firth" and row["reason"].startswith("every vote went to B")
+    assert 0 < row["ci_low"] < row["lc_win_rate_a"] < row["ci_high"] < 0.05
+    assert np.isfinite(row["length_coef"])
+    assert np.abs(_penalised_gradient(row, votes)).max() < 1e-4
+
+
+def test_perfect_separation_by_length_gets_firths_estimate():
+    """A wins exactly when its answer is longer: the likelihood has no maximum."""
+    votes = simulate(n_prompts=60, votes_per_pair=1)
+    votes["preference"] = np.where(votes["len_a"] > votes["len_b"], "a", "b")
+    (row,) = length_controlled(votes, [ROW])
+    assert row["method"] == "firth" and "separate" in row["reason"]
+    assert row["length_coef"] > 2 and 0 < row["ci_low"] < row["ci_high"] < 1
+    assert np.abs(_penalised_gradient(row, votes)).max() < 1e-4
+    (ordinary,) = length_controlled(simulate(), [ROW])
+    assert ordinary["method"] == "maximum likelihood" and ordinary["reason"] is None
 
 
 def test_no_win_rates_no_rows():
