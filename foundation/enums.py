@@ -38,6 +38,15 @@ class Preference(StrEnum):
     TIE = "tie"
 
 
+class Allocation(StrEnum):
+    """In which order a study's claims take its pairs (``annotate.allocation``): each
+    annotator's seeded shuffle as it comes, or the system pairs whose next vote narrows the
+    Bradley–Terry intervals most first."""
+
+    UNIFORM = "uniform"
+    ADAPTIVE = "adaptive"
+
+
 class RatingSource(StrEnum):
     """Where a human rating came from."""
 

@@ -36,6 +36,11 @@ class Study(SQLModel, table=True):
     k: int = Field(default=3, ge=1, le=100)
     #: Seed of every per-annotator shuffle and side assignment.
     seed: int = Field(default=0)
+    #: "uniform" | "adaptive" (``enums.Allocation``): the order claims take the pairs in
+    #: (``annotate.allocation``); editable until the first rating. Added in revision 0002.
+    allocation: str = Field(
+        default="uniform", max_length=10, sa_column_kwargs={"server_default": "uniform"}
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 

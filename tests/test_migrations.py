@@ -283,7 +283,8 @@ def test_db_current_upgrade_and_history(bare):
     assert row_counts(bare, V1_ROWS) == V1_ROWS
     history = invoke("db", "history")
     assert history.exit_code == 0
-    assert f"{migrations.BASELINE} (head)  The whole schema as version 7" in history.output
+    assert f"{migrations.head()} (head)  " in history.output
+    assert f"{migrations.BASELINE}  The whole schema as version 7" in history.output
 
 
 def test_db_current_on_an_empty_database_changes_nothing(bare):
@@ -299,8 +300,10 @@ def test_db_upgrade_to_an_unknown_revision_is_a_user_error(bare):
 
 
 def test_db_revision_writes_the_next_revision(tmp_path, monkeypatch):
-    """In a copy of the scripts: the models equal the revisions, so the new revision (0002,
-    after the head) changes nothing."""
+    """In a copy of the scripts: the models equal the revisions, so the new revision (the
+    number after the head) changes nothing."""
+    head = migrations.head()
+    following = f"{int(head) + 1:04d}"
     copy = tmp_path / "migrations"
     shutil.copytree(migrations.SCRIPT_LOCATION, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(migrations, "SCRIPT_LOCATION", copy)
@@ -308,10 +311,10 @@ def test_db_revision_writes_the_next_revision(tmp_path, monkeypatch):
     try:
         result = invoke("db", "revision", "-m", "nothing yet")
         assert result.exit_code == 0, result.output
-        (written,) = (copy / "versions").glob("0002_*.py")
-        assert written.name == "0002_nothing_yet.py"
+        (written,) = (copy / "versions").glob(f"{following}_*.py")
+        assert written.name == f"{following}_nothing_yet.py"
         source = written.read_text()
-        assert 'down_revision: str | None = "0001"' in source  # formatted by ruff
+        assert f'down_revision: str | None = "{head}"' in source  # formatted by ruff
         assert "op." not in source  # nothing to do
         lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", written])
         assert lint.returncode == 0
