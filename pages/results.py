@@ -8,17 +8,25 @@ import streamlit as st
 
 from sidebyside.analysis.card_frames import load_card_frames
 from sidebyside.analysis.frames import data_fingerprint, load_study_frames
+from sidebyside.analysis.lc_winrate import LcInputs, load_lc_inputs
 from sidebyside.analysis.report import build_report, render
 from sidebyside.analysis.report_md import (
     ANNOTATORS_NOTE,
     ANNOTATORS_TITLE,
     COMPARE_NOTE,
     HEADLINE_NOTE,
+    LC_HEADERS,
     LC_NOTE,
+    PPI_HEADERS,
+    PPI_NOTE,
+    PPI_TITLE,
     VERDICT_NAMES,
     alpha_levels,
     annotator_cells,
     headline_cells,
+    lc_absent,
+    lc_cells,
+    ppi_cells,
     row_ci,
 )
 from sidebyside.analysis.report_models import (
@@ -49,7 +57,13 @@ def analyse(study_id: int, fingerprint: tuple, n_boot: int) -> tuple[StudyReport
     del fingerprint  # part of the cache key only
     engine = get_engine_cached()
     frames = load_study_frames(engine, study_id)
-    report = build_report(frames, n_boot=n_boot, layers=load_card_frames(engine, study_id))
+    try:  # AlpacaEval's LC win rate, where SIDEBYSIDE_ALPACA_EVAL_GLM_DIR names its files
+        lc_inputs = load_lc_inputs(engine, study_id, get_settings().alpaca_eval_glm_dir)
+    except InputError as exc:
+        lc_inputs = LcInputs.absent(str(exc))
+    report = build_report(
+        frames, n_boot=n_boot, layers=load_card_frames(engine, study_id), lc_inputs=lc_inputs
+    )
     scores = scores_by_system(frames.human, frames.criteria)
     dist = scores.groupby(["criterion", "system", "score"]).size().rename("n").reset_index()
     return report, dist
@@ -246,6 +260,10 @@ def wins_tab(report: StudyReport) -> None:
     for source, sec in sections.items():
         if sec.win_rates:
             st.altair_chart(win_rate_chart(sec.win_rates, source), width="stretch")
+    if ppi_rows := ppi_cells(report):  # beside the humans' own win rate
+        st.markdown(f"**{PPI_TITLE}**")
+        st.caption(PPI_NOTE)
+        st.dataframe(pd.DataFrame(ppi_rows, columns=PPI_HEADERS), hide_index=True, width="stretch")
     category_section(sections)
     forest = forest_plot({src: sec.bradley_terry for src, sec in sections.items()})
     if forest is not None:
@@ -259,7 +277,12 @@ def wins_tab(report: StudyReport) -> None:
                 st.dataframe(frame(sec.win_rates), hide_index=True, width="stretch")
                 if sec.length_controlled:
                     st.caption(LC_NOTE)
-                    st.dataframe(frame(sec.length_controlled), hide_index=True, width="stretch")
+                    cells = lc_cells(sec.length_controlled, sec.win_rates)
+                    st.dataframe(
+                        pd.DataFrame(cells, columns=LC_HEADERS), hide_index=True, width="stretch"
+                    )
+                    if absent := lc_absent(sec.win_rates):
+                        st.caption(absent)
     if not any(sec.win_rates for sec in sections.values()):
         st.info("No verdicts yet.")
 

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from sidebyside.analysis.card_render import HEADERS, card_cells
 from sidebyside.analysis.frames import data_fingerprint
+from sidebyside.analysis.ppi import NOTHING_TO_ADD
 from sidebyside.analysis.report import report_for_study
 from sidebyside.annotate.auth import create_user
 from sidebyside.foundation.db import get_engine, init_db
@@ -65,6 +66,9 @@ def test_results_page_renders_every_tab(world):
     assert list(headline.columns) == ["A vs B", "humans", "openai:gpt", "sources agree"]
     assert len(headline) == 3
     assert any("lc_win_rate_a" in f.columns for f in frames)
+    # the judge judged only the pairs humans rated: PPI has nothing to add, and says so
+    [ppi] = [f for f in frames if "PPI win rate A" in f.columns]
+    assert len(ppi) == 3 and set(ppi["why absent"]) == {NOTHING_TO_ADD}
     assert any("judge" in f.columns and "ci_low_no_ties" in f.columns for f in frames)
     assert any("agreement_with_majority" in f.columns for f in frames)
     assert any("annotator" in f.columns and "agreement" in f.columns for f in frames)
