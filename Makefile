@@ -45,6 +45,7 @@ bench: install-dev
 	$(BIN)/python bench/assignment_scale.py
 	$(BIN)/python bench/annotate_load.py
 	$(BIN)/python bench/perplexity.py
+	$(BIN)/python bench/ppi_coverage.py
 
 clean-db:
 	rm -f data/sidebyside.db data/sidebyside.db-wal data/sidebyside.db-shm
