@@ -2,25 +2,33 @@
 present in the study (text metrics, perplexity per text set, benchmarks, judges, humans).
 
 Pure statistics on tidy frames (``analysis.card_frames.load_card_frames``) and the typed report.
-Each row carries its interval where one exists; the verdict says "no clear change" when the
-change is within its interval, so a noisy difference is never read as a gain:
+The two systems of a row are measured on the same items, so each row's verdict comes from the
+interval of the *difference*, a paired bootstrap over the items both share (the project's one
+bootstrap, ``analysis.bootstrap``); checking whether two separate intervals overlap is far too
+conservative. 0 outside that interval: better or worse, read with the metric's direction
+(lower perplexity is better); 0 inside: "no clear change".
 
-- benchmarks: paired difference over the items both models answered (normal interval, the
-  harness's own standard errors are normal too); a later model significantly worse is
-  flagged "capability lost";
-- perplexity: paired bootstrap over the texts of the same text set (same hash); significantly
-  higher perplexity is flagged "forgetting";
-- judge scores: Welch interval of the difference of mean scores;
-- win rates (judges, humans): the win rate's own interval against 0.5;
-- text metrics: only per-system intervals are stored, so the change is clear when the two
-  intervals do not overlap (a conservative test).
+- text metrics: paired over prompts, each system's outputs rescored per prompt (corpus BLEU
+  and chrF from summed sufficient statistics, the others averaged);
+- perplexity: paired over the texts of the same text set (same hash); significantly higher
+  perplexity is flagged "forgetting";
+- benchmarks: paired over the items both models answered (the per-item scores stored with
+  every result); a later model significantly worse is flagged "capability lost";
+- judge scores: paired over prompts (each system's mean score on a prompt);
+- win rates (judges, humans): the win rate is itself a paired comparison; its bootstrap over
+  prompts against 0.5.
+
+Where nothing pairs the two (text sets that differ, a benchmark stored without per-item
+scores, no resamples), the row says so in ``method`` and keeps the conservative rule: the
+change is clear only when the two systems' intervals do not overlap.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,18 +56,60 @@ METRIC_NAMES = {
 NOTES = [
     "change: the compared system minus the base (win rates: minus 0.5); relative change: "
     "value / base − 1.",
-    '"no clear change": the change is within its interval (text metrics: the two systems\' '
-    "intervals overlap), so it is not to be read as a gain or a loss.",
+    "difference: the same on the items both were measured on, with its interval from a paired "
+    "bootstrap over those items (prompts, texts, benchmark items); the verdict is better or "
+    "worse when that interval excludes 0 (lower perplexity is better), else "
+    '"no clear change".',
+    "unpaired rows (different text sets, benchmarks stored without per-item scores, no "
+    "resamples) fall back to a conservative rule: clear only when the two systems' intervals "
+    "do not overlap.",
     '"forgetting": perplexity significantly higher on a text set; "capability lost": a '
-    "benchmark score significantly lower (paired over the same items).",
+    "benchmark score significantly lower.",
 ]
+
+#: Scores summed over a resample of n items ─► the statistic, one value per resample.
+Score = Callable[[np.ndarray, int], np.ndarray]
+
+
+def _mean(summed: np.ndarray, n: int) -> np.ndarray:
+    return summed / n
+
+
+def paired_bootstrap(
+    base: np.ndarray,
+    other: np.ndarray,
+    score: Score = _mean,
+    *,
+    n_boot: int,
+    seed: int,
+    confidence: float,
+) -> tuple[float, float | None, float | None]:
+    """score(other) − score(base) on the same items, with its percentile interval from one
+    bootstrap resampling the items (rows) of both together: (difference, low, high).
+    ``score`` turns per-item statistics summed over n items into the statistic (default: the
+    mean); the interval is (None, None) without resamples or with fewer than 2 items.
+
+    >>> a, b = np.array([1.0, 0, 1, 0]), np.array([1.0, 1, 1, 0])
+    >>> paired_bootstrap(a, b, n_boot=0, seed=0, confidence=0.95)
+    (0.25, None, None)
+    """
+    n = len(base)
+    full = score(np.stack([base.sum(axis=0), other.sum(axis=0)]), n)
+    diff = float(full[1] - full[0])
+    if n_boot <= 0 or n < 2:
+        return diff, None, None
+    s_base, s_other = resample_sums([base, other], n_boot=n_boot, seed=seed)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        draws = score(s_other, n) - score(s_base, n)
+    low, high = percentile_ci(draws, confidence)
+    return diff, low, high
 
 
 def paired_difference(
     base: Mapping[str, float], other: Mapping[str, float], *, confidence: float = 0.95
 ) -> tuple[float | None, float | None, float | None, int]:
     """Mean of other − base over the items both have, with a normal interval: (difference,
-    low, high, items paired).
+    low, high, items paired); ``sidebyside benchmark``'s comparison.
 
     >>> paired_difference({"1": 1, "2": 0, "3": 1}, {"1": 1, "2": 1, "3": 1, "4": 0})[0]
     0.3333333333333333
@@ -75,27 +125,39 @@ def paired_difference(
     return mean, mean - half, mean + half, len(diffs)
 
 
-def perplexity_change(
-    base: tuple[np.ndarray, np.ndarray],
-    other: tuple[np.ndarray, np.ndarray],
-    *,
-    n_boot: int,
-    seed: int,
-    confidence: float,
-) -> tuple[float | None, float | None]:
-    """Paired bootstrap interval (resampling texts) of ppl(other) − ppl(base), from per-text
-    (NLL sums, token counts) of the same texts; (None, None) when they cannot be paired."""
-    (nll_a, tok_a), (nll_b, tok_b) = base, other
-    if n_boot <= 0 or len(nll_a) != len(nll_b) or len(nll_a) < 2:
-        return None, None
-    sums = resample_sums([np.stack([nll_a, tok_a, nll_b, tok_b], axis=1)], n_boot=n_boot, seed=seed)
-    s = sums[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        draws = np.exp(s[:, 2] / s[:, 3]) - np.exp(s[:, 0] / s[:, 1])
-    return percentile_ci(draws, confidence)
+def _perplexity(summed: np.ndarray, n: int) -> np.ndarray:
+    """Corpus perplexity of summed (NLL, tokens)."""
+    return np.exp(summed[:, 0] / summed[:, 1])
 
 
-def _verdict(relative: float | None, change: float | None, clear: bool | None, flag) -> str:
+@dataclass(frozen=True)
+class Pairing:
+    """How a row's difference was tested: the paired difference and its interval over
+    n_items items, or why there is none (then the two intervals' overlap decides)."""
+
+    diff: float | None = None
+    low: float | None = None
+    high: float | None = None
+    n_items: int | None = None
+    method: str = "unpaired: the two intervals overlap"
+    paired: bool = False
+
+
+def _paired(base, other, score: Score = _mean, *, unit: str, boot: tuple[int, int, float]):
+    """The paired bootstrap of a row as a ``Pairing`` (unpaired without resamples)."""
+    n_boot, seed, conf = boot
+    diff, low, high = paired_bootstrap(
+        base, other, score, n_boot=n_boot, seed=seed, confidence=conf
+    )
+    if low is None or high is None:
+        why = "no resamples" if n_boot <= 0 else f"fewer than 2 {unit}"
+        return Pairing(diff=diff, method=f"unpaired: the two intervals overlap ({why})")
+    return Pairing(diff, low, high, len(base), f"paired bootstrap over {unit}", paired=True)
+
+
+def _verdict(relative: float | None, change: float | None, clear: bool | None, direction, flag):
+    """ "better (+63%)", "worse (+22%, forgetting)", "no clear change"; without an interval
+    to tell, the change alone with "(no interval)"."""
     if clear is False:
         return "no clear change"
     if relative is not None and math.isfinite(relative):
@@ -103,28 +165,34 @@ def _verdict(relative: float | None, change: float | None, clear: bool | None, f
     elif change is not None:
         text = f"{change:+.3g}".replace("-", "−")
     else:
-        return "—"
-    return f"{text} ({flag})" if flag else text
+        return direction or "—"
+    if direction is None:
+        return f"{text} (no interval)"
+    return f"{direction} ({text}{f', {flag}' if flag else ''})"
 
 
 def _row(layer: str, key: str, metric: str, base, system, base_value, value, **kw) -> CardRow:
-    """A row with its change, relative change, clarity and verdict filled in."""
+    """A row with its change, difference, clarity, direction and verdict filled in."""
     ci = (kw.pop("ci_low", None), kw.pop("ci_high", None))
     base_ci = kw.pop("base_ci", (None, None))
+    pairing: Pairing = kw.pop("pairing", Pairing())
+    lower_is_better = kw.pop("lower_is_better", False)
     change = kw.pop("change", None)
     if change is None and value is not None and base_value is not None:
         change = value - base_value
-    change_ci = kw.pop("change_ci", (None, None))
     relative = None
     if value is not None and base_value not in (None, 0):
         relative = value / base_value - 1
+    diff = pairing.diff if pairing.diff is not None else change
     clear = None
-    if None not in change_ci:
-        clear = not (change_ci[0] <= 0 <= change_ci[1])
+    if pairing.low is not None and pairing.high is not None:
+        clear = not bool(pairing.low <= 0 <= pairing.high)
     elif None not in ci and None not in base_ci:
-        clear = ci[1] < base_ci[0] or base_ci[1] < ci[0]
-    candidate = kw.pop("flag_if_clear", None)
-    flag = candidate if clear else None
+        clear = bool(ci[1] < base_ci[0] or base_ci[1] < ci[0])
+    direction = None
+    if clear and diff is not None and diff != 0:
+        direction = "better" if (diff > 0) != lower_is_better else "worse"
+    flag = kw.pop("flag_if_worse", None) if direction == "worse" else None
     return CardRow(
         layer=layer,
         key=key,
@@ -136,12 +204,17 @@ def _row(layer: str, key: str, metric: str, base, system, base_value, value, **k
         ci_low=ci[0],
         ci_high=ci[1],
         change=change,
-        change_ci_low=change_ci[0],
-        change_ci_high=change_ci[1],
+        diff=diff,
+        diff_low=pairing.low,
+        diff_high=pairing.high,
+        paired=pairing.paired,
+        n_items=pairing.n_items,
+        method=pairing.method,
         relative_change=relative,
         clear=clear,
+        direction=direction,
         flag=flag,
-        verdict=kw.pop("verdict", None) or _verdict(relative, change, clear, flag),
+        verdict=_verdict(relative, change, clear, direction, flag),
         n=kw.pop("n", None),
     )
 
@@ -157,10 +230,96 @@ def _num(x: Any) -> float | None:
 # --------------------------------------------------------------------------- the layers
 
 
-def text_rows(metrics: pd.DataFrame, base: str, others: list[str]) -> list[CardRow]:
-    """One row per metric and compared system from the stored per-system metrics."""
+class _PromptStatistics:
+    """Per-prompt statistics of each system's stored metrics, computed once per system:
+    ``text_statistics`` for text metrics, one-hot confusion cells for label tasks."""
+
+    def __init__(self, outputs: pd.DataFrame, metrics: pd.DataFrame) -> None:
+        self.outputs = outputs
+        self.kinds = dict(zip(metrics["metric"], metrics["kind"], strict=False))
+        self._text: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+
+    def text(self, system: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(prompt ids, {metric: per-prompt statistics}) of one system."""
+        if system not in self._text:
+            from sidebyside.metrics.meteor import wordnet_available
+            from sidebyside.metrics.textmetrics import text_statistics
+
+            rows = self.outputs[self.outputs["system"] == system]
+            if rows.empty:
+                self._text[system] = (np.array([]), {})
+            else:
+                meteor = self.kinds.get("meteor") == "text" and wordnet_available()
+                self._text[system] = (
+                    rows["prompt_id"].to_numpy(),
+                    text_statistics(
+                        list(rows["prediction"]), list(rows["reference"]), meteor=meteor
+                    ),
+                )
+        return self._text[system]
+
+    def pairing(self, metric: str, base: str, system: str, boot) -> Pairing:
+        """The paired bootstrap of one metric between two systems over their shared prompts."""
+        if self.outputs.empty:
+            return Pairing(method="unpaired: the two intervals overlap (no outputs stored)")
+        if self.kinds.get(metric) == "label":
+            return self._label_pairing(metric, base, system, boot)
+        from sidebyside.metrics.textmetrics import text_scores
+
+        (ids_a, stats_a), (ids_b, stats_b) = self.text(base), self.text(system)
+        if metric not in stats_a or metric not in stats_b:
+            return Pairing(method="unpaired: the two intervals overlap (not recomputable here)")
+        common, ia, ib = np.intersect1d(ids_a, ids_b, return_indices=True)
+        if len(common) == 0:
+            return Pairing(method="unpaired: the two intervals overlap (no shared prompts)")
+        score = lambda s, n: text_scores(metric, s, n)  # noqa: E731
+        return _paired(stats_a[metric][ia], stats_b[metric][ib], score, unit="prompts", boot=boot)
+
+    def _label_pairing(self, metric: str, base: str, system: str, boot) -> Pairing:
+        from sidebyside.metrics.textmetrics import LABEL_METRICS, confusion_scores
+
+        frame = self.outputs.assign(
+            pred=self.outputs["prediction"].astype(str).str.strip(),
+            gold=self.outputs["reference"].astype(str).str.strip(),
+        )
+        a = frame[frame["system"] == base].set_index("prompt_id")
+        b = frame[frame["system"] == system].set_index("prompt_id")
+        common = a.index.intersection(b.index)
+        if len(common) == 0:
+            return Pairing(method="unpaired: the two intervals overlap (no shared prompts)")
+        a, b = a.loc[common], b.loc[common]
+        labels = sorted({*a["gold"], *a["pred"], *b["pred"]})
+        code = {label: i for i, label in enumerate(labels)}
+        k, j = len(labels), LABEL_METRICS.index(metric)
+
+        def cells(side: pd.DataFrame) -> np.ndarray:  # one-hot (gold, predicted) per prompt
+            out = np.zeros((len(side), k * k))
+            idx = side["gold"].map(code).to_numpy() * k + side["pred"].map(code).to_numpy()
+            out[np.arange(len(side)), idx] = 1.0
+            return out
+
+        def score(summed: np.ndarray, n: int) -> np.ndarray:
+            return np.array([confusion_scores(row, k)[j] for row in summed])
+
+        return _paired(cells(a), cells(b), score, unit="prompts", boot=boot)
+
+
+def text_rows(
+    metrics: pd.DataFrame,
+    base: str,
+    others: list[str],
+    outputs: pd.DataFrame | None = None,
+    *,
+    boot: tuple[int, int, float] = (1000, 0, 0.95),
+) -> list[CardRow]:
+    """One row per stored metric and compared system; the difference is paired over the
+    prompts both answered, rescored from ``outputs`` (``load_card_frames``)."""
     if metrics.empty or base not in set(metrics["system"]):
         return []
+    columns = ["system", "prompt_id", "prediction", "reference"]
+    per_prompt = _PromptStatistics(
+        outputs if outputs is not None else pd.DataFrame(columns=columns), metrics
+    )
     by = {(r.system, r.metric): r for r in metrics.itertuples()}
     rows = []
     for metric in dict.fromkeys(metrics["metric"]):
@@ -181,6 +340,7 @@ def text_rows(metrics: pd.DataFrame, base: str, others: list[str]) -> list[CardR
                     ci_low=_num(o.ci_low),
                     ci_high=_num(o.ci_high),
                     base_ci=(_num(b.ci_low), _num(b.ci_high)),
+                    pairing=per_prompt.pairing(metric, base, system, boot),
                     n=int(o.n),
                 )
             )
@@ -196,17 +356,17 @@ def perplexity_rows(runs: pd.DataFrame, *, n_boot: int, seed: int, conf: float) 
     for texts, group in runs.groupby("texts", sort=False):
         first = group.iloc[0]
         for run in group.iloc[1:].itertuples():
-            paired = first["texts_sha256"] == run.texts_sha256
-            change_ci = (
-                perplexity_change(
-                    (first["nll"], first["n_tokens"]),
-                    (run.nll, run.n_tokens),
-                    n_boot=n_boot,
-                    seed=seed,
-                    confidence=conf,
+            same = first["texts_sha256"] == run.texts_sha256 and len(first["nll"]) == len(run.nll)
+            pairing = (
+                _paired(
+                    np.stack([first["nll"], first["n_tokens"]], axis=1),
+                    np.stack([run.nll, run.n_tokens], axis=1),
+                    _perplexity,
+                    unit="texts",
+                    boot=(n_boot, seed, conf),
                 )
-                if paired
-                else (None, None)
+                if same and len(run.nll)
+                else Pairing(method="unpaired: the two intervals overlap (different texts)")
             )
             rows.append(
                 _row(
@@ -219,29 +379,41 @@ def perplexity_rows(runs: pd.DataFrame, *, n_boot: int, seed: int, conf: float) 
                     _num(run.perplexity),
                     ci_low=_num(run.ci_low),
                     ci_high=_num(run.ci_high),
-                    change_ci=change_ci,
-                    flag_if_clear="forgetting"
-                    if _num(run.perplexity) is not None
-                    and _num(first["perplexity"]) is not None
-                    and run.perplexity > first["perplexity"]
-                    else None,
+                    base_ci=(_num(first["ci_low"]), _num(first["ci_high"])),
+                    pairing=pairing,
+                    lower_is_better=True,
+                    flag_if_worse="forgetting",
                     n=len(run.nll),
                 )
             )
     return rows
 
 
-def benchmark_rows(results: pd.DataFrame, *, conf: float) -> list[CardRow]:
+def benchmark_rows(
+    results: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, conf: float = 0.95
+) -> list[CardRow]:
     """Per task and metric: the first model is the base; a clearly lower score is flagged
-    as capability lost."""
+    as capability lost. Paired over the items both models answered; a result stored without
+    per-item scores falls back to the overlap of the harness's intervals."""
     rows = []
     if results.empty:
         return rows
+    z = stats.norm.ppf(0.5 + conf / 2)
     for (task, metric), group in results.groupby(["task", "metric"], sort=False):
         first = group.iloc[0]
+        base_se = _num(first["stderr"])
         for res in group.iloc[1:].itertuples():
-            diff, low, high, n = paired_difference(first["per_item"], res.per_item, confidence=conf)
-            z = stats.norm.ppf(0.5 + conf / 2)
+            common = [k for k in first["per_item"] if k in res.per_item]
+            if common:
+                pairing = _paired(
+                    np.array([float(first["per_item"][k]) for k in common]),
+                    np.array([float(res.per_item[k]) for k in common]),
+                    unit="items",
+                    boot=(n_boot, seed, conf),
+                )
+            else:
+                why = "no shared items" if first["per_item"] and res.per_item else "not stored"
+                pairing = Pairing(method=f"unpaired: the two intervals overlap (per-item {why})")
             se = _num(res.stderr)
             rows.append(
                 _row(
@@ -255,17 +427,31 @@ def benchmark_rows(results: pd.DataFrame, *, conf: float) -> list[CardRow]:
                     # the harness's normal interval, kept within the 0-1 scale
                     ci_low=None if se is None else max(0.0, res.value - z * se),
                     ci_high=None if se is None else min(1.0, res.value + z * se),
-                    change_ci=(low, high),
-                    flag_if_clear="capability lost" if diff is not None and diff < 0 else None,
-                    n=n or int(res.n),
+                    base_ci=(None, None)
+                    if base_se is None
+                    else (
+                        max(0.0, first["value"] - z * base_se),
+                        min(1.0, first["value"] + z * base_se),
+                    ),
+                    pairing=pairing,
+                    flag_if_worse="capability lost",
+                    n=len(common) or int(res.n),
                 )
             )
     return rows
 
 
-def judge_score_rows(scores: pd.DataFrame, base: str, others: list[str], conf: float):
+def judge_score_rows(
+    scores: pd.DataFrame,
+    base: str,
+    others: list[str],
+    pair_prompts: pd.DataFrame | None = None,
+    *,
+    boot: tuple[int, int, float] = (1000, 0, 0.95),
+) -> list[CardRow]:
     """Per judge, the judge's overall score per output (or, without one, its mean over the
-    rubric's criteria): base against each system (Welch interval of the difference)."""
+    rubric's criteria): base against each system, paired over the prompts where the judge
+    scored both (each system's mean score on a prompt)."""
     rows = []
     if scores is None or scores.empty:
         return rows
@@ -274,17 +460,31 @@ def judge_score_rows(scores: pd.DataFrame, base: str, others: list[str], conf: f
     scores = scores[~has_overall | is_overall]
     per_output = [col.JUDGE, col.PAIR_ID, col.SIDE, col.SYSTEM_NAME]
     overall = scores.groupby(per_output, sort=False)[col.SCORE].mean().reset_index()
+    if pair_prompts is not None and len(pair_prompts):
+        prompts = pair_prompts.rename(columns={"pair_id": col.PAIR_ID, "prompt_id": col.PROMPT_ID})
+        overall = overall.merge(prompts, on=col.PAIR_ID, how="left")
+    else:
+        overall[col.PROMPT_ID] = np.nan
     for judge, group in overall.groupby(col.JUDGE, sort=False):
+        per_prompt = group.groupby([col.SYSTEM_NAME, col.PROMPT_ID])[col.SCORE].mean()
         b = group.loc[group[col.SYSTEM_NAME] == base, col.SCORE].to_numpy(dtype=float)
         for system in others:
             o = group.loc[group[col.SYSTEM_NAME] == system, col.SCORE].to_numpy(dtype=float)
             if len(b) == 0 or len(o) == 0:
                 continue
-            change_ci: tuple[float | None, float | None] = (None, None)
-            if len(b) > 1 and len(o) > 1:
-                res = stats.ttest_ind(o, b, equal_var=False)
-                ci = res.confidence_interval(conf)
-                change_ci = (_num(ci.low), _num(ci.high))
+            pb = per_prompt.get(base, pd.Series(dtype=float))
+            po = per_prompt.get(system, pd.Series(dtype=float))
+            common = pb.index.intersection(po.index)
+            pairing = (
+                _paired(
+                    pb.loc[common].to_numpy(dtype=float),
+                    po.loc[common].to_numpy(dtype=float),
+                    unit="prompts",
+                    boot=boot,
+                )
+                if len(common)
+                else Pairing(method="unpaired: no prompt scored for both")
+            )
             rows.append(
                 _row(
                     "judge",
@@ -294,7 +494,7 @@ def judge_score_rows(scores: pd.DataFrame, base: str, others: list[str], conf: f
                     system,
                     float(b.mean()),
                     float(o.mean()),
-                    change_ci=change_ci,
+                    pairing=pairing,
                     n=len(o),
                 )
             )
@@ -302,17 +502,26 @@ def judge_score_rows(scores: pd.DataFrame, base: str, others: list[str], conf: f
 
 
 def win_rate_row(layer: str, key: str, label: str, rates, base: str, system: str):
-    """The system's win rate against the base (ties count half) with its interval."""
+    """The system's win rate against the base (ties count half) with its interval: the win
+    rate is itself a paired comparison over prompts, so its bootstrap over prompts against
+    0.5 decides (without resamples, the Wilson interval of the votes)."""
     for r in rates or []:
         if {r.system_a, r.system_b} != {base, system} or r.win_rate_a is None:
             continue
-        low = r.boot_ci_low if r.boot_ci_low is not None else r.ci_low
-        high = r.boot_ci_high if r.boot_ci_high is not None else r.ci_high
+        boot = r.boot_ci_low is not None and r.boot_ci_high is not None
+        low, high = (r.boot_ci_low, r.boot_ci_high) if boot else (r.ci_low, r.ci_high)
         flip = r.system_a == base
         value = 1 - r.win_rate_a if flip else r.win_rate_a
         if low is not None and high is not None and flip:
             low, high = 1 - high, 1 - low
-        change_ci = (None, None) if low is None or high is None else (low - 0.5, high - 0.5)
+        if low is None or high is None:
+            pairing = Pairing(diff=value - 0.5, method="no interval of the win rate")
+        elif boot:
+            method = "paired bootstrap over prompts"
+            pairing = Pairing(value - 0.5, low - 0.5, high - 0.5, r.n_prompts, method, paired=True)
+        else:  # no resamples: the Wilson interval still tells whether 0.5 is in reach
+            method = "unpaired: Wilson interval of the votes (no resamples)"
+            pairing = Pairing(value - 0.5, low - 0.5, high - 0.5, None, method)
         row = _row(
             layer,
             key,
@@ -324,10 +533,10 @@ def win_rate_row(layer: str, key: str, label: str, rates, base: str, system: str
             ci_low=low,
             ci_high=high,
             change=value - 0.5,
-            change_ci=change_ci,
+            pairing=pairing,
             n=r.n,
         )
-        if row.clear is not False:
+        if row.direction is not None:
             row.verdict = f"{'wins' if value > 0.5 else 'loses'} {value:.0%}"
         return row
     return None
@@ -339,6 +548,8 @@ def build_card(
     metrics: pd.DataFrame | None = None,
     perplexity: pd.DataFrame | None = None,
     benchmarks: pd.DataFrame | None = None,
+    outputs: pd.DataFrame | None = None,
+    pair_prompts: pd.DataFrame | None = None,
     judge_scores: pd.DataFrame | None = None,
     n_boot: int = 1000,
     seed: int = 0,
@@ -346,18 +557,19 @@ def build_card(
     """The card of a typed ``StudyReport`` plus the stored layers (frames as
     ``analysis.card_frames.load_card_frames`` returns them)."""
     conf = report.settings.confidence
+    boot = (n_boot, seed, conf)
     systems = list(report.study.systems)
     base = systems[0] if systems else None
     others = systems[1:]
     rows: list[CardRow] = []
     if base is not None and metrics is not None:
-        rows += text_rows(metrics, base, others)
+        rows += text_rows(metrics, base, others, outputs, boot=boot)
     if perplexity is not None:
         rows += perplexity_rows(perplexity, n_boot=n_boot, seed=seed, conf=conf)
     if benchmarks is not None:
-        rows += benchmark_rows(benchmarks, conf=conf)
+        rows += benchmark_rows(benchmarks, n_boot=n_boot, seed=seed, conf=conf)
     if base is not None:
-        rows += judge_score_rows(judge_scores, base, others, conf)
+        rows += judge_score_rows(judge_scores, base, others, pair_prompts, boot=boot)
         for judge, section in report.judges.items():
             for system in others:
                 row = win_rate_row(
@@ -393,10 +605,15 @@ def build_card(
                 ci_low=alpha.ci_low,
                 ci_high=alpha.ci_high,
                 change=None,
-                change_ci_low=None,
-                change_ci_high=None,
+                diff=None,
+                diff_low=None,
+                diff_high=None,
+                paired=False,
+                n_items=None,
+                method="a study figure: nothing compared",
                 relative_change=None,
                 clear=None,
+                direction=None,
                 flag=None,
                 verdict=alpha.reading,
                 n=alpha.n_units,
@@ -407,7 +624,8 @@ def build_card(
 
 def card_metrics(card: EvaluationCard) -> dict[str, float]:
     """Every figure of the card under a stable name (for experiment trackers):
-    ``<key>.<system>`` (value), ``.base``, ``.change``, ``.relative_change``."""
+    ``<key>.<system>`` (value), ``.base``, ``.change``, ``.relative_change``, ``.diff``,
+    ``.diff_low``, ``.diff_high``."""
     out: dict[str, float] = {}
     for row in card.rows:
         stem = row.key if row.system is None else f"{row.key}.{_slug(row.system)}"
@@ -418,6 +636,9 @@ def card_metrics(card: EvaluationCard) -> dict[str, float]:
             (".relative_change", row.relative_change),
             (".ci_low", row.ci_low),
             (".ci_high", row.ci_high),
+            (".diff", row.diff),
+            (".diff_low", row.diff_low),
+            (".diff_high", row.diff_high),
         ):
             if x is not None and math.isfinite(x):
                 out[stem + suffix] = float(x)

@@ -9,8 +9,8 @@ from html import escape
 from sidebyside.analysis.report_css import REPORT_CSS
 from sidebyside.analysis.report_rows import CardRow, EvaluationCard
 
-HEADERS = ["layer", "metric", "base", "base value", "system", "value [95% CI]", "change [CI]"]
-HEADERS += ["verdict"]
+HEADERS = ["layer", "metric", "base", "base value", "system", "value [95% CI]"]
+HEADERS += ["difference [95% CI]", "test", "verdict"]
 TITLE = "Evaluation card"
 
 
@@ -33,6 +33,13 @@ def _interval(row: CardRow, low: float | None, high: float | None, *, signed: bo
     return f" [{number(row, low, signed=signed)}, {number(row, high, signed=signed)}]"
 
 
+def test_cell(row: CardRow) -> str:
+    """How the row's verdict was reached: "paired over 30 prompts", or why unpaired."""
+    if row.paired:
+        return row.method.replace("paired bootstrap over ", f"paired over {row.n_items} ")
+    return row.method
+
+
 def card_cells(card: EvaluationCard) -> list[list[str]]:
     """The card's table as text cells (the columns of ``HEADERS``)."""
     cells = []
@@ -45,8 +52,9 @@ def card_cells(card: EvaluationCard) -> list[list[str]]:
                 number(r, r.base_value),
                 r.system or "—",
                 number(r, r.value) + _interval(r, r.ci_low, r.ci_high, signed=False),
-                (number(r, r.change, signed=True) if r.change is not None else "—")
-                + _interval(r, r.change_ci_low, r.change_ci_high, signed=True),
+                (number(r, r.diff, signed=True) if r.diff is not None else "—")
+                + _interval(r, r.diff_low, r.diff_high, signed=True),
+                test_cell(r),
                 r.verdict,
             ]
         )
@@ -75,7 +83,8 @@ def card_md(card: EvaluationCard | None) -> list[str]:
 
 CSS = """
 .card td.clear-no{color:#777}.card td.flag{color:#b00020;font-weight:600}
-.card td:nth-child(-n+3),.card td:nth-child(5),.card td:last-child{text-align:left}
+.card td:nth-child(-n+3),.card td:nth-child(5),.card td:nth-last-child(-n+2)
+{text-align:left}
 """
 
 

@@ -20,7 +20,8 @@ def card(
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
     mlflow: bool = mlflow_option(),
 ) -> None:
-    """Text metrics, perplexity, benchmarks, judges and humans in one table, with changes."""
+    """Text metrics, perplexity, benchmarks, judges and humans in one table: each row's
+    difference with its paired bootstrap interval, and the verdict it gives."""
     from sidebyside.analysis.card_render import card_md, card_page
     from sidebyside.analysis.report import report_for_study
     from sidebyside.foundation.lookup import get_study

@@ -255,7 +255,7 @@ def label_metrics(
         k2 = len(labels) ** 2
         boot = np.array(  # bincount with weights: no (prompts x classes^2) matrix
             [
-                _confusion_scores(np.bincount(cells, weights=row, minlength=k2), len(labels))
+                confusion_scores(np.bincount(cells, weights=row, minlength=k2), len(labels))
                 for chunk in resample_counts(len(pred), n_boot=n_boot, seed=seed)
                 for row in chunk
             ]
@@ -269,7 +269,7 @@ def label_metrics(
     return LabelReport(metrics=metrics, per_class=per_class)
 
 
-def _confusion_scores(counts: np.ndarray, k: int) -> tuple[float, float, float]:
+def confusion_scores(counts: np.ndarray, k: int) -> tuple[float, float, float]:
     """Accuracy, macro F1 and weighted F1 from flattened confusion counts (gold x predicted),
     as scikit-learn computes them (classes absent from both sides are left out; 0/0 -> 0)."""
     cm = counts.reshape(k, k).astype(np.float64)

@@ -113,7 +113,7 @@ def test_page_card_is_the_report_card_with_the_stored_layers(world):
     assert not at.exception, [e.value for e in at.exception]
     shown = at.dataframe[0].value
     text = shown[shown["layer"] == "text"]
-    assert list(text["system"]) == ["tuned"] and list(text["verdict"]) == ["+50%"]
+    assert list(text["system"]) == ["tuned"] and list(text["verdict"]) == ["better (+50%)"]
     # the same card as `sidebyside card` and the downloads (the page's default 1000 resamples)
     card = report_for_study(engine, b.study.id, n_boot=1000).card
     assert shown.values.tolist() == card_cells(card) and list(shown.columns) == HEADERS

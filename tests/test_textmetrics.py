@@ -134,7 +134,7 @@ def test_bootstrap_f1_agrees_with_scikit_learn_on_each_resample():
     """The vectorised resample scores equal scikit-learn's on the same resample."""
     from sklearn.metrics import f1_score
 
-    from sidebyside.metrics.textmetrics import _confusion_scores
+    from sidebyside.metrics.textmetrics import confusion_scores
 
     rng = np.random.default_rng(1)
     gold = rng.integers(0, 4, size=50)
@@ -143,7 +143,7 @@ def test_bootstrap_f1_agrees_with_scikit_learn_on_each_resample():
         row = rng.integers(0, 50, size=50)
         g, p = gold[row], pred[row]
         counts = np.bincount(g * 5 + p, minlength=25)
-        acc, macro, weighted = _confusion_scores(counts, 5)
+        acc, macro, weighted = confusion_scores(counts, 5)
         assert acc == pytest.approx(np.mean(g == p))
         assert macro == pytest.approx(f1_score(g, p, average="macro", zero_division=0))
         assert weighted == pytest.approx(f1_score(g, p, average="weighted", zero_division=0))

@@ -1,5 +1,6 @@
 """The evaluation card on top of the Results page: every layer of the study (text metrics,
-perplexity, benchmarks, judges, humans), base against each other system, with changes."""
+perplexity, benchmarks, judges, humans), base against each other system, each row with the
+difference and its paired interval over the items both were measured on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sidebyside.analysis.report_models import StudyReport
 
 
 def _style(card_rows, frame: pd.DataFrame):
-    """Grey where the change is within its interval, red where a layer is flagged."""
+    """Grey where 0 is within the difference's interval, red where a layer is flagged."""
 
     def colour(row: pd.Series) -> list[str]:
         r = card_rows[row.name]
