@@ -156,8 +156,8 @@ def _paired(base, other, score: Score = _mean, *, unit: str, boot: tuple[int, in
 
 
 def _verdict(relative: float | None, change: float | None, clear: bool | None, direction, flag):
-    """ "better (+63%)", "worse (+22%, forgetting)", "no clear change"; without an interval
-    to tell, the change alone with "(no interval)"."""
+    """The verdict in words: better (+63%), worse (+22%, forgetting), no clear change;
+    without an interval to tell, the change alone with "(no interval)"."""
     if clear is False:
         return "no clear change"
     if relative is not None and math.isfinite(relative):
@@ -192,7 +192,8 @@ def _row(layer: str, key: str, metric: str, base, system, base_value, value, **k
     direction = None
     if clear and diff is not None and diff != 0:
         direction = "better" if (diff > 0) != lower_is_better else "worse"
-    flag = kw.pop("flag_if_worse", None) if direction == "worse" else None
+    flag_if_worse = kw.pop("flag_if_worse", None)
+    flag = flag_if_worse if direction == "worse" else None
     return CardRow(
         layer=layer,
         key=key,
@@ -268,7 +269,9 @@ class _PromptStatistics:
 
         (ids_a, stats_a), (ids_b, stats_b) = self.text(base), self.text(system)
         if metric not in stats_a or metric not in stats_b:
-            return Pairing(method="unpaired: the two intervals overlap (not recomputable here)")
+            return Pairing(
+                method="unpaired: the two intervals overlap (per-prompt scores unavailable)"
+            )
         common, ia, ib = np.intersect1d(ids_a, ids_b, return_indices=True)
         if len(common) == 0:
             return Pairing(method="unpaired: the two intervals overlap (no shared prompts)")
