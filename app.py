@@ -43,6 +43,20 @@ def _admins_only() -> None:
     st.switch_page(annotate)
 
 
+def _landing(page: st.Page) -> st.Page:
+    """The page served at "/", which opens ``page`` at its own address. Streamlit serves a
+    default page only at "/" while reserving its ``url_path``, so a bookmark of that address
+    (or the way back after a login) would meet "Page not found" if ``page`` itself were the
+    default."""
+    return st.Page(
+        lambda: st.switch_page(page),
+        title=page.title,
+        url_path="home",
+        default=True,
+        visibility="hidden",
+    )
+
+
 user = current_user()
 if user is None:
     login = st.Page("pages/login.py", title="Log in", url_path="signin", default=True)
@@ -61,13 +75,12 @@ elif st.session_state.get(MUST_CHANGE_KEY):
     nav = st.navigation([change], position="hidden")
 else:
     is_admin = user.role == Role.ADMIN
-    # Admins land on Studies, so looking around never claims a pair to rate.
+    # Admins land on Studies (see _landing), so looking around never claims a pair to rate.
     annotate = st.Page(
         "pages/annotate.py",
         title="Annotate",
         icon=":material/rate_review:",
         url_path="rate",
-        default=not is_admin,
     )
     my_ratings = st.Page(
         "pages/my_ratings.py", title="My ratings", icon=":material/history:", url_path="mine"
@@ -75,15 +88,17 @@ else:
     menu = {"Rate": [annotate, my_ratings]}
     if is_admin:
         menu["Admin"] = [
-            st.Page(path, title=title, icon=icon, url_path=url, default=i == 0)
-            for i, (path, title, icon, url) in enumerate(ADMIN_PAGES)
+            st.Page(path, title=title, icon=icon, url_path=url)
+            for (path, title, icon, url) in ADMIN_PAGES
             if (HERE / path).exists()
         ]
+        menu["Rate"].append(_landing(menu["Admin"][0]))
     else:
         menu["Rate"] += [
             st.Page(_admins_only, title=title, url_path=url, visibility="hidden")
             for (_path, title, _icon, url) in ADMIN_PAGES
         ]
+        menu["Rate"].append(_landing(annotate))
     menu[user.username] = [
         st.Page(_log_out, title="Log out", icon=":material/logout:", url_path="logout")
     ]

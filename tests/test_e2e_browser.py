@@ -87,3 +87,39 @@ def test_rate_three_pairs_with_keyboard_then_export(tmp_path):
         assert row["Fluency_" + side[1]] == scores[7]
         assert row["comment"] == comment
         assert row["time_spent_s"] > 0
+
+
+def _page_not_found(page) -> bool:
+    wait_idle(page)
+    return page.get_by_text("Page not found").count() > 0
+
+
+def test_every_address_opens_its_page_without_page_not_found(tmp_path):
+    """Streamlit serves its default page only at "/", so a bookmark of the landing page's own
+    address (``/rate`` for an annotator, ``/admin-studies`` for an admin) used to meet a
+    "Page not found" dialog, also on the way back after logging in from that deep link."""
+    db_url = f"sqlite:///{tmp_path / 'links.db'}"
+    init_demo(db_url)
+    with serve_app(db_url, tmp_path / "streamlit.log") as url, chromium(tmp_path / "p") as page:
+        page.goto(f"{url}/rate")  # logged out: the login form at that address
+        page.get_by_role("textbox", name="Username").fill("annotator1")
+        page.get_by_role("textbox", name="Password").fill("demo")
+        page.keyboard.press("Enter")
+        page.get_by_text("rated · about").wait_for()
+        assert not _page_not_found(page)
+        assert page.url == f"{url}/rate"
+        for path in ("/rate", "/mine"):
+            page.goto(f"{url}{path}")
+            assert not _page_not_found(page), path
+            assert page.url == f"{url}{path}"
+        page.goto(f"{url}/")  # the root opens the landing page at its own address
+        page.get_by_text("rated · about").wait_for()
+        assert page.url == f"{url}/rate"
+        assert not _page_not_found(page)
+
+    with chromium(tmp_path / "admin") as page, serve_app(db_url, tmp_path / "s2.log") as url:
+        log_in(page, url, "admin", "admin", landing="Studies")
+        for path in ("/admin-studies", "/study-results", "/rate"):
+            page.goto(f"{url}{path}")
+            assert not _page_not_found(page), path
+            assert page.url == f"{url}{path}"
