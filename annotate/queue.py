@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
+from sidebyside.annotate.allocation import claim_order
 from sidebyside.annotate.blinding import queue_plan
-from sidebyside.foundation.enums import AssignmentStatus
+from sidebyside.foundation.enums import Allocation, AssignmentStatus
 from sidebyside.foundation.models import Assignment, Pair, Rating, Study
 
 
@@ -122,6 +125,8 @@ _PLANS: dict[tuple, tuple[tuple[int, bool], ...]] = {}
 _CACHE_LOCK = threading.Lock()
 #: Candidate pairs checked per query while looking for a free one.
 _BATCH = 32
+#: Batches of each system pair an adaptive claim checks before it tries the next one.
+_FIRST_BATCHES = 2
 
 
 def _mine(session: Session, study_id: int, user_id: int) -> set[int]:
@@ -138,19 +143,48 @@ def _mine(session: Session, study_id: int, user_id: int) -> set[int]:
 
 def claim_candidates(session: Session, study: Study, user_id: int, cutoff: datetime):
     """The user's queue in order, pairs they may be given, checked a batch at a time with
-    indexed lookups: the cost depends on the batch, not on the number of pairs."""
+    indexed lookups: the cost depends on the batch, not on the number of pairs. Adaptive
+    allocation walks the same queue system pair by system pair (``allocation.claim_order``):
+    first a few batches of each, best first, so a system pair whose pairs are all taken costs
+    two lookups, then the rest of each."""
     key, ids = _pair_list(session, study.id)
     mine = _mine(session, study.id, user_id)
+    plan = _plan(study.seed, user_id, key, ids)
+    parts = None
+    if study.allocation == Allocation.ADAPTIVE:
+        parts = claim_order(session, study, user_id, key, plan)
+    if parts is None:
+        for room in _rooms(session, study, plan, mine, cutoff):
+            yield from room
+        return
+    walks = [_rooms(session, study, part, mine, cutoff) for part in parts]
+    for walk in walks:
+        for room in islice(walk, _FIRST_BATCHES):
+            yield from room
+    for walk in walks:  # every system pair's front was taken: the rest, in the same order
+        for room in walk:
+            yield from room
+
+
+def _rooms(
+    session: Session,
+    study: Study,
+    queue: Sequence[tuple[int, bool]],
+    mine: set[int],
+    cutoff: datetime,
+) -> Iterator[list[tuple[int, bool]]]:
+    """The pairs of ``queue`` the user may be given, a batch at a time (lazily: a claim
+    stops at the first pair it gets)."""
     batch: list[tuple[int, bool]] = []
-    for pid, swapped in _plan(study.seed, user_id, key, ids):
+    for pid, swapped in queue:
         if pid in mine:
             continue
         batch.append((pid, swapped))
         if len(batch) == _BATCH:
-            yield from _with_room(session, study, batch, cutoff)
+            yield _with_room(session, study, batch, cutoff)
             batch = []
     if batch:
-        yield from _with_room(session, study, batch, cutoff)
+        yield _with_room(session, study, batch, cutoff)
 
 
 def _with_room(session: Session, study: Study, batch: list[tuple[int, bool]], cutoff: datetime):

@@ -7,8 +7,9 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
+from sidebyside.foundation.enums import Allocation
 from sidebyside.foundation.errors import InputError
-from sidebyside.foundation.models import Rating, Study
+from sidebyside.foundation.models import Rating, Study, System
 from sidebyside.foundation.rubric import Rubric, default_rubric
 
 
@@ -20,6 +21,7 @@ def create_study(
     k: int = 3,
     seed: int | None = None,
     description: str = "",
+    allocation: str = Allocation.UNIFORM,
 ) -> Study:
     """Create a study; the name must be new."""
     name = name.strip()
@@ -27,6 +29,7 @@ def create_study(
         raise InputError("a study needs a non-empty name")
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}")
+    allocation = _allocation(allocation)
     if session.exec(select(Study).where(Study.name == name)).first() is not None:
         raise InputError(f"a study named {name!r} already exists")
     study = Study(
@@ -35,6 +38,7 @@ def create_study(
         rubric=(rubric or default_rubric()).model_dump(),
         k=k,
         seed=secrets.randbelow(2**31) if seed is None else seed,
+        allocation=allocation,
     )
     try:
         with session.begin_nested():  # a study of that name made meanwhile is the same error
@@ -42,6 +46,30 @@ def create_study(
     except IntegrityError:
         raise InputError(f"a study named {name!r} already exists") from None
     return study
+
+
+def _allocation(value: str) -> Allocation:
+    try:
+        return Allocation(value)
+    except ValueError:
+        choices = ", ".join(a.value for a in Allocation)
+        raise InputError(f"allocation must be one of {choices}, got {value!r}") from None
+
+
+def allocation_note(session: Session, study: Study) -> str | None:
+    """What to tell whoever picks adaptive allocation for a study of fewer than three
+    systems: it then hands pairs out as uniform does (one system pair, nothing to choose)."""
+    if study.allocation != Allocation.ADAPTIVE:
+        return None
+    n = session.exec(select(func.count()).select_from(System).where(System.study_id == study.id))
+    systems = n.one()
+    if systems >= 3:
+        return None
+    have = "no systems yet" if systems == 0 else f"{systems} system{'s' * (systems > 1)}"
+    return (
+        f"study {study.name!r} has {have}: adaptive allocation chooses between system pairs, "
+        "so until it has three or more it hands pairs out exactly as uniform does"
+    )
 
 
 def study_has_ratings(session: Session, study_id: int) -> bool:
@@ -56,9 +84,19 @@ def update_study(
     rubric: Rubric | None = None,
     k: int | None = None,
     description: str | None = None,
+    allocation: str | None = None,
 ) -> Study:
-    """Change a study's settings. The rubric is frozen once the first rating exists, because
-    ratings already given were against the old one."""
+    """Change a study's settings. The rubric and the allocation are frozen once the first
+    rating exists: ratings already given were against the old rubric, and all of a study's
+    votes are handed out one way, so whoever reads its figures knows which."""
+    new_allocation = None if allocation is None else _allocation(allocation)
+    changes = new_allocation is not None and new_allocation != study.allocation
+    if changes and study_has_ratings(session, study.id):
+        raise InputError(
+            f"study {study.name!r} already has ratings; its allocation "
+            f"({study.allocation}) can no longer change (create a new study to allocate "
+            "its votes another way)"
+        )
     if rubric is not None:
         if study_has_ratings(session, study.id) and rubric.model_dump() != study.rubric:
             raise InputError(
@@ -72,6 +110,8 @@ def update_study(
         study.k = k
     if description is not None:
         study.description = description
+    if new_allocation is not None:
+        study.allocation = new_allocation
     session.add(study)
     session.flush()
     return study
