@@ -38,6 +38,7 @@ from sidebyside.analysis.report_md import (
     comparison_cells,
     fmt,
     headline_cells,
+    lc_absent,
     lc_cells,
     ppi_cells,
     row_ci,
@@ -86,11 +87,13 @@ def _win_rate_block(rows: list[WinRate] | None, who: str) -> str:
     return chart + table
 
 
-def _lc_block(rows: list[LengthControlled] | None) -> str:
-    cells = lc_cells(rows)
+def _lc_block(rows: list[LengthControlled] | None, win_rates: list[WinRate] | None) -> str:
+    cells = lc_cells(rows, win_rates)
     if not cells:
         return ""
-    return f"<p class='muted'>{escape(LC_NOTE)}</p>" + _table(LC_HEADERS, cells)
+    absent = lc_absent(win_rates)
+    tail = f"<p class='muted'>{escape(absent)}</p>" if absent else ""
+    return f"<p class='muted'>{escape(LC_NOTE)}</p>" + _table(LC_HEADERS, cells) + tail
 
 
 def _anytime_block(rows: list[AnytimeDecision] | None) -> str:
@@ -178,7 +181,7 @@ def _human(h: HumanSection) -> str:
     out += [
         "<h3>Who wins (humans)</h3>",
         _win_rate_block(h.win_rates, "humans"),
-        _lc_block(h.length_controlled),
+        _lc_block(h.length_controlled, h.win_rates),
         _anytime_block(h.anytime),
         _category_block(h.by_category),
         _bt_block(h.bradley_terry, "humans"),
@@ -237,7 +240,7 @@ def _judge(key: str, j: JudgeSection) -> str:
         )
     out += [
         _win_rate_block(j.win_rates, key),
-        _lc_block(j.length_controlled),
+        _lc_block(j.length_controlled, j.win_rates),
         _category_block(j.by_category),
         _bt_block(j.bradley_terry, key),
         _parity_block(j.win_rates, j.style_control),

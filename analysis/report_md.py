@@ -144,19 +144,41 @@ def headline_md(report: StudyReport) -> list[str]:
     return ["## Who wins", "", HEADLINE_NOTE, "", table(headers, rows), ""]
 
 
-LC_HEADERS = ["A", "B", "win rate A", "at equal length", "95% CI", "length effect", "p (length)"]
+LC_HEADERS = [
+    "A", "B", "win rate A", "at equal length", "95% CI", "length effect", "p (length)", "fit",
+    "AlpacaEval LC ± SE",
+]  # fmt: skip
 LC_NOTE = (
     "Equal-length win rate: the win rate of A had both answers been equally long, from one "
     "logistic regression per system pair of the vote on tanh of the length difference "
-    "(prompt-clustered interval). A simple length adjustment, not AlpacaEval 2's "
-    "length-controlled win rate (which adds instruction difficulty and regularisation); "
-    "see the style-controlled ratings for Chatbot Arena's method. A positive length effect "
-    "means longer answers win more often."
+    "(prompt-clustered interval; Firth's penalised fit where the votes separate perfectly). "
+    "A positive length effect means longer answers win more often. AlpacaEval LC is AlpacaEval "
+    "2's own length-controlled win rate (length_controlled_v1), for its instructions against "
+    "its reference only: its GLM adds each instruction's difficulty and is pulled toward two "
+    "gamed baselines, so it reads lower than the equal-length figure (1.4 to 17.8 points on "
+    "five leaderboard models); it is the one to compare with the leaderboard."
 )
 
 
-def lc_cells(rows: list[LengthControlled] | None) -> list[list[Any]]:
-    """Cells of the length-controlled table, shared by the Markdown and HTML reports."""
+def _fit_note(r: LengthControlled) -> str:
+    """How the equal-length figure was fitted: blank for maximum likelihood."""
+    if r.method == "firth":
+        return "Firth (penalised)"
+    return (r.reason or "") if r.method is None else ""
+
+
+def _alpaca_lc(w: WinRate | None) -> str:
+    if w is None or w.lc_win_rate is None:
+        return "—"
+    return f"{fmt(w.lc_win_rate)} ± {fmt(w.lc_se)}"
+
+
+def lc_cells(
+    rows: list[LengthControlled] | None, win_rates: list[WinRate] | None = None
+) -> list[list[Any]]:
+    """Cells of the length-controlled table (the equal-length fit beside AlpacaEval's LC win
+    rate from ``win_rates``), shared by the Markdown and HTML reports and the Results page."""
+    alpaca = {(w.system_a, w.system_b): w for w in win_rates or []}
     return [
         [
             r.system_a,
@@ -166,14 +188,25 @@ def lc_cells(rows: list[LengthControlled] | None) -> list[list[Any]]:
             ci(r.ci_low, r.ci_high),
             r.length_coef,
             r.length_p_value,
+            _fit_note(r),
+            _alpaca_lc(alpaca.get((r.system_a, r.system_b))),
         ]
         for r in rows or []
     ]
 
 
-def _lc(rows: list[LengthControlled] | None) -> list[str]:
-    cells = lc_cells(rows)
-    return [LC_NOTE, "", table(LC_HEADERS, cells), ""] if cells else []
+def lc_absent(win_rates: list[WinRate] | None) -> str | None:
+    """One line saying why AlpacaEval's LC win rate is absent (each distinct reason once)."""
+    reasons = list(dict.fromkeys(w.lc_reason for w in win_rates or [] if w.lc_reason))
+    return "AlpacaEval LC absent: " + "; ".join(reasons) + "." if reasons else None
+
+
+def _lc(rows: list[LengthControlled] | None, win_rates: list[WinRate] | None) -> list[str]:
+    cells = lc_cells(rows, win_rates)
+    if not cells:
+        return []
+    absent = lc_absent(win_rates)
+    return [LC_NOTE, "", table(LC_HEADERS, cells), "", *([absent, ""] if absent else [])]
 
 
 ANYTIME_TITLE = "Decided yet? (anytime-valid)"
@@ -428,7 +461,7 @@ def human_md(h: HumanSection) -> list[str]:
         "",
         _win_rates(h.win_rates),
         "",
-        *_lc(h.length_controlled),
+        *_lc(h.length_controlled, h.win_rates),
         *_anytime(h.anytime),
         *_categories(h.by_category),
         _bt(h.bradley_terry),
@@ -488,7 +521,7 @@ def judge_md(key: str, j: JudgeSection) -> list[str]:
             ),
             "",
         ]
-    out += [_win_rates(j.win_rates), "", *_lc(j.length_controlled)]
+    out += [_win_rates(j.win_rates), "", *_lc(j.length_controlled, j.win_rates)]
     out += _categories(j.by_category)
     out += [_bt(j.bradley_terry), ""]
     out += parity_md(j.win_rates, j.style_control)

@@ -42,6 +42,8 @@ from sidebyside.analysis.report_models import (
 )
 from sidebyside.analysis.verdicts import scores_by_system
 from sidebyside.analysis.winrates import honest_ci
+from sidebyside.foundation.errors import InputError
+from sidebyside.foundation.settings import get_settings
 from sidebyside.ui.common import pick_study, require_admin
 from sidebyside.ui.db import get_engine_cached
 from sidebyside.ui.results_card import render_results_card

@@ -65,7 +65,9 @@ def test_results_page_renders_every_tab(world):
     assert {"human", "judge"} <= set(card["layer"])
     assert list(headline.columns) == ["A vs B", "humans", "openai:gpt", "sources agree"]
     assert len(headline) == 3
-    assert any("lc_win_rate_a" in f.columns for f in frames)
+    # the equal-length fit beside AlpacaEval's LC, absent here with the reason
+    assert any({"at equal length", "AlpacaEval LC ± SE"} <= set(f.columns) for f in frames)
+    assert any(c.value.startswith("AlpacaEval LC absent: no AlpacaEval GLM") for c in at.caption)
     # the judge judged only the pairs humans rated: PPI has nothing to add, and says so
     [ppi] = [f for f in frames if "PPI win rate A" in f.columns]
     assert len(ppi) == 3 and set(ppi["why absent"]) == {NOTHING_TO_ADD}
