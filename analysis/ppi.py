@@ -104,20 +104,32 @@ def ppi_win_rate(
     }
 
 
-def pair_scores(votes: pd.DataFrame, system_a: str) -> pd.Series:
-    """Per pair (indexed by pair_id, sorted): the mean over its votes of 1 / ½ / 0 for
-    ``system_a`` winning / tying / losing, whichever way round the pair is stored."""
-    if votes.empty:
-        return pd.Series(dtype=float)
-    score = votes[col.PREFERENCE].map(_SCORE).to_numpy(dtype=float)
-    flipped = (votes[col.SYSTEM_A] != system_a).to_numpy()
-    per_vote = pd.Series(np.where(flipped, 1.0 - score, score), index=votes[col.PAIR_ID])
-    return per_vote.groupby(level=0).mean()
+def pair_scores(votes: pd.DataFrame) -> pd.DataFrame:
+    """Per pair (indexed by pair_id, sorted): its stored ``system_a`` and ``system_b`` and
+    ``score``, the mean over its votes of 1 / ½ / 0 for the stored A winning / tying / losing.
+    Computed once per source, then read per system pair (``oriented``)."""
+    frame = pd.DataFrame(
+        {
+            col.SYSTEM_A: votes[col.SYSTEM_A].to_numpy(),
+            col.SYSTEM_B: votes[col.SYSTEM_B].to_numpy(),
+            "score": votes[col.PREFERENCE].map(_SCORE).to_numpy(dtype=float),
+        },
+        index=pd.Index(votes[col.PAIR_ID].to_numpy(), name=col.PAIR_ID),
+    )
+    by_pair = frame.groupby(level=0)
+    first = by_pair[[col.SYSTEM_A, col.SYSTEM_B]].first()  # a pair's votes share its order
+    # categories: each system pair's lookup compares integer codes, not strings
+    return first.astype("category").assign(score=by_pair["score"].mean())
 
 
-def _of_pair(votes: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
-    sa, sb = votes[col.SYSTEM_A], votes[col.SYSTEM_B]
-    return votes[((sa == a) & (sb == b)) | ((sa == b) & (sb == a))]
+def oriented(scores: pd.DataFrame, system_a: str, system_b: str) -> pd.Series:
+    """The pairs of one system pair from ``pair_scores``: the score of ``system_a``,
+    whichever way round each pair is stored."""
+    sa, sb = scores[col.SYSTEM_A], scores[col.SYSTEM_B]
+    mine = scores[((sa == system_a) & (sb == system_b)) | ((sa == system_b) & (sb == system_a))]
+    as_stored = (mine[col.SYSTEM_A] == system_a).to_numpy()
+    score = mine["score"].to_numpy()
+    return pd.Series(np.where(as_stored, score, 1.0 - score), index=mine.index)
 
 
 def ppi_for_rows(
@@ -130,14 +142,15 @@ def ppi_for_rows(
     """A judge's win-rate rows (``analysis.winrates.win_rates``) each with ``ppi``: the
     prediction-powered human win rate of the row's ``system_a`` (``ppi_win_rate``), or its
     figures null with a ``reason`` (no human ratings, no overlap, nothing to add)."""
+    judge_scores, human_scores = pair_scores(judge), pair_scores(human)
     out = []
     for row in rows:
         a, b = row["system_a"], row["system_b"]
-        judged = pair_scores(_of_pair(judge, a, b), a)
+        judged = oriented(judge_scores, a, b)
         if human.empty:
             ppi = _absent(0, len(judged), NO_HUMANS)
         else:
-            rated = pair_scores(_of_pair(human, a, b), a)
+            rated = oriented(human_scores, a, b)
             labelled = judged.index.intersection(rated.index)
             ppi = ppi_win_rate(
                 rated.loc[labelled].to_numpy(),

@@ -71,8 +71,9 @@ def test_rows_average_annotators_and_orient_to_the_row():
                     (2, "y", "x", "b"), (3, "x", "y", "tie"), (9, "x", "z", "a")])  # fmt: skip
     judge = _votes([(1, "x", "y", "a"), (2, "y", "x", "a"), (3, "x", "y", "a"),
                     (4, "x", "y", "a"), (5, "y", "x", "b")])  # fmt: skip
-    scores = ppi.pair_scores(human[human["system_b"] != "z"], "x")
+    scores = ppi.oriented(ppi.pair_scores(human), "x", "y")
     assert scores.to_dict() == pytest.approx({1: 2 / 3, 2: 1.0, 3: 0.5})
+    assert ppi.oriented(ppi.pair_scores(human), "z", "x").to_dict() == {9: 0.0}
     row = {"system_a": "x", "system_b": "y"}
     [out] = ppi.ppi_for_rows([row], judge, human, confidence=0.95)
     expected = ppi.ppi_win_rate(
