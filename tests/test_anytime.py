@@ -52,17 +52,15 @@ def test_boundary_agrees_with_confseq():
         np.testing.assert_allclose(ours, theirs, rtol=1e-9)
 
 
-def test_continuous_monitoring_rarely_decides_a_non_winner():
-    rates = peeking_rates(n_sims=1000, n_votes=300, tie_rate=0.2, seed=20)
-    assert rates["cs"] <= 0.05  # ~1%: the guarantee holds at every vote
-    assert rates["wilson"] > 0.15  # ~24%: peeking at the fixed-sample interval
-
-
-@pytest.mark.slow
-def test_continuous_monitoring_at_scale():
-    for tie_rate in (0.0, 0.3):
-        rates = peeking_rates(n_sims=4000, n_votes=1000, tie_rate=tie_rate, seed=21)
-        assert rates["cs"] <= 0.05 and rates["wilson"] > 0.15
+@pytest.mark.parametrize(
+    ("n_sims", "n_votes", "tie_rate", "wilson_above"),
+    [(1000, 300, 0.2, 0.15), (4000, 1000, 0.0, 0.30), (4000, 1000, 0.3, 0.15)],
+)
+def test_continuous_monitoring_rarely_decides_a_non_winner(n_sims, n_votes, tie_rate, wilson_above):
+    # a true win rate of exactly ½, checked after every vote (bench/anytime_monitoring.py)
+    rates = peeking_rates(n_sims=n_sims, n_votes=n_votes, tie_rate=tie_rate, seed=20)
+    assert rates["cs"] <= 0.05  # 0.2–1.6%: the guarantee holds at every vote
+    assert rates["wilson"] > wilson_above  # 23–47%: peeking at the fixed-sample interval
 
 
 def test_sequence_covers_an_unbalanced_win_rate_at_every_vote():
