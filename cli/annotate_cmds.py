@@ -37,21 +37,35 @@ def study_create(
     rubric: Path | None = typer.Option(None, help="Rubric JSON file (default rubric if omitted)."),
     k: int = typer.Option(3, "--k", min=1, help="Distinct annotators each pair needs."),
     seed: int | None = typer.Option(None, help="Seed of shuffles and side assignment."),
+    allocation: str = typer.Option(
+        "uniform",
+        help="Order claims take the pairs in: 'uniform' (each annotator's shuffle) or "
+        "'adaptive' (first the system pairs whose next vote narrows the widest Bradley-Terry "
+        "intervals most; with two systems it is uniform).",
+    ),
 ) -> None:
     """Create a study."""
-    from sidebyside.annotate.studies import create_study
+    from sidebyside.annotate.studies import allocation_note, create_study
     from sidebyside.foundation.rubric import Rubric
 
     parsed = Rubric.from_file(rubric) if rubric else None
     with open_session() as session:
-        study = create_study(session, name=name, rubric=parsed, k=k, seed=seed)
-    typer.echo(f"created study {study.name!r} (id {study.id}, k={study.k})")
+        study = create_study(
+            session, name=name, rubric=parsed, k=k, seed=seed, allocation=allocation
+        )
+        note = allocation_note(session, study)
+    typer.echo(
+        f"created study {study.name!r} (id {study.id}, k={study.k}, allocation {study.allocation})"
+    )
+    if note:
+        typer.echo(f"note: {note}")
 
 
 @study_app.command("list")
 def study_list() -> None:
     """List studies with their pair and rating counts."""
     from sidebyside.annotate.progress import study_progress
+    from sidebyside.annotate.studies import allocation_note
     from sidebyside.foundation.lookup import list_studies
 
     with open_session() as session:
@@ -59,8 +73,10 @@ def study_list() -> None:
             p = study_progress(session, study=study)
             typer.echo(
                 f"{study.id:>4}  {study.name:<30} pairs {p['pairs']:>6}  k={study.k}  "
-                f"ratings {p['ratings']}/{p['ratings_needed']}"
+                f"ratings {p['ratings']}/{p['ratings_needed']}  {study.allocation}"
             )
+            if note := allocation_note(session, study):
+                typer.echo(f"      note: {note}")
 
 
 def import_(

@@ -1,4 +1,4 @@
-"""Admin: create studies, import model outputs, and set the rubric and k."""
+"""Admin: create studies, import model outputs, and set the rubric, k and the allocation."""
 
 import json
 
@@ -9,7 +9,13 @@ from pydantic import ValidationError
 from sidebyside.analysis.power import prompts_needed
 from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.progress import studies_overview
-from sidebyside.annotate.studies import create_study, study_has_ratings, update_study
+from sidebyside.annotate.studies import (
+    allocation_note,
+    create_study,
+    study_has_ratings,
+    update_study,
+)
+from sidebyside.foundation.enums import Allocation
 from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.lookup import list_studies
 from sidebyside.foundation.rubric import NAME_MAX, Criterion, Rubric, rubric_error, rubric_of
@@ -19,6 +25,14 @@ from sidebyside.ui.errors import show_error
 
 require_admin()
 st.title("Studies")
+
+ALLOCATIONS = [a.value for a in Allocation]
+ALLOCATION_HELP = (
+    "uniform: each annotator works through their own shuffle of the pairs. adaptive (three "
+    "or more systems): first the pairs of the system pairs whose next vote narrows the widest "
+    "Bradley–Terry intervals most, so the ranking needs fewer votes when the systems differ "
+    "a lot; with two systems it is uniform. Fixed once the first rating is in."
+)
 
 
 with db_session() as session:
@@ -38,6 +52,7 @@ with (
     name = st.text_input("Name", help="Annotators see this name; keep system names out of it.")
     description = st.text_area("Description (optional)", height=80)
     k = st.number_input("Annotators per pair (k)", min_value=1, max_value=100, value=3)
+    allocation = st.selectbox("Pair allocation", ALLOCATIONS, help=ALLOCATION_HELP)
     rubric_file = st.file_uploader(
         "Rubric JSON (optional; the default rubric otherwise)", type=["json"], key="new_rubric"
     )
@@ -48,7 +63,12 @@ with (
                 rubric = Rubric.model_validate(json.loads(rubric_file.getvalue()))
             with db_session() as session:
                 created = create_study(
-                    session, name=name, rubric=rubric, k=int(k), description=description
+                    session,
+                    name=name,
+                    rubric=rubric,
+                    k=int(k),
+                    description=description,
+                    allocation=allocation,
                 )
         except ValidationError as exc:
             st.error(f"{rubric_file.name}: not a valid rubric: {rubric_error(exc)}")
@@ -162,11 +182,22 @@ with tab_settings:
     if locked:
         st.info(
             "This study already has ratings, so its rubric is frozen (ratings given so far were "
-            "against it). k and the description can still change."
+            "against it) and so is its pair allocation. k and the description can still change."
         )
+    with db_session() as session:
+        note = allocation_note(session, study)
+    if note:
+        st.caption(note[0].upper() + note[1:] + ".")
     with st.form(f"settings_{study.id}"):
         new_k = st.number_input(
             "Annotators per pair (k)", min_value=1, max_value=100, value=int(study.k)
+        )
+        new_allocation = st.selectbox(
+            "Pair allocation",
+            ALLOCATIONS,
+            index=ALLOCATIONS.index(study.allocation),
+            help=ALLOCATION_HELP,
+            disabled=locked,
         )
         new_description = st.text_area("Description", value=study.description, height=80)
         st.markdown("**Criteria** (each rated on both responses)")
@@ -222,6 +253,7 @@ with tab_settings:
                     rubric=new_rubric,
                     k=int(new_k),
                     description=new_description,
+                    allocation=new_allocation,
                 )
         except ValidationError as exc:
             st.error(f"Not saved: {rubric_error(exc)}")
