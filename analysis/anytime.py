@@ -38,12 +38,14 @@ the running intersection's (below), from an earlier vote tighter than 0.70 + 0.1
 (0.5482, 0.8348)
 
 The sequence reported is the running intersection of the C_t (Howard et al. 2021, §3), also
-a (1 − α) CS: once it leaves ½ it stays out, so "decided at vote N" never flips back. A
-decision is A when the lower bound first exceeds ½, B when the upper bound first falls below
-it. Not yet decided, the projection ``more_votes`` assumes the coming votes keep the current
-win rate p̂: it is the fewest further votes m with u((n + m)/4)/(n + m) < |p̂ − ½|, the CS
-half-width at n + m votes falling below the current distance from ½ (u(v)/v decreases, so
-the search is a bisection); None when p̂ is exactly ½ (no winner in sight).
+a (1 − α) CS: once it leaves ½ it stays out, so "decided at vote N" never flips back (an
+empty intersection, ``cs_low`` > ``cs_high``, would mean the win rate drifted while people
+rated, which the guarantee assumes it does not). A decision is A when the lower bound first
+exceeds ½, B when the upper bound first falls below it. Not yet decided, the projection
+``more_votes`` assumes the coming votes keep the current win rate p̂: it is the fewest
+further votes m with u((n + m)/4)/(n + m) < |p̂ − ½|, the CS half-width at n + m votes
+falling below the current distance from ½ (u(v)/v decreases, so the search is a bisection);
+None when p̂ is exactly ½ (no winner in sight).
 
 What the guarantee assumes: given the votes so far, the next vote's expected value is μ
 (votes drawn independently from the same population of prompts and annotators). Several
