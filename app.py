@@ -10,7 +10,8 @@ from sidebyside.ui.navigation import navigate_after_rerun, pending_navigation
 from sidebyside.ui.session import cookie_drop_url, end_browser_session
 
 st.set_page_config(page_title="sidebyside", page_icon=":material/compare:", layout="wide")
-pending_navigation()  # e.g. to /_session/start right after a login (ui/session.py)
+#: e.g. to /_session/start right after a login (ui/session.py)
+LEAVING = pending_navigation()
 
 HERE = Path(__file__).parent
 # url_paths differ from the file names on purpose: Streamlit's legacy pages/ mode hashes pages
@@ -48,8 +49,13 @@ def _landing(page: st.Page) -> st.Page:
     default page only at "/" while reserving its ``url_path``, so a bookmark of that address
     (or the way back after a login) would meet "Page not found" if ``page`` itself were the
     default."""
+
+    def open_page() -> None:
+        if not LEAVING:  # a switch now would rerun before the browser left for the cookie
+            st.switch_page(page)
+
     return st.Page(
-        lambda: st.switch_page(page),
+        open_page,
         title=page.title,
         url_path="home",
         default=True,

@@ -46,8 +46,11 @@ def navigate_after_rerun(url: str) -> None:
     st.session_state[GO_KEY] = url
 
 
-def pending_navigation() -> None:
-    """Called once per run by app.py: carries out ``navigate_after_rerun``."""
+def pending_navigation() -> bool:
+    """Called once per run by app.py: carries out ``navigate_after_rerun``. True when this run
+    sends the browser away (nothing may rerun the script before it has: a rerun would drop the
+    script element unrun)."""
     url = st.session_state.pop(GO_KEY, None)
     if url:
         go_to(url)
+    return bool(url)
