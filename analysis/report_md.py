@@ -155,8 +155,8 @@ LC_NOTE = (
     "A positive length effect means longer answers win more often. AlpacaEval LC is AlpacaEval "
     "2's own length-controlled win rate (length_controlled_v1), for its instructions against "
     "its reference only: its GLM adds each instruction's difficulty and is pulled toward two "
-    "gamed baselines, so it reads lower than the equal-length figure (1.4 to 17.8 points on "
-    "five leaderboard models); it is the one to compare with the leaderboard."
+    "gamed baselines, so it usually reads lower than the equal-length figure (1.4 to 17.8 "
+    "points on five leaderboard models); it is the one to compare with the leaderboard."
 )
 
 

@@ -215,3 +215,7 @@ def test_report_gives_the_library_lc_on_alpaca_evals_annotations(db_url, tmp_pat
     assert row["lc_reason"] is None
     assert row["lc_win_rate"] == pytest.approx(lc, abs=1e-6)
     assert row["lc_se"] == pytest.approx(se, abs=1e-6)
+    for fmt in ("md", "html"):  # shown beside the equal-length figure
+        args = ("report", "alpaca", "-f", fmt, "--n-boot", "0", "--alpaca-eval-glm", str(glm_dir))
+        text = invoke(*args).stdout
+        assert "AlpacaEval LC ± SE" in text and f"{row['lc_win_rate']:.3f} ± " in text
