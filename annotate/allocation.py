@@ -23,14 +23,16 @@ The claim then walks the annotator's own seeded queue (``blinding.queue_plan``) 
 by system pair, best priority first; ties (every pair before the first vote) keep the
 queue's order, so the first claim is the one uniform allocation makes. Sides, k, leases and
 the never-twice rule are the queue's, unchanged. The order is a function of the seed, the
-pairs and the votes, recomputed when a vote arrives and read incrementally: a claim costs a
-count of the study's ratings and the votes since the last claim. With two systems there is
-one system pair, and adaptive is uniform.
+pairs and the votes, recomputed when a vote arrives; the votes are read incrementally (a
+claim reads the study's newest rating id and the votes since the last claim, whatever the
+study's size), and in full once a minute (``_votes``). With two systems there is one system
+pair, and adaptive is uniform.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -98,17 +100,19 @@ class _Votes:
     """A study's votes as last read: (lower, higher system id) ─► [lower wins, higher wins]
     (ties half each), and what tells whether they are still current."""
 
-    count: int = 0
     last_id: int = 0
     revision: int | None = None
+    #: The minute of the last full read (``_RECOUNT_S``).
+    period: int = 0
     wins: dict[tuple[int, int], list[float]] = field(default_factory=dict)
     #: Priorities for the layout's systems, kept until a vote arrives.
-    priority: dict[tuple[tuple[int, ...], ...], np.ndarray] = field(default_factory=dict)
+    priority: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict)
 
 
 _LAYOUTS: dict[tuple, _Layout] = {}
 _GROUPS: dict[tuple, dict[tuple[int, int], tuple[tuple[int, bool], ...]]] = {}
 _VOTES: dict[tuple, _Votes] = {}
+_RECOUNT_S = 60
 _LOCK = threading.Lock()
 
 
@@ -118,6 +122,8 @@ def _rows(session: Session, query) -> list:
 
 
 def _layout(session: Session, study_id: int, key: tuple) -> _Layout:
+    """Read once per process and pair count: pairs are only ever added, so their number
+    tells when the layout changed (a new minute of the queue's pair list does not)."""
     found = _LAYOUTS.get(key)
     if found is not None:
         return found
@@ -172,34 +178,31 @@ def _add(wins: dict[tuple[int, int], list[float]], rows) -> None:
 
 
 def _votes(session: Session, study_id: int) -> _Votes:
-    """The study's votes, current: the ratings since the last read when that accounts for
-    every rating (an undo deletes one, an edit writes a revision, a PostgreSQL commit can land
-    a lower id late: then everything is read again)."""
-    count, last_id, revision = _rows(
+    """The study's votes: those since the last read (an index range, however many the study
+    has), everything again after an edit (a new revision) and once a minute. The minute
+    catches what an id cannot show, at the cost of one grouped read: an undone vote (its
+    rating deleted) and a PostgreSQL commit that lands a lower id late."""
+    last_id, revision = _rows(
         session,
         select(
-            func.count(),
             func.max(Rating.id),
             select(func.max(RatingRevision.id))
             .where(RatingRevision.study_id == study_id)
             .scalar_subquery(),
         ).where(Rating.study_id == study_id),
     )[0]
+    last_id = last_id or 0
+    period = int(time.monotonic() // _RECOUNT_S)
     cache_key = (str(session.get_bind().url), study_id)
     seen = _VOTES.get(cache_key)
-    if seen is not None and (seen.count, seen.last_id, seen.revision) == (
-        count,
-        last_id or 0,
-        revision,
-    ):
+    same = seen is not None and (seen.revision, seen.period) == (revision, period)
+    if same and seen.last_id == last_id:
         return seen
-    fresh = _Votes(count=count, last_id=last_id or 0, revision=revision)
-    if seen is not None and seen.revision == revision and last_id and last_id > seen.last_id:
-        new = _vote_rows(session, study_id, seen.last_id)
-        if seen.count + sum(row[3] for row in new) == count:
-            fresh.wins = {k: list(v) for k, v in seen.wins.items()}
-            _add(fresh.wins, new)
-    if not fresh.wins and count:
+    fresh = _Votes(last_id=last_id, revision=revision, period=period)
+    if same and last_id > seen.last_id:
+        fresh.wins = {k: list(v) for k, v in seen.wins.items()}
+        _add(fresh.wins, _vote_rows(session, study_id, seen.last_id))
+    else:
         _add(fresh.wins, _vote_rows(session, study_id, None))
     with _LOCK:
         if len(_VOTES) > 256:
@@ -209,8 +212,7 @@ def _votes(session: Session, study_id: int) -> _Votes:
 
 
 def _priorities(votes: _Votes, layout: _Layout) -> np.ndarray:
-    cache_key = (layout.systems,)
-    found = votes.priority.get(cache_key)
+    found = votes.priority.get(layout.systems)
     if found is None:
         s = len(layout.systems)
         wins = np.zeros((s, s))
@@ -218,7 +220,7 @@ def _priorities(votes: _Votes, layout: _Layout) -> np.ndarray:
             lower, higher = votes.wins.get((layout.systems[i], layout.systems[j]), (0.0, 0.0))
             wins[i, j], wins[j, i] = lower, higher
         found = pair_priorities(wins)
-        votes.priority[cache_key] = found
+        votes.priority[layout.systems] = found
     return found
 
 
@@ -230,10 +232,8 @@ def _groups(
     found = _GROUPS.get((seed, user_id, key))
     if found is None:
         parts: dict[tuple[int, int], list[tuple[int, bool]]] = {}
-        for item in plan:
-            sp = layout.of_pair.get(item[0])
-            if sp is not None:  # a pair newer than the layout joins at the next read
-                parts.setdefault(sp, []).append(item)
+        for item in plan:  # the layout was read after the plan's pairs: it has them all
+            parts.setdefault(layout.of_pair[item[0]], []).append(item)
         found = {sp: tuple(items) for sp, items in parts.items()}
         with _LOCK:
             if len(_GROUPS) > 256:
@@ -243,12 +243,13 @@ def _groups(
 
 
 def claim_order(
-    session: Session, study: Study, user_id: int, key: tuple, plan: Sequence[tuple[int, bool]]
+    session: Session, study: Study, user_id: int, plan: Sequence[tuple[int, bool]]
 ) -> list[tuple[tuple[int, bool], ...]] | None:
-    """The annotator's queue (``plan``, for the pair list ``key``) as parts, one per system
+    """The annotator's queue (``plan``, every pair of the study) as parts, one per system
     pair, in the order an adaptive claim tries them: best priority first, a system pair whose
     pairs hold all the votes they can take last. None with fewer than three systems (one
     system pair: the queue as it is)."""
+    key = (str(session.get_bind().url), study.id, len(plan))
     layout = _layout(session, study.id, key)
     if len(layout.systems) < 3:
         return None

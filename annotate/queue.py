@@ -152,7 +152,7 @@ def claim_candidates(session: Session, study: Study, user_id: int, cutoff: datet
     plan = _plan(study.seed, user_id, key, ids)
     parts = None
     if study.allocation == Allocation.ADAPTIVE:
-        parts = claim_order(session, study, user_id, key, plan)
+        parts = claim_order(session, study, user_id, plan)
     if parts is None:
         for room in _rooms(session, study, plan, mine, cutoff):
             yield from room
