@@ -29,7 +29,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -231,30 +231,51 @@ def _num(x: Any) -> float | None:
 # --------------------------------------------------------------------------- the layers
 
 
+class PromptScorer(Protocol):
+    """Per-prompt text-metric statistics and the metric recomputed from their sums. The
+    metrics layer implements it (``metrics.card_scoring.TEXT_SCORER``) and the edges pass it
+    in: analysis never imports the metric libraries' layer."""
+
+    label_metrics: tuple[str, ...]
+
+    def statistics(
+        self, predictions: list[str], references: list[str], *, meteor: bool
+    ) -> dict[str, np.ndarray]: ...
+
+    def score(self, metric: str, summed: np.ndarray, n: int) -> np.ndarray: ...
+
+    def label_scores(self, counts: np.ndarray, k: int) -> tuple[float, float, float]: ...
+
+
+_NO_SCORER = "unpaired: the two intervals overlap (no per-prompt scorer given)"
+
+
 class _PromptStatistics:
     """Per-prompt statistics of each system's stored metrics, computed once per system:
-    ``text_statistics`` for text metrics, one-hot confusion cells for label tasks."""
+    the scorer's statistics for text metrics, one-hot confusion cells for label tasks."""
 
-    def __init__(self, outputs: pd.DataFrame, metrics: pd.DataFrame) -> None:
+    def __init__(
+        self, outputs: pd.DataFrame, metrics: pd.DataFrame, scorer: PromptScorer | None
+    ) -> None:
         self.outputs = outputs
+        self.scorer = scorer
         self.kinds = dict(zip(metrics["metric"], metrics["kind"], strict=False))
         self._text: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
     def text(self, system: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(prompt ids, {metric: per-prompt statistics}) of one system."""
         if system not in self._text:
-            from sidebyside.metrics.meteor import wordnet_available
-            from sidebyside.metrics.textmetrics import text_statistics
-
+            assert self.scorer is not None  # pairing() answers without one
             rows = self.outputs[self.outputs["system"] == system]
             if rows.empty:
                 self._text[system] = (np.array([]), {})
             else:
-                meteor = self.kinds.get("meteor") == "text" and wordnet_available()
                 self._text[system] = (
                     rows["prompt_id"].to_numpy(),
-                    text_statistics(
-                        list(rows["prediction"]), list(rows["reference"]), meteor=meteor
+                    self.scorer.statistics(
+                        list(rows["prediction"]),
+                        list(rows["reference"]),
+                        meteor=self.kinds.get("meteor") == "text",
                     ),
                 )
         return self._text[system]
@@ -263,9 +284,11 @@ class _PromptStatistics:
         """The paired bootstrap of one metric between two systems over their shared prompts."""
         if self.outputs.empty:
             return Pairing(method="unpaired: the two intervals overlap (no outputs stored)")
+        if self.scorer is None:
+            return Pairing(method=_NO_SCORER)
         if self.kinds.get(metric) == "label":
             return self._label_pairing(metric, base, system, boot)
-        from sidebyside.metrics.textmetrics import text_scores
+        scorer = self.scorer
 
         (ids_a, stats_a), (ids_b, stats_b) = self.text(base), self.text(system)
         if metric not in stats_a or metric not in stats_b:
@@ -275,12 +298,12 @@ class _PromptStatistics:
         common, ia, ib = np.intersect1d(ids_a, ids_b, return_indices=True)
         if len(common) == 0:
             return Pairing(method="unpaired: the two intervals overlap (no shared prompts)")
-        score = lambda s, n: text_scores(metric, s, n)  # noqa: E731
+        score = lambda s, n: scorer.score(metric, s, n)  # noqa: E731
         return _paired(stats_a[metric][ia], stats_b[metric][ib], score, unit="prompts", boot=boot)
 
     def _label_pairing(self, metric: str, base: str, system: str, boot) -> Pairing:
-        from sidebyside.metrics.textmetrics import LABEL_METRICS, confusion_scores
-
+        scorer = self.scorer
+        assert scorer is not None  # pairing() answers without one
         frame = self.outputs.assign(
             pred=self.outputs["prediction"].astype(str).str.strip(),
             gold=self.outputs["reference"].astype(str).str.strip(),
@@ -293,7 +316,7 @@ class _PromptStatistics:
         a, b = a.loc[common], b.loc[common]
         labels = sorted({*a["gold"], *a["pred"], *b["pred"]})
         code = {label: i for i, label in enumerate(labels)}
-        k, j = len(labels), LABEL_METRICS.index(metric)
+        k, j = len(labels), scorer.label_metrics.index(metric)
 
         def cells(side: pd.DataFrame) -> np.ndarray:  # one-hot (gold, predicted) per prompt
             out = np.zeros((len(side), k * k))
@@ -302,7 +325,7 @@ class _PromptStatistics:
             return out
 
         def score(summed: np.ndarray, n: int) -> np.ndarray:
-            return np.array([confusion_scores(row, k)[j] for row in summed])
+            return np.array([scorer.label_scores(row, k)[j] for row in summed])
 
         return _paired(cells(a), cells(b), score, unit="prompts", boot=boot)
 
@@ -313,15 +336,17 @@ def text_rows(
     others: list[str],
     outputs: pd.DataFrame | None = None,
     *,
+    scorer: PromptScorer | None = None,
     boot: tuple[int, int, float] = (1000, 0, 0.95),
 ) -> list[CardRow]:
     """One row per stored metric and compared system; the difference is paired over the
-    prompts both answered, rescored from ``outputs`` (``load_card_frames``)."""
+    prompts both answered, rescored from ``outputs`` (``load_card_frames``) by ``scorer``
+    (without one, the two intervals' overlap decides, and the row says so)."""
     if metrics.empty or base not in set(metrics["system"]):
         return []
     columns = ["system", "prompt_id", "prediction", "reference"]
     per_prompt = _PromptStatistics(
-        outputs if outputs is not None else pd.DataFrame(columns=columns), metrics
+        outputs if outputs is not None else pd.DataFrame(columns=columns), metrics, scorer
     )
     by = {(r.system, r.metric): r for r in metrics.itertuples()}
     rows = []
@@ -554,11 +579,13 @@ def build_card(
     outputs: pd.DataFrame | None = None,
     pair_prompts: pd.DataFrame | None = None,
     judge_scores: pd.DataFrame | None = None,
+    scorer: PromptScorer | None = None,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> EvaluationCard:
     """The card of a typed ``StudyReport`` plus the stored layers (frames as
-    ``analysis.card_frames.load_card_frames`` returns them)."""
+    ``analysis.card_frames.load_card_frames`` returns them); ``scorer`` rescores text metrics
+    per prompt for their paired intervals (``metrics.card_scoring.TEXT_SCORER``)."""
     conf = report.settings.confidence
     boot = (n_boot, seed, conf)
     systems = list(report.study.systems)
@@ -566,7 +593,7 @@ def build_card(
     others = systems[1:]
     rows: list[CardRow] = []
     if base is not None and metrics is not None:
-        rows += text_rows(metrics, base, others, outputs, boot=boot)
+        rows += text_rows(metrics, base, others, outputs, scorer=scorer, boot=boot)
     if perplexity is not None:
         rows += perplexity_rows(perplexity, n_boot=n_boot, seed=seed, conf=conf)
     if benchmarks is not None:

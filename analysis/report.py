@@ -26,7 +26,7 @@ from sidebyside.analysis import winrates as wr
 from sidebyside.analysis.annotators import annotator_quality
 from sidebyside.analysis.anytime import study_decisions
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, resample_sums
-from sidebyside.analysis.card import build_card
+from sidebyside.analysis.card import PromptScorer, build_card
 from sidebyside.analysis.card_frames import load_card_frames
 from sidebyside.analysis.categories import by_category
 from sidebyside.analysis.confidence import calibration_frame, judge_calibration
@@ -320,11 +320,14 @@ def build_report(
     seed: int = 0,
     confidence: float = 0.95,
     layers: dict[str, pd.DataFrame] | None = None,
+    scorer: PromptScorer | None = None,
     lc_inputs: lcw.LcInputs | None = None,
 ) -> StudyReport:
     """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report.
     ``layers``: the stored automatic layers for the evaluation card
     (``analysis.card_frames.load_card_frames``); without them the card has the judges and humans.
+    ``scorer``: rescores text metrics per prompt for the card's paired intervals (the edges pass
+    ``metrics.card_scoring.TEXT_SCORER``; analysis never imports metrics).
     ``lc_inputs``: AlpacaEval's GLM inputs (``analysis.lc_winrate.load_lc_inputs``); without
     them every win-rate row says why its LC win rate is absent."""
     human = fr.human
@@ -370,7 +373,12 @@ def build_report(
                 row.ece, row.brier, row.n_confidence = conf.ece, conf.brier, conf.n
     typed.headline = headline(typed)
     typed.card = build_card(
-        typed, judge_scores=fr.judge_scores, n_boot=n_boot, seed=seed, **(layers or {})
+        typed,
+        judge_scores=fr.judge_scores,
+        scorer=scorer,
+        n_boot=n_boot,
+        seed=seed,
+        **(layers or {}),
     )
     return typed
 

@@ -55,6 +55,7 @@ def report(
     from sidebyside.analysis.report import render, report_for_study
     from sidebyside.foundation.lookup import get_study
     from sidebyside.foundation.settings import get_settings
+    from sidebyside.metrics.card_scoring import TEXT_SCORER
 
     glm_dir = alpaca_eval_glm or get_settings().alpaca_eval_glm_dir
 
@@ -62,7 +63,9 @@ def report(
         raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
     with open_session() as session:
         st = get_study(session, study)
-        data = report_for_study(session, st, n_boot=n_boot, seed=seed, alpaca_eval_glm=glm_dir)
+        data = report_for_study(
+            session, st, n_boot=n_boot, seed=seed, alpaca_eval_glm=glm_dir, scorer=TEXT_SCORER
+        )
     _emit(render(data, fmt), out)
     if mlflow:
         from sidebyside.cli.tracking import track

@@ -25,11 +25,14 @@ def card(
     from sidebyside.analysis.card_render import card_md, card_page
     from sidebyside.analysis.report import report_for_study
     from sidebyside.foundation.lookup import get_study
+    from sidebyside.metrics.card_scoring import TEXT_SCORER
 
     if fmt not in CARD_FORMATS:
         raise InputError(f"--format must be one of {', '.join(CARD_FORMATS)}, got {fmt!r}")
     with open_session() as session:
-        report = report_for_study(session, get_study(session, study), n_boot=n_boot, seed=seed)
+        report = report_for_study(
+            session, get_study(session, study), n_boot=n_boot, seed=seed, scorer=TEXT_SCORER
+        )
     assert report.card is not None  # report_for_study always builds it
     if fmt == "json":
         payload = {"study": report.study.name, **report.card.model_dump(mode="json")}

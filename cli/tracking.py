@@ -116,10 +116,11 @@ def study_payload(study: str, *, n_boot: int = 1000, seed: int = 0):
     from sidebyside.analysis.report import render, report_for_study
     from sidebyside.cli.common import open_session
     from sidebyside.foundation.lookup import get_study
+    from sidebyside.metrics.card_scoring import TEXT_SCORER
 
     with open_session() as session:
         st = get_study(session, study)
-        report = report_for_study(session, st, n_boot=n_boot, seed=seed)
+        report = report_for_study(session, st, n_boot=n_boot, seed=seed, scorer=TEXT_SCORER)
         templates = _template_versions(session, st.id)
     params: dict[str, Any] = {
         "study": report.study.name,

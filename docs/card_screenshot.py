@@ -43,7 +43,7 @@ def _cli(*args: str) -> str:
 
 
 def build(tmp: Path) -> str:
-    from tiny_lm import build_tiny_gpt2
+    from tests.tiny_lm import build_tiny_gpt2
 
     os.environ.update(
         SIDEBYSIDE_DATA_DIR=str(tmp / "data"),
@@ -88,7 +88,7 @@ def build(tmp: Path) -> str:
 
 
 def main(out: Path) -> None:
-    from browser_support import chromium
+    from tests.browser_support import chromium
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

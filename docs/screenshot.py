@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent))
 
-from browser_support import chromium, init_demo, log_in, serve_app, wait_idle  # noqa: E402
+from tests.browser_support import chromium, init_demo, log_in, serve_app, wait_idle  # noqa: E402
 
 
 def results(out: Path) -> None:

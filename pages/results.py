@@ -44,6 +44,7 @@ from sidebyside.analysis.verdicts import scores_by_system
 from sidebyside.analysis.winrates import honest_ci
 from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.settings import get_settings
+from sidebyside.metrics.card_scoring import TEXT_SCORER
 from sidebyside.ui.common import pick_study, require_admin
 from sidebyside.ui.db import get_engine_cached
 from sidebyside.ui.results_card import render_results_card
@@ -64,7 +65,11 @@ def analyse(study_id: int, fingerprint: tuple, n_boot: int) -> tuple[StudyReport
     except InputError as exc:
         lc_inputs = LcInputs.absent(str(exc))
     report = build_report(
-        frames, n_boot=n_boot, layers=load_card_frames(engine, study_id), lc_inputs=lc_inputs
+        frames,
+        n_boot=n_boot,
+        layers=load_card_frames(engine, study_id),
+        scorer=TEXT_SCORER,
+        lc_inputs=lc_inputs,
     )
     scores = scores_by_system(frames.human, frames.criteria)
     dist = scores.groupby(["criterion", "system", "score"]).size().rename("n").reset_index()

@@ -7,10 +7,10 @@ import json
 
 import pandas as pd
 import pytest
-from analysis_helpers import build_study, pair_of, rate, verdict
 from typer.testing import CliRunner
 
 from sidebyside.cli.main import app
+from tests.analysis_helpers import build_study, pair_of, rate, verdict
 
 runner = CliRunner()
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_helpers import build_study, pair_of, rate, user
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
@@ -27,6 +26,7 @@ from sidebyside.analysis.report import render, report_for_study
 from sidebyside.annotate.auth import create_user
 from sidebyside.foundation.models import Rating
 from sidebyside.ui.common import USER_KEY
+from tests.analysis_helpers import build_study, pair_of, rate, user
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 

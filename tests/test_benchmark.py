@@ -19,7 +19,7 @@ from sidebyside.foundation.models import BenchmarkResult
 try:
     from tests.tiny_lm import build_tiny_gpt2
 except ImportError:  # pragma: no cover
-    from tiny_lm import build_tiny_gpt2
+    from tests.tiny_lm import build_tiny_gpt2
 
 pytest.importorskip("lm_eval")
 runner = CliRunner()

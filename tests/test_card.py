@@ -24,13 +24,15 @@ from sidebyside.analysis.frames import load_study_frames
 from sidebyside.analysis.report import build_report
 from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study
 from sidebyside.cli.main import app
+from sidebyside.metrics.card_scoring import TEXT_SCORER
 
 try:
     from tests.test_benchmark import ITEMS
     from tests.tiny_lm import build_tiny_gpt2
 except ImportError:  # pragma: no cover
     from test_benchmark import ITEMS
-    from tiny_lm import build_tiny_gpt2
+
+    from tests.tiny_lm import build_tiny_gpt2
 
 runner = CliRunner()
 
@@ -187,7 +189,11 @@ def _stored(per_system: dict[str, list[str]], references: list[str]) -> pd.DataF
 def _text_card(report, per_system, references, **kw):
     renamed = dict(zip(report.study.systems, per_system.values(), strict=True))
     card = build_card(
-        report, metrics=_stored(renamed, references), outputs=_outputs(renamed, references), **kw
+        report,
+        metrics=_stored(renamed, references),
+        outputs=_outputs(renamed, references),
+        scorer=TEXT_SCORER,
+        **kw,
     )
     return {r.key: r for r in card.rows if r.layer == "text"}, _stored(renamed, references)
 
@@ -246,7 +252,7 @@ def test_label_metrics_are_paired_over_prompts(engine):
         ],
         columns=METRIC_COLUMNS,
     )
-    card = build_card(report, metrics=metrics, outputs=outputs, n_boot=300)
+    card = build_card(report, metrics=metrics, outputs=outputs, scorer=TEXT_SCORER, n_boot=300)
     rows = {r.key: r for r in card.rows if r.layer == "text"}
     acc = rows["text.accuracy"]
     stored = metrics.set_index(["system", "metric"])["value"]
@@ -320,8 +326,11 @@ def test_the_demo_cards_bleu_row_is_called_from_the_paired_interval(engine):
         load_demo(s)
         s.commit()
     _invoke("metrics", "demo", "--bootstrap", "1000")
-    card = report_for_study(engine, "demo", n_boot=1000).card
+    card = report_for_study(engine, "demo", n_boot=1000, scorer=TEXT_SCORER).card
     bleu = next(r for r in card.rows if r.key == "text.bleu")
+    unscored = report_for_study(engine, "demo", n_boot=200).card  # no scorer: overlap decides
+    plain = next(r for r in unscored.rows if r.key == "text.bleu")
+    assert not plain.paired and "no per-prompt scorer" in plain.method
     stored = load_card_frames(engine, "demo")["metrics"]
     assert _overlap(stored[stored["kind"] == "text"], "bleu")  # overlap called it unclear
     # the paired bootstrap over the 30 prompts: +10.9 [+0.8, +20.0]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from analysis_helpers import build_study, pair_of, rate
 from sqlmodel import select
 
 from sidebyside.analysis import winrates as wr
@@ -14,6 +13,7 @@ from sidebyside.analysis.bootstrap import stratified_resample_sums
 from sidebyside.analysis.categories import UNCATEGORISED, by_category
 from sidebyside.analysis.report import render, report_for_study
 from sidebyside.foundation.models import Prompt
+from tests.analysis_helpers import build_study, pair_of, rate
 
 
 def votes(rows):

@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from browser_support import (
+
+from tests.browser_support import (
     BIN,
     CHROMIUM,
     ROOT,

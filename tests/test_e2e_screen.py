@@ -10,14 +10,6 @@ import io
 import re
 
 import pytest
-from browser_support import (
-    chromium,
-    init_demo,
-    log_in,
-    rate_current_pair,
-    serve_app,
-    wait_idle,
-)
 from sqlmodel import Session, select
 
 from sidebyside.annotate.auth import create_user
@@ -25,6 +17,14 @@ from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.studies import create_study
 from sidebyside.foundation.db import get_engine, init_db, unit_of_work
 from sidebyside.foundation.models import RatingRevision
+from tests.browser_support import (
+    chromium,
+    init_demo,
+    log_in,
+    rate_current_pair,
+    serve_app,
+    wait_idle,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,10 +7,10 @@ import json
 
 import pandas as pd
 import pytest
-from analysis_helpers import build_study, pair_of, rate, verdict
 
 from sidebyside.annotate.export import export_frame, write_export
 from sidebyside.foundation.errors import InputError, NotFound
+from tests.analysis_helpers import build_study, pair_of, rate, verdict
 
 
 @pytest.fixture

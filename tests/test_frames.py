@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from analysis_helpers import build_study, pair_of, rate, single_scores, verdict
 
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.frames import load_study_frames
@@ -12,6 +11,7 @@ from sidebyside.analysis.judge_scores import load_judge_scores
 from sidebyside.analysis.style_frame import load_style, style_columns
 from sidebyside.analysis.verdicts import load_verdicts
 from sidebyside.foundation.errors import NotFound
+from tests.analysis_helpers import build_study, pair_of, rate, single_scores, verdict
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from analysis_helpers import build_study, pair_of
 from sqlmodel import select
 
 from sidebyside.annotate.export import export_frame, write_export
 from sidebyside.annotate.rating_import import import_ratings
 from sidebyside.foundation.errors import FileInputError
 from sidebyside.foundation.models import Rating, User
+from tests.analysis_helpers import build_study, pair_of
 
 HEADER = "prompt_id,system_a,system_b,annotator,winner,accuracy_a,accuracy_b,comment\n"
 

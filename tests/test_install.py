@@ -17,7 +17,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, chromium, free_port
+
+from tests.browser_support import CHROMIUM, chromium, free_port
 
 pytestmark = [pytest.mark.slow]
 
@@ -119,7 +120,7 @@ def test_installed_sidebyside_serves_the_app_from_anywhere(installed: Path, tmp_
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=elsewhere, env=env, stdout=out, stderr=out)
     try:
-        from browser_support import _wait_healthy
+        from tests.browser_support import _wait_healthy
 
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, proc, log)

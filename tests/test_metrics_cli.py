@@ -18,7 +18,7 @@ from sidebyside.metrics.store import latest_perplexity_runs, metric_table, runs_
 try:
     from tests.tiny_lm import build_tiny_gpt2
 except ImportError:  # pragma: no cover
-    from tiny_lm import build_tiny_gpt2
+    from tests.tiny_lm import build_tiny_gpt2
 
 runner = CliRunner()
 JSON_KEYS = {

@@ -14,7 +14,7 @@ from sidebyside.metrics.store import save_perplexity
 try:
     from tests.tiny_lm import build_tiny_gpt2
 except ImportError:  # pragma: no cover
-    from tiny_lm import build_tiny_gpt2
+    from tests.tiny_lm import build_tiny_gpt2
 
 
 def _script(study_id: int) -> None:

@@ -98,7 +98,7 @@ def test_perplexity_without_a_study_logs_its_own_figures(demo, tmp_path):
     try:
         from tests.tiny_lm import build_tiny_gpt2
     except ImportError:  # pragma: no cover
-        from tiny_lm import build_tiny_gpt2
+        from tests.tiny_lm import build_tiny_gpt2
 
     model = str(build_tiny_gpt2(tmp_path / "lm"))
     texts = tmp_path / "general.txt"

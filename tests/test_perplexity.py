@@ -16,7 +16,7 @@ pytest.importorskip("transformers")
 try:  # tests/ may or may not be a package
     from tests.tiny_lm import SENTENCES, ReferenceLM, build_tiny_gpt2
 except ImportError:  # pragma: no cover
-    from tiny_lm import SENTENCES, ReferenceLM, build_tiny_gpt2
+    from tests.tiny_lm import SENTENCES, ReferenceLM, build_tiny_gpt2
 
 from sidebyside.foundation.errors import FileInputError, InputError
 from sidebyside.metrics.perplexity import PerplexityScorer, load_model, windows

@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from analysis_helpers import build_study, pair_of, rate, verdict
 
 from bench.ppi_coverage import coverage
 from sidebyside.analysis import ppi
 from sidebyside.analysis.frames import load_study_frames
 from sidebyside.analysis.report import build_report, render
 from sidebyside.analysis.report_md import PPI_TITLE, ppi_cells
+from tests.analysis_helpers import build_study, pair_of, rate, verdict
 
 Y = np.array([1.0, 0.0, 1.0, 0.5])  # humans on four pairs
 YHAT = np.array([1.0, 0.0, 0.0, 0.5])  # the judge on the same four

@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-from analysis_helpers import build_study, pair_of, rate, verdict
 from sqlalchemy.engine import Engine
 
 from sidebyside.analysis.report import build_report, render, report_for_study
@@ -20,6 +19,7 @@ from sidebyside.analysis.report_models import (
     WinRate,
 )
 from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study
+from tests.analysis_helpers import build_study, pair_of, rate, verdict
 
 WIN_RATE_KEYS = {
     "system_a",

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from analysis_helpers import build_study, pair_of, rate, single_scores, verdict
 
 from sidebyside.analysis.report import render, report_for_study
 from sidebyside.analysis.report_models import StudyReport, report_schema, schema_text
 from sidebyside.annotate.synthetic import SyntheticSpec, build_synthetic_study
+from tests.analysis_helpers import build_study, pair_of, rate, single_scores, verdict
 
 jsonschema = pytest.importorskip("jsonschema")
 

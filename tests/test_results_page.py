@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from analysis_helpers import build_study, pair_of, rate, verdict
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
@@ -17,7 +16,9 @@ from sidebyside.annotate.auth import create_user
 from sidebyside.foundation.db import get_engine, init_db
 from sidebyside.foundation.models import MetricResult
 from sidebyside.foundation.settings import get_settings
+from sidebyside.metrics.card_scoring import TEXT_SCORER
 from sidebyside.ui.common import USER_KEY
+from tests.analysis_helpers import build_study, pair_of, rate, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "results.py")
@@ -117,5 +118,5 @@ def test_page_card_is_the_report_card_with_the_stored_layers(world):
     text = shown[shown["layer"] == "text"]
     assert list(text["system"]) == ["tuned"] and list(text["verdict"]) == ["better (+50%)"]
     # the same card as `sidebyside card` and the downloads (the page's default 1000 resamples)
-    card = report_for_study(engine, b.study.id, n_boot=1000).card
+    card = report_for_study(engine, b.study.id, n_boot=1000, scorer=TEXT_SCORER).card
     assert shown.values.tolist() == card_cells(card) and list(shown.columns) == HEADERS

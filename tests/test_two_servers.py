@@ -12,7 +12,9 @@ import os
 from contextlib import ExitStack
 
 import pytest
-from browser_support import (
+from sqlalchemy import create_engine, text
+
+from tests.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     init_demo,
@@ -20,7 +22,6 @@ from browser_support import (
     rate_current_pair,
     serve_app,
 )
-from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
