@@ -14,12 +14,14 @@ import sidebyside
 
 #: Streamlit scripts run when imported; they carry no examples.
 SCRIPTS = ("sidebyside.pages", "sidebyside.app", "sidebyside.__main__", "sidebyside.ui.server")
+#: Folders of the checkout that are not part of the package (the editable install sees them).
+OUTSIDE = ("sidebyside.tests",)
 
 
 def _modules_with_examples() -> list[str]:
     names = []
     for info in pkgutil.walk_packages(sidebyside.__path__, "sidebyside."):
-        if info.name.startswith(SCRIPTS):
+        if info.name.startswith(SCRIPTS + OUTSIDE):
             continue
         spec = importlib.util.find_spec(info.name)
         if spec and spec.origin and ">>>" in Path(spec.origin).read_text(encoding="utf-8"):
