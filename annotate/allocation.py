@@ -177,7 +177,7 @@ def _add(wins: dict[tuple[int, int], list[float]], rows) -> None:
         cell[1] += n * (1.0 - first)
 
 
-def _votes(session: Session, study_id: int) -> _Votes:
+def _votes(session: Session, study_id: int, study_key: tuple) -> _Votes:
     """The study's votes: those since the last read (an index range, however many the study
     has), everything again after an edit (a new revision) and once a minute. The minute
     catches what an id cannot show, at the cost of one grouped read: an undone vote (its
@@ -193,8 +193,7 @@ def _votes(session: Session, study_id: int) -> _Votes:
     )[0]
     last_id = last_id or 0
     period = int(time.monotonic() // _RECOUNT_S)
-    cache_key = (str(session.get_bind().url), study_id)
-    seen = _VOTES.get(cache_key)
+    seen = _VOTES.get(study_key)
     same = seen is not None and (seen.revision, seen.period) == (revision, period)
     if same and seen.last_id == last_id:
         return seen
@@ -207,7 +206,7 @@ def _votes(session: Session, study_id: int) -> _Votes:
     with _LOCK:
         if len(_VOTES) > 256:
             _VOTES.clear()
-        _VOTES[cache_key] = fresh
+        _VOTES[study_key] = fresh
     return fresh
 
 
@@ -249,11 +248,13 @@ def claim_order(
     pair, in the order an adaptive claim tries them: best priority first, a system pair whose
     pairs hold all the votes they can take last. None with fewer than three systems (one
     system pair: the queue as it is)."""
-    key = (str(session.get_bind().url), study.id, len(plan))
+    # the creation time too: a study id can come back in a database made again (tests)
+    study_key = (str(session.get_bind().url), study.id, study.created_at)
+    key = (*study_key, len(plan))
     layout = _layout(session, study.id, key)
     if len(layout.systems) < 3:
         return None
-    votes = _votes(session, study.id)
+    votes = _votes(session, study.id, study_key)
     priority = _priorities(votes, layout)
     groups = _groups(key, study.seed, user_id, plan, layout)
 

@@ -176,6 +176,11 @@ def compare(runs: int, **kwargs) -> dict[str, float | None]:
         out[f"{measure}_votes_uniform"] = float(grid[-1])
         out[f"{measure}_votes_adaptive"] = needed
         out[f"{measure}_ratio"] = None if needed is None else needed / grid[-1]
+        # A width shrinks as 1/sqrt(votes): the votes ratio for equal widths over the second
+        # half of the checkpoints, steadier than one crossing on a short run.
+        half = len(grid) // 2
+        scale = {a: float(np.mean(avg[a][half:] * np.sqrt(grid[half:]))) for a in Allocation}
+        out[f"{measure}_fit_ratio"] = (scale[Allocation.ADAPTIVE] / scale[Allocation.UNIFORM]) ** 2
     return out
 
 

@@ -52,7 +52,9 @@ with (
     name = st.text_input("Name", help="Annotators see this name; keep system names out of it.")
     description = st.text_area("Description (optional)", height=80)
     k = st.number_input("Annotators per pair (k)", min_value=1, max_value=100, value=3)
-    allocation = st.selectbox("Pair allocation", ALLOCATIONS, help=ALLOCATION_HELP)
+    allocation = st.selectbox(
+        "Pair allocation", ALLOCATIONS, help=ALLOCATION_HELP, key=f"new_allocation_{create_n}"
+    )
     rubric_file = st.file_uploader(
         "Rubric JSON (optional; the default rubric otherwise)", type=["json"], key="new_rubric"
     )
@@ -184,10 +186,7 @@ with tab_settings:
             "This study already has ratings, so its rubric is frozen (ratings given so far were "
             "against it) and so is its pair allocation. k and the description can still change."
         )
-    with db_session() as session:
-        note = allocation_note(session, study)
-    if note:
-        st.caption(note[0].upper() + note[1:] + ".")
+
     with st.form(f"settings_{study.id}"):
         new_k = st.number_input(
             "Annotators per pair (k)", min_value=1, max_value=100, value=int(study.k)
@@ -198,6 +197,7 @@ with tab_settings:
             index=ALLOCATIONS.index(study.allocation),
             help=ALLOCATION_HELP,
             disabled=locked,
+            key=f"allocation_{study.id}",
         )
         new_description = st.text_area("Description", value=study.description, height=80)
         st.markdown("**Criteria** (each rated on both responses)")
@@ -261,5 +261,9 @@ with tab_settings:
             show_error(exc, "saving the settings", prefix="Not saved: ")
         else:
             st.success("Settings saved.")
+    with db_session() as session:  # after the save: the allocation just chosen
+        note = allocation_note(session, study)
+    if note:
+        st.caption(note[0].upper() + note[1:] + ".")
     with st.expander("Rubric as JSON"):
         st.code(json.dumps(study.rubric, indent=2), language="json")
