@@ -46,6 +46,8 @@ bench: install-dev
 	$(BIN)/python bench/annotate_load.py
 	$(BIN)/python bench/perplexity.py
 	$(BIN)/python bench/ppi_coverage.py
+	$(BIN)/python bench/allocation.py
+	$(BIN)/python bench/allocation.py --claims
 
 clean-db:
 	rm -f data/sidebyside.db data/sidebyside.db-wal data/sidebyside.db-shm
