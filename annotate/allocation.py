@@ -88,7 +88,7 @@ def pair_priorities(wins: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Layout:
-    """The study's pairs by system pair (read once per pair list)."""
+    """The study's pairs by system pair (read once per number of pairs)."""
 
     systems: tuple[int, ...]  # system ids, sorted; a system's index is its place here
     of_pair: dict[int, tuple[int, int]]  # pair id ─► (lower, higher) system index
