@@ -40,19 +40,27 @@ def server_path() -> Path:
     return app_path().parent / "ui" / "server.py"
 
 
-def streamlit_command(port: int, host: str | None) -> list[str]:
+#: Where ``serve`` listens unless ``--host`` says otherwise: this machine only. A demo database
+#: has well-known passwords, so reaching it from the network is something to ask for.
+DEFAULT_HOST = "127.0.0.1"
+
+
+def streamlit_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
     # -P: the working directory is not put on sys.path, so a folder of the user's own that
     # shadows a library (or one of our subpackage names) cannot change what the server imports.
     cmd = [sys.executable, "-P", "-m", "streamlit", "run", str(server_path())]
     flags = dict(STREAMLIT_FLAGS, **{"server.port": str(port)})
-    if host:
-        flags["server.address"] = host
+    flags["server.address"] = host
     return cmd + [f"--{name}={value}" for name, value in flags.items()]
 
 
 def serve(
     port: int = typer.Option(8501, help="Port to listen on."),
-    host: str | None = typer.Option(None, help="Address to bind (default: all interfaces)."),
+    host: str = typer.Option(
+        DEFAULT_HOST,
+        help="Address to bind: this machine only by default; 0.0.0.0 for every interface "
+        "(a server behind TLS).",
+    ),
 ) -> None:
     """Serve the web app (database from SIDEBYSIDE_DATABASE_URL or the default data directory)."""
     from sidebyside.foundation.db import init_db
@@ -61,7 +69,8 @@ def serve(
     cmd = streamlit_command(port, host)
     init_db()
     typer.echo(f"database: {get_settings().database_url}", err=True)
-    typer.echo(f"serving http://{host or 'localhost'}:{port}", err=True)
+    shown = "localhost" if host == DEFAULT_HOST else host
+    typer.echo(f"serving http://{shown}:{port}", err=True)
     sys.stdout.flush()
     sys.stderr.flush()
     # Become the server: signals (Ctrl-C, a supervisor's SIGTERM) reach Streamlit directly and
