@@ -1,5 +1,6 @@
 """``sidebyside serve`` without ``--host`` listens on this machine only: a demo database has
-well-known passwords, so the network must be asked for (``--host 0.0.0.0``)."""
+well-known passwords, so the network must be asked for (``--host 0.0.0.0``). What it serves
+refuses framing by other sites."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sidebyside.cli.serve_cmd import DEFAULT_HOST, streamlit_command
@@ -66,6 +68,12 @@ def test_serve_without_host_is_not_reachable_from_the_network(tmp_path):
             assert time.monotonic() < deadline, "the server never listened:\n" + log.read_text()
             time.sleep(0.2)
         assert not _accepts(outward, port), f"{outward}:{port} answered"
+        # The served app refuses to be framed by other sites (ui/headers.py), pages and routes.
+        for path in ("/", "/_session/end"):
+            with httpx.Client(follow_redirects=False) as client:
+                headers = client.get(f"http://127.0.0.1:{port}{path}").headers
+            assert headers["x-frame-options"] == "SAMEORIGIN", path
+            assert headers["content-security-policy"] == "frame-ancestors 'self'", path
     finally:
         proc.terminate()
         try:

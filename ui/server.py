@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import streamlit as st
+from starlette.middleware import Middleware
 from streamlit.runtime.pages_manager import PagesManager
 
+from sidebyside.ui.headers import SecurityHeaders
 from sidebyside.ui.routes import routes
 
 # `streamlit run` put this file's folder first on sys.path, which would make ui's own modules
@@ -23,4 +25,8 @@ sys.path[:] = [p for p in sys.path if not p or Path(p).resolve() != _HERE]
 # app.py's gate. Tell it up front that this app never uses that mode.
 PagesManager.uses_pages_directory = False
 
-app = st.App(Path(__file__).resolve().parent.parent / "app.py", routes=routes())
+app = st.App(
+    Path(__file__).resolve().parent.parent / "app.py",
+    routes=routes(),
+    middleware=[Middleware(SecurityHeaders)],  # no framing by other sites (ui/headers.py)
+)
