@@ -105,7 +105,9 @@ c4.metric("Pairs with k ratings", p["pairs_complete"])
 if p["share"] is not None:
     st.progress(p["share"], text=f"{p['share']:.0%} of the ratings this study needs")
 
-decisions = cached_anytime(study.id, data_fingerprint(get_engine_cached(), study.id))
+# One look at what changed since the last run keys both cached panels below.
+fingerprint = data_fingerprint(get_engine_cached(), study.id)
+decisions = cached_anytime(study.id, fingerprint)
 if decisions:
     st.subheader("Decided yet?")
     st.caption(
@@ -132,7 +134,7 @@ else:
 
 st.subheader("Rater checks")
 st.caption(ANNOTATORS_NOTE)
-checks = cached_rater_checks(study.id, data_fingerprint(get_engine_cached(), study.id))
+checks = cached_rater_checks(study.id, fingerprint)
 if checks:
     flagged = [r for r in checks if r["flags"]]
     if flagged:
