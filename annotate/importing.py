@@ -25,6 +25,7 @@ from sidebyside.annotate.sources import (
 )
 from sidebyside.foundation.errors import FileInputError, InputError
 from sidebyside.foundation.models import Output, Pair, Prompt, Study, System
+from sidebyside.foundation.prompt_sets import differing_prompts, record_prompt_set
 
 __all__ = ["ImportReport", "import_paths", "import_sources"]
 
@@ -101,6 +102,8 @@ def import_sources(
         raise InputError("no files to import")
     parsed = [parse_source(name, data) for name, data in sources]
     _check_across_files(parsed)
+    texts = {rec.prompt_id: rec.prompt for pf in parsed for rec in pf.outputs}
+    _check_eval_set(session, study, parsed, texts)
     # Parse, read and check first, then write in a few bulk statements: on SQLite the write
     # lock (taken by the savepoint) is held for the writes only, not the whole import.
     plan, report, *known = _plan_import(
@@ -109,6 +112,7 @@ def import_sources(
     try:
         with session.begin_nested():
             _apply(session, study, plan, report, tuple(known), pairing, baseline)
+            record_prompt_set(session, study=study, texts=texts)  # the eval set's version
     except IntegrityError:
         raise FileInputError(
             parsed[0].name,
@@ -116,6 +120,22 @@ def import_sources(
             "import again",
         ) from None
     return report
+
+
+def _check_eval_set(
+    session: Session, study: Study, parsed: list[ParsedFile], texts: dict[str, str]
+) -> None:
+    """Refuse prompts whose texts differ from the study's (its eval set), naming them all."""
+    ids = differing_prompts(session, study=study, texts=texts)
+    if ids:
+        first = next(r for pf in parsed for r in pf.outputs if r.prompt_id == ids[0])
+        shown = ", ".join(repr(i) for i in ids[:20]) + (" ..." if len(ids) > 20 else "")
+        raise first.loc.error(
+            f"prompt_id {ids[0]!r} is already in the study with a different prompt text; "
+            f"{len(ids)} prompt(s) differ from the study's eval set: {shown} (a changed eval "
+            "set is a new study, or generate --new-version)",
+            "prompt",
+        )
 
 
 def _check_across_files(parsed: list[ParsedFile]) -> None:

@@ -17,6 +17,7 @@ from sidebyside.cli import (
     annotate_cmds,
     card_cmds,
     db_cmds,
+    generate_cmd,
     judge_cmds,
     metrics_cmds,
     serve_cmd,
@@ -32,7 +33,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-groups = (annotate_cmds, judge_cmds, metrics_cmds, analysis_cmds, serve_cmd, card_cmds, db_cmds)
+groups = (
+    annotate_cmds,
+    generate_cmd,
+    judge_cmds,
+    metrics_cmds,
+    analysis_cmds,
+    serve_cmd,
+    card_cmds,
+    db_cmds,
+)
 for group in groups:
     group.register(app)
 

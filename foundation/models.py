@@ -391,3 +391,75 @@ class BenchmarkResult(SQLModel, table=True):
     #: {doc_id: score} of every item (the harness's logged samples).
     per_item: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- generation: outputs made by sidebyside itself (``sidebyside generate``), with provenance
+
+
+class PromptSetVersion(SQLModel, table=True):
+    """The content of a study's prompt set when it was generated or imported: a later set whose
+    texts differ is refused (``generate.versions``). ``texts`` maps each prompt id to the
+    sha256 of its text (and system prompt), so a refusal can list the ids that differ."""
+
+    __table_args__ = (UniqueConstraint("study_id", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    #: 1 for a study's first set; a ``--new-version`` study carries on its parent's numbering.
+    version: int = Field(default=1, ge=1)
+    #: sha256 of the sorted (prompt id, text sha256) list.
+    sha256: str = Field(max_length=64)
+    n_prompts: int = Field(ge=0)
+    #: The study this version was started from (``--new-version``), if any.
+    parent_study_id: int | None = Field(default=None, foreign_key="study.id")
+    texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GenerationSource(SQLModel, table=True):
+    """What produced one system's generated outputs: the model, its adapter, the prompt
+    format, the engine and its libraries, every decoding parameter and the seed."""
+
+    __table_args__ = (UniqueConstraint("study_id", "system", "fingerprint"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    #: The system's name in the study (``--model NAME=...``).
+    system: str = Field(max_length=200)
+    #: The model as given: a path, a hub id or ``openai:MODEL@URL`` (without the adapter).
+    source: str = Field(max_length=1000)
+    adapter: str | None = Field(default=None, max_length=1000)
+    #: transformers | openai | vllm
+    engine: str = Field(max_length=20)
+    #: sha256 of the config and weights files, or the model id the server reported.
+    model_hash: str | None = Field(default=None, max_length=300)
+    adapter_hash: str | None = Field(default=None, max_length=64)
+    #: sha256 of the chat template applied; None for plain text prompts.
+    template_hash: str | None = Field(default=None, max_length=64)
+    #: {"transformers": "4.x", "torch": "2.x", "peft": ...}
+    versions: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: max_new_tokens, temperature, top_p, stop, chat_template, system prompt hash, dtype...
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    seed: int = Field(default=0)
+    #: sha256 of everything above that changes an answer: part of each generation's key.
+    fingerprint: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Generation(SQLModel, table=True):
+    """One generated output, committed as it arrives; ``cache_key`` (source fingerprint and
+    the prompt's messages) makes a rerun or a resume after a crash regenerate nothing."""
+
+    __table_args__ = (UniqueConstraint("study_id", "cache_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    source_id: int = Field(foreign_key="generationsource.id", index=True)
+    #: The prompt's ``prompt_id`` in the prompt file.
+    prompt_external_id: str = Field(max_length=200)
+    cache_key: str = Field(max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    #: Seconds from the request (or the batch's start) to the answer.
+    latency_s: float | None = None
+    #: Why generation stopped: "eos" | "stop" | "length" (as the engine reports it).
+    finish_reason: str | None = Field(default=None, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)

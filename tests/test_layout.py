@@ -20,7 +20,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("foundation", "analysis", "metrics", "judge", "annotate", "ui", "cli", "pages")
+PACKAGES = (
+    "foundation",
+    "analysis",
+    "metrics",
+    "judge",
+    "annotate",
+    "generate",
+    "ui",
+    "cli",
+    "pages",
+)
 
 #: What each subpackage of ``sidebyside`` (or the app) may import from the project.
 ALLOWED: dict[str, set[str]] = {
@@ -29,10 +39,11 @@ ALLOWED: dict[str, set[str]] = {
     "metrics": {"foundation", "analysis", "metrics"},
     "judge": {"foundation", "analysis", "judge"},
     "annotate": {"foundation", "analysis", "annotate"},
-    "ui": {"foundation", "analysis", "metrics", "judge", "annotate", "ui"},
-    "cli": {"foundation", "analysis", "metrics", "judge", "annotate", "cli"},
-    "pages": {"foundation", "analysis", "metrics", "judge", "annotate", "ui", "pages"},
-    "app": {"foundation", "analysis", "metrics", "judge", "annotate", "ui"},
+    "generate": {"foundation", "analysis", "generate"},
+    "ui": {"foundation", "analysis", "metrics", "judge", "annotate", "generate", "ui"},
+    "cli": {"foundation", "analysis", "metrics", "judge", "annotate", "generate", "cli"},
+    "pages": {"foundation", "analysis", "metrics", "judge", "annotate", "generate", "ui", "pages"},
+    "app": {"foundation", "analysis", "metrics", "judge", "annotate", "generate", "ui"},
     # The package root: its docstring, version and ``python -m sidebyside``.
     "__init__": set(),
     "__main__": {"cli"},
