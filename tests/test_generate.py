@@ -5,6 +5,11 @@ versions and bad input."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -260,3 +265,45 @@ def test_dry_run_counts_and_stores_nothing(db_url, tmp_path, models):
     with Session(get_engine(db_url)) as s:
         assert s.exec(select(func.count()).select_from(Study)).one() == 0
         assert s.exec(select(func.count()).select_from(Generation)).one() == 0
+
+
+def _stored(db_url: str) -> int:
+    with Session(get_engine(db_url)) as s:
+        return s.exec(select(func.count()).select_from(Generation)).one()
+
+
+@pytest.mark.slow
+def test_kill_9_then_rerun_generates_only_what_is_missing(engine, db_url, tmp_path, models):
+    n = 16
+    prompts = write_prompts(tmp_path / "eval.jsonl", [f"{PROMPTS[i % 6]} {i}" for i in range(n)])
+    args = [
+        "generate", "exp", "--prompts", str(prompts), "--no-chat-template",
+        "--max-new-tokens", "16", "--batch-size", "1",
+        "--model", f"base={models['base']}",
+        "--model", f"tuned={models['base']}+{models['adapter']}",
+    ]  # fmt: skip
+    code = "from sidebyside.cli.main import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=os.environ | {"SIDEBYSIDE_DATABASE_URL": db_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _stored(db_url) < 3:
+            assert proc.poll() is None, "the run finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        proc.kill()  # SIGKILL: no cleanup, no final commit
+        proc.wait()
+    stored = _stored(db_url)
+    assert 3 <= stored < 2 * n
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    generated = sum(int(x) for x in re.findall(r"(\d+) generated, \d+ already", res.output))
+    assert generated == 2 * n - stored
+    assert _stored(db_url) == 2 * n
+    got = outputs(db_url, "exp")
+    assert len(got["base"]) == len(got["tuned"]) == n
