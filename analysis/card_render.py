@@ -107,10 +107,14 @@ def card_html(card: EvaluationCard | None, *, heading: bool = True) -> str:
     return out + "".join(f"<li>{escape(n)}</li>" for n in card.notes) + "</ul>"
 
 
-def card_page(card: EvaluationCard, study: str) -> str:
-    """A self-contained HTML page of the card alone."""
+def card_page(card: EvaluationCard, study: str, *, preface: str = "") -> str:
+    """A self-contained HTML page of the card alone; ``preface``: an HTML fragment above it
+    (what was compared)."""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{TITLE}: {escape(study)}</title><style>{REPORT_CSS}</style></head><body>"
-        f"<h1>{TITLE}: {escape(study)}</h1>" + card_html(card, heading=False) + "</body></html>\n"
+        f"<h1>{TITLE}: {escape(study)}</h1>"
+        + preface
+        + card_html(card, heading=False)
+        + "</body></html>\n"
     )

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.judge_scores import load_judge_scores, load_unparsed
+from sidebyside.analysis.provenance import WhatWasCompared, load_compared
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.style_frame import load_style
 from sidebyside.analysis.verdicts import load_pairs, load_verdicts
@@ -72,6 +73,8 @@ class StudyFrames:
     )
     #: Declared model families: {"system": {name: family}, "judge": {spec: family}}.
     families: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: What was compared: generation provenance and eval-set version (``analysis.provenance``).
+    compared: WhatWasCompared | None = None
 
     @property
     def human(self) -> pd.DataFrame:
@@ -114,6 +117,7 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             style=load_style(session, st.id),
             unparsed=load_unparsed(session, st.id),
             families=load_families(session, st.id),
+            compared=load_compared(session, st.id),
         )
 
 

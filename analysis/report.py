@@ -362,6 +362,7 @@ def build_report(
             confidence=confidence,
         ),
         "headline": [],
+        "compared": fr.compared.model_dump() if fr.compared else None,
     }
     # The statistics modules return plain rows; clean them (numpy scalars, NaN) and validate
     # them into the models once, then answer the headline from the typed sections.

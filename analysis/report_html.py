@@ -9,6 +9,7 @@ from typing import Any
 from sidebyside.analysis import report_parity as rp
 from sidebyside.analysis import svg
 from sidebyside.analysis.card_render import card_html
+from sidebyside.analysis.provenance import compared_html
 from sidebyside.analysis.report_css import REPORT_CSS
 from sidebyside.analysis.report_md import (
     ANNOTATORS_NOTE,
@@ -295,6 +296,7 @@ def to_html(report: StudyReport) -> str:
         f"{st.n_prompts} prompts. <span class='muted'>Generated "
         f"{escape(report.generated_at)}; {settings.n_boot} bootstrap "
         f"resamples; {settings.confidence:.0%} intervals.</span></p>"
+        + compared_html(report.compared)
         + _headline(report)
         + card_html(report.card)
         + _human(report.human)

@@ -7,6 +7,7 @@ from typing import Any
 from sidebyside.analysis import report_parity as rp
 from sidebyside.analysis.anytime import decision_text
 from sidebyside.analysis.card_render import card_md
+from sidebyside.analysis.provenance import compared_md
 from sidebyside.analysis.report_models import (
     AlphaEstimate,
     AnytimeDecision,
@@ -548,6 +549,7 @@ def to_markdown(report: StudyReport) -> str:
         f"{st.n_prompts} prompts. Generated {report.generated_at}; "
         f"{settings.n_boot} bootstrap resamples, {settings.confidence:.0%} intervals.",
         "",
+        *compared_md(report.compared),
         *headline_md(report),
         *card_md(report.card),
         *human_md(report.human),

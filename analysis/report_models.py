@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from sidebyside.analysis.provenance import WhatWasCompared
 from sidebyside.analysis.report_rows import (
     AlphaEstimate,
     AnnotatorPairKappa,
@@ -271,6 +272,11 @@ class StudyReport(ReportModel):
     card: EvaluationCard | None = Field(
         default=None,
         description="Every layer of the evaluation stack, base against each other system.",
+    )
+    compared: WhatWasCompared | None = Field(
+        default=None,
+        description="What was compared: each generated system's provenance and the eval set's "
+        "version (null for a study without prompts).",
     )
 
 

@@ -46,6 +46,7 @@ from sqlmodel import Session
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.verdicts import criteria_of, load_pairs, load_verdicts
+from sidebyside.annotate.export_generations import generations_frame
 from sidebyside.foundation.atomic import write_atomic
 from sidebyside.foundation.enums import Preference, VerdictSource
 from sidebyside.foundation.errors import InputError, NotFound
@@ -63,7 +64,7 @@ from sidebyside.foundation.models import (
 #: Canonical preferences as plain strings (what the tables hold and the exports write).
 _A, _B, _TIE = Preference.A.value, Preference.B.value, Preference.TIE.value
 
-WHATS = ("ratings", "judgments", "verdicts", "dpo")
+WHATS = ("ratings", "judgments", "verdicts", "dpo", "generations")
 #: What the ratings and judgments tables take from each pair.
 _PAIR_NAMES = [col.PAIR_ID, col.PROMPT, col.CATEGORY, col.SYSTEM_A, col.SYSTEM_B]
 FORMATS = ("csv", "jsonl", "parquet")
@@ -318,6 +319,8 @@ def export_frame(
             if spec is not None and df.empty:
                 raise NotFound(f"no judgments from judge {spec!r} in study {st.name!r}")
             return df
+        if what == "generations":
+            return generations_frame(session, st)
         if what == "verdicts":
             verdicts = _filter_verdicts(load_verdicts(session, st), kind, spec)
             return verdicts.rename(columns=col.flat_names(criteria_of(st))).reset_index(drop=True)

@@ -229,7 +229,9 @@ def import_ratings(
 
 def export(
     study: str = typer.Argument(..., help="Study name or id."),
-    what: str = typer.Option("ratings", help="ratings | judgments | verdicts | dpo"),
+    what: str = typer.Option(
+        "ratings", help="ratings | judgments | verdicts | dpo | generations (with provenance)"
+    ),
     fmt: str = typer.Option("csv", "--format", "-f", help="csv | jsonl | parquet"),
     out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default stdout)."),
     source: str | None = typer.Option(

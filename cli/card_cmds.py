@@ -23,6 +23,7 @@ def card(
     """Text metrics, perplexity, benchmarks, judges and humans in one table: each row's
     difference with its paired bootstrap interval, and the verdict it gives."""
     from sidebyside.analysis.card_render import card_md, card_page
+    from sidebyside.analysis.provenance import compared_html, compared_md
     from sidebyside.analysis.report import report_for_study
     from sidebyside.foundation.lookup import get_study
     from sidebyside.metrics.card_scoring import TEXT_SCORER
@@ -35,12 +36,18 @@ def card(
         )
     assert report.card is not None  # report_for_study always builds it
     if fmt == "json":
-        payload = {"study": report.study.name, **report.card.model_dump(mode="json")}
+        compared = report.compared.model_dump(mode="json") if report.compared else None
+        payload = {
+            "study": report.study.name,
+            "compared": compared,
+            **report.card.model_dump(mode="json"),
+        }
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
     elif fmt == "html":
-        typer.echo(card_page(report.card, report.study.name), nl=False)
+        preface = compared_html(report.compared)
+        typer.echo(card_page(report.card, report.study.name, preface=preface), nl=False)
     else:
-        typer.echo("\n".join(card_md(report.card)).rstrip())
+        typer.echo("\n".join([*compared_md(report.compared), *card_md(report.card)]).rstrip())
     if mlflow:
         from sidebyside.cli.tracking import track
 

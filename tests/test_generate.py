@@ -307,3 +307,43 @@ def test_kill_9_then_rerun_generates_only_what_is_missing(engine, db_url, tmp_pa
     assert _stored(db_url) == 2 * n
     got = outputs(db_url, "exp")
     assert len(got["base"]) == len(got["tuned"]) == n
+
+
+def test_provenance_in_report_card_and_export(db_url, tmp_path, models):
+    prompts = write_prompts(tmp_path / "eval.jsonl")
+    res = generate(
+        "exp", "--prompts", str(prompts), "--no-chat-template", "--max-new-tokens", "6",
+        "--model", f"base={models['base']}",
+        "--model", f"tuned={models['base']}+{models['adapter']}",
+        "--seed", "7",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    report = json.loads(runner.invoke(app, ["report", "exp", "--n-boot", "0"]).stdout)
+    compared = report["compared"]
+    assert compared["eval_set"]["version"] == 1 and compared["eval_set"]["n_prompts"] == 6
+    by = {m["system"]: m for m in compared["models"]}
+    assert by["tuned"]["adapter"] == str(models["adapter"]) and by["tuned"]["seed"] == 7
+    assert by["tuned"]["n_outputs"] == 6 and by["tuned"]["tokens_out"] > 0
+    assert by["base"]["model_hash"] == by["tuned"]["model_hash"]
+    assert "peft" in by["tuned"]["versions"]
+
+    md = runner.invoke(app, ["report", "exp", "--n-boot", "0", "--format", "md"]).stdout
+    assert md.index("## What was compared") < md.index("## Evaluation card")
+    assert f"tuned: {models['base']} + adapter {models['adapter']}" in md
+    card = runner.invoke(app, ["card", "exp", "--n-boot", "0"]).stdout
+    assert card.startswith("## What was compared")
+    assert "Eval set: version 1, 6 prompts" in card and "greedy, max 6 new tokens, seed 7" in card
+    card_json = json.loads(runner.invoke(app, ["card", "exp", "--format", "json"]).stdout)
+    assert card_json["compared"] == compared
+
+    out = tmp_path / "gens.jsonl"
+    res = runner.invoke(
+        app, ["export", "exp", "--what", "generations", "-f", "jsonl", "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 12 and {r["system"] for r in rows} == {"base", "tuned"}
+    tuned = next(r for r in rows if r["system"] == "tuned")
+    assert tuned["adapter_hash"] == by["tuned"]["adapter_hash"] and tuned["seed"] == 7
+    assert tuned["params"]["max_new_tokens"] == 6 and tuned["eval_set_version"] == 1
+    assert tuned["eval_set_sha256"] == compared["eval_set"]["sha256"]

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from sidebyside.analysis.card_render import HEADERS, card_cells
+from sidebyside.analysis.provenance import eval_set_line, model_line
 from sidebyside.analysis.report_models import StudyReport
 
 
@@ -31,6 +32,10 @@ def render_results_card(report: StudyReport) -> None:
     """Show the report's card (built with the report, stored layers included)."""
     card = report.card
     st.subheader("Evaluation card")
+    if report.compared is not None:  # what was compared opens the card
+        st.caption(eval_set_line(report.compared.eval_set))
+        for m in report.compared.models:
+            st.caption(model_line(m))
     if card is None or not card.rows:
         st.info(
             "No figures yet: compute metrics or perplexity, run `sidebyside benchmark --study`, "

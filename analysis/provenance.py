@@ -1,0 +1,156 @@
+"""*What was compared*: each generated system's provenance (model and adapter content hashes,
+chat template, engine and library versions, decoding parameters, seed, tokens and latency)
+and the eval set's version. Read once from the generation tables; the report, the card and
+the exports carry it, and a study whose outputs were imported has only its eval set here."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from sidebyside.analysis.report_rows import ReportModel
+from sidebyside.foundation.models import Generation, GenerationSource, System
+from sidebyside.foundation.prompt_sets import current_version
+
+
+class EvalSetVersion(ReportModel):
+    """The prompt set the figures were computed on."""
+
+    version: int = Field(description="1, or the --new-version number it was started as.")
+    sha256: str = Field(description="sha256 of the study's (prompt id, text sha256) pairs.")
+    n_prompts: int
+
+
+class ModelProvenance(ReportModel):
+    """How one system's outputs were generated (``sidebyside generate``)."""
+
+    system: str
+    source: str = Field(description="Model path, hub id or openai:MODEL@URL.")
+    adapter: str | None
+    engine: str
+    model_hash: str | None = Field(description="sha256 of config and weights, or server id.")
+    adapter_hash: str | None
+    template_hash: str | None = Field(description="sha256 of the chat template; null: plain.")
+    versions: dict[str, str]
+    params: dict[str, Any] = Field(description="Decoding parameters and engine settings.")
+    seed: int
+    n_outputs: int = Field(description="Answers stored for this source.")
+    tokens_in: int | None
+    tokens_out: int | None
+    mean_latency_s: float | None
+
+
+class WhatWasCompared(ReportModel):
+    """Both models' provenance and the eval set's version, at the top of card and report."""
+
+    eval_set: EvalSetVersion | None
+    models: list[ModelProvenance]
+
+
+def load_compared(session: Session, study_id: int) -> WhatWasCompared | None:
+    """The study's provenance: the newest generation source of each system still in the
+    study, with totals over the answers stored under its fingerprint (answers shared by two
+    systems with the same source count for both)."""
+    eval_set = current_version(session, study_id)
+    systems = set(session.exec(select(System.name).where(System.study_id == study_id)).all())
+    rows = session.exec(
+        select(GenerationSource)
+        .where(GenerationSource.study_id == study_id)
+        .order_by(GenerationSource.id)
+    ).all()
+    newest = {r.system: r for r in rows if r.system in systems}
+    models = []
+    for system in sorted(newest):
+        row = newest[system]
+        n, t_in, t_out, latency = session.exec(
+            select(
+                func.count(Generation.id),
+                func.sum(Generation.tokens_in),
+                func.sum(Generation.tokens_out),
+                func.avg(Generation.latency_s),
+            )
+            .join(GenerationSource, GenerationSource.id == Generation.source_id)
+            .where(
+                Generation.study_id == study_id,
+                GenerationSource.fingerprint == row.fingerprint,
+            )
+        ).one()
+        models.append(
+            ModelProvenance(
+                system=system,
+                source=row.source,
+                adapter=row.adapter,
+                engine=row.engine,
+                model_hash=row.model_hash,
+                adapter_hash=row.adapter_hash,
+                template_hash=row.template_hash,
+                versions=dict(row.versions),
+                params=dict(row.params),
+                seed=row.seed,
+                n_outputs=int(n or 0),
+                tokens_in=None if t_in is None else int(t_in),
+                tokens_out=None if t_out is None else int(t_out),
+                mean_latency_s=None if latency is None else float(latency),
+            )
+        )
+    if eval_set is None and not models:
+        return None
+    return WhatWasCompared(eval_set=EvalSetVersion(**eval_set) if eval_set else None, models=models)
+
+
+def _short(value: str | None) -> str:
+    return "—" if not value else (value[:12] if len(value) == 64 else value)
+
+
+def model_line(m: ModelProvenance) -> str:
+    """One system's provenance in a sentence."""
+    p = m.params
+    decoding = (
+        "greedy" if not p.get("temperature") else f"T={p['temperature']:g}, top-p={p['top_p']:g}"
+    )
+    parts = [
+        f"{m.system}: {m.source}" + (f" + adapter {m.adapter}" if m.adapter else ""),
+        f"model {_short(m.model_hash)}"
+        + (f", adapter {_short(m.adapter_hash)}" if m.adapter else ""),
+        f"chat template {_short(m.template_hash)}" if m.template_hash else "plain-text prompts",
+        f"{m.engine} " + ", ".join(f"{k} {v}" for k, v in sorted(m.versions.items())),
+        f"{decoding}, max {p.get('max_new_tokens')} new tokens, seed {m.seed}"
+        + (f", stop {p['stop']}" if p.get("stop") else ""),
+        f"{m.n_outputs} outputs, {m.tokens_in or 0} tokens in, {m.tokens_out or 0} out"
+        + (f", {m.mean_latency_s:.3g} s mean latency" if m.mean_latency_s else ""),
+    ]
+    return "; ".join(parts)
+
+
+def eval_set_line(e: EvalSetVersion | None) -> str:
+    if e is None:
+        return "Eval set: no prompts yet."
+    return f"Eval set: version {e.version}, {e.n_prompts} prompts, sha256 {_short(e.sha256)}."
+
+
+def compared_md(compared: WhatWasCompared | None) -> list[str]:
+    """*What was compared* as Markdown lines (a level-2 section); nothing without it."""
+    if compared is None:
+        return []
+    out = ["## What was compared", "", eval_set_line(compared.eval_set), ""]
+    out += [f"- {model_line(m)}" for m in compared.models]
+    if not compared.models:
+        out.append("- Outputs were imported: no generation provenance is stored.")
+    return [*out, ""]
+
+
+def compared_html(compared: WhatWasCompared | None) -> str:
+    """*What was compared* as an HTML fragment; model sources are escaped."""
+    if compared is None:
+        return ""
+    items = "".join(f"<li>{escape(model_line(m))}</li>" for m in compared.models) or (
+        "<li>Outputs were imported: no generation provenance is stored.</li>"
+    )
+    return (
+        f"<h2>What was compared</h2><p>{escape(eval_set_line(compared.eval_set))}</p>"
+        f"<ul>{items}</ul>"
+    )
