@@ -33,11 +33,13 @@ QUESTIONS = [
 
 ANSWERS = {
     "alpha-7b": [
-        ["Waves fold grey on grey,\nthe tide takes the day.", "Always the waves fold grey,\nAnd the tide takes the day."],
+        ["Waves fold grey on grey,\nthe tide takes the day.",
+         "Always the waves fold grey,\nAnd the tide takes the day."],
         ["Second place: ALPHA-T1-101.", "ALPHA-T2-101: that cannot happen."],
     ],
     "beta-13b": [
-        ["Salt wind, white foam,\nthe sea is home.", "A salt wind, a white foam,\nA sea that is home."],
+        ["Salt wind, white foam,\nthe sea is home.",
+         "A salt wind, a white foam,\nA sea that is home."],
         ["First place: BETA-T1-101.", "BETA-T2-101: last place."],
     ],
 }  # fmt: skip
