@@ -9,10 +9,13 @@ import json
 import pytest
 from sqlmodel import select
 
+from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.conversation_view import blind_history
 from sidebyside.annotate.importing import import_sources
 from sidebyside.annotate.studies import create_study
+from sidebyside.foundation.conversation import pair_histories
 from sidebyside.foundation.errors import FileInputError
-from sidebyside.foundation.models import Output, Pair, Prompt, System
+from sidebyside.foundation.models import Assignment, Output, Pair, Prompt, System
 from tests.conversation_helpers import (
     QUESTIONS,
     answers_jsonl,
@@ -206,3 +209,35 @@ def test_reference_per_turn_must_match_the_turns(session):
         [("question.jsonl", questions_jsonl([QUESTIONS[0], bad]))],
     )
     assert (exc.line, exc.column) == (2, "reference")
+
+
+def test_the_turn_two_pair_holds_each_systems_own_history(session):
+    study, _ = mt_bench_study(session)
+    histories = pair_histories(session, study_id=study.id)
+    assert len(histories) == 4  # every pair is a conversation turn
+    by_key = {(h.conversation, h.turn): (pair_id, h) for pair_id, h in histories.items()}
+    pair_id, second = by_key[("101", 2)]
+    pair = session.get(Pair, pair_id)
+    name_a = session.get(System, session.get(Output, pair.output_a_id).system_id).name
+    own = {"alpha-7b": "Second place: ALPHA-T1-101.", "beta-13b": "First place: BETA-T1-101."}
+    [turn1] = second.earlier
+    assert turn1.user == QUESTIONS[1]["turns"][0]
+    assert turn1.a == own[name_a] and turn1.b == own[({*own} - {name_a}).pop()]
+    assert (second.turn, second.turns, by_key[("101", 1)][1].earlier) == (2, 2, ())
+    messages = second.messages("b", "And if it was the last person?")
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == turn1.b
+
+
+def test_the_blind_history_follows_the_shown_sides(session):
+    study, _ = mt_bench_study(session)
+    user = create_user(session, username="ann", password="a-long-password-1")
+    histories = pair_histories(session, study_id=study.id)
+    pair_id = next(p for p, h in histories.items() if h.turn == 2)
+    [turn1] = histories[pair_id].earlier
+    for swapped in (False, True):
+        assignment = Assignment(
+            study_id=study.id, pair_id=pair_id, user_id=user.id, swapped=swapped
+        )
+        [shown] = blind_history(session, assignment).earlier
+        assert (shown.left, shown.right) == ((turn1.b, turn1.a) if swapped else (turn1.a, turn1.b))
