@@ -18,11 +18,12 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from sidebyside.annotate.sources import (
-    OutputRecord,
-    ParsedFile,
-    parse_source,
+from sidebyside.annotate.conversations import (
+    parse_answer_sources,
+    parse_prompt_sources,
+    parse_reference_sources,
 )
+from sidebyside.annotate.sources import OutputRecord, ParsedFile
 from sidebyside.foundation.errors import FileInputError, InputError
 from sidebyside.foundation.models import Output, Pair, Prompt, Study, System
 from sidebyside.foundation.prompt_sets import differing_prompts, record_prompt_set
@@ -67,8 +68,22 @@ def import_paths(
     paths: Sequence[str | Path],
     pairing: str = "all",
     baseline: str | None = None,
+    prompts: Sequence[str | Path] = (),
+    references: Sequence[str | Path] = (),
 ) -> ImportReport:
     """Read files from disk and import them (see ``import_sources``)."""
+    return import_sources(
+        session,
+        study=study,
+        sources=_read(paths),
+        pairing=pairing,
+        baseline=baseline,
+        prompts=_read(prompts),
+        references=_read(references),
+    )
+
+
+def _read(paths: Sequence[str | Path]) -> list[tuple[str, bytes]]:
     sources = []
     for path in paths:
         path = Path(path)
@@ -76,7 +91,7 @@ def import_paths(
             sources.append((str(path), path.read_bytes()))
         except OSError as exc:
             raise FileInputError(str(path), f"cannot read the file: {exc.strerror}") from None
-    return import_sources(session, study=study, sources=sources, pairing=pairing, baseline=baseline)
+    return sources
 
 
 def import_sources(
@@ -86,6 +101,8 @@ def import_sources(
     sources: Sequence[tuple[str, bytes]],
     pairing: str = "all",
     baseline: str | None = None,
+    prompts: Sequence[tuple[str, bytes]] = (),
+    references: Sequence[tuple[str, bytes]] = (),
 ) -> ImportReport:
     """Import (file name, bytes) sources into ``study``, all or nothing: the writes run in a
     savepoint, so an error leaves the caller's transaction as it was (the caller commits).
@@ -93,6 +110,10 @@ def import_sources(
     ``pairing`` applies to long and alpaca_eval files: "all" pairs every two systems on a
     prompt, "baseline" pairs each system only with ``baseline``. Pairs-format files are
     imported exactly as given.
+
+    Conversation files (``annotate.conversations``: MT-Bench's answers, chat ``messages``) are
+    imported turn by turn; ``prompts`` are their question files (MT-Bench's question.jsonl)
+    and ``references`` answer-format files whose turns are the reference answers.
     """
     if pairing not in PAIRINGS:
         raise InputError(f"pairing must be one of {', '.join(PAIRINGS)}, got {pairing!r}")
@@ -100,7 +121,9 @@ def import_sources(
         raise InputError("pairing 'baseline' needs the name of the baseline system")
     if not sources:
         raise InputError("no files to import")
-    parsed = [parse_source(name, data) for name, data in sources]
+    parsed = parse_answer_sources(
+        sources, parse_prompt_sources(prompts), parse_reference_sources(references)
+    )
     _check_across_files(parsed)
     texts = {rec.prompt_id: rec.prompt for pf in parsed for rec in pf.outputs}
     _check_eval_set(session, study, parsed, texts)
@@ -165,7 +188,8 @@ class _Plan:
     taken: names, not ids, since new rows have none yet."""
 
     new_systems: list[str] = field(default_factory=list)
-    #: external id ─► (text, reference, category) of prompts this import creates
+    #: external id ─► [text, reference, category, conversation, turn, system message] of
+    #: prompts this import creates
     new_prompts: dict[str, list] = field(default_factory=dict)
     #: prompt row id ─► {column: value} for existing prompts that gain a reference/category
     prompt_updates: dict[int, dict] = field(default_factory=dict)
@@ -191,11 +215,18 @@ def _plan_import(
     sid = study.id
     systems = dict(_rows(session, select(System.name, System.id).where(System.study_id == sid)))
     prompts = {
-        ext: [pid, text, ref, cat]
-        for pid, ext, text, ref, cat in _rows(
+        ext: [pid, text, ref, cat, (conv, turn, system)]
+        for pid, ext, text, ref, cat, conv, turn, system in _rows(
             session,
             select(
-                Prompt.id, Prompt.external_id, Prompt.text, Prompt.reference, Prompt.category
+                Prompt.id,
+                Prompt.external_id,
+                Prompt.text,
+                Prompt.reference,
+                Prompt.category,
+                Prompt.conversation,
+                Prompt.turn,
+                Prompt.system_message,
             ).where(Prompt.study_id == sid),
         )
     }
@@ -246,11 +277,14 @@ def _plan_import(
 def _plan_prompt(plan: _Plan, report: ImportReport, prompts: dict, rec: OutputRecord) -> None:
     new = plan.new_prompts.get(rec.prompt_id)
     if new is None and rec.prompt_id not in prompts:
-        plan.new_prompts[rec.prompt_id] = [rec.prompt, rec.reference, rec.category]
+        plan.new_prompts[rec.prompt_id] = [
+            rec.prompt, rec.reference, rec.category, rec.conversation, rec.turn,
+            rec.system_message,
+        ]  # fmt: skip
         report.prompts_added += 1
         return
     if new is not None:  # created by this import: a later record may fill in what it lacks
-        text, ref, cat = new
+        text, ref, cat = new[:3]
         if rec.category and cat and rec.category != cat:
             raise rec.loc.error(
                 f"prompt_id {rec.prompt_id!r} has category {cat!r} in another file", "category"
@@ -260,11 +294,17 @@ def _plan_prompt(plan: _Plan, report: ImportReport, prompts: dict, rec: OutputRe
         if rec.category and not cat:
             new[2] = rec.category
         return
-    pid, text, ref, cat = prompts[rec.prompt_id]
+    pid, text, ref, cat, turn_of = prompts[rec.prompt_id]
     if text != rec.prompt:
         raise rec.loc.error(
             f"prompt_id {rec.prompt_id!r} is already in the study with a different prompt text",
             "prompt",
+        )
+    if turn_of != (rec.conversation, rec.turn, rec.system_message):
+        raise rec.loc.error(
+            f"prompt_id {rec.prompt_id!r} is already in the study as a different "
+            "conversation turn (or as a single-turn prompt)",
+            "prompt_id",
         )
     # A later file may add what an earlier one left out, never change it.
     if rec.reference and not ref:
@@ -310,9 +350,10 @@ def _apply(
         systems[name] = sys_id
     # Plain executemany (no RETURNING): the fastest bulk path; the new ids are read back.
     rows = [
-        {"study_id": sid, "external_id": ext, "text": t, "reference": r, "category": c}
-        for ext, (t, r, c) in plan.new_prompts.items()
-    ]
+        {"study_id": sid, "external_id": ext, "text": t, "reference": r, "category": c,
+         "conversation": conv, "turn": turn, "system_message": system}
+        for ext, (t, r, c, conv, turn, system) in plan.new_prompts.items()
+    ]  # fmt: skip
     if rows:
         session.execute(insert(Prompt), rows)
     prompt_ids = dict(

@@ -46,6 +46,11 @@ class OutputRecord:
     output: str
     #: Optional task category (column ``category``; alpaca_eval's ``dataset``).
     category: str | None = None
+    #: A conversation's turn (``annotate.conversations``): its id, turn number (1-based) and
+    #: system message; None for a single-turn prompt.
+    conversation: str | None = None
+    turn: int | None = None
+    system_message: str | None = None
 
 
 @dataclass(frozen=True)

@@ -86,15 +86,33 @@ def import_(
         "all", help="Long/alpaca files: 'all' pairs of systems, or 'baseline' pairs only."
     ),
     baseline: str | None = typer.Option(None, help="Baseline system for --pairing baseline."),
+    prompts: list[Path] = typer.Option(
+        [],
+        "--prompts",
+        help="Conversation prompts (MT-Bench's question.jsonl, or 'messages' records) that "
+        "the answer files answer, turn by turn. Repeatable.",
+    ),
+    references: list[Path] = typer.Option(
+        [],
+        "--references",
+        help="Reference answers in MT-Bench's answer format (reference_answer/gpt-4.jsonl): "
+        "each turn's answer is that turn's reference. Repeatable.",
+    ),
 ) -> None:
-    """Import model outputs into a study (all or nothing)."""
+    """Import model outputs into a study (all or nothing); conversations pair turn by turn."""
     from sidebyside.annotate.importing import import_paths
     from sidebyside.foundation.lookup import get_study
 
     with open_session() as session:
         target = get_study(session, study)
         report = import_paths(
-            session, study=target, paths=files, pairing=pairing, baseline=baseline
+            session,
+            study=target,
+            paths=files,
+            pairing=pairing,
+            baseline=baseline,
+            prompts=prompts,
+            references=references,
         )
     for name, fmt in report.files:
         typer.echo(f"{name}: {fmt} format")

@@ -62,6 +62,14 @@ class Prompt(SQLModel, table=True):
     #: Optional task category of the prompt (coding, writing, ...): results are broken down
     #: by it. Added in schema version 2.
     category: str | None = Field(default=None, max_length=100)
+    #: A turn of a conversation (revision 0004): the conversation's id in the imported file
+    #: (MT-Bench's ``question_id``), this turn's number (1-based) and the conversation's
+    #: system message. ``text`` is then the user's message at this turn; the earlier user turns
+    #: are the rows of the same conversation with a lower turn, and each system's earlier
+    #: answers are its outputs on them. All None for a single-turn prompt.
+    conversation: str | None = Field(default=None, max_length=200)
+    turn: int | None = Field(default=None, ge=1)
+    system_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Output(SQLModel, table=True):

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy import Row
 from sqlmodel import Session, select
 
+from sidebyside.foundation.conversation import pair_histories
 from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentKey, Order
 from sidebyside.foundation.models import Output, Pair, Prompt, Study
 from sidebyside.foundation.rubric import Rubric, rubric_of
+from sidebyside.judge.multiturn import conversation_calls, multiturn_template
 from sidebyside.judge.parsing import Parsed, parse_pairwise, parse_single
 from sidebyside.judge.providers import resolve_base_url
 from sidebyside.judge.providers.base import JudgeRequest
@@ -23,6 +25,7 @@ from sidebyside.judge.templates import (
     render_pairwise,
     render_single,
     resolve_template,
+    uses_conversations,
 )
 
 PAIRWISE_ORDERS = (Order.AB, Order.BA)
@@ -143,13 +146,34 @@ def build_tasks(
         criteria=tuple(rubric.names),
     )
     pairs, prompts, outputs = _study_rows(session, study.id)
+    # A conversation's later turns: both whole conversations (judge/multiturn.py).
+    histories = {
+        p: h for p, h in pair_histories(session, study_id=study.id).items() if h.has_context
+    }
+    every = mode == JudgeMode.PAIRWISE and uses_conversations(template)
+    later = multiturn_template(template, options.template, mode) if histories or every else None
     tasks: list[Task] = []
     for pair in pairs:
         prompt = prompts[pair.prompt_id]
         reference = prompt.reference if options.reference and prompt.reference else None
         out_a, out_b = outputs[pair.output_a_id], outputs[pair.output_b_id]
-        calls = _calls(plan, prompt.text, out_a, out_b, reference)
-        version = plan.template.version(reference is not None)
+        if later is not None and (every or pair.id in histories):
+            calls = [
+                _Call(*call)
+                for call in conversation_calls(
+                    later,
+                    mode=mode,
+                    rubric=rubric,
+                    history=histories.get(pair.id),
+                    user=prompt.text,
+                    answers=((out_a.id, out_a.text), (out_b.id, out_b.text)),
+                    reference=reference,
+                )
+            ]
+            version = later.version(reference is not None)
+        else:
+            calls = _calls(plan, prompt.text, out_a, out_b, reference)
+            version = plan.template.version(reference is not None)
         tasks += [_task(plan, spec, pair.id, call, version) for spec in specs for call in calls]
     return tasks
 

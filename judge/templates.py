@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,8 @@ from sidebyside.foundation.rubric import Rubric
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 DEFAULT_TEMPLATES = {JudgeMode.PAIRWISE: "pairwise_v1", JudgeMode.SINGLE: "single_v1"}
+#: The pairwise default for a conversation's later turns (MT-Bench's multi-turn pair setup).
+MULTITURN_TEMPLATE = "pairwise_multiturn_v1"
 _SECTION = re.compile(r"^\[(system|user|reference)\]\s*$", re.MULTILINE)
 
 
@@ -60,7 +63,7 @@ def load_template(name: str) -> PromptTemplate:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.txt")))
         raise NotFound(f"no prompt template {name!r} in {PROMPTS_DIR} (known: {known})")
-    label = None if name in DEFAULT_TEMPLATES.values() else name
+    label = None if name in {*DEFAULT_TEMPLATES.values(), MULTITURN_TEMPLATE} else name
     return _parse(path, path.read_text(encoding="utf-8"), name, label)
 
 
@@ -88,8 +91,16 @@ def resolve_template(ref: str | None, mode: JudgeMode) -> PromptTemplate:
 #: The placeholders each mode fills; a user's template may use any of them, and no others.
 _PLACEHOLDERS = {
     JudgeMode.PAIRWISE: {
-        "system": {"criteria", "tie_rule"},
-        "user": {"prompt", "response_a", "response_b", "reference_section"},
+        "system": {"criteria", "tie_rule", "turn"},
+        "user": {
+            "prompt",
+            "response_a",
+            "response_b",
+            "reference_section",
+            "conversation_a",
+            "conversation_b",
+            "turn",
+        },
     },
     JudgeMode.SINGLE: {
         "system": {"criteria", "scale_min", "scale_max", "score_keys"},
@@ -124,8 +135,14 @@ def _check_placeholders(path: Path, template: PromptTemplate, mode: JudgeMode) -
                 f"{path}: [{section}] uses ${', $'.join(unknown)}, which {mode} mode does not "
                 f"fill; it can use ${', $'.join(sorted(allowed[section]))} ($$ for a dollar sign)"
             )
-    if mode == JudgeMode.PAIRWISE and not {"response_a", "response_b"} <= _names(template.user):
-        raise InputError(f"{path}: [user] must show both $response_a and $response_b")
+    shown = _names(template.user)
+    if mode == JudgeMode.PAIRWISE and not (
+        {"response_a", "response_b"} <= shown or {"conversation_a", "conversation_b"} <= shown
+    ):
+        raise InputError(
+            f"{path}: [user] must show both $response_a and $response_b (or both "
+            "$conversation_a and $conversation_b)"
+        )
     if mode == JudgeMode.SINGLE and "response" not in _names(template.user):
         raise InputError(f"{path}: [user] must show $response")
 
@@ -158,23 +175,48 @@ def render_pairwise(
     response_a: str,
     response_b: str,
     reference: str | None = None,
+    conversation: dict[str, object] | None = None,
 ) -> list[dict[str, str]]:
-    """Messages (system + user) asking which of two responses is better."""
+    """Messages (system + user) asking which of two responses is better. ``conversation``
+    fills a multi-turn template's ``$conversation_a``, ``$conversation_b`` and ``$turn``."""
     tie_rule = (
         'Answer "tie" only when neither response is meaningfully better.'
         if rubric.allow_ties
         else 'Always pick "A" or "B"; do not answer "tie".'
     )
+    turn = (conversation or {}).get("turn", 1)
     system = Template(template.system).substitute(
-        criteria=_criteria_lines(rubric), tie_rule=tie_rule
+        criteria=_criteria_lines(rubric), tie_rule=tie_rule, turn=turn
     )
     user = Template(template.user).substitute(
         prompt=prompt,
         response_a=response_a,
         response_b=response_b,
         reference_section=_reference_section(template, reference),
+        **(conversation or {"conversation_a": "", "conversation_b": "", "turn": 1}),
     )
     return _messages(system, user)
+
+
+def uses_conversations(template: PromptTemplate) -> bool:
+    """Whether a pairwise template shows the whole conversations (``$conversation_a/b``)."""
+    return {"conversation_a", "conversation_b"} <= _names(template.user)
+
+
+def transcript(turns: Sequence[tuple[str, str]], assistant: str, system: str | None) -> str:
+    """A conversation as MT-Bench's multi-turn judge prompt lays it out.
+
+    >>> print(transcript([("Hi", "Hello!")], "Assistant A", None))
+    ### User:
+    Hi
+    <BLANKLINE>
+    ### Assistant A:
+    Hello!
+    """
+    parts = [f"### System:\n{system}"] if system else []
+    for user, answer in turns:
+        parts += [f"### User:\n{user}", f"### {assistant}:\n{answer}"]
+    return "\n\n".join(parts)
 
 
 def render_single(

@@ -11,11 +11,13 @@ import streamlit as st
 
 from sidebyside.annotate.assignment import next_assignment, skip_assignment, submit_rating
 from sidebyside.annotate.blinding import blind_view
+from sidebyside.annotate.conversation_view import blind_history
 from sidebyside.annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last_vote
 from sidebyside.annotate.progress import my_progress
 from sidebyside.foundation.enums import Preference, Role
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.ui.common import pick_study, require_user
+from sidebyside.ui.conversation import JUDGED_KEY, show_history, turn_label
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_text, shown_as_message
 from sidebyside.ui.rating_form import (
@@ -188,6 +190,7 @@ if user.role == Role.ADMIN and not mine.has_open and not state.get(annotating_ke
 with shown_as_message("loading your next pair"), db_session() as session:
     assignment = next_assignment(session, study=study, user=user)
     view = blind_view(session, assignment) if assignment is not None else None
+    history = blind_history(session, assignment) if assignment is not None else None
     mine = my_progress(session, study=study, user_id=user.id)
     undoable = last_undoable(session, study=study, user_id=user.id) is not None
 
@@ -245,7 +248,17 @@ given = state.get("_given") or {}
 raw = top_raw.toggle(
     "Raw text", key=f"raw_{gen}", help="The exact characters, without Markdown formatting."
 )
-show_pair(view.prompt, view.reference, view.left, view.right, raw=raw)
+if history is not None:  # a conversation's turn: the earlier turns, each side its own
+    show_history(history, raw=raw)
+show_pair(
+    view.prompt,
+    view.reference,
+    view.left,
+    view.right,
+    raw=raw,
+    prompt_label=turn_label(history),
+    prompt_key=JUDGED_KEY if history is not None else None,
+)
 
 missing_gen, missing = state.get("_missing", (None, set()))
 # One form per vote: scores and comment travel with the click (or key) that casts the vote,

@@ -139,10 +139,20 @@ def keep_draft(pair_handle: int) -> None:
     st.html(_DRAFT_JS % token, unsafe_allow_javascript=True)
 
 
-def show_pair(prompt: str, reference: str | None, left: str, right: str, *, raw: bool) -> None:
-    """Prompt, optional reference and the two responses side by side in scrolling panes."""
+def show_pair(
+    prompt: str,
+    reference: str | None,
+    left: str,
+    right: str,
+    *,
+    raw: bool,
+    prompt_label: str = "Prompt",
+    prompt_key: str | None = None,
+) -> None:
+    """Prompt, optional reference and the two responses side by side in scrolling panes
+    (``prompt_label`` and ``prompt_key``: a conversation's judged turn, ``ui.conversation``)."""
     label, together, ref = st.columns([3, 1.3, 1], vertical_alignment="bottom")
-    label.markdown("**Prompt**")
+    label.markdown(f"**{prompt_label}**")
     # Read by the script from the page itself (a re-rendered script would not run again).
     together.toggle("Scroll together", key="scroll_together", help="Scroll both responses at once.")
     st.html(_SYNC_JS, unsafe_allow_javascript=True)
@@ -150,7 +160,7 @@ def show_pair(prompt: str, reference: str | None, left: str, right: str, *, raw:
         with ref.popover("Reference answer", width="stretch"):
             render(reference, raw=raw)
     long_prompt = len(prompt) > LONG_PROMPT_CHARS or prompt.count("\n") > LONG_PROMPT_LINES
-    with st.container(border=True, height=160 if long_prompt else "content"):
+    with st.container(border=True, height=160 if long_prompt else "content", key=prompt_key):
         render(prompt, raw=raw)
     height = pane_height(left, right)
     left_col, right_col = st.columns(2, gap="small")
