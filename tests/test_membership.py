@@ -135,9 +135,11 @@ def test_invite_for_a_study_and_for_a_closed_one(two):
     with unit_of_work(two) as s:
         newbie = redeem_invite(s, token=token, username="newbie", password="fresh-pass-77")
         assert [x.name for x in visible_studies(s, newbie)] == ["beta"]
-    with pytest.raises(InputError, match="'alpha' is closed and takes no new annotators"):
-        with unit_of_work(two) as s:
-            redeem_invite(s, token=closing, username="late", password="fresh-pass-78")
+    with (
+        pytest.raises(InputError, match="'alpha' is closed and takes no new annotators"),
+        unit_of_work(two) as s,
+    ):
+        redeem_invite(s, token=closing, username="late", password="fresh-pass-78")
     with Session(two) as s:
         assert s.exec(select(User).where(User.username == "late")).first() is None
         # a closed study disappears for its members, and hands out nothing
