@@ -34,14 +34,12 @@ def _log_out() -> None:
     st.rerun()
 
 
-#: Where a page not open to the user sends them, with a word on why (shown on Annotate).
-NOTICE_KEY = "_nav_notice"
-
-
 def _admins_only() -> None:
-    # A bookmark or typed URL of an admin page, opened by an annotator.
-    st.session_state[NOTICE_KEY] = "That page is for admins only, so here is Annotate."
-    st.switch_page(annotate)
+    # A bookmark or typed URL of an admin page, opened by an annotator: a word on why and a
+    # link, not a switch to Annotate (that would hand them a pair on the way).
+    st.title("Admins only")
+    st.warning("That page is for admins only. Nothing was handed to you on the way.")
+    st.page_link(annotate, label="Go to Annotate", icon=":material/rate_review:")
 
 
 def _landing(page: st.Page) -> st.Page:

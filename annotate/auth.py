@@ -32,7 +32,7 @@ from sqlmodel import Session, col, func, select
 
 from sidebyside.foundation.enums import Role
 from sidebyside.foundation.errors import InputError
-from sidebyside.foundation.models import AuditEvent, Invite, User, utcnow
+from sidebyside.foundation.models import AuditEvent, Invite, Study, StudyMember, User, utcnow
 
 #: The roles an account can have, admin first.
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -350,15 +350,25 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_invite(session: Session, *, role: str = Role.ANNOTATOR, hours: float = 72) -> str:
-    """A one-time token for a new account; only its hash is stored."""
+def create_invite(
+    session: Session,
+    *,
+    role: str = Role.ANNOTATOR,
+    hours: float = 72,
+    study: Study | None = None,
+) -> str:
+    """A one-time token for a new account (a member of ``study`` when given); only its hash
+    is stored."""
     checked = _role(role)
+    if study is not None and study.closed:
+        raise InputError(f"study {study.name!r} is closed: it takes no new annotators")
     token = secrets.token_urlsafe(24)
     session.add(
         Invite(
             token_hash=_token_hash(token),
             role=checked,
             expires_at=utcnow() + timedelta(hours=hours),
+            study_id=study.id if study is not None else None,
         )
     )
     session.flush()
@@ -373,9 +383,16 @@ def redeem_invite(session: Session, *, token: str, username: str, password: str)
         raise InputError("this invite link is not valid or has already been used")
     if invite.expires_at < utcnow():
         raise InputError("this invite link has expired; ask an admin for a new one")
+    study = session.get(Study, invite.study_id) if invite.study_id is not None else None
+    if invite.study_id is not None and (study is None or study.closed):
+        name = repr(study.name) if study is not None else "of this link"
+        raise InputError(f"study {name} is closed and takes no new annotators; nothing was created")
     role = _check(username, password, invite.role)
     user = User(username=username, password_hash=hash_password(password), role=role)
     _add_user(session, user)
+    if study is not None and role != Role.ADMIN:
+        session.add(StudyMember(study_id=study.id, user_id=user.id, added_by="invite"))
+        user.last_study_id = study.id  # the first Annotate page opens this study
     invite.used_at = utcnow()
     invite.used_by = user.id
     session.add(invite)

@@ -12,8 +12,10 @@ from sqlmodel import Session
 
 from sidebyside.annotate.auth import create_user, get_user
 from sidebyside.annotate.importing import import_paths
+from sidebyside.annotate.membership import add_member
 from sidebyside.annotate.studies import create_study
 from sidebyside.annotate.synthetic import simulate_sample_ratings
+from sidebyside.foundation.enums import Role
 from sidebyside.foundation.lookup import list_studies
 
 DEMO_STUDY = "demo"
@@ -43,7 +45,8 @@ def load_demo(session: Session) -> str | None:
     """Create the demo study and accounts where missing; the import summary, or None when the
     study already existed. The caller commits."""
     summary = None
-    if not any(s.name == DEMO_STUDY for s in list_studies(session)):
+    study = next((s for s in list_studies(session) if s.name == DEMO_STUDY), None)
+    if study is None:
         study = create_study(session, name=DEMO_STUDY, k=3, seed=2026)
         summary = import_paths(session, study=study, paths=[DEMO_OUTPUTS]).summary()
     for account in demo_accounts():
@@ -57,6 +60,8 @@ def load_demo(session: Session) -> str | None:
                 role=account.role,
                 enforce_rules=False,
             )
+        if account.role == Role.ANNOTATOR:  # the demo's annotators rate the demo study only
+            add_member(session, study=study, username=account.username, actor="demo")
     load_sample(session)
     return summary
 

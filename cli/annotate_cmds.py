@@ -17,13 +17,21 @@ def init(
 ) -> None:
     """Create the database (and, with --demo, the demo study and accounts) if missing."""
     from sidebyside.annotate.demo import DEMO_STUDY, demo_accounts, load_demo
+    from sidebyside.foundation.lookup import list_studies
     from sidebyside.foundation.settings import get_settings
 
     with open_session() as session:
         typer.echo(f"database ready: {get_settings().database_url}")
         if not demo:
             return
+        before = {s.name for s in list_studies(session)}
         summary = load_demo(session)
+        made = [s.name for s in list_studies(session) if s.name not in before]
+        typer.echo(
+            "studies made: " + ", ".join(repr(n) for n in made)
+            if made
+            else "studies made: none (the demo's studies were there already)"
+        )
         if summary is not None:
             typer.echo(f"demo study {DEMO_STUDY!r}: {summary}")
         typer.echo("demo logins (change these before real use):")
@@ -59,6 +67,37 @@ def study_create(
     )
     if note:
         typer.echo(f"note: {note}")
+
+
+@study_app.command("close")
+def study_close(
+    name: str = typer.Argument(..., help="Study name or id."),
+    reopen: bool = typer.Option(False, "--reopen", help="Open a closed study again."),
+) -> None:
+    """Close a study: it hands out no more pairs, takes no invites, and annotators no longer
+    see it (admins still do; its ratings and results stay)."""
+    from sidebyside.annotate.membership import set_closed
+    from sidebyside.foundation.lookup import get_study
+
+    with open_session() as session:
+        study = get_study(session, name)
+        released = set_closed(session, study=study, closed=not reopen)
+    if reopen:
+        typer.echo(f"study {study.name!r} is open again")
+    else:
+        typer.echo(f"closed study {study.name!r} ({released} open pair(s) released)")
+
+
+@study_app.command("members")
+def study_members(name: str = typer.Argument(..., help="Study name or id.")) -> None:
+    """List the annotators who are members of a study."""
+    from sidebyside.annotate.membership import members
+    from sidebyside.foundation.lookup import get_study
+
+    with open_session() as session:
+        study = get_study(session, name)
+        names = [u.username for u in members(session, study.id)]
+    typer.echo("\n".join(names) if names else f"study {study.name!r} has no members yet")
 
 
 @study_app.command("list")
@@ -126,21 +165,52 @@ def annotators_add(
     password: str | None = typer.Option(
         None, help="Password (prompted, hidden, when omitted).", show_default=False
     ),
+    study: list[str] = typer.Option(
+        [],
+        "--study",
+        help="Make the annotator a member of this study (repeatable); an existing account "
+        "just joins it. Annotators see and rate only their studies.",
+    ),
 ) -> None:
-    """Create an account."""
-    from sidebyside.annotate.auth import create_user
+    """Create an account, and/or add an annotator to studies."""
+    from sidebyside.annotate.auth import create_user, get_user
+    from sidebyside.annotate.membership import add_member
     from sidebyside.foundation.enums import Role
+    from sidebyside.foundation.lookup import get_study
 
-    if password is None:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     with open_session() as session:
-        user = create_user(
-            session,
-            username=username,
-            password=password,
-            role=Role.ADMIN if admin else Role.ANNOTATOR,
-        )
-    typer.echo(f"created {user.role} {user.username!r}")
+        targets = [get_study(session, ref) for ref in study]  # unknown studies: nothing made
+        user = get_user(session, username) if study else None
+        if user is None:
+            if password is None:
+                password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+            user = create_user(
+                session,
+                username=username,
+                password=password,
+                role=Role.ADMIN if admin else Role.ANNOTATOR,
+            )
+            typer.echo(f"created {user.role} {user.username!r}")
+        for target in targets:
+            added = add_member(session, study=target, username=user.username, actor="cli")
+            word = "is now a member" if added else "was already a member"
+            typer.echo(f"{user.username!r} {word} of study {target.name!r}")
+
+
+@annotators_app.command("remove")
+def annotators_remove(
+    username: str = typer.Argument(...),
+    study: str = typer.Option(..., "--study", help="The study to take the annotator off."),
+) -> None:
+    """Take an annotator off a study (their ratings stay; an open pair is released)."""
+    from sidebyside.annotate.membership import remove_member
+    from sidebyside.foundation.lookup import get_study
+
+    with open_session() as session:
+        target = get_study(session, study)
+        removed = remove_member(session, study=target, username=username)
+    word = "is no longer a member" if removed else "was not a member"
+    typer.echo(f"{username!r} {word} of study {target.name!r}")
 
 
 @annotators_app.command("list")
@@ -175,13 +245,20 @@ def annotators_role(
 def annotators_invite(
     admin: bool = typer.Option(False, "--admin", help="Invite an admin."),
     hours: float = typer.Option(72, help="Hours until the link expires."),
+    study: str | None = typer.Option(
+        None, "--study", help="The new annotator joins this study (not a closed one)."
+    ),
 ) -> None:
-    """Print a one-time invite token (paste into the login page's 'Have an invite?' form)."""
+    """Print a one-time invite token (open the app at /?invite=TOKEN to use it)."""
     from sidebyside.annotate.auth import create_invite
     from sidebyside.foundation.enums import Role
+    from sidebyside.foundation.lookup import get_study
 
     with open_session() as session:
-        token = create_invite(session, role=Role.ADMIN if admin else Role.ANNOTATOR, hours=hours)
+        target = get_study(session, study) if study is not None else None
+        token = create_invite(
+            session, role=Role.ADMIN if admin else Role.ANNOTATOR, hours=hours, study=target
+        )
     typer.echo(token)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -41,6 +41,8 @@ class Study(SQLModel, table=True):
     allocation: str = Field(
         default="uniform", max_length=10, sa_column_kwargs={"server_default": "uniform"}
     )
+    #: A closed study hands out no more pairs and takes no invites (revision 0007).
+    closed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -97,6 +99,35 @@ class User(SQLModel, table=True):
     role: str = Field(default="annotator", max_length=20)  # "admin" | "annotator"
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
+    #: The study this user last chose on Annotate, so a reload or a new login comes back to
+    #: it (revision 0007). No foreign key: a plain remembered id, checked on every use.
+    last_study_id: int | None = Field(default=None)
+
+
+class StudyMember(SQLModel, table=True):
+    """An annotator's membership of a study: annotators see and rate only their studies
+    (admins see all). Added in revision 0007."""
+
+    __table_args__ = (UniqueConstraint("study_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    #: Who added them ("cli", an admin's username, "invite").
+    added_by: str = Field(default="", max_length=100)
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginCounter(SQLModel, table=True):
+    """Failed logins per user name or client address ("user:NAME" / "client:ADDR"), updated
+    under a row lock, so the throttle's decision and the attempt's record are one atomic
+    step across threads and processes (revision 0007)."""
+
+    key: str = Field(primary_key=True, max_length=140)
+    failures: int = Field(default=0)
+    #: When the latest failure counted here happened (None: none since the last success).
+    last_failure_at: datetime | None = None
+    #: Until when a further attempt is refused without checking the password.
+    blocked_until: datetime | None = None
 
 
 class Invite(SQLModel, table=True):
@@ -108,6 +139,8 @@ class Invite(SQLModel, table=True):
     expires_at: datetime
     used_by: int | None = Field(default=None, foreign_key="user.id")
     used_at: datetime | None = None
+    #: The study the invited annotator joins (revision 0007); None: no study.
+    study_id: int | None = Field(default=None)
 
 
 class AuditEvent(SQLModel, table=True):

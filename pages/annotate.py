@@ -9,14 +9,15 @@ import time
 
 import streamlit as st
 
-from sidebyside.annotate.assignment import next_assignment, skip_assignment, submit_rating
+from sidebyside.annotate.assignment import skip_assignment, submit_rating
 from sidebyside.annotate.blinding import blind_view
 from sidebyside.annotate.conversation_view import blind_history
+from sidebyside.annotate.membership import claim_next
 from sidebyside.annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last_vote
 from sidebyside.annotate.progress import my_progress
 from sidebyside.foundation.enums import Preference, Role
 from sidebyside.foundation.rubric import Rubric, rubric_of
-from sidebyside.ui.common import pick_study, require_user
+from sidebyside.ui.common import require_user
 from sidebyside.ui.conversation import JUDGED_KEY, show_history, turn_label
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_text, shown_as_message
@@ -28,6 +29,7 @@ from sidebyside.ui.rating_form import (
     show_pair,
 )
 from sidebyside.ui.render import inject_css
+from sidebyside.ui.study_pick import pick_visible_study
 
 #: (value as shown, button label, shortcut). Alt-chords work even while a score or the
 #: comment has the focus; plain letters would not.
@@ -146,15 +148,13 @@ def duration(seconds: float) -> str:
 
 user = require_user()
 inject_css()
-if notice := state.pop("_nav_notice", None):  # a deep link this user may not open (app.py)
-    st.info(notice)
 # One compact row on top: title, study, progress, raw toggle (the pair must fit a laptop).
 top_title, top_study, top_progress, top_raw = st.columns(
     [1.4, 2, 3.6, 1.3], vertical_alignment="center"
 )
 top_title.title("Annotate")
 with top_study:
-    study = pick_study("Study")
+    study = pick_visible_study(user, "Study")
 if study is None:
     st.stop()
 rubric = rubric_of(study)
@@ -188,7 +188,8 @@ if user.role == Role.ADMIN and not mine.has_open and not state.get(annotating_ke
     st.stop()
 
 with shown_as_message("loading your next pair"), db_session() as session:
-    assignment = next_assignment(session, study=study, user=user)
+    # Membership checked, the study remembered, claims left on other studies released.
+    assignment = claim_next(session, study=study, user=user)
     view = blind_view(session, assignment) if assignment is not None else None
     history = blind_history(session, assignment) if assignment is not None else None
     mine = my_progress(session, study=study, user_id=user.id)

@@ -17,9 +17,11 @@ from sidebyside.annotate.auth import (
     set_role,
 )
 from sidebyside.foundation.enums import Role
+from sidebyside.foundation.lookup import get_study, list_studies
 from sidebyside.ui.common import require_admin
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import show_error
+from sidebyside.ui.membership_tab import membership_tab
 
 me = require_admin()
 st.title("Annotators")
@@ -38,7 +40,9 @@ if done := st.session_state.pop("_accounts_done", None):  # what the last action
     st.success(done)
 st.dataframe(pd.DataFrame(account_rows(users)), hide_index=True, width="stretch")
 
-add, invite, manage = st.tabs(["Add an account", "Invite link", "Deactivate or reset"])
+add, invite, manage, membership = st.tabs(
+    ["Add an account", "Invite link", "Deactivate or reset", "Study membership"]
+)
 
 with add, st.form("add_user", clear_on_submit=True):
     username = st.text_input("Username")
@@ -58,15 +62,29 @@ with invite:
     st.caption(
         "An invite link lets one person create their own account; it works once and expires."
     )
+    with db_session() as session:
+        all_studies = list_studies(session)
     with st.form("invite"):
         invite_role = st.radio("Role", ROLES[::-1], horizontal=True, key="invite_role")
         hours = st.number_input("Valid for (hours)", min_value=1, max_value=24 * 30, value=72)
+        invite_study = st.selectbox(
+            "Joins study",
+            [s.name for s in all_studies if not s.closed],
+            index=None,
+            placeholder="No study (add them to one later)",
+            key="invite_study",
+        )
         make = st.form_submit_button("Create invite link", type="primary")
     if make:
-        with db_session() as session:
-            token = create_invite(session, role=invite_role, hours=float(hours))
-        st.success("Send this link to the new annotator. It is shown only once.")
-        st.code(f"{_app_root()}/?invite={token}", language=None)
+        try:
+            with db_session() as session:
+                target = get_study(session, invite_study) if invite_study else None
+                token = create_invite(session, role=invite_role, hours=float(hours), study=target)
+        except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
+            show_error(exc, "creating the invite link")
+        else:
+            st.success("Send this link to the new annotator. It is shown only once.")
+            st.code(f"{_app_root()}/?invite={token}", language=None)
 
 with manage:
     others = [u.username for u in users]
@@ -119,3 +137,6 @@ with manage:
                     show_error(exc, "setting the password")
                 else:
                     st.success(f"Password of {who!r} changed.")
+
+with membership:
+    membership_tab(me)

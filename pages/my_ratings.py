@@ -8,11 +8,12 @@ from sidebyside.annotate.my_ratings import edit_rating, my_ratings, rated_pair
 from sidebyside.foundation.enums import Preference
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.rubric import Rubric, rubric_of
-from sidebyside.ui.common import pick_study, require_user
+from sidebyside.ui.common import require_user
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_text
 from sidebyside.ui.rating_form import missing_message, read_scores, score_grid, show_pair
 from sidebyside.ui.render import inject_css
+from sidebyside.ui.study_pick import pick_visible_study
 
 state = st.session_state
 CHOICES = {"A": "A is better", Preference.TIE.value: "Tie", "B": "B is better"}
@@ -48,7 +49,7 @@ def on_save(study_id: int, user_id: int, number: int, rubric: Rubric) -> None:
 user = require_user()
 inject_css()
 st.title("My ratings")
-study = pick_study("Study", key="my_study")
+study = pick_visible_study(user, "Study", key="my_study")
 if study is None:
     st.stop()
 rubric = rubric_of(study)

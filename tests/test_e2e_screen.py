@@ -14,9 +14,11 @@ from sqlmodel import Session, select
 
 from sidebyside.annotate.auth import create_user
 from sidebyside.annotate.importing import import_sources
+from sidebyside.annotate.membership import add_member
 from sidebyside.annotate.studies import create_study
 from sidebyside.foundation.db import get_engine, init_db, unit_of_work
-from sidebyside.foundation.models import RatingRevision
+from sidebyside.foundation.lookup import get_study
+from sidebyside.foundation.models import Assignment, RatingRevision
 from tests.browser_support import (
     chromium,
     init_demo,
@@ -69,6 +71,11 @@ def app(tmp_path_factory):
         buf = io.StringIO()
         csv.writer(buf).writerows(rows)
         import_sources(s, study=long_study, sources=[("long.csv", buf.getvalue().encode())])
+        # Annotators see only their studies: the screener all three, the others the demo.
+        for name in ("screener", "twin1", "twin2", "drafter"):
+            add_member(s, study=get_study(s, "demo"), username=name)
+        for study_name in ("screen", "long"):
+            add_member(s, study=get_study(s, study_name), username="screener")
     with serve_app(db_url, tmp / "streamlit.log") as url:
         yield {"url": url, "engine": engine, "tmp": tmp}
 
@@ -214,10 +221,16 @@ def test_reload_deep_links_logout_and_the_cookie(app):
         assert "sbs_session" not in page.evaluate("document.cookie")  # no script can read it
         page.goto(f"{url}/mine")  # a bookmark
         page.get_by_role("heading", name="My ratings").wait_for()
+        with Session(app["engine"]) as s:  # what annotator2 holds before the admin URL
+            held = s.exec(select(Assignment.id).where(Assignment.status == "open")).all()
         page.goto(f"{url}/study-results")  # an admin page, typed by an annotator
         page.get_by_text("That page is for admins only").wait_for()
-        page.get_by_role("heading", name="Annotate").wait_for()
+        page.get_by_role("heading", name="Admins only").wait_for()
         assert page.get_by_role("dialog").count() == 0
+        with Session(app["engine"]) as s:  # nothing claimed on the way (issue 22)
+            assert s.exec(select(Assignment.id).where(Assignment.status == "open")).all() == held
+        page.get_by_role("link", name="Go to Annotate").click()
+        page.get_by_role("heading", name="Annotate").wait_for()
 
         page.goto(f"{url}/logout")
         page.get_by_role("textbox", name="Password").wait_for()

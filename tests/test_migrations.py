@@ -31,7 +31,7 @@ from sidebyside.foundation.db import (
 from sidebyside.foundation.errors import ConfigError
 from sidebyside.foundation.migrations import legacy
 from sidebyside.foundation.migrations.schema_v7 import metadata as v7
-from sidebyside.foundation.models import Judgment, Prompt, Rating, User
+from sidebyside.foundation.models import Judgment, Prompt, Rating, StudyMember, User
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: The tables of version 1 and the rows rows_v1.sql puts in each.
@@ -123,6 +123,10 @@ def test_a_version_1_database_upgrades_with_its_rows(bare):
             True,
         )
         assert rating.created_at.isoformat() == "2026-11-20T10:00:42+00:00"
+        # revision 0007: the existing annotators joined the existing study, admins need not
+        members = s.exec(select(StudyMember.user_id, StudyMember.added_by)).all()
+        names = {s.get(User, uid).username for uid, _ in members}
+        assert names == {"ann", "bob"} and {by for _, by in members} == {"upgrade 0007"}
         assert {(p.external_id, p.category) for p in s.exec(select(Prompt))} == {
             ("p1", None),
             ("p2", None),

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from sidebyside.annotate.auth import create_invite, create_user
 from sidebyside.annotate.importing import import_sources
+from sidebyside.annotate.membership import add_member
 from sidebyside.annotate.studies import create_study
 from sidebyside.foundation.db import unit_of_work
 from sidebyside.foundation.models import Assignment, Rating, Study, User
@@ -53,6 +54,8 @@ def world(engine):  # engine: tests/conftest.py (fresh database, env var set)
         admin = create_user(s, username="boss", password="secret0-xyz-pw", role="admin")
         ann = create_user(s, username="ann1", password="secret1-xyz-pw")
         ann2 = create_user(s, username="ann2", password="secret2-xyz-pw")
+        for name in ("ann1", "ann2"):  # annotators see and rate only their studies
+            add_member(s, study=study, username=name)
     return {"study": study, "admin": admin, "ann": ann, "ann2": ann2, "engine": engine}
 
 
