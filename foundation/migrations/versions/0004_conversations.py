@@ -1,7 +1,7 @@
 """Prompt.conversation, Prompt.turn, Prompt.system_message: multi-turn conversations.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-03
 
 A conversation's turn is one prompt row (its user message) with the conversation's id, the

@@ -2,7 +2,7 @@
 login throttle's counters.
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-03
 
 Additive only: two new tables (``studymember``, ``logincounter``) and three new columns with
