@@ -1,0 +1,56 @@
+"""PEFT LoRA adapters on a loaded base model, for generation and checkpoint series alike.
+
+An adapter is injected into its base model in place, so the base must be a fresh copy, never
+one shared through ``foundation.hf``'s per-process cache. peft is imported inside the function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sidebyside.foundation.errors import ConfigError, ModelLoadError
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def apply_adapter(model: Any, adapter: str, *, label: str) -> Any:
+    """``model`` with the PEFT adapter in folder ``adapter``; ``label`` names the model in
+    errors (an adapter trained for another base is a shape mismatch, said so)."""
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise ConfigError(
+            f"{label}: an adapter needs peft: pip install 'sidebyside[local]'"
+        ) from None
+    try:
+        return PeftModel.from_pretrained(model, adapter)
+    except RuntimeError as exc:  # torch's load_state_dict: "size mismatch for ..."
+        raise ModelLoadError(
+            f"{label}: adapter {adapter} does not fit this base model (trained for another "
+            f"one?): {_first_line(exc)}"
+        ) from exc
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"{label}: cannot load adapter {adapter}: {_first_line(exc)}") from exc
+
+
+def load_fresh(
+    source: str, *, adapter: str | None, device: str, torch_dtype: Any, label: str
+) -> tuple[Any, Any]:
+    """(model, tokenizer) loaded uncached, the adapter applied, in eval mode on ``device``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from sidebyside.foundation.hf import dtype_kwargs
+
+    hf_logging.disable_progress_bar()  # the command's own progress is the one to read
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source, **dtype_kwargs(torch_dtype))
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{label}: cannot load the model: {_first_line(exc)}") from exc
+    if adapter:
+        model = apply_adapter(model, adapter, label=label)
+    return model.to(device).eval(), tokenizer
