@@ -37,9 +37,17 @@ def apply_adapter(model: Any, adapter: str, *, label: str) -> Any:
 
 
 def load_fresh(
-    source: str, *, adapter: str | None, device: str, torch_dtype: Any, label: str
+    source: str,
+    *,
+    adapter: str | None,
+    device: str,
+    torch_dtype: Any,
+    label: str,
+    merge: bool = False,
 ) -> tuple[Any, Any]:
-    """(model, tokenizer) loaded uncached, the adapter applied, in eval mode on ``device``."""
+    """(model, tokenizer) loaded uncached, the adapter applied, in eval mode on ``device``;
+    ``merge``: the adapter merged into the weights (a plain model of the base's class, for
+    code that reaches into the architecture, e.g. the perplexity scorer's LM head)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -53,4 +61,6 @@ def load_fresh(
         raise ModelLoadError(f"{label}: cannot load the model: {_first_line(exc)}") from exc
     if adapter:
         model = apply_adapter(model, adapter, label=label)
+        if merge:
+            model = model.merge_and_unload()
     return model.to(device).eval(), tokenizer
