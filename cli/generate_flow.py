@@ -37,7 +37,14 @@ def target_study(session: Session, name: str, *, new_version: bool) -> tuple[Stu
     if not new_version:
         return study, {}
     version = study_version(session, study.id) + 1
-    root = study.name.rsplit("-v", 1)[0] if study.name.rsplit("-v", 1)[-1].isdigit() else name
+    head, _, tail = study.name.rpartition("-v")
+    root = head if head and tail.isdigit() else study.name
+    try:  # the same --new-version run again (a resume): carry on in the version it made
+        found = get_study(session, f"{root}-v{version}")
+    except NotFound:
+        found = None
+    if found is not None:
+        return found, {}
     created = create_study(
         session,
         name=f"{root}-v{version}",

@@ -219,6 +219,9 @@ def test_changed_prompt_set_is_refused_with_its_ids(db_url, tmp_path, models):
             )
         }
     assert versions == {("exp", 1, False), ("exp-v2", 2, True)}
+    # The same command again resumes in that version (nothing to generate).
+    res = generate("exp", "--prompts", str(second), *common, "--new-version")
+    assert res.exit_code == 0 and "m: 0 generated, 6 already stored" in res.output
     assert outputs(db_url, "exp-v2")["m"].keys() == {f"p{i}" for i in range(6)}
 
 
