@@ -90,6 +90,7 @@ class ProgressBar:
     """A rich progress bar: outputs done, tokens per second, time left."""
 
     def __init__(self, total: int) -> None:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -106,6 +107,7 @@ class ProgressBar:
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} tok/s"),
             TimeRemainingColumn(),
+            console=Console(stderr=True),  # stdout keeps the summary only
             transient=False,
         )
         self.task = self.progress.add_task("generating", total=total, rate="-")
