@@ -6,6 +6,7 @@ one shared through ``foundation.hf``'s per-process cache. peft is imported insid
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from sidebyside.foundation.errors import ConfigError, ModelLoadError
@@ -26,7 +27,7 @@ def apply_adapter(model: Any, adapter: str, *, label: str) -> Any:
             f"{label}: an adapter needs peft: pip install 'sidebyside[local]'"
         ) from None
     try:
-        return PeftModel.from_pretrained(model, adapter)
+        adapted = PeftModel.from_pretrained(model, adapter)
     except RuntimeError as exc:  # torch's load_state_dict: "size mismatch for ..."
         raise ModelLoadError(
             f"{label}: adapter {adapter} does not fit this base model (trained for another "
@@ -34,6 +35,26 @@ def apply_adapter(model: Any, adapter: str, *, label: str) -> Any:
         ) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise ModelLoadError(f"{label}: cannot load adapter {adapter}: {_first_line(exc)}") from exc
+    if is_identity(adapted):
+        warnings.warn(
+            f"{label}: every LoRA B matrix of adapter {adapter} is zero, so it changes nothing: "
+            "its answers will equal the base model's (an untrained or unsaved adapter?)",
+            UserWarning,
+            stacklevel=2,
+        )
+    return adapted
+
+
+def is_identity(model: Any) -> bool:
+    """True when a PEFT model's LoRA B matrices are all zero (a freshly initialised LoRA):
+    the adapter then changes no output, the classic "tuned equals base" bug."""
+    found = False
+    for name, param in model.named_parameters():
+        if "lora_B" in name:
+            found = True
+            if bool(param.detach().abs().max() > 0):
+                return False
+    return found
 
 
 def load_fresh(
