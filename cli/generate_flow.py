@@ -37,7 +37,14 @@ def target_study(session: Session, name: str, *, new_version: bool) -> tuple[Stu
     if not new_version:
         return study, {}
     version = study_version(session, study.id) + 1
-    root = study.name.rsplit("-v", 1)[0] if study.name.rsplit("-v", 1)[-1].isdigit() else name
+    head, _, tail = study.name.rpartition("-v")
+    root = head if head and tail.isdigit() else study.name
+    try:  # the same --new-version run again (a resume): carry on in the version it made
+        found = get_study(session, f"{root}-v{version}")
+    except NotFound:
+        found = None
+    if found is not None:
+        return found, {}
     created = create_study(
         session,
         name=f"{root}-v{version}",
@@ -83,6 +90,7 @@ class ProgressBar:
     """A rich progress bar: outputs done, tokens per second, time left."""
 
     def __init__(self, total: int) -> None:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -99,6 +107,7 @@ class ProgressBar:
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} tok/s"),
             TimeRemainingColumn(),
+            console=Console(stderr=True),  # stdout keeps the summary only
             transient=False,
         )
         self.task = self.progress.add_task("generating", total=total, rate="-")

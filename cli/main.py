@@ -20,6 +20,7 @@ from sidebyside.cli import (
     generate_cmd,
     judge_cmds,
     metrics_cmds,
+    series_cmd,
     serve_cmd,
 )
 from sidebyside.cli.common import ErrorReportingGroup
@@ -36,6 +37,7 @@ app = typer.Typer(
 groups = (
     annotate_cmds,
     generate_cmd,
+    series_cmd,
     judge_cmds,
     metrics_cmds,
     analysis_cmds,

@@ -79,8 +79,10 @@ def log_run(
     params: dict[str, Any],
     metrics: dict[str, float],
     artifacts: dict[str, str] | None = None,
+    steps: list[dict[str, float]] | None = None,
 ) -> str:
-    """Write one MLflow run; returns its id. ``artifacts``: file name ─► text."""
+    """Write one MLflow run; returns its id. ``artifacts``: file name ─► text; ``steps``:
+    metrics logged at step 0, 1, ... (a checkpoint series)."""
     try:
         import mlflow
     except ImportError:
@@ -102,6 +104,9 @@ def log_run(
             mlflow.log_params(clean_params)
         if clean_metrics:
             mlflow.log_metrics(clean_metrics)
+        for step, values in enumerate(steps or []):
+            finite = {metric_name(k): float(v) for k, v in values.items() if math.isfinite(v)}
+            mlflow.log_metrics(finite, step=step)
         if artifacts:
             with tempfile.TemporaryDirectory() as tmp:
                 for name, text in artifacts.items():

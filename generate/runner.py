@@ -116,9 +116,7 @@ def run_plans(
             if result.error is not None:
                 report.failures.append(Failure(plan.spec.name, result.prompt_id, result.error))
             else:
-                if writer.write(result):
-                    report.generated[plan.spec.name] += 1
-                    report.tokens_out += result.tokens_out or 0
+                writer.write(result)
                 if result.model_id and not seen:
                     seen.append(result.model_id)
                     set_server_model(db, source_id=plan.source_id, model_id=result.model_id)
@@ -129,4 +127,6 @@ def run_plans(
             plan.engine.generate(plan.missing, store)
         finally:
             plan.engine.close()
+            report.generated[name] = writer.close()  # every queued answer committed
+            report.tokens_out += writer.tokens_out
     return report

@@ -4,13 +4,16 @@ arrives (a crash loses at most the answers in flight)."""
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Sequence
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine as DbEngine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sidebyside.foundation.models import Generation, GenerationSource, Study
+from sidebyside.foundation.models import Generation, GenerationSource, Study, utcnow
 from sidebyside.generate.engines.base import Description, Result
 from sidebyside.generate.params import DecodingParams, sha256_json
 from sidebyside.generate.specs import ModelSpec
@@ -119,29 +122,80 @@ def set_server_model(db: DbEngine, *, source_id: int, model_id: str) -> None:
 
 
 class GenerationWriter:
-    """Commits each answer as it arrives, one short transaction each."""
+    """Commits answers as they arrive, on its own thread: what is queued while a commit runs
+    goes in the next one (a group commit), so a fast concurrent engine never waits for the
+    database and a crash loses only the answers of the last few milliseconds.
+    ``close()`` waits for every queued answer to be committed and returns how many were new
+    (an answer stored meanwhile by a concurrent run is skipped)."""
 
     def __init__(self, db: DbEngine, *, study_id: int, source_id: int) -> None:
         self.db, self.study_id, self.source_id = db, study_id, source_id
+        self._queue: queue.Queue[Result | None] = queue.Queue()
+        self.stored = 0
+        self.tokens_out = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="generation-writer", daemon=True)
+        self._thread.start()
 
-    def write(self, result: Result) -> bool:
-        """Store one answer; False when the key was already stored (another run's)."""
-        row = Generation(
-            study_id=self.study_id,
-            source_id=self.source_id,
-            prompt_external_id=result.prompt_id,
-            cache_key=result.key,
-            text=result.text,
-            tokens_in=result.tokens_in,
-            tokens_out=result.tokens_out,
-            latency_s=result.latency_s,
-            finish_reason=result.finish_reason,
-        )
-        with Session(self.db) as session:
-            session.add(row)
+    def write(self, result: Result) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(result)
+
+    def close(self) -> int:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.stored
+
+    def _row(self, result: Result) -> dict:
+        return {
+            "study_id": self.study_id,
+            "source_id": self.source_id,
+            "prompt_external_id": result.prompt_id,
+            "cache_key": result.key,
+            "text": result.text,
+            "tokens_in": result.tokens_in,
+            "tokens_out": result.tokens_out,
+            "latency_s": result.latency_s,
+            "finish_reason": result.finish_reason,
+            "created_at": utcnow(),
+        }
+
+    def _drain(self) -> None:
+        done = False
+        while not done:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            done = batch[-1] is None or None in batch
+            results = [r for r in batch if r is not None]
+            if results:
+                try:
+                    self._commit(results)
+                except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                    self._error = exc
+                    return
+
+    def _commit(self, results: list[Result]) -> None:
+        rows = [self._row(r) for r in results]
+        try:
+            with self.db.begin() as conn:
+                conn.execute(insert(Generation), rows)
+            self.stored += len(rows)
+            self.tokens_out += sum(r.tokens_out or 0 for r in results)
+            return
+        except IntegrityError:  # one of them stored meanwhile by a concurrent run
+            pass
+        for row, result in zip(rows, results, strict=True):
             try:
-                session.commit()
-            except IntegrityError:  # the same answer stored meanwhile by a concurrent run
-                session.rollback()
-                return False
-        return True
+                with self.db.begin() as conn:
+                    conn.execute(insert(Generation), [row])
+            except IntegrityError:
+                continue
+            self.stored += 1
+            self.tokens_out += result.tokens_out or 0

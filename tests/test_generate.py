@@ -219,6 +219,9 @@ def test_changed_prompt_set_is_refused_with_its_ids(db_url, tmp_path, models):
             )
         }
     assert versions == {("exp", 1, False), ("exp-v2", 2, True)}
+    # The same command again resumes in that version (nothing to generate).
+    res = generate("exp", "--prompts", str(second), *common, "--new-version")
+    assert res.exit_code == 0 and "m: 0 generated, 6 already stored" in res.output
     assert outputs(db_url, "exp-v2")["m"].keys() == {f"p{i}" for i in range(6)}
 
 
@@ -347,3 +350,21 @@ def test_provenance_in_report_card_and_export(db_url, tmp_path, models):
     assert tuned["adapter_hash"] == by["tuned"]["adapter_hash"] and tuned["seed"] == 7
     assert tuned["params"]["max_new_tokens"] == 6 and tuned["eval_set_version"] == 1
     assert tuned["eval_set_sha256"] == compared["eval_set"]["sha256"]
+
+
+def test_an_adapter_that_changes_nothing_is_warned_about(tmp_path, models):
+    from peft import LoraConfig, get_peft_model
+    from torch import float32
+    from transformers import AutoModelForCausalLM
+
+    from sidebyside.foundation.adapters import load_fresh
+
+    zero = tmp_path / "zero-lora"  # peft's default initialisation: B = 0
+    config = LoraConfig(r=2, target_modules=["c_attn"], fan_in_fan_out=True)
+    get_peft_model(AutoModelForCausalLM.from_pretrained(models["base"]), config).save_pretrained(
+        zero
+    )
+    with pytest.warns(UserWarning, match="changes nothing"):
+        load_fresh(
+            str(models["base"]), adapter=str(zero), device="cpu", torch_dtype=float32, label="m"
+        )

@@ -15,8 +15,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from sidebyside.foundation.adapters import load_fresh
 from sidebyside.foundation.errors import ConfigError, InputError, ModelLoadError
-from sidebyside.foundation.hf import dtype_kwargs, model_source, resolve_device, resolve_dtype
+from sidebyside.foundation.hf import model_source, resolve_device, resolve_dtype
 from sidebyside.generate.engines.base import Description, Request, Result
 from sidebyside.generate.hashing import adapter_hash, model_hash
 from sidebyside.generate.params import DecodingParams, sha256_text
@@ -131,42 +132,16 @@ class TransformersEngine:
         )
 
     def _load(self) -> Any:
-        if self._model is not None:
-            return self._model
-        from transformers import AutoModelForCausalLM
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # our own progress bar is the one to read
-        label = f"model {self.spec.name!r} ({self.spec.source})"
-        try:
-            model = AutoModelForCausalLM.from_pretrained(
-                self.source, **dtype_kwargs(self.torch_dtype)
+        if self._model is None:
+            label = f"model {self.spec.name!r} ({self.spec.source})"
+            self._model, _ = load_fresh(
+                self.source,
+                adapter=self.spec.adapter,
+                device=self.device,
+                torch_dtype=self.torch_dtype,
+                label=label,
             )
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"{label}: cannot load the model: {_first_line(exc)}") from exc
-        if self.spec.adapter:
-            model = self._with_adapter(model, label)
-        self._model = model.to(self.device).eval()
         return self._model
-
-    def _with_adapter(self, model: Any, label: str) -> Any:
-        try:
-            from peft import PeftModel
-        except ImportError:
-            raise ConfigError(
-                f"{label}: an adapter needs peft: pip install 'sidebyside[local]'"
-            ) from None
-        try:
-            return PeftModel.from_pretrained(model, self.spec.adapter)
-        except RuntimeError as exc:  # torch's load_state_dict: "size mismatch for ..."
-            raise ModelLoadError(
-                f"{label}: adapter {self.spec.adapter} does not fit this base model (trained "
-                f"for another one?): {_first_line(exc)}"
-            ) from exc
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadError(
-                f"{label}: cannot load adapter {self.spec.adapter}: {_first_line(exc)}"
-            ) from exc
 
     def close(self) -> None:
         self._model = None

@@ -1,0 +1,125 @@
+"""``sidebyside series``: which checkpoint, and when did it start to overfit? Held-out and
+training perplexity over an ordered list of checkpoints, with intervals, the best checkpoint
+and the overfitting step flagged, a table, an SVG plot, JSON and MLflow."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import typer
+
+from sidebyside.cli.options import echo_err, parse_batch_size
+from sidebyside.cli.tracking import mlflow_option
+
+
+def series(
+    checkpoint: list[str] = typer.Option(
+        ...,
+        "--checkpoint",
+        help="STEP=PATH or STEP=PATH+ADAPTER, in training order (repeat, at least two).",
+    ),
+    held_out: Path = typer.Option(..., "--held-out", help="Held-out texts (.txt or .jsonl)."),
+    train: Path = typer.Option(..., "--train", help="Training texts (.txt or .jsonl)."),
+    train_sample: int = typer.Option(
+        200, min=1, help="Score a seeded sample of this many training texts."
+    ),
+    field_name: str = typer.Option("text", "--field", help="The text field of .jsonl files."),
+    n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples."),
+    seed: int = typer.Option(0, help="Seed of the sample and the bootstrap."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda."),
+    dtype: str = typer.Option("auto", help="auto (bf16 on a GPU) | float32 | bfloat16."),
+    batch_size: str = typer.Option("auto", help="Texts per batch, or auto (token budget)."),
+    svg: Path | None = typer.Option(None, "--svg", help="Write the plot to this SVG file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the series as JSON."),
+    mlflow: bool = mlflow_option(),
+) -> None:
+    """Perplexity on held-out and training texts for each checkpoint; flags the best one and
+    the step from which held-out perplexity rises while training perplexity falls."""
+    from sidebyside.analysis.series_plot import series_chart
+    from sidebyside.metrics.ppl_stats import read_texts
+    from sidebyside.metrics.series import parse_checkpoint, run_series
+
+    checkpoints = [parse_checkpoint(c) for c in checkpoint]
+    held = read_texts(held_out, field_name=field_name)
+    trained = read_texts(train, field_name=field_name)
+    if len(trained) > train_sample:
+        trained = random.Random(seed).sample(trained, train_sample)
+    result = run_series(
+        checkpoints,
+        held,
+        trained,
+        device=device,
+        dtype=dtype,
+        batch_size=parse_batch_size(batch_size),
+        n_boot=n_boot,
+        seed=seed,
+        progress=lambda step: echo_err(f"scoring {step} ..."),
+    )
+
+    def line(part: str) -> list:
+        return [
+            (
+                getattr(p, part)["perplexity"],
+                getattr(p, part)["ci_low"],
+                getattr(p, part)["ci_high"],
+            )
+            for p in result.points
+        ]
+
+    chart = series_chart(
+        [p.step for p in result.points],
+        line("held_out"),
+        line("train"),
+        best=result.best,
+        overfit=result.overfit_from,
+    )
+    if svg is not None:
+        svg.write_text(chart, encoding="utf-8")
+        echo_err(f"plot written to {svg}")
+    # NaN (an interval bootstrap could not draw) becomes null: the JSON stays strict.
+    payload = json.loads(json.dumps(result.as_dict()), parse_constant=lambda _: None)
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2, allow_nan=False))
+    else:
+        typer.echo(f"{'step':<16} {'held-out ppl':>14} {'95% CI':>21} {'train ppl':>12}  flag")
+        for p in result.points:
+            h, t = p.held_out, p.train
+            flags = []
+            if p.step == result.best:
+                flags.append("best")
+            if p.step == result.overfit_from:
+                flags.append("overfitting from here")
+            ci = f"[{h['ci_low']:>9.3f}, {h['ci_high']:>9.3f}]"
+            typer.echo(
+                f"{p.step:<16} {h['perplexity']:>14.3f} {ci} {t['perplexity']:>12.3f}  "
+                f"{', '.join(flags)}"
+            )
+        for note in result.notes:
+            typer.echo(f"note: {note}")
+    if mlflow:
+        from sidebyside.cli.tracking import log_run, tracking_uri
+
+        steps = [
+            {"held_out_perplexity": p.held_out["perplexity"], "train_perplexity": p.train[
+                "perplexity"]}
+            for p in result.points
+        ]  # fmt: skip
+        run_id = log_run(
+            "series",
+            study=None,
+            params={
+                "checkpoints": checkpoint,
+                "best": result.best,
+                "overfit_from": result.overfit_from,
+            },
+            metrics={},
+            artifacts={"series.json": json.dumps(payload, indent=2), "series.svg": chart},
+            steps=steps,
+        )
+        echo_err(f"MLflow run {run_id} logged to {tracking_uri()[0]}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("series")(series)
