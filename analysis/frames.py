@@ -19,6 +19,7 @@ from sidebyside.analysis import columns as col
 from sidebyside.analysis.judge_scores import load_judge_scores, load_unparsed
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.style_frame import load_style
+from sidebyside.analysis.turns import load_turns, pairs_per_turn
 from sidebyside.analysis.verdicts import load_pairs, load_verdicts
 from sidebyside.foundation.models import (
     BenchmarkResult,
@@ -72,6 +73,10 @@ class StudyFrames:
     )
     #: Declared model families: {"system": {name: family}, "judge": {spec: family}}.
     families: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Conversations: {prompt id: turn}, and {turn: (pairs, prompts)} (``analysis.turns``);
+    #: empty for a single-turn study.
+    turns: dict[int, int] = field(default_factory=dict)
+    pairs_per_turn: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def human(self) -> pd.DataFrame:
@@ -99,6 +104,7 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             ).scalars()
         ]
         pairs = load_pairs(session, st.id)
+        turns = load_turns(session, st.id)
         return StudyFrames(
             study_id=st.id,
             name=st.name,
@@ -114,6 +120,8 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             style=load_style(session, st.id),
             unparsed=load_unparsed(session, st.id),
             families=load_families(session, st.id),
+            turns=turns,
+            pairs_per_turn=pairs_per_turn(pairs, turns),
         )
 
 

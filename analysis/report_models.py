@@ -45,6 +45,7 @@ from sidebyside.analysis.report_rows import (
     WinRate,
     WinRateMatrix,
 )
+from sidebyside.analysis.turns import TurnSection
 
 __all__ = [
     "CardRow",
@@ -271,6 +272,11 @@ class StudyReport(ReportModel):
     card: EvaluationCard | None = Field(
         default=None,
         description="Every layer of the evaluation stack, base against each other system.",
+    )
+    by_turn: list[TurnSection] | None = Field(
+        default=None,
+        description="A study of conversations: win rates, agreement and judge calibration "
+        "per turn (the sections above pool every turn); null for a single-turn study.",
     )
 
 
