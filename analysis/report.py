@@ -36,7 +36,7 @@ from sidebyside.analysis.judge_compare import compare_judges
 from sidebyside.analysis.ppi import ppi_for_rows
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
-from sidebyside.analysis.turns import by_turn
+from sidebyside.analysis.turns import by_turn, card_turn_rows
 from sidebyside.analysis.verdicts import scores_by_system
 from sidebyside.foundation.enums import Preference
 
@@ -391,6 +391,8 @@ def build_report(
         seed=seed,
         **(layers or {}),
     )
+    if typed.card is not None:  # a conversation study: the card's win rates at each turn
+        typed.card.rows += card_turn_rows(typed.by_turn, typed.card.base, fr.systems[1:])
     return typed
 
 

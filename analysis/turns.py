@@ -11,6 +11,7 @@ one would be (docs/report.md says so).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -21,7 +22,8 @@ from sqlmodel import Session
 from sidebyside.analysis import calibration as cal
 from sidebyside.analysis import columns as col
 from sidebyside.analysis import winrates as wr
-from sidebyside.analysis.report_rows import ReportModel, WinRate
+from sidebyside.analysis.card import win_rate_row
+from sidebyside.analysis.report_rows import CardRow, ReportModel, WinRate
 from sidebyside.foundation.models import Prompt
 
 
@@ -177,4 +179,34 @@ def turn_cells(sections: list[TurnSection] | None) -> list[list[Any]]:
                         votes.position_consistency,
                     ]
                 )
+    return rows
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"  # as the card slugs
+
+
+def card_turn_rows(
+    sections: list[TurnSection] | None, base: str | None, others: list[str]
+) -> list[CardRow]:
+    """The evaluation card's win-rate rows at each turn (``human.win_rate.turn2``, ...), for a
+    study whose conversations have several turns: the pooled rows stay as they are."""
+    if base is None or not sections or len(sections) < 2:
+        return []
+    rows: list[CardRow] = []
+    for s in sections:
+        sources = [("judge", f"judge {k}", f"judge.{_slug(k)}", v) for k, v in s.judges.items()]
+        if s.human is not None:
+            sources.insert(0, ("human", "human", "human", s.human))
+        for layer, label, key, votes in sources:
+            for system in others:
+                row = win_rate_row(
+                    layer,
+                    f"{key}.win_rate.turn{s.turn}",
+                    f"{label}: win rate vs base at turn {s.turn}",
+                    votes.win_rates,
+                    base,
+                    system,
+                )
+                rows += [row] if row else []
     return rows

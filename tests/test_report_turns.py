@@ -44,6 +44,12 @@ def test_win_rates_agreement_and_consistency_per_turn(session: Session):
     assert (j1.agreement_with_majority, j1.position_consistency) == (1.0, 1.0)
     assert (j2.agreement_with_majority, j2.position_consistency) == (0.0, 0.0)
     assert j1.win_rates[0].win_rate_a == 1.0 and j2.win_rates[0].win_rate_a == 0.5
+    # The card gets the win rates at each turn beside the pooled ones.
+    card = {r.key: r for r in report.card.rows}
+    assert card["human.win_rate.turn1"].value == 0.0  # beta (not the base) vs alpha (base)
+    assert card["human.win_rate.turn2"].value == 1.0
+    assert card["human.win_rate"].value == 0.5
+    assert "judge.judge-x.win_rate.turn2" in card
     data = report.model_dump(mode="json")
     assert [t["turn"] for t in data["by_turn"]] == [1, 2]
     md = render(report, "md")
@@ -59,3 +65,4 @@ def test_a_single_turn_study_has_no_per_turn_section(session: Session):
     report = build_report(load_study_frames(session, b.study.id), n_boot=0)
     assert report.by_turn is None
     assert "Per turn" not in render(report, "md")
+    assert not any("turn" in r.key for r in report.card.rows)
