@@ -20,6 +20,7 @@ from sidebyside.analysis.judge_scores import load_judge_scores, load_unparsed
 from sidebyside.analysis.provenance import WhatWasCompared, load_compared
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.style_frame import load_style
+from sidebyside.analysis.turns import load_turns, pairs_per_turn
 from sidebyside.analysis.verdicts import load_pairs, load_verdicts
 from sidebyside.foundation.models import (
     BenchmarkResult,
@@ -75,6 +76,10 @@ class StudyFrames:
     families: dict[str, dict[str, str]] = field(default_factory=dict)
     #: What was compared: generation provenance and eval-set version (``analysis.provenance``).
     compared: WhatWasCompared | None = None
+    #: Conversations: {prompt id: turn}, and {turn: (pairs, prompts)} (``analysis.turns``);
+    #: empty for a single-turn study.
+    turns: dict[int, int] = field(default_factory=dict)
+    pairs_per_turn: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def human(self) -> pd.DataFrame:
@@ -102,6 +107,7 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             ).scalars()
         ]
         pairs = load_pairs(session, st.id)
+        turns = load_turns(session, st.id)
         return StudyFrames(
             study_id=st.id,
             name=st.name,
@@ -118,6 +124,8 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             unparsed=load_unparsed(session, st.id),
             families=load_families(session, st.id),
             compared=load_compared(session, st.id),
+            turns=turns,
+            pairs_per_turn=pairs_per_turn(pairs, turns),
         )
 
 

@@ -36,6 +36,7 @@ from sidebyside.analysis.judge_compare import compare_judges
 from sidebyside.analysis.ppi import ppi_for_rows
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
+from sidebyside.analysis.turns import by_turn, card_turn_rows
 from sidebyside.analysis.verdicts import scores_by_system
 from sidebyside.foundation.enums import Preference
 
@@ -363,6 +364,16 @@ def build_report(
         ),
         "headline": [],
         "compared": fr.compared.model_dump() if fr.compared else None,
+        "by_turn": by_turn(
+            fr.verdicts,
+            fr.turns,
+            fr.pairs_per_turn,
+            fr.judges,
+            systems=fr.systems,
+            n_boot=n_boot,
+            seed=seed,
+            confidence=confidence,
+        ),
     }
     # The statistics modules return plain rows; clean them (numpy scalars, NaN) and validate
     # them into the models once, then answer the headline from the typed sections.
@@ -381,6 +392,8 @@ def build_report(
         seed=seed,
         **(layers or {}),
     )
+    if typed.card is not None:  # a conversation study: the card's win rates at each turn
+        typed.card.rows += card_turn_rows(typed.by_turn, typed.card.base, fr.systems[1:])
     return typed
 
 

@@ -57,6 +57,7 @@ from sidebyside.analysis.report_models import (
     StudyReport,
     WinRate,
 )
+from sidebyside.analysis.turns import TURN_HEADERS, TURN_NOTE, TurnSection, turn_cells
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -111,6 +112,16 @@ def _category_block(rows: list[CategoryWinRate] | None) -> str:
         return ""
     more = f"<p class='muted'>{left_out} more rows in the JSON report.</p>" if left_out else ""
     return f"<p class='muted'>{escape(CATEGORY_NOTE)}</p>" + _table(CATEGORY_HEADERS, cells) + more
+
+
+def _turns(sections: list[TurnSection] | None) -> str:
+    """A study of conversations: the per-turn table (``analysis.turns``)."""
+    cells = turn_cells(sections)
+    if not cells:
+        return ""
+    return f"<h2>Per turn</h2><p class='muted'>{escape(TURN_NOTE)}</p>" + _table(
+        TURN_HEADERS, cells
+    )
 
 
 def _bt_block(rows: list[BradleyTerry] | None, who: str) -> str:
@@ -301,6 +312,7 @@ def to_html(report: StudyReport) -> str:
         + card_html(report.card)
         + _human(report.human)
         + _ppi(report)
+        + _turns(report.by_turn)
         + "<h2>Judges</h2>"
         + _comparison(report.judge_comparison)
         + (judges or "<p class='muted'>No judge verdicts yet.</p>")

@@ -22,6 +22,7 @@ from sidebyside.analysis.report_models import (
     StudyReport,
     WinRate,
 )
+from sidebyside.analysis.turns import TURN_HEADERS, TURN_NOTE, TurnSection, turn_cells
 from sidebyside.analysis.winrates import honest_ci
 from sidebyside.foundation.enums import Preference
 
@@ -383,6 +384,14 @@ def _categories(rows: list[CategoryWinRate] | None) -> list[str]:
     return out
 
 
+def _turns(sections: list[TurnSection] | None) -> list[str]:
+    """A study of conversations: the per-turn table (``analysis.turns``)."""
+    cells = turn_cells(sections)
+    if not cells:
+        return []
+    return ["## Per turn", "", TURN_NOTE, "", table(TURN_HEADERS, cells), ""]
+
+
 def _win_rates(rows: list[WinRate] | None) -> str:
     if not rows:
         return "_No verdicts._"
@@ -554,6 +563,7 @@ def to_markdown(report: StudyReport) -> str:
         *card_md(report.card),
         *human_md(report.human),
         *ppi_md(report),
+        *_turns(report.by_turn),
         "## Judges",
         "",
         *comparison_md(report.judge_comparison),

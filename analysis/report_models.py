@@ -46,6 +46,7 @@ from sidebyside.analysis.report_rows import (
     WinRate,
     WinRateMatrix,
 )
+from sidebyside.analysis.turns import TurnSection
 
 __all__ = [
     "CardRow",
@@ -277,6 +278,11 @@ class StudyReport(ReportModel):
         default=None,
         description="What was compared: each generated system's provenance and the eval set's "
         "version (null for a study without prompts).",
+    )
+    by_turn: list[TurnSection] | None = Field(
+        default=None,
+        description="A study of conversations: win rates, agreement and judge calibration "
+        "per turn (the sections above pool every turn); null for a single-turn study.",
     )
 
 

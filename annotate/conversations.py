@@ -287,9 +287,29 @@ def _answer(row: dict[str, Any], loc: Loc) -> _Answer:
     return _Answer(loc, cid, system, assistants, prompt, "messages")
 
 
+def _where(loc: Loc) -> str:
+    """A conversation's place: a file and line, or the study it was imported into earlier."""
+    return loc.file if loc.line == 0 else f"{loc.file}, line {loc.line}"
+
+
+def stored_conversation(
+    study: str, cid: str, turns: list[tuple[str, str | None]], system: str | None, category
+) -> Conversation:
+    """A conversation the study already holds (its rows ``ID#1`` ...), so that answers of
+    another system import later without the prompts file: ``turns`` are (user, reference)."""
+    return Conversation(
+        Loc(f"study {study!r}", 0),
+        cid,
+        tuple(user for user, _ in turns),
+        system,
+        tuple(ref for _, ref in turns),
+        category,
+    )
+
+
 def _same_conversation(given: Conversation, known: Conversation, what: str) -> None:
     """Raise at ``given`` where it differs from ``known`` (turn count, a user turn, system)."""
-    where = f"{what} {known.loc.file} (line {known.loc.line})"
+    where = f"{what} {_where(known.loc)}"
     if len(given.turns) != len(known.turns):
         raise given.loc.error(
             f"conversation {given.id!r} has {len(given.turns)} user turn(s) here but "
@@ -313,14 +333,16 @@ def parse_answer_sources(
     sources: Sequence[tuple[str, bytes]],
     prompts: dict[str, Conversation],
     references: dict[tuple[str, int], str] | None = None,
+    stored: dict[str, Conversation] | None = None,
 ) -> list[ParsedFile]:
     """Every import file as ``ParsedFile``: conversation files expanded turn by turn (checked
     against ``prompts`` and each other), the others through ``sources.parse_source``.
 
     ``references`` fills (conversation, turn) references the prompts do not give (MT-Bench's
-    ``reference_answer/gpt-4.jsonl``)."""
+    ``reference_answer/gpt-4.jsonl``); ``stored``: the conversations the study already holds
+    (``stored_conversation``), which answers may answer without a prompts file."""
     references = references or {}
-    known: dict[str, Conversation] = dict(prompts)
+    known: dict[str, Conversation] = {**(stored or {}), **prompts}
     parsed: list[ParsedFile] = []
     for name, data in sources:
         if not is_conversation_file(name, data):
@@ -350,8 +372,8 @@ def parse_answer_sources(
             if len(answer.answers) != len(conv.turns):
                 raise answer.loc.error(
                     f"{answer.system!r} answers {len(answer.answers)} turn(s) of conversation "
-                    f"{conv.id!r}, which has {len(conv.turns)} (in {conv.loc.file}, line "
-                    f"{conv.loc.line}); every system answers every turn",
+                    f"{conv.id!r}, which has {len(conv.turns)} (in {_where(conv.loc)}); every "
+                    "system answers every turn",
                     answer.field,
                 )
             for t, (user, reply) in enumerate(zip(conv.turns, answer.answers, strict=True), 1):

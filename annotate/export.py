@@ -46,6 +46,7 @@ from sqlmodel import Session
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.verdicts import criteria_of, load_pairs, load_verdicts
+from sidebyside.annotate.conversation_export import conversational_dpo, rating_conversations
 from sidebyside.annotate.export_generations import generations_frame
 from sidebyside.foundation.atomic import write_atomic
 from sidebyside.foundation.enums import Preference, VerdictSource
@@ -168,6 +169,12 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
         "created_at",
         "source",
     ]
+    conversations = rating_conversations(
+        session, study.id, df["pair_id"], lambda: _texts(session, study).set_index("pair_id")
+    )
+    if conversations is not None:  # a conversation study: the turn and both conversations
+        df = pd.concat([df, conversations], axis=1)
+        cols += list(conversations.columns)
     return df[cols]
 
 
@@ -284,6 +291,9 @@ def _dpo(
         clear = unique_top & (side != _TIE) & (top * 2 > total)
         winners = side[clear]
     texts = _texts(session, study).set_index("pair_id").loc[winners.index]
+    conversations = conversational_dpo(session, study.id, winners, texts)
+    if conversations is not None:  # TRL's conversational format, with the history
+        return conversations
     a_wins = (winners == _A).to_numpy()
     return pd.DataFrame(
         {

@@ -22,8 +22,10 @@ from sidebyside.annotate.conversations import (
     parse_answer_sources,
     parse_prompt_sources,
     parse_reference_sources,
+    stored_conversation,
 )
 from sidebyside.annotate.sources import OutputRecord, ParsedFile
+from sidebyside.foundation.conversation import study_conversations
 from sidebyside.foundation.errors import FileInputError, InputError
 from sidebyside.foundation.models import Output, Pair, Prompt, Study, System
 from sidebyside.foundation.prompt_sets import differing_prompts, record_prompt_set
@@ -121,8 +123,12 @@ def import_sources(
         raise InputError("pairing 'baseline' needs the name of the baseline system")
     if not sources:
         raise InputError("no files to import")
+    stored = {  # answers of another system may come later, without the prompts file
+        cid: stored_conversation(study.name, cid, *held)
+        for cid, held in study_conversations(session, study_id=study.id).items()
+    }
     parsed = parse_answer_sources(
-        sources, parse_prompt_sources(prompts), parse_reference_sources(references)
+        sources, parse_prompt_sources(prompts), parse_reference_sources(references), stored
     )
     _check_across_files(parsed)
     texts = {rec.prompt_id: rec.prompt for pf in parsed for rec in pf.outputs}

@@ -120,7 +120,11 @@ def study_list() -> None:
 
 def import_(
     study: str = typer.Argument(..., help="Study name or id."),
-    files: list[Path] = typer.Argument(..., help="CSV, JSONL or alpaca_eval JSON files."),
+    files: list[Path] = typer.Argument(
+        ...,
+        help="CSV, JSONL or alpaca_eval JSON files, or conversation answers (MT-Bench's "
+        "model_answer/<model>.jsonl, chat 'messages' records).",
+    ),
     pairing: str = typer.Option(
         "all", help="Long/alpaca files: 'all' pairs of systems, or 'baseline' pairs only."
     ),

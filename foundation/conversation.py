@@ -119,3 +119,22 @@ def pair_histories(
             earlier.append(Turn(text, answers.get((pid, sys_a), ""), answers.get((pid, sys_b), "")))
         histories[pair_id] = PairHistory(conv, turn, count[conv], system, tuple(earlier))
     return histories
+
+
+def study_conversations(
+    session: Session, *, study_id: int
+) -> dict[str, tuple[list[tuple[str, str | None]], str | None, str | None]]:
+    """{conversation: ([(user message, reference) per turn], system message, category)} of
+    the conversations a study holds, for an import of more answers without the prompts."""
+    rows = session.exec(
+        select(
+            Prompt.conversation, Prompt.turn, Prompt.text, Prompt.reference,
+            Prompt.system_message, Prompt.category,
+        )
+        .where(Prompt.study_id == study_id, Prompt.conversation.is_not(None))
+        .order_by(Prompt.conversation, Prompt.turn)
+    ).all()  # fmt: skip
+    out: dict[str, tuple[list[tuple[str, str | None]], str | None, str | None]] = {}
+    for conv, _turn, text, ref, system, category in rows:
+        out.setdefault(conv, ([], system, category))[0].append((text, ref))
+    return out

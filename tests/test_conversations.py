@@ -241,3 +241,16 @@ def test_the_blind_history_follows_the_shown_sides(session):
         )
         [shown] = blind_history(session, assignment).earlier
         assert (shown.left, shown.right) == ((turn1.b, turn1.a) if swapped else (turn1.a, turn1.b))
+
+
+def test_another_systems_answers_import_later_without_the_prompts(session):
+    study, _ = mt_bench_study(session)
+    gamma = [["G1 poem", "G2 poem"], ["G1 race", "G2 race"]]
+    report = import_sources(
+        session, study=study, sources=[("gamma.jsonl", answers_jsonl("gamma", gamma))]
+    )
+    assert (report.systems_added, report.prompts_added, report.outputs_added) == (1, 0, 4)
+    assert report.pairs_added == 8  # gamma against each of the two, at each turn
+    short = answers_jsonl("delta", [["only one"]])
+    with pytest.raises(FileInputError, match=r"which has 2 \(in study 'mt'\)"):
+        import_sources(session, study=study, sources=[("delta.jsonl", short)])
