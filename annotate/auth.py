@@ -7,8 +7,9 @@ the audit of accounts.
   locked while an attempt is decided and counted, so the count holds across threads and app
   processes: ``throttle.py``): past a few, each further attempt waits twice as long (capped),
   and a throttled attempt does not even check the password.
-* An admin whose password falls short of the rules (the demo's ``admin``/``admin``) must
-  set a new one at login before anything else (``LoginOutcome.must_change_password``).
+* An account whose password falls short of the rules (the demo's published ``admin``/``admin``
+  and ``annotator1``/``demo``) must set a new one at login before anything else
+  (``LoginOutcome.must_change_password``).
 * Logins, failed and throttled logins, role changes and password changes are written to the
   ``auditevent`` table and to the ``sidebyside.audit`` log.
 
@@ -308,7 +309,9 @@ def log_in(
         throttle.reset(counter)
         session.add(counter)
     audit(session, "login", username=name, client=client, now=now)
-    must_change = user.role == Role.ADMIN and not password_ok(password, user.username)
+    # Any account whose password falls short of the rules (the demo's published logins)
+    # must choose a new one before anything else opens.
+    must_change = not password_ok(password, user.username)
     return LoginOutcome(user, must_change_password=must_change)
 
 
