@@ -36,6 +36,7 @@ from sidebyside.annotate import throttle
 from sidebyside.foundation.enums import Role
 from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import AuditEvent, Invite, Study, StudyMember, User, utcnow
+from sidebyside.foundation.names import clash
 
 #: The roles an account can have, admin first.
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -169,6 +170,11 @@ def _add_user(session: Session, user: User) -> None:
     """Insert a new account; a username taken meanwhile (a race) is the same ``InputError``."""
     if get_user(session, user.username) is not None:
         raise InputError(f"user {user.username!r} already exists")
+    others = session.exec(select(User.username)).all()
+    if other := clash(user.username, others):  # "Ann" and "ann" would look like one person
+        raise InputError(
+            f"username {user.username!r} differs from the existing user {other!r} only by case"
+        )
     try:
         with session.begin_nested():
             session.add(user)
