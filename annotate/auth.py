@@ -3,11 +3,13 @@ the audit of accounts.
 
 * Passwords people choose have at least 10 characters and are not on the list of the most
   common passwords (``common_passwords.txt``, shipped with the package).
-* Failed logins are counted per user name and per client address (``AuditEvent`` rows, so
-  the count holds across app processes): past a few, each further attempt waits twice as
-  long (capped), and a throttled attempt does not even check the password.
-* An admin whose password falls short of the rules (the demo's ``admin``/``admin``) must
-  set a new one at login before anything else (``LoginOutcome.must_change_password``).
+* Failed logins are counted per user name and per client address (``LoginCounter`` rows,
+  locked while an attempt is decided and counted, so the count holds across threads and app
+  processes: ``throttle.py``): past a few, each further attempt waits twice as long (capped),
+  and a throttled attempt does not even check the password.
+* An account whose password falls short of the rules (the demo's published ``admin``/``admin``
+  and ``annotator1``/``demo``) must set a new one at login before anything else
+  (``LoginOutcome.must_change_password``).
 * Logins, failed and throttled logins, role changes and password changes are written to the
   ``auditevent`` table and to the ``sidebyside.audit`` log.
 
@@ -28,11 +30,13 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, select
 
+from sidebyside.annotate import throttle
 from sidebyside.foundation.enums import Role
 from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import AuditEvent, Invite, Study, StudyMember, User, utcnow
+from sidebyside.foundation.names import clash
 
 #: The roles an account can have, admin first.
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -166,6 +170,11 @@ def _add_user(session: Session, user: User) -> None:
     """Insert a new account; a username taken meanwhile (a race) is the same ``InputError``."""
     if get_user(session, user.username) is not None:
         raise InputError(f"user {user.username!r} already exists")
+    others = session.exec(select(User.username)).all()
+    if other := clash(user.username, others):  # "Ann" and "ann" would look like one person
+        raise InputError(
+            f"username {user.username!r} differs from the existing user {other!r} only by case"
+        )
     try:
         with session.begin_nested():
             session.add(user)
@@ -270,42 +279,6 @@ def _delay(failures: int, free: int) -> timedelta:
     return min(MAX_DELAY, FIRST_DELAY * 2 ** (failures - free))
 
 
-def _failures(session: Session, field, value: str, since: datetime) -> tuple[int, datetime | None]:
-    """(failed logins, the latest one) for a user name or a client since its last success
-    (and within the window)."""
-    last_ok = session.exec(
-        select(func.max(AuditEvent.at)).where(field == value, AuditEvent.action == "login")
-    ).one()
-    start = max(since, _aware(last_ok)) if last_ok is not None else since
-    n, latest = session.exec(
-        select(func.count(), func.max(AuditEvent.at)).where(
-            field == value, AuditEvent.action == "login_failed", col(AuditEvent.at) > start
-        )
-    ).one()
-    return n, _aware(latest) if latest is not None else None
-
-
-def _aware(at: datetime) -> datetime:
-    from datetime import UTC
-
-    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-
-
-def _wait(session: Session, username: str, client: str | None, now: datetime) -> float:
-    """Seconds this attempt must still wait (0: go ahead)."""
-    since = now - FAILURE_WINDOW
-    checks = [(AuditEvent.username, username, FREE_FAILURES_PER_USER)]
-    if client:
-        checks.append((AuditEvent.client, client, FREE_FAILURES_PER_CLIENT))
-    wait = 0.0
-    for field, value, free in checks:
-        n, latest = _failures(session, field, value, since)
-        if latest is not None:
-            until = latest + _delay(n, free)
-            wait = max(wait, (until - now).total_seconds())
-    return wait
-
-
 def log_in(
     session: Session,
     *,
@@ -319,16 +292,32 @@ def log_in(
     now = now or utcnow()
     name = username.strip()[:100]
     client = client if isinstance(client, str) and client else None  # unknown off a browser
-    wait = _wait(session, name, client, now)
+    # One atomic step per user name and per address: the counters are locked until the
+    # caller commits, so a parallel attempt waits for this one to be counted (throttle.py).
+    limits = {throttle.user_key(name): FREE_FAILURES_PER_USER}
+    if client:
+        limits[throttle.client_key(client)] = FREE_FAILURES_PER_CLIENT
+    counters = throttle.lock_counters(session, list(limits))
+    for counter in counters.values():
+        throttle.forget_old(counter, now, FAILURE_WINDOW)
+    wait = max(throttle.seconds_blocked(c, now) for c in counters.values())
     if wait > 0:
         audit(session, "login_throttled", username=name, client=client, now=now)
         return LoginOutcome(None, retry_after_s=wait)
     user = authenticate(session, username=name, password=password)
     if user is None:
+        for key, counter in counters.items():
+            throttle.count_failure(counter, now, _delay(counter.failures + 1, limits[key]))
+            session.add(counter)
         audit(session, "login_failed", username=name, client=client, now=now)
         return LoginOutcome(None)
+    for counter in counters.values():
+        throttle.reset(counter)
+        session.add(counter)
     audit(session, "login", username=name, client=client, now=now)
-    must_change = user.role == Role.ADMIN and not password_ok(password, user.username)
+    # Any account whose password falls short of the rules (the demo's published logins)
+    # must choose a new one before anything else opens.
+    must_change = not password_ok(password, user.username)
     return LoginOutcome(user, must_change_password=must_change)
 
 

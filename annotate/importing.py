@@ -28,6 +28,7 @@ from sidebyside.annotate.sources import OutputRecord, ParsedFile
 from sidebyside.foundation.conversation import study_conversations
 from sidebyside.foundation.errors import FileInputError, InputError
 from sidebyside.foundation.models import Output, Pair, Prompt, Study, System
+from sidebyside.foundation.names import clash
 from sidebyside.foundation.prompt_sets import differing_prompts, record_prompt_set
 
 __all__ = ["ImportReport", "import_paths", "import_sources"]
@@ -256,6 +257,12 @@ def _plan_import(
     for pf in parsed:
         for rec in pf.outputs:
             if rec.system not in systems and rec.system not in plan.new_systems:
+                if other := clash(rec.system, [*systems, *plan.new_systems]):
+                    raise rec.loc.error(
+                        f"system {rec.system!r} differs from the system {other!r} only by "
+                        "case: use the same name for the same system",
+                        "system",
+                    )
                 plan.new_systems.append(rec.system)
                 report.systems_added += 1
             _plan_prompt(plan, report, prompts, rec)

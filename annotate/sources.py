@@ -14,6 +14,7 @@ from pathlib import PurePath
 from typing import Any
 
 from sidebyside.foundation.errors import FileInputError
+from sidebyside.foundation.names import name_problem, normalise
 from sidebyside.foundation.readers import (
     csv_records,
     decode,
@@ -103,8 +104,22 @@ def _name(value: Any, loc: Loc, column: str) -> str:
     return text
 
 
+def _clean(text: str, loc: Loc, column: str, what: str) -> str:
+    """A user-given name by the rules of ``foundation.names`` (NFC, nothing invisible)."""
+    problem = name_problem(text)
+    if problem:
+        raise loc.error(f"{what} {text!r} {problem}", column)
+    return normalise(text)
+
+
+def _system(value: Any, loc: Loc, column: str) -> str:
+    return _clean(_name(value, loc, column), loc, column, "system name")
+
+
 def _category(value: Any, loc: Loc, column: str) -> str | None:
     text = _text(value, loc, column, required=False).strip()
+    if text:
+        text = _clean(text, loc, column, "category")
     if len(text) > 100:
         raise loc.error(f"a category has at most 100 characters, got {len(text)}", column)
     return text or None
@@ -118,11 +133,11 @@ def _records_from_mapping(
     ref = _text(row.get("reference"), loc, "reference", required=False) or None
     cat = _category(row.get("category"), loc, "category")
     if fmt == "long":
-        system = _name(row.get("system"), loc, "system")
+        system = _system(row.get("system"), loc, "system")
         out = _text(row.get("output"), loc, "output", required=False)
         return [OutputRecord(loc, pid, prompt, ref, system, out, cat)], None
-    sa = _name(row.get("system_a"), loc, "system_a")
-    sb = _name(row.get("system_b"), loc, "system_b")
+    sa = _system(row.get("system_a"), loc, "system_a")
+    sb = _system(row.get("system_b"), loc, "system_b")
     if sa == sb:
         raise loc.error(f"system {sa!r} is on both sides of the pair", "system_b")
     oa = _text(row.get("output_a"), loc, "output_a", required=False)

@@ -10,6 +10,7 @@ from sqlmodel import Session, func, select
 from sidebyside.foundation.enums import Allocation
 from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import Rating, Study, System
+from sidebyside.foundation.names import clash, clean_name
 from sidebyside.foundation.rubric import Rubric, default_rubric
 
 
@@ -24,9 +25,14 @@ def create_study(
     allocation: str = Allocation.UNIFORM,
 ) -> Study:
     """Create a study; the name must be new."""
-    name = name.strip()
-    if not name:
+    if not name.strip():
         raise InputError("a study needs a non-empty name")
+    name = clean_name(name, "study name")
+    others = session.exec(select(Study.name)).all()
+    if other := clash(name, others):
+        raise InputError(
+            f"study name {name!r} differs from the existing study {other!r} only by case"
+        )
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}")
     allocation = _allocation(allocation)

@@ -34,7 +34,7 @@ def init(
         )
         if summary is not None:
             typer.echo(f"demo study {DEMO_STUDY!r}: {summary}")
-        typer.echo("demo logins (change these before real use):")
+        typer.echo("demo logins (public: each must choose a new password at its first login):")
         for a in demo_accounts():
             typer.echo(f"  {a.username:<12} password {a.password!r:<8} ({a.role})")
 

@@ -42,6 +42,46 @@ _TOO_DEEP = (
 )
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object naming one key twice (json keeps the last value silently)."""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(
+                f"the key {key!r} appears twice in one object (a duplicate CSV header is "
+                "refused the same way): keep one"
+            )
+        seen[key] = value
+    return seen
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+
+
+def json_document(name: str, text: str) -> Any:
+    """One JSON document (a rubric, a settings file): malformed JSON, nesting too deep for
+    the parser and duplicate keys raise ``FileInputError`` with their place.
+
+    >>> try:
+    ...     json_document("r.json", '{"a": 1,\\n "a": 2}')
+    ... except FileInputError as exc:
+    ...     print(exc.message[:33])
+    the key 'a' appears twice in one
+    """
+    try:
+        return _loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileInputError(name, f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise FileInputError(name, _TOO_DEEP) from None
+    except _DuplicateKey as exc:
+        raise FileInputError(name, str(exc)) from None
+
+
 @dataclass
 class Table:
     """A file's records: ``columns`` is the CSV header, or every key in order of appearance."""
@@ -114,11 +154,13 @@ def jsonl_records(name: str, text: str) -> list[Record]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = _loads(line)
         except json.JSONDecodeError as exc:
             raise FileInputError(name, f"malformed JSON: {exc.msg}", lineno, exc.colno) from None
         except RecursionError:
             raise FileInputError(name, _TOO_DEEP, lineno) from None
+        except _DuplicateKey as exc:
+            raise FileInputError(name, str(exc), lineno) from None
         if not isinstance(row, dict):
             raise FileInputError(name, f"expected a JSON object, got {_json_type(row)}", lineno, 1)
         records.append((lineno, row))
@@ -134,7 +176,7 @@ def json_records(name: str, text: str, *, expected: str = "objects") -> list[Rec
         raise FileInputError(name, f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
         raise FileInputError(name, _TOO_DEEP) from None
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
     lineno, counted = 1, 0
 
     def where(pos: int) -> tuple[int, int]:
@@ -154,8 +196,11 @@ def json_records(name: str, text: str, *, expected: str = "objects") -> list[Rec
             pos += 1
         if pos >= len(text) or text[pos] == "]":
             return records
-        item, end = decoder.raw_decode(text, pos)
         line, column = where(pos)
+        try:
+            item, end = decoder.raw_decode(text, pos)
+        except _DuplicateKey as exc:
+            raise FileInputError(name, str(exc), line, column) from None
         if not isinstance(item, dict):
             raise FileInputError(name, f"expected an object, got {_json_type(item)}", line, column)
         records.append((line, item))

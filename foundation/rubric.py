@@ -9,14 +9,14 @@ Any other name is fine: the analysis keeps criterion scores in their own namespa
 
 from __future__ import annotations
 
-import json
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sidebyside.foundation.errors import InputError
+from sidebyside.foundation.names import fold, name_problem, normalise
+from sidebyside.foundation.readers import decode, json_document, read_utf8
 
 if TYPE_CHECKING:
     from sidebyside.foundation.models import Study
@@ -24,33 +24,31 @@ if TYPE_CHECKING:
 
 #: Longest criterion name: room for a descriptive name, short enough for a table header.
 NAME_MAX = 100
-#: Unicode categories a name may not contain: controls (tab, newline, NUL, ESC…) and the
-#: line and paragraph separators, which break table rows and file headers.
-_FORBIDDEN = frozenset({"Cc", "Zl", "Zp"})
 
 
 def check_criterion_name(name: str) -> str:
-    """``name`` if it can name a criterion, else ValueError saying which name and why.
+    """``name`` (NFC, trimmed) if it can name a criterion, else ValueError saying which name
+    and why (the rules of ``foundation.names``).
 
     >>> check_criterion_name("Format compliance")
     'Format compliance'
-    >>> check_criterion_name("Tone\\tand style")
-    Traceback (most recent call last):
-    ValueError: criterion name 'Tone\\tand style' contains a control character (U+0009)
+    >>> try:
+    ...     check_criterion_name("Tone\\tand style")
+    ... except ValueError as exc:
+    ...     print(str(exc)[-32:])
+    character (U+0009) at position 5
     """
     if not name.strip():
-        raise ValueError(f"criterion name {name!r} is empty")
+        raise ValueError(f"criterion name {name!r} is blank")
     if len(name) > NAME_MAX:
         raise ValueError(
             f"criterion name {name[:40]!r}… is {len(name)} characters long; "
             f"at most {NAME_MAX} are allowed"
         )
-    for char in name:
-        if unicodedata.category(char) in _FORBIDDEN:
-            raise ValueError(
-                f"criterion name {name!r} contains a control character (U+{ord(char):04X})"
-            )
-    return name
+    problem = name_problem(name)
+    if problem:
+        raise ValueError(f"criterion name {name!r} {problem}")
+    return normalise(name)
 
 
 class Criterion(BaseModel):
@@ -80,6 +78,10 @@ class Rubric(BaseModel):
     scale_max: int = Field(default=5, description="Highest score of every criterion.")
     allow_ties: bool = Field(default=True, description="Whether 'Tie' is offered as preference.")
     guidelines: str = Field(default="", description="Markdown instructions shown to annotators.")
+    preference_only: bool = Field(
+        default=False,
+        description="True for a rubric of no criteria: annotators give only the preference.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Rubric:
@@ -87,10 +89,19 @@ class Rubric(BaseModel):
             raise ValueError(
                 f"scale_max ({self.scale_max}) must be greater than scale_min ({self.scale_min})"
             )
-        names = [c.name.strip().lower() for c in self.criteria]
+        names = [fold(c.name) for c in self.criteria]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"duplicate criterion names: {', '.join(dupes)}")
+            raise ValueError(
+                f"duplicate criterion names: {', '.join(dupes)} (compared ignoring case)"
+            )
+        if not self.criteria and not self.preference_only:
+            raise ValueError(
+                'a rubric needs at least one criterion, or "preference_only": true for '
+                "a study that asks only which response is better"
+            )
+        if self.criteria and self.preference_only:
+            raise ValueError('a rubric with criteria cannot be "preference_only"')
         return self
 
     @property
@@ -99,14 +110,24 @@ class Rubric(BaseModel):
 
     @classmethod
     def from_file(cls, path: str | Path) -> Rubric:
-        """Read a rubric from JSON; a bad file raises ``InputError`` naming the file."""
-        path = Path(path)
+        """Read a rubric from JSON; a bad file raises ``InputError`` naming the file (and
+        the place, for what the reader finds)."""
+        return cls.from_text(str(path), read_utf8(path))
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> Rubric:
+        """A rubric from an uploaded file's bytes, read as every import is (``readers``)."""
+        return cls.from_text(name, decode(name, data))
+
+    @classmethod
+    def from_text(cls, name: str, text: str) -> Rubric:
+        # The one reader of input files: a BOM dropped, NUL refused, duplicate keys and
+        # nesting too deep for the parser refused with their place, as in every import.
+        document = json_document(name, text)
         try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+            return cls.model_validate(document)
         except ValidationError as exc:
-            raise InputError(f"{path}: not a valid rubric: {rubric_error(exc)}") from exc
-        except (OSError, json.JSONDecodeError, ValueError) as exc:
-            raise InputError(f"{path}: not a valid rubric: {exc}") from exc
+            raise InputError(f"{name}: not a valid rubric: {rubric_error(exc)}") from exc
 
 
 def rubric_error(exc: ValidationError) -> str:

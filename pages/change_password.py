@@ -1,5 +1,5 @@
-"""Choose a new password: forced at login for an admin whose password falls short of the
-rules (the demo's admin/admin), before any other page opens."""
+"""Choose a new password: forced at login for an account whose password falls short of the
+rules (the demo's published logins), before any other page opens."""
 
 import streamlit as st
 
@@ -7,13 +7,14 @@ from sidebyside.annotate.auth import MIN_PASSWORD_CHARS, change_own_password
 from sidebyside.ui.common import MUST_CHANGE_KEY, require_user
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import show_error
+from sidebyside.ui.session import start_browser_session
 
 user = require_user()
 st.title("Choose a new password")
 st.info(
-    "Your password is too weak for an account that runs studies (the demo's admin password "
-    f"is public). Choose one of at least {MIN_PASSWORD_CHARS} characters that is not a "
-    "common password; nothing else opens until you do."
+    "Your password is too weak (the demo's passwords are public). Choose one of at least "
+    f"{MIN_PASSWORD_CHARS} characters that is not a common password; nothing else opens "
+    "until you do."
 )
 with st.form("change_password"):
     current = st.text_input("Current password", type="password", autocomplete="current-password")
@@ -28,4 +29,5 @@ if done:
         show_error(exc, "changing your password")
     else:
         st.session_state.pop(MUST_CHANGE_KEY, None)
+        start_browser_session(user.id, "/")  # the lasting login starts now, not before
         st.rerun()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from sidebyside.annotate.auth import log_in, redeem_invite
+from sidebyside.ui.client import request_client
 from sidebyside.ui.common import MUST_CHANGE_KEY, login
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import show_error
@@ -47,9 +48,7 @@ else:
         submitted = st.form_submit_button("Log in", type="primary")
     if submitted:
         with db_session() as session:  # committed on failure too: the failure must count
-            outcome = log_in(
-                session, username=username, password=password, client=st.context.ip_address
-            )
+            outcome = log_in(session, username=username, password=password, client=request_client())
         if outcome.user is None:
             st.error(outcome.message)
         else:

@@ -62,7 +62,8 @@ with (
         try:
             rubric = None
             if rubric_file is not None:
-                rubric = Rubric.model_validate(json.loads(rubric_file.getvalue()))
+                # the one reader of input files: BOM, depth, duplicate keys (foundation.readers)
+                rubric = Rubric.from_bytes(rubric_file.name, rubric_file.getvalue())
             with db_session() as session:
                 created = create_study(
                     session,
@@ -74,8 +75,6 @@ with (
                 )
         except ValidationError as exc:
             st.error(f"{rubric_file.name}: not a valid rubric: {rubric_error(exc)}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            st.error(f"{rubric_file.name}: not a valid rubric: not UTF-8 JSON ({exc})")
         except Exception as exc:  # noqa: BLE001 - a user error's message, else an error id
             show_error(exc, "creating the study")
         else:

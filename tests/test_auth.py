@@ -173,8 +173,8 @@ def test_demo_admin_must_choose_a_new_password_at_first_login(session):
     assert again.user is not None and not again.must_change_password
     assert log_in(session, username="admin", password="admin").user is None
     assert [e.username for e in _events(session, "password_changed")] == ["admin"]
-    # Demo annotators keep their published logins (annotators cannot change studies).
-    assert not log_in(session, username="annotator1", password="demo").must_change_password
+    # Demo annotators too must replace their published password before anything else.
+    assert log_in(session, username="annotator1", password="demo").must_change_password
 
 
 def test_role_changes_and_password_resets_are_audited(session):

@@ -152,12 +152,15 @@ def test_exports_keep_names_readable_and_reimport(engine, rated):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("", "criterion name '' is empty"),
-        ("   ", "criterion name '   ' is empty"),
+        ("", "criterion name '' is blank"),
+        ("   ", "criterion name '   ' is blank"),
         ("x" * 101, "is 101 characters long; at most 100"),
-        ("Tone\nand style", r"'Tone\\nand style' contains a control character \(U\+000A\)"),
-        ("Beep\x07", r"'Beep\\x07' contains a control character \(U\+0007\)"),
-        ("Line\u2028break", r"contains a control character \(U\+2028\)"),
+        (
+            "Tone\nand style",
+            r"'Tone\\nand style' holds an invisible or control character \(U\+000A\)",
+        ),
+        ("Beep\x07", r"'Beep\\x07' holds an invisible or control character \(U\+0007\)"),
+        ("Line\u2028break", r"holds an invisible or control character \(U\+2028"),
     ],
 )
 def test_bad_names_are_refused_with_the_name(name, message):
@@ -172,7 +175,7 @@ def test_good_names_and_duplicates(tmp_path):
         Rubric(criteria=[{"name": "Accuracy"}, {"name": "ACCURACY "}])
     path = tmp_path / "rubric.json"
     path.write_text(json.dumps({"criteria": [{"name": "ok"}, {"name": "tab\there"}]}))
-    message = "not a valid rubric: criteria.1.name: criterion name 'tab\\\\there' contains"
+    message = "not a valid rubric: criteria.1.name: criterion name 'tab\\\\there' holds"
     with pytest.raises(InputError, match=message):
         Rubric.from_file(path)
 

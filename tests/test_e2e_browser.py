@@ -103,10 +103,8 @@ def test_every_address_opens_its_page_without_page_not_found(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'links.db'}"
     init_demo(db_url)
     with serve_app(db_url, tmp_path / "streamlit.log") as url, chromium(tmp_path / "p") as page:
-        page.goto(f"{url}/rate")  # logged out: the login form at that address
-        page.get_by_role("textbox", name="Username").fill("annotator1")
-        page.get_by_role("textbox", name="Password").fill("demo")
-        page.keyboard.press("Enter")
+        # logged out: the login form at that address (then the demo's forced new password)
+        log_in(page, f"{url}/rate", "annotator1", "demo")
         page.get_by_text("rated · about").wait_for()
         assert not _page_not_found(page)
         assert page.url == f"{url}/rate"
@@ -120,11 +118,11 @@ def test_every_address_opens_its_page_without_page_not_found(tmp_path):
         assert not _page_not_found(page)
 
     with chromium(tmp_path / "admin") as page, serve_app(db_url, tmp_path / "s2.log") as url:
-        new = log_in(page, url, "admin", "admin", landing="Studies")
-        # The forced password change gives no lasting session; the next login at "/" does,
-        # through the landing page (which must not switch pages before the browser has left
-        # for the session cookie).
-        log_in(page, url, "admin", new, landing="Studies")
+        log_in(page, url, "admin", "admin", landing="Studies")
+        # The forced password change starts the lasting session, through the landing page
+        # (which must not switch pages before the browser has left for the session cookie).
+        page.reload()
+        page.get_by_role("heading", name="Studies").wait_for()
         for path in ("/admin-studies", "/study-results", "/rate"):
             page.goto(f"{url}{path}")
             assert not _page_not_found(page), path

@@ -212,7 +212,7 @@ def test_long_outputs_scroll_in_their_panes_and_the_votes_stay_on_screen(app):
 def test_reload_deep_links_logout_and_the_cookie(app):
     url = app["url"]
     with chromium(app["tmp"] / "p3") as page:
-        log_in(page, url, "annotator2", "demo")
+        password = log_in(page, url, "annotator2", "demo")  # the demo's forced new password
         page.reload()
         page.get_by_role("heading", name="Annotate").wait_for()
         assert page.get_by_role("textbox", name="Password").count() == 0
@@ -243,7 +243,7 @@ def test_reload_deep_links_logout_and_the_cookie(app):
         assert page.get_by_role("dialog").count() == 0  # no "Page not found" over the form
         # Logging in at a deep link lands on that page.
         page.goto(f"{url}/mine")
-        log_in_here(page, "annotator2", "demo")
+        log_in_here(page, "annotator2", password)
         page.get_by_role("heading", name="My ratings").wait_for()
         page.wait_for_url(re.compile(r"/mine$"))
 

@@ -2,6 +2,7 @@
 routes that set and clear the HttpOnly session cookie (``ui/routes.py``). ``sidebyside
 serve`` and the browser tests run ``streamlit run ui/server.py``."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 from streamlit.runtime.pages_manager import PagesManager
 
+from sidebyside.annotate.throttle import trusted_proxies
 from sidebyside.ui.headers import SecurityHeaders
 from sidebyside.ui.routes import routes
 
@@ -24,6 +26,11 @@ sys.path[:] = [p for p in sys.path if not p or Path(p).resolve() != _HERE]
 # file names: a "Page not found" dialog over the login form, and page files run without
 # app.py's gate. Tell it up front that this app never uses that mode.
 PagesManager.uses_pages_directory = False
+
+# uvicorn (under st.App) rewrites the client address from X-Forwarded-For of the peers in
+# FORWARDED_ALLOW_IPS, 127.0.0.1 unless set: only the proxies we were told to trust may do
+# that ("-" matches no peer), so the login throttle's address cannot be forged from outside.
+os.environ["FORWARDED_ALLOW_IPS"] = ",".join(trusted_proxies()) or "-"
 
 app = st.App(
     Path(__file__).resolve().parent.parent / "app.py",
