@@ -17,9 +17,11 @@ from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.judge_scores import load_judge_scores, load_unparsed
+from sidebyside.analysis.probes import load_probe_rows
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.style_frame import load_style
 from sidebyside.analysis.verdicts import load_pairs, load_verdicts
+from sidebyside.analysis.vote_scores import load_vote_scores
 from sidebyside.foundation.models import (
     BenchmarkResult,
     JudgeVerdict,
@@ -72,6 +74,11 @@ class StudyFrames:
     )
     #: Declared model families: {"system": {name: family}, "judge": {spec: family}}.
     families: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Sampled judges' vote preferences beside their log-probabilities'
+    #: (``analysis.vote_scores``); judge/sampling.py.
+    vote_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Stress-probe judgments (``analysis.probes.load_probe_rows``).
+    probes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def human(self) -> pd.DataFrame:
@@ -114,6 +121,8 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             style=load_style(session, st.id),
             unparsed=load_unparsed(session, st.id),
             families=load_families(session, st.id),
+            vote_scores=load_vote_scores(session, st.id),
+            probes=load_probe_rows(session, st.id),
         )
 
 

@@ -15,6 +15,7 @@ import typer
 from sidebyside.cli import (
     analysis_cmds,
     annotate_cmds,
+    calibrate_cmds,
     card_cmds,
     db_cmds,
     judge_cmds,
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 
 groups = (annotate_cmds, judge_cmds, metrics_cmds, analysis_cmds, serve_cmd, card_cmds, db_cmds)
+groups += (calibrate_cmds,)
 for group in groups:
     group.register(app)
 
