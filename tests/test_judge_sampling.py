@@ -104,17 +104,26 @@ def test_one_sample_is_the_judge_asked_once(session: Session):
     study = make_study(session, n_prompts=2)
     from sidebyside.judge.specs import parse_spec
 
-    once = build_tasks(session, study=study, specs=[parse_spec("anthropic:x")],
-                       options=PlanOptions())  # fmt: skip
-    three = build_tasks(session, study=study, specs=[parse_spec("anthropic:x")],
-                        options=PlanOptions(samples=3, temperature=0.7))  # fmt: skip
+    once = build_tasks(
+        session, study=study, specs=[parse_spec("anthropic:x")], options=PlanOptions()
+    )
+    three = build_tasks(
+        session,
+        study=study,
+        specs=[parse_spec("anthropic:x")],
+        options=PlanOptions(samples=3, temperature=0.7),
+    )
     assert {t.judge for t in once} == {"anthropic:x"} and len(once) == 4
     assert {t.judge for t in three} == {"anthropic:x#k3-t0.7"} and len(three) == 12
     assert {t.sample for t in three} == {0, 1, 2}
     assert not {t.cache_key for t in once} & {t.cache_key for t in three}
     # A baseline answers the same every time: asked once whatever K, under its own name.
-    base = build_tasks(session, study=study, specs=[parse_spec("baseline:longest")],
-                       options=PlanOptions(samples=3, temperature=0.7))  # fmt: skip
+    base = build_tasks(
+        session,
+        study=study,
+        specs=[parse_spec("baseline:longest")],
+        options=PlanOptions(samples=3, temperature=0.7),
+    )
     assert len(base) == 4 and {t.judge for t in base} == {"baseline:longest"}
 
 
@@ -157,5 +166,6 @@ def test_a_log_probability_judge_keeps_them_and_the_report_shows_both(engine, se
     assert section.vote_confidence.brier == pytest.approx(0.0)
     from sidebyside.ui.results_confidence import confidence_rows
 
-    assert list(confidence_rows(build_report(load_study_frames(session, study.id), n_boot=0))[
-        "judge"]) == [name, f"{name} (votes)"]  # fmt: skip
+    assert list(
+        confidence_rows(build_report(load_study_frames(session, study.id), n_boot=0))["judge"]
+    ) == [name, f"{name} (votes)"]
