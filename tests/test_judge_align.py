@@ -97,6 +97,22 @@ def test_the_examples_come_from_the_category_it_errs_on(engine, session, tmp_pat
 
     history = alignment_history(session, study.id)
     assert list(history["version"]) == [2] and history["agreement after"].iloc[0] == 1.0
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from sidebyside.annotate.auth import create_user
+    from sidebyside.ui.common import USER_KEY
+
+    admin = create_user(session, username="boss", password="pw-123456-xyz", role="admin")
+    session.commit()
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "pages" / "judges.py"), default_timeout=120
+    )
+    at.session_state[USER_KEY] = admin.id
+    at.run()
+    assert not at.exception
+    assert "Prompt versions (judge-align)" in [h.value for h in at.subheader]
 
 
 def test_a_study_without_ratings_is_refused(engine, session, tmp_path):

@@ -101,6 +101,23 @@ def test_the_cli_and_the_judges_page(engine, session, judged, monkeypatch):
 
     table = probe_table(session, study.id)
     assert list(table["judge"]) == [specs[0]] and table["flip rate"].iloc[0] == 1.0
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from sidebyside.annotate.auth import create_user
+    from sidebyside.ui.common import USER_KEY
+
+    admin = create_user(session, username="boss", password="pw-123456-xyz", role="admin")
+    session.commit()
+    page = Path(__file__).resolve().parent.parent / "pages" / "judges.py"
+    at = AppTest.from_file(str(page), default_timeout=120)
+    at.session_state[USER_KEY] = admin.id
+    at.run()
+    assert not at.exception
+    assert "Stress probes" in [h.value for h in at.subheader]
+    shown = [d.value for d in at.dataframe if "flip rate" in d.value.columns]
+    assert len(shown) == 1 and shown[0]["flips"].iloc[0] == 5
 
 
 def test_unknown_probes_and_judges_without_verdicts_are_refused(engine, session):
