@@ -426,7 +426,7 @@ class JudgeAlignment(SQLModel, table=True):
     #: Number of the version in its series (2 for the first rewrite of a template).
     version: int = Field(default=2, ge=1)
     folds: int = Field(ge=2)
-    #: Per fold: [{"pair_id", "category", "human", "judge"}] chosen as its examples.
+    #: Per fold: {"fold": i, "examples": [{"pair_id", "category", "human", "judge"}]}.
     shots: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     #: Pairs with a human majority and a verdict before and after.
     n: int = Field(ge=0)
