@@ -17,11 +17,13 @@ from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.judge_scores import load_judge_scores, load_unparsed
+from sidebyside.analysis.probes import load_probe_rows
 from sidebyside.analysis.provenance import WhatWasCompared, load_compared
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.style_frame import load_style
 from sidebyside.analysis.turns import load_turns, pairs_per_turn
 from sidebyside.analysis.verdicts import load_pairs, load_verdicts
+from sidebyside.analysis.vote_scores import load_vote_scores
 from sidebyside.foundation.models import (
     BenchmarkResult,
     JudgeVerdict,
@@ -80,6 +82,11 @@ class StudyFrames:
     #: empty for a single-turn study.
     turns: dict[int, int] = field(default_factory=dict)
     pairs_per_turn: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: Sampled judges' vote preferences beside their log-probabilities'
+    #: (``analysis.vote_scores``); judge/sampling.py.
+    vote_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Stress-probe judgments (``analysis.probes.load_probe_rows``).
+    probes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def human(self) -> pd.DataFrame:
@@ -126,6 +133,8 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             compared=load_compared(session, st.id),
             turns=turns,
             pairs_per_turn=pairs_per_turn(pairs, turns),
+            vote_scores=load_vote_scores(session, st.id),
+            probes=load_probe_rows(session, st.id),
         )
 
 

@@ -34,6 +34,7 @@ from sidebyside.analysis.frames import StudyFrames, load_study_frames
 from sidebyside.analysis.headline import headline
 from sidebyside.analysis.judge_compare import compare_judges
 from sidebyside.analysis.ppi import ppi_for_rows
+from sidebyside.analysis.probes import probe_results
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
 from sidebyside.analysis.turns import by_turn, card_turn_rows
@@ -288,6 +289,7 @@ def judge_section(
             n_unparsed=int((fr.unparsed[col.JUDGE] == key).sum()),
         ),
         "confidence": _confidence(judge, fr.human),
+        "vote_confidence": _vote_confidence(fr, key),
         "self_preference": _self_preference(fr, key, judge),
     }
 
@@ -312,6 +314,14 @@ def _confidence(judge: pd.DataFrame, human: pd.DataFrame) -> dict[str, Any] | No
     if frame.empty:
         return None
     return asdict(judge_calibration(frame))
+
+
+def _vote_confidence(fr: StudyFrames, key: str) -> dict[str, Any] | None:
+    """A sampled judge with log-probabilities: its vote fractions' calibration too."""
+    votes = fr.vote_scores
+    if votes.empty:
+        return None
+    return _confidence(votes[votes[col.JUDGE] == key], fr.human)
 
 
 def build_report(
@@ -374,6 +384,7 @@ def build_report(
             seed=seed,
             confidence=confidence,
         ),
+        "probes": probe_results(fr.probes, confidence=confidence),
     }
     # The statistics modules return plain rows; clean them (numpy scalars, NaN) and validate
     # them into the models once, then answer the headline from the typed sections.

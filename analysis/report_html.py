@@ -9,6 +9,7 @@ from typing import Any
 from sidebyside.analysis import report_parity as rp
 from sidebyside.analysis import svg
 from sidebyside.analysis.card_render import card_html
+from sidebyside.analysis.probe_render import probes_html
 from sidebyside.analysis.provenance import compared_html
 from sidebyside.analysis.report_css import REPORT_CSS
 from sidebyside.analysis.report_md import (
@@ -315,6 +316,7 @@ def to_html(report: StudyReport) -> str:
         + _turns(report.by_turn)
         + "<h2>Judges</h2>"
         + _comparison(report.judge_comparison)
+        + probes_html(report.probes)
         + (judges or "<p class='muted'>No judge verdicts yet.</p>")
         + "</body></html>\n"
     )

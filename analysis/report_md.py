@@ -7,6 +7,7 @@ from typing import Any
 from sidebyside.analysis import report_parity as rp
 from sidebyside.analysis.anytime import decision_text
 from sidebyside.analysis.card_render import card_md
+from sidebyside.analysis.probe_render import probes_md
 from sidebyside.analysis.provenance import compared_md
 from sidebyside.analysis.report_models import (
     AlphaEstimate,
@@ -567,6 +568,7 @@ def to_markdown(report: StudyReport) -> str:
         "## Judges",
         "",
         *comparison_md(report.judge_comparison),
+        *probes_md(report.probes),
     ]
     if not report.judges:
         out += ["_No judge verdicts yet._", ""]

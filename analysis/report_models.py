@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from sidebyside.analysis.probe_models import ProbeResult
 from sidebyside.analysis.provenance import WhatWasCompared
 from sidebyside.analysis.report_rows import (
     AlphaEstimate,
@@ -240,6 +241,12 @@ class JudgeSection(ReportModel):
         description="Calibration of the judge's confidence against the humans; null for a "
         "judge without log-probabilities or a study without human ratings.",
     )
+    vote_confidence: JudgeConfidence | None = Field(
+        default=None,
+        description="A sampled judge (--samples K) that also gave log-probabilities: the "
+        "calibration of its vote fractions (confidence is its log-probabilities'); null "
+        "otherwise.",
+    )
     self_preference: SelfPreference | None = Field(
         default=None,
         description="Its own-family win rate against the humans'; null unless the judge and "
@@ -283,6 +290,11 @@ class StudyReport(ReportModel):
         default=None,
         description="A study of conversations: win rates, agreement and judge calibration "
         "per turn (the sections above pool every turn); null for a single-turn study.",
+    )
+    probes: list[ProbeResult] = Field(
+        default_factory=list,
+        description="Stress probes (sidebyside judge-probe): per judge and probe, the flip "
+        "rate with the loser perturbed and the control's with the winner perturbed.",
     )
 
 

@@ -90,6 +90,13 @@ TimeoutOpt = Annotated[float, typer.Option(min=0.1, help="Seconds before a reque
 MaxRetriesOpt = Annotated[int, typer.Option(min=0, help="Retries on 429, 5xx and timeouts.")]
 MaxTokensOpt = Annotated[int, typer.Option(min=16, help="Longest judge answer, in tokens.")]
 TemperatureOpt = Annotated[float, typer.Option(min=0, max=2, help="Sampling temperature.")]
+SamplesOpt = Annotated[
+    int,
+    typer.Option(
+        help="Answers per order (K): P(A), P(B), P(tie) as vote fractions give any judge a "
+        "confidence (ECE, reliability); stored as JUDGE#kK-tT; cost counts all K."
+    ),
+]
 PricesOpt = Annotated[Path | None, typer.Option(help="JSON price table overriding the defaults.")]
 # "\\[" keeps rich from reading the section names as markup tags (it drops those).
 TemplateOpt = Annotated[
@@ -127,6 +134,7 @@ def judge_command(
     max_retries: MaxRetriesOpt = 6,
     max_tokens: MaxTokensOpt = 512,
     temperature: TemperatureOpt = 0.0,
+    samples: SamplesOpt = 1,
     prices: PricesOpt = None,
     template: TemplateOpt = None,
     batch: BatchOpt = False,
@@ -147,6 +155,7 @@ def judge_command(
         max_retries=max_retries,
         max_tokens=max_tokens,
         temperature=temperature,
+        samples=samples,
         prices_file=str(prices) if prices else None,
         template=template,
         batch=batch,

@@ -15,6 +15,7 @@ import typer
 from sidebyside.cli import (
     analysis_cmds,
     annotate_cmds,
+    calibrate_cmds,
     card_cmds,
     db_cmds,
     generate_cmd,
@@ -39,6 +40,7 @@ groups = (
     generate_cmd,
     series_cmd,
     judge_cmds,
+    calibrate_cmds,
     metrics_cmds,
     analysis_cmds,
     serve_cmd,

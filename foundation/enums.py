@@ -4,7 +4,7 @@
 >>> Preference("tie") == "tie"
 True
 >>> key = JudgmentKey("baseline:longest", JudgeMode.PAIRWISE, pair_id=3, order=Order.AB)
->>> key.output_id, key == ("baseline:longest", "pairwise", 3, "ab", 0)
+>>> key.output_id, key == ("baseline:longest", "pairwise", 3, "ab", 0, 0)
 (0, True)
 """
 
@@ -67,6 +67,8 @@ class JudgeMode(StrEnum):
     PAIRWISE = "pairwise"
     SINGLE = "single"
     IMPORTED = "imported"
+    #: A stress probe's judgment of a perturbed pair (judge/probe_run.py); never a verdict.
+    PROBE = "probe"
 
 
 #: The modes a judge can be run in (``imported`` is only for verdicts made elsewhere).
@@ -101,3 +103,5 @@ class JudgmentKey(NamedTuple):
     order: Order
     #: The scored output in single mode; 0 otherwise.
     output_id: int = 0
+    #: Which of a sampled judge's K answers (``--samples``); 0 for a judge asked once.
+    sample: int = 0

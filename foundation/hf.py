@@ -129,3 +129,39 @@ def clear_loaded() -> None:
     """Forget every loaded model (frees memory between runs of a long process)."""
     with _LOCK:
         _LOADED.clear()
+
+
+def load_sequence_classifier(
+    name: str, device: str = "auto", dtype: str = "auto"
+) -> tuple[Any, Any]:
+    """(model, tokenizer) of a sequence-classification model (a reward model's scoring
+    head), eval mode on ``device``, loaded once per process like :func:`load_causal_lm`.
+    Right padding and left truncation (the response, at the end, is what is scored); the
+    model's pad token is the tokenizer's, so the last real token is the one scored."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
+    source = model_source(name)
+    key = (source, dev, str(torch_dtype), "sequence-classification")
+    with _LOCK:
+        if key in _LOADED:
+            return _LOADED[key]
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source, **dtype_kwargs(torch_dtype)
+            )
+            tokenizer = AutoTokenizer.from_pretrained(source)
+        except (OSError, ValueError) as exc:
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise ModelLoadError(f"{name}: cannot load model: {first}") from exc
+        tokenizer.padding_side = "right"
+        tokenizer.truncation_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if model.config.pad_token_id is None:
+            model.config.pad_token_id = tokenizer.pad_token_id
+        loaded = (model.to(dev).eval(), tokenizer)
+        _LOADED[key] = loaded
+        return loaded

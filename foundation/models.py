@@ -249,7 +249,11 @@ class LoginSession(SQLModel, table=True):
 class Judgment(SQLModel, table=True):
     """One judge call (or one imported verdict). Raw text is always kept."""
 
-    __table_args__ = (UniqueConstraint("judge", "mode", "pair_id", "order", "output_id"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "judge", "mode", "pair_id", "order", "output_id", "sample", name="uq_judgment_slot"
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     study_id: int = Field(foreign_key="study.id", index=True)
     pair_id: int = Field(foreign_key="pair.id", index=True)
@@ -261,6 +265,9 @@ class Judgment(SQLModel, table=True):
     order: str = Field(default="", max_length=2)
     #: For single mode: the scored output (else 0, so the unique constraint holds on all DBs).
     output_id: int = Field(default=0)
+    #: Which of the K answers of a sampled judge (``--samples K``, judge/sampling.py); 0 for
+    #: a judge asked once. Added in revision 0006.
+    sample: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     template_version: str = Field(default="", max_length=50)
     cache_key: str = Field(default="", index=True, max_length=64)
     #: "ok" | "unparsed" | "error"
@@ -311,6 +318,14 @@ class JudgeVerdict(SQLModel, table=True):
     #: better, 2.0 = output_b better; None when only the discrete ``winner`` is known. Win
     #: rates use it for the mean-preference win rate; ``winner`` stays the discrete verdict.
     preference: float | None = Field(default=None, ge=1.0, le=2.0)
+    #: A sampled judge (``--samples K``): the canonical vote fractions over both orders' K
+    #: answers each, and the preference they give (1 + P(b) + P(tie) / 2); ``preference``
+    #: keeps the log-probabilities' when the judge gave them. None for a judge asked once.
+    #: Added in revision 0006.
+    vote_a: float | None = Field(default=None, ge=0.0, le=1.0)
+    vote_b: float | None = Field(default=None, ge=0.0, le=1.0)
+    vote_tie: float | None = Field(default=None, ge=0.0, le=1.0)
+    vote_preference: float | None = Field(default=None, ge=1.0, le=2.0)
     reasoning: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -503,4 +518,34 @@ class Generation(SQLModel, table=True):
     latency_s: float | None = None
     #: Why generation stopped: "eos" | "stop" | "length" (as the engine reports it).
     finish_reason: str | None = Field(default=None, max_length=20)
+
+
+class JudgeAlignment(SQLModel, table=True):
+    """One round of ``judge-align`` (judge/align.py): the template version it wrote from the
+    human-judge disagreements, and the judge's agreement with the human majority before and
+    after on cross-fitted folds. The Judges page lists them as the template's history.
+    Added in revision 0006."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    #: The judge as asked before this round (its spec name, e.g. "openai:gpt-4o#v2").
+    judge: str = Field(index=True, max_length=300)
+    #: The judge asked with the new version (its verdicts are stored under this name).
+    aligned_judge: str = Field(max_length=300)
+    #: The template file read, and the next version written beside it.
+    base_template: str = Field(max_length=1000)
+    template: str = Field(max_length=1000)
+    #: Number of the version in its series (2 for the first rewrite of a template).
+    version: int = Field(default=2, ge=1)
+    folds: int = Field(ge=2)
+    #: Per fold: {"fold": i, "examples": [{"pair_id", "category", "human", "judge"}]}.
+    shots: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: Pairs with a human majority and a verdict before and after.
+    n: int = Field(ge=0)
+    agreement_before: float | None = None
+    agreement_after: float | None = None
+    #: Paired bootstrap interval of after - before, and McNemar's exact p-value.
+    diff_low: float | None = None
+    diff_high: float | None = None
+    mcnemar_p: float | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sidebyside.foundation.enums import Order, Preference
 from sidebyside.foundation.errors import NotFound
@@ -126,9 +126,9 @@ def pair_detail(session: Session, *, pair_id: int, judge: str, mode: str) -> Pai
     judgments = {
         j.order: j
         for j in session.exec(
-            select(Judgment).where(
-                Judgment.pair_id == pair_id, Judgment.judge == judge, Judgment.mode == mode
-            )
+            select(Judgment)
+            .where(Judgment.pair_id == pair_id, Judgment.judge == judge, Judgment.mode == mode)
+            .order_by(col(Judgment.sample).desc())  # a sampled judge: its first answer shown
         )
     }
     return PairDetail(

@@ -50,6 +50,7 @@ def plan(session: Session, tasks: Sequence[Task]) -> CachePlan:
             Judgment.pair_id,
             Judgment.order,
             Judgment.output_id,
+            Judgment.sample,
             Judgment.cache_key,
             Judgment.status,
         ).where(
@@ -58,9 +59,10 @@ def plan(session: Session, tasks: Sequence[Task]) -> CachePlan:
             col(Judgment.mode).in_(modes),
         )
     ).all()
-    for row_id, judge, mode, pair_id, order, output_id, key, status in rows:
+    for row_id, judge, mode, pair_id, order, output_id, sample, key, status in rows:
         # Plain strings from the database: equal to (and hashed as) the enums of a Task's slot.
-        existing[JudgmentKey(judge, mode, pair_id, order, output_id)] = (row_id, key, status)
+        slot = JudgmentKey(judge, mode, pair_id, order, output_id, sample)
+        existing[slot] = (row_id, key, status)
     pending: list[Task] = []
     for task in tasks:
         found = existing.get(task.slot)

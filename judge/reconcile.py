@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentStatus, Order, Preference
 from sidebyside.foundation.models import JudgeVerdict, Judgment, utcnow
+from sidebyside.judge.sampling import order_votes, order_winner, pooled_votes
 from sidebyside.judge.specs import ENSEMBLE
 
 
@@ -58,28 +59,54 @@ class ReconcileStats:
 
 
 def _pairwise_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
-    by_pair: dict[int, dict[str, Judgment]] = defaultdict(dict)
+    by_pair: dict[int, dict[str, list[Judgment]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
-        by_pair[row.pair_id][row.order] = row
+        by_pair[row.pair_id][row.order].append(row)
     verdicts, incomplete = {}, 0
     for pair_id, orders in by_pair.items():
-        ab, ba = orders.get(Order.AB), orders.get(Order.BA)
-        ok = JudgmentStatus.OK
-        if not (ab and ba and ab.status == ok and ba.status == ok):
+        # An order's votes are its answers that could be read (a sampled judge has K).
+        ab, ba = (
+            [r for r in orders.get(o, ()) if r.status == JudgmentStatus.OK]
+            for o in (Order.AB, Order.BA)
+        )
+        if not ab or not ba:
             incomplete += 1
             continue
-        winner, inconsistent = combine_orders(ab.winner, ba.winner)
+        winner_ab, winner_ba = (
+            order_winner([r.winner for r in ab]),
+            order_winner([r.winner for r in ba]),
+        )
+        winner, inconsistent = combine_orders(winner_ab, winner_ba)
         # Both orders' log-probability preferences averaged (judge/logprobs.py), else none.
-        both = ab.preference is not None and ba.preference is not None
-        verdicts[pair_id] = {
+        lp_ab, lp_ba = [r.preference for r in ab], [r.preference for r in ba]
+        both = None not in lp_ab + lp_ba
+        fields = {
             "winner": winner,
             "inconsistent": inconsistent,
-            "winner_ab": ab.winner,
-            "winner_ba": ba.winner,
-            "preference": (ab.preference + ba.preference) / 2 if both else None,
-            "reasoning": f"[order ab] {ab.reasoning}\n\n[order ba] {ba.reasoning}",
-        }
+            "winner_ab": winner_ab,
+            "winner_ba": winner_ba,
+            "preference": (sum(lp_ab) / len(lp_ab) + sum(lp_ba) / len(lp_ba)) / 2 if both else None,
+            "reasoning": f"[order ab] {ab[0].reasoning}\n\n[order ba] {ba[0].reasoning}",
+        } | _NO_VOTES
+        if len(ab) > 1 or len(ba) > 1:  # sampled: the vote fractions (judge/sampling.py)
+            votes = pooled_votes([order_votes([r.winner for r in o]) for o in (ab, ba)])
+            fields |= {
+                "vote_a": votes.a,
+                "vote_b": votes.b,
+                "vote_tie": votes.tie,
+                "vote_preference": votes.preference,
+            }
+            if fields["preference"] is None:  # no log-probabilities: the votes are its confidence
+                fields["preference"] = votes.preference
+            fields["reasoning"] = f"[{votes.n} answers] " + fields["reasoning"]
+        verdicts[pair_id] = fields
     return verdicts, incomplete
+
+
+#: A verdict of a judge asked once: no vote fractions.
+_NO_VOTES: dict[str, float | None] = dict.fromkeys(
+    ("vote_a", "vote_b", "vote_tie", "vote_preference")
+)
 
 
 def _single_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
@@ -101,11 +128,19 @@ def _single_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
             "preference": None,
             "reasoning": f"[a: {a.scores['overall']}/10] {a.reasoning}\n\n"
             f"[b: {b.scores['overall']}/10] {b.reasoning}",
-        }
+        } | _NO_VOTES
     return verdicts, incomplete
 
 
-_FIELDS = ("winner", "inconsistent", "winner_ab", "winner_ba", "preference", "reasoning")
+_FIELDS = (
+    "winner",
+    "inconsistent",
+    "winner_ab",
+    "winner_ba",
+    "preference",
+    "reasoning",
+    *_NO_VOTES,
+)
 
 
 def _store(
@@ -209,5 +244,5 @@ def ensemble(
             "winner_ba": None,
             "preference": None,
             "reasoning": "votes: " + ", ".join(f"{j}={w}" for j, w in cast),
-        }
+        } | _NO_VOTES
     return _store(session, study_id=study_id, judge=name, mode=mode, verdicts=verdicts)

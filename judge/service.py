@@ -32,6 +32,7 @@ from sidebyside.judge.providers import load_judge, resolve_base_url
 from sidebyside.judge.providers.base import Judge
 from sidebyside.judge.reconcile import ensemble, reconcile
 from sidebyside.judge.runner import Progress, Runner, RunOptions, RunResult
+from sidebyside.judge.sampling import sampled_label
 from sidebyside.judge.specs import ENSEMBLE, JudgeSpec, parse_specs
 from sidebyside.judge.tasks import PlanOptions, Task, build_tasks
 from sidebyside.judge.templates import resolve_template
@@ -58,6 +59,11 @@ class JudgeRunConfig(BaseModel):
     backoff_base: float = Field(0.5, ge=0, description="Seconds; retry n waits ~base*2**n.")
     max_tokens: int = Field(512, ge=16, le=32768, description="Longest judge answer, in tokens.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0 = greedy).")
+    samples: int = Field(
+        1,
+        description="Answers per order (K); K > 1 gives every judge vote-fraction confidence "
+        "and names it JUDGE#kK-tT (judge/sampling.py). Cost and budget count every answer.",
+    )
     template: str | None = Field(
         None,
         description="Prompt template: a bundled name or a template file (default per mode). "
@@ -83,10 +89,22 @@ class JudgeRunConfig(BaseModel):
             raise ValueError(f"mode must be one of {', '.join(RUN_MODES)}, got {mode!r}")
         return mode
 
+    @field_validator("samples", mode="before")
+    @classmethod
+    def _samples(cls, samples: object) -> object:
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ValueError(
+                f"--samples must be a whole number of at least 1 (answers per order), "
+                f"got {samples!r}"
+            )
+        return samples
+
     def specs(self) -> list[JudgeSpec]:
         specs = parse_specs(self.judges, base_url=self.base_url)
         label = resolve_template(self.template, self.mode).label
-        specs = [s.with_variant(label) for s in specs]
+        specs = [
+            s.with_variant(sampled_label(label, self.samples, self.temperature)) for s in specs
+        ]
         if self.mode == JudgeMode.SINGLE:
             baselines = [s.name for s in specs if s.is_baseline]
             if baselines:
@@ -102,6 +120,7 @@ class JudgeRunConfig(BaseModel):
             template=self.template,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
+            samples=self.samples,
         )
 
 
@@ -300,7 +319,43 @@ async def run_judges_async(
         tasks = plan(session, study, config)
     reference_used = any(t.template_version.endswith("+ref") for t in tasks)
     judges = judges if judges is not None else build_judges(specs, config)
-    batched = {s.name for s in specs if config.batch and supports_batch(s.provider)}
+    result = await execute_tasks(
+        engine, config, tasks, judges, prices=prices, on_progress=on_progress, sleep=sleep
+    )
+    await asyncio.to_thread(finish, engine, study.id, specs, config.mode)
+    names = [s.name for s in specs]
+    if sum(not s.is_baseline for s in specs) >= 2:
+        names.append(ensemble_name(specs))
+    with Session(engine) as session:
+        summaries = summarize(
+            session, study_id=study.id, judges=names, mode=config.mode, result=result
+        )
+    return RunSummary(
+        study=study.name,
+        mode=config.mode,
+        judges=summaries,
+        cost=result.cost,
+        budget_stopped=result.budget_stopped,
+        wall_s=time.monotonic() - start,
+        reference_used=reference_used,
+    )
+
+
+async def execute_tasks(
+    engine: Engine,
+    config: JudgeRunConfig,
+    tasks: list[Task],
+    judges: dict[str, Judge],
+    *,
+    prices: Prices,
+    on_progress: Callable[[Progress], None] | None = None,
+    sleep: Callable[[float], Awaitable[object]] | None = None,
+) -> RunResult:
+    """Send ``tasks`` (judge name -> built judge in ``judges``) through the live runner, and
+    the API judges' through their batch APIs with ``--batch``, under one budget; every
+    result is committed as it arrives. (Probes, judge/probe_run.py, and alignment folds,
+    judge/align.py, reuse it with tasks of their own.)"""
+    batched = {t.judge for t in tasks if config.batch and supports_batch(t.spec.provider)}
     runner = Runner(
         engine,
         {name: j for name, j in judges.items() if name not in batched},
@@ -320,23 +375,7 @@ async def run_judges_async(
         left = None if config.max_cost is None else max(0.0, config.max_cost - result.cost)
         batch = await _run_batches(engine, config, prices, judges, tasks, batched, sleep, left)
         result = _merge(result, batch)
-    await asyncio.to_thread(finish, engine, study.id, specs, config.mode)
-    names = [s.name for s in specs]
-    if sum(not s.is_baseline for s in specs) >= 2:
-        names.append(ensemble_name(specs))
-    with Session(engine) as session:
-        summaries = summarize(
-            session, study_id=study.id, judges=names, mode=config.mode, result=result
-        )
-    return RunSummary(
-        study=study.name,
-        mode=config.mode,
-        judges=summaries,
-        cost=result.cost,
-        budget_stopped=result.budget_stopped,
-        wall_s=time.monotonic() - start,
-        reference_used=reference_used,
-    )
+    return result
 
 
 async def _run_batches(engine, config, prices, judges, tasks, batched, sleep, budget):

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Row
 from sqlmodel import Session, select
 
 from sidebyside.foundation.conversation import pair_histories
 from sidebyside.foundation.enums import RUN_MODES, JudgeMode, JudgmentKey, Order
+from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.models import Output, Pair, Prompt, Study
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.judge.multiturn import conversation_calls, multiturn_template
 from sidebyside.judge.parsing import Parsed, parse_pairwise, parse_single
 from sidebyside.judge.providers import resolve_base_url
 from sidebyside.judge.providers.base import JudgeRequest
+from sidebyside.judge.sampling import check_samples, sampled_label
 from sidebyside.judge.specs import JudgeSpec
 from sidebyside.judge.templates import (
     PromptTemplate,
@@ -70,6 +73,10 @@ class Task:
     template_version: str
     criteria: tuple[str, ...] = ()
     scale: tuple[int, int] = (1, 5)
+    #: Which of the K answers of a sampled judge (judge/sampling.py); 0 when asked once.
+    sample: int = 0
+    #: Stored in the ``scores`` column of a probe's judgment (what was perturbed, and how).
+    meta: Mapping[str, Any] | None = None
 
     @property
     def judge(self) -> str:
@@ -77,8 +84,11 @@ class Task:
 
     @property
     def slot(self) -> JudgmentKey:
-        """The Judgment row's unique key: one stored answer per judge, mode, pair, order."""
-        return JudgmentKey(self.judge, self.mode, self.pair_id, self.order, self.output_id)
+        """The Judgment row's unique key: one stored answer per judge, mode, pair, order and
+        sample."""
+        return JudgmentKey(
+            self.judge, self.mode, self.pair_id, self.order, self.output_id, self.sample
+        )
 
     def parse(self, text: str) -> Parsed:
         if self.mode == JudgeMode.SINGLE:
@@ -95,6 +105,8 @@ class PlanOptions:
     template: str | None = None
     temperature: float = 0.0
     max_tokens: int = 512
+    #: Answers per order (``--samples``); each is a task of its own, its index in the key.
+    samples: int = 1
 
 
 @dataclass(frozen=True)
@@ -120,18 +132,49 @@ class _Plan:
     sampling: dict[str, object]
     base_urls: dict[str, str | None]
     criteria: tuple[str, ...]
+    #: The mode stored on the judgments (``probe`` for stress probes), and their meta.
+    store_mode: JudgeMode = JudgeMode.PAIRWISE
+    meta: Mapping[int, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """An output shown with another text than its own (a stress probe's)."""
+
+    id: int
+    text: str
 
 
 def build_tasks(
-    session: Session, *, study: Study, specs: list[JudgeSpec], options: PlanOptions
+    session: Session,
+    *,
+    study: Study,
+    specs: list[JudgeSpec],
+    options: PlanOptions,
+    texts: Mapping[int, tuple[str, str]] | None = None,
+    store_mode: JudgeMode | None = None,
+    meta: Mapping[int, dict[str, Any]] | None = None,
 ) -> list[Task]:
     """Every call the judges need on the study's pairs, ordered pair by pair (both orders of a
-    pair next to each other, so a budget stop leaves few half-judged pairs)."""
+    pair next to each other, so a budget stop leaves few half-judged pairs).
+
+    ``texts``: only these pairs, their output_a / output_b shown as given (stress probes,
+    judge/probe_run.py); with ``store_mode`` the judgments are stored in that mode under the
+    specs' names as given (no template or sampling label added), each with ``meta[pair_id]``
+    in its ``scores`` column."""
     if options.mode not in RUN_MODES:
         raise ValueError(f"mode must be one of {', '.join(RUN_MODES)}, got {options.mode!r}")
     mode = JudgeMode(options.mode)
+    check_samples(options.samples, options.temperature)
+    if options.samples > 1 and mode != JudgeMode.PAIRWISE:
+        raise InputError(
+            f"--samples {options.samples} applies to pairwise judging (vote fractions of "
+            "A / B / tie); use --mode pairwise, or --samples 1 for single scores"
+        )
     template = resolve_template(options.template, mode)
-    specs = [s.with_variant(template.label) for s in specs]
+    label = sampled_label(template.label, options.samples, options.temperature)
+    if store_mode is None:
+        specs = [s.with_variant(label) for s in specs]
     rubric = rubric_of(study)
     plan = _Plan(
         study_id=study.id,
@@ -144,6 +187,8 @@ def build_tasks(
         ).sampling(),
         base_urls={s.name: resolve_base_url(s) for s in specs},
         criteria=tuple(rubric.names),
+        store_mode=store_mode or mode,
+        meta=meta or {},
     )
     pairs, prompts, outputs = _study_rows(session, study.id)
     # A conversation's later turns: both whole conversations (judge/multiturn.py).
@@ -154,9 +199,14 @@ def build_tasks(
     later = multiturn_template(template, options.template, mode) if histories or every else None
     tasks: list[Task] = []
     for pair in pairs:
+        if texts is not None and pair.id not in texts:
+            continue
         prompt = prompts[pair.prompt_id]
         reference = prompt.reference if options.reference and prompt.reference else None
         out_a, out_b = outputs[pair.output_a_id], outputs[pair.output_b_id]
+        if texts is not None:
+            out_a, out_b = (_Shown(o.id, t) for o, t in zip((out_a, out_b), texts[pair.id],
+                                                             strict=True))  # fmt: skip
         if later is not None and (every or pair.id in histories):
             calls = [
                 _Call(*call)
@@ -174,7 +224,13 @@ def build_tasks(
         else:
             calls = _calls(plan, prompt.text, out_a, out_b, reference)
             version = plan.template.version(reference is not None)
-        tasks += [_task(plan, spec, pair.id, call, version) for spec in specs for call in calls]
+        tasks += [
+            _task(plan, spec, pair.id, call, version, sample, prompt.text)
+            for spec in specs
+            for call in calls
+            # A baseline answers the same every time: asked once, whatever K.
+            for sample in range(1 if spec.is_baseline else options.samples)
+        ]
     return tasks
 
 
@@ -232,15 +288,28 @@ def _calls(plan: _Plan, prompt: str, out_a: Row, out_b: Row, reference: str | No
     ]
 
 
-def _task(plan: _Plan, spec: JudgeSpec, pair_id: int, call: _Call, version: str) -> Task:
-    """The call asked of one judge, with its request and cache key."""
+def _task(
+    plan: _Plan,
+    spec: JudgeSpec,
+    pair_id: int,
+    call: _Call,
+    version: str,
+    sample: int = 0,
+    prompt: str = "",
+) -> Task:
+    """The call asked of one judge (its ``sample``-th answer), with its request and cache key.
+    A sampled judge's keys carry the sample index and K, so its K answers are K calls (and
+    none is copied from the same model asked once)."""
     options = plan.options
+    sampling = plan.sampling
+    if options.samples > 1 and not spec.is_baseline:
+        sampling = sampling | {"samples": options.samples, "sample": sample}
     key = cache_key(
         provider=spec.provider,
         model=spec.model,
         base_url=plan.base_urls[spec.name],
         messages=call.messages,
-        sampling=plan.sampling,
+        sampling=sampling,
         template_version=version,
     )
     request = JudgeRequest(
@@ -250,12 +319,13 @@ def _task(plan: _Plan, spec: JudgeSpec, pair_id: int, call: _Call, version: str)
         temperature=options.temperature,
         max_tokens=options.max_tokens,
         key=key,
+        prompt=prompt,
     )
     return Task(
         spec=spec,
         study_id=plan.study_id,
         pair_id=pair_id,
-        mode=plan.mode,
+        mode=plan.store_mode,
         order=call.order,
         output_id=call.output_id,
         request=request,
@@ -263,4 +333,6 @@ def _task(plan: _Plan, spec: JudgeSpec, pair_id: int, call: _Call, version: str)
         template_version=version,
         criteria=plan.criteria,
         scale=(plan.rubric.scale_min, plan.rubric.scale_max),
+        sample=sample,
+        meta=plan.meta.get(pair_id),
     )

@@ -40,6 +40,7 @@ def _base(task: Task) -> dict[str, Any]:
         "mode": task.mode,
         "order": task.order,
         "output_id": task.output_id,
+        "sample": task.sample,
         "template_version": task.template_version,
         "cache_key": task.cache_key,
     }
@@ -70,7 +71,9 @@ def result_fields(
         }
         | _NO_PROBS
     )
-    if parsed.ok and task.mode == JudgeMode.PAIRWISE:
+    if task.meta is not None:  # a probe's judgment: what was perturbed (judge/probe_run.py)
+        fields["scores"] = dict(task.meta)
+    if parsed.ok and task.mode != JudgeMode.SINGLE:
         fields["shown_winner"] = parsed.winner
         fields["winner"] = shown_to_canonical(parsed.winner, task.order)
         fields |= probability_fields(completion.extra.get("verdict_probs"), task.order)

@@ -19,6 +19,7 @@ from sidebyside.judge.specs import base_url_prefixes
 from sidebyside.ui.common import pick_study, require_admin
 from sidebyside.ui.db import db_session, get_engine_cached
 from sidebyside.ui.errors import show_error
+from sidebyside.ui.judge_calibrate import render_calibration
 from sidebyside.ui.render import inject_css
 from sidebyside.ui.render import render as render_untrusted
 
@@ -172,6 +173,9 @@ if batches:
         "STUDY --cancel` cancels running ones."
     )
     st.dataframe(batches, hide_index=True, width="stretch")
+
+with db_session() as session:
+    render_calibration(session, study.id)
 
 st.divider()
 st.subheader("Browse verdicts")

@@ -27,7 +27,7 @@ def test_importing_the_judge_package_loads_no_sdk_and_no_torch():
         "from sidebyside.judge.specs import parse_spec\n"
         "from sidebyside.judge.providers import registry, resolve_base_url\n"
         "resolve_base_url(parse_spec('anthropic:claude'))  # reads every declaration\n"
-        "assert len(registry.names()) == 4\n"
+        "assert len(registry.names()) == 6\n"
         "heavy = ('openai', 'anthropic', 'torch', 'transformers')\n"
         "print([m for m in heavy if m in sys.modules])"
     )
@@ -36,7 +36,7 @@ def test_importing_the_judge_package_loads_no_sdk_and_no_torch():
 
 
 def test_every_provider_declares_itself_in_its_own_module():
-    assert registry.names() == ("openai", "anthropic", "hf", "baseline")
+    assert registry.names() == ("openai", "anthropic", "hf", "rm", "rmpair", "baseline")
     for name in registry.names():
         info = registry.get(name)
         module = sys.modules[f"sidebyside.judge.providers.{name}"]

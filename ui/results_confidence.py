@@ -19,13 +19,20 @@ NOTE = (
 )
 
 
+def _confidences(report: StudyReport):
+    """(label, confidence) of every judge with one: its log-probabilities' (or a sampled
+    judge's votes'), and ``JUDGE (votes)`` for a sampled judge that has both."""
+    for key, section in report.judges.items():
+        if section.confidence is not None:
+            yield key, section.confidence
+        if section.vote_confidence is not None:
+            yield f"{key} (votes)", section.vote_confidence
+
+
 def confidence_rows(report: StudyReport) -> pd.DataFrame:
     """One row per judge with a confidence section: the single figures."""
     rows = []
-    for key, section in report.judges.items():
-        c = section.confidence
-        if c is None:
-            continue
+    for key, c in _confidences(report):
         rows.append(
             {
                 "judge": key,
@@ -50,9 +57,8 @@ def reliability_frame(report: StudyReport) -> pd.DataFrame:
             "confidence": b.confidence,
             "agreement": b.agreement,
         }
-        for key, section in report.judges.items()
-        if section.confidence is not None
-        for b in section.confidence.bins
+        for key, c in _confidences(report)
+        for b in c.bins
     ]
     return pd.DataFrame(rows)
 

@@ -35,6 +35,10 @@ class JudgeRequest:
     json_mode: bool = True
     #: The cache key; seeds the random baseline so reruns reproduce.
     key: str = ""
+    #: The study's prompt as written (not the judge prompt): reward models score prompt +
+    #: response through their own chat template (judge/providers/rm.py). Its text is in
+    #: ``messages`` already, so it is not part of the cache key.
+    prompt: str = ""
 
     def sampling(self) -> dict[str, object]:
         """Everything besides the messages that changes the answer (part of the cache key)."""

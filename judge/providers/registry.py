@@ -10,7 +10,7 @@ a judge is built, so listing providers (to parse a spec) imports no SDK. This mo
 nothing of the project: judge.specs depends on it.
 
 >>> names()
-('openai', 'anthropic', 'hf', 'baseline')
+('openai', 'anthropic', 'hf', 'rm', 'rmpair', 'baseline')
 >>> get("openai").api_key_env, get("hf").extra, get("baseline").is_api
 ('OPENAI_API_KEY', 'local', False)
 >>> get("baseline").usage, get("baseline").example_spec
