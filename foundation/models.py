@@ -518,6 +518,7 @@ class Generation(SQLModel, table=True):
     latency_s: float | None = None
     #: Why generation stopped: "eos" | "stop" | "length" (as the engine reports it).
     finish_reason: str | None = Field(default=None, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class JudgeAlignment(SQLModel, table=True):
