@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from sidebyside.analysis.report_rows import ReportModel
-from sidebyside.foundation.models import Generation, GenerationSource, System
+from sidebyside.foundation.models import CheckpointSeries, Generation, GenerationSource, System
 from sidebyside.foundation.prompt_sets import current_version
 
 
@@ -44,11 +44,63 @@ class ModelProvenance(ReportModel):
     mean_latency_s: float | None
 
 
+class SeriesStep(ReportModel):
+    """One checkpoint of a series: perplexities with their bootstrap intervals."""
+
+    step: str
+    held_out: float | None
+    held_out_low: float | None
+    held_out_high: float | None
+    train: float | None
+    train_low: float | None
+    train_high: float | None
+
+
+class CheckpointSeriesSummary(ReportModel):
+    """The newest ``sidebyside series --study`` run: which checkpoint, and when it began to
+    overfit (held-out perplexity up with a paired interval above 0, training down)."""
+
+    best: str | None
+    overfit_from: str | None
+    notes: list[str]
+    steps: list[SeriesStep]
+
+
 class WhatWasCompared(ReportModel):
     """Both models' provenance and the eval set's version, at the top of card and report."""
 
     eval_set: EvalSetVersion | None
     models: list[ModelProvenance]
+    series: CheckpointSeriesSummary | None = Field(
+        default=None, description="The newest checkpoint series kept with the study."
+    )
+
+
+def load_series(session: Session, study_id: int) -> CheckpointSeriesSummary | None:
+    row = session.exec(
+        select(CheckpointSeries)
+        .where(CheckpointSeries.study_id == study_id)
+        .order_by(CheckpointSeries.id.desc())  # type: ignore[union-attr]
+    ).first()
+    if row is None:
+        return None
+    steps = []
+    for p in row.points:
+        h, t = p.get("held_out") or {}, p.get("train") or {}
+        steps.append(
+            SeriesStep(
+                step=p["step"],
+                held_out=h.get("perplexity"),
+                held_out_low=h.get("ci_low"),
+                held_out_high=h.get("ci_high"),
+                train=t.get("perplexity"),
+                train_low=t.get("ci_low"),
+                train_high=t.get("ci_high"),
+            )
+        )
+    return CheckpointSeriesSummary(
+        best=row.best, overfit_from=row.overfit_from, notes=list(row.notes), steps=steps
+    )
 
 
 def load_compared(session: Session, study_id: int) -> WhatWasCompared | None:
@@ -97,9 +149,12 @@ def load_compared(session: Session, study_id: int) -> WhatWasCompared | None:
                 mean_latency_s=None if latency is None else float(latency),
             )
         )
-    if eval_set is None and not models:
+    series = load_series(session, study_id)
+    if eval_set is None and not models and series is None:
         return None
-    return WhatWasCompared(eval_set=EvalSetVersion(**eval_set) if eval_set else None, models=models)
+    return WhatWasCompared(
+        eval_set=EvalSetVersion(**eval_set) if eval_set else None, models=models, series=series
+    )
 
 
 def _short(value: str | None) -> str:
@@ -132,6 +187,35 @@ def eval_set_line(e: EvalSetVersion | None) -> str:
     return f"Eval set: version {e.version}, {e.n_prompts} prompts, sha256 {_short(e.sha256)}."
 
 
+def _ppl(v: float | None, low: float | None, high: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.3g}" + (
+        f" [{low:.3g}, {high:.3g}]" if low is not None and high is not None else ""
+    )
+
+
+def series_rows(s: CheckpointSeriesSummary) -> list[list[str]]:
+    """(step, held-out, training, flag) cells of a series."""
+    rows = []
+    for st in s.steps:
+        flags = (["best"] if st.step == s.best else []) + (
+            ["overfitting from here"] if st.step == s.overfit_from else []
+        )
+        rows.append(
+            [
+                st.step,
+                _ppl(st.held_out, st.held_out_low, st.held_out_high),
+                _ppl(st.train, st.train_low, st.train_high),
+                ", ".join(flags),
+            ]
+        )
+    return rows
+
+
+SERIES_HEADERS = ["checkpoint", "held-out perplexity [CI]", "training perplexity [CI]", ""]
+
+
 def compared_md(compared: WhatWasCompared | None) -> list[str]:
     """*What was compared* as Markdown lines (a level-2 section); nothing without it."""
     if compared is None:
@@ -140,7 +224,15 @@ def compared_md(compared: WhatWasCompared | None) -> list[str]:
     out += [f"- {model_line(m)}" for m in compared.models]
     if not compared.models:
         out.append("- Outputs were imported: no generation provenance is stored.")
-    return [*out, ""]
+    out.append("")
+    if compared.series is not None:
+        out += ["### Checkpoint series", ""]
+        out.append("| " + " | ".join(SERIES_HEADERS) + " |")
+        out.append("|" + "---|" * len(SERIES_HEADERS))
+        for row in series_rows(compared.series):
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+        out += ["", *(f"- {n}" for n in compared.series.notes), ""]
+    return out
 
 
 def compared_html(compared: WhatWasCompared | None) -> str:
@@ -150,7 +242,19 @@ def compared_html(compared: WhatWasCompared | None) -> str:
     items = "".join(f"<li>{escape(model_line(m))}</li>" for m in compared.models) or (
         "<li>Outputs were imported: no generation provenance is stored.</li>"
     )
-    return (
+    html = (
         f"<h2>What was compared</h2><p>{escape(eval_set_line(compared.eval_set))}</p>"
         f"<ul>{items}</ul>"
     )
+    if compared.series is not None:
+        head = "".join(f"<th>{escape(h)}</th>" for h in SERIES_HEADERS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+            for row in series_rows(compared.series)
+        )
+        notes = "".join(f"<li>{escape(n)}</li>" for n in compared.series.notes)
+        html += (
+            f"<h3>Checkpoint series</h3><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table><ul class='muted'>{notes}</ul>"
+        )
+    return html

@@ -69,6 +69,14 @@ def generate(
     from sidebyside.generate.specs import parse_model_specs
 
     specs = parse_model_specs(model, engine=engine)
+    if pairing not in ("all", "baseline"):
+        raise InputError(f"--pairing must be 'all' or 'baseline', got {pairing!r}")
+    names = [s.name for s in specs]
+    if pairing == "baseline" and baseline not in names:  # checked before hours of generation
+        raise InputError(
+            "--pairing baseline needs --baseline NAME, one of the --model names: "
+            + ", ".join(names)
+        )
     try:
         params = DecodingParams(
             max_new_tokens=max_new_tokens,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import typer
 
-from sidebyside.cli.options import echo_err, parse_batch_size
+from sidebyside.cli.common import open_session
+from sidebyside.cli.options import echo_err, parse_batch_size, resolve_study_id
 from sidebyside.cli.tracking import mlflow_option
 
 
@@ -31,6 +32,9 @@ def series(
     device: str = typer.Option("auto", help="auto | cpu | cuda."),
     dtype: str = typer.Option("auto", help="auto (bf16 on a GPU) | float32 | bfloat16."),
     batch_size: str = typer.Option("auto", help="Texts per batch, or auto (token budget)."),
+    study: str | None = typer.Option(
+        None, "--study", help="Keep the series with this study (its card and report show it)."
+    ),
     svg: Path | None = typer.Option(None, "--svg", help="Write the plot to this SVG file."),
     as_json: bool = typer.Option(False, "--json", help="Print the series as JSON."),
     mlflow: bool = mlflow_option(),
@@ -39,9 +43,10 @@ def series(
     the step from which held-out perplexity rises while training perplexity falls."""
     from sidebyside.analysis.series_plot import series_chart
     from sidebyside.metrics.ppl_stats import read_texts
-    from sidebyside.metrics.series import parse_checkpoint, run_series
+    from sidebyside.metrics.series import parse_checkpoint, run_series, store_series
 
     checkpoints = [parse_checkpoint(c) for c in checkpoint]
+    study_id = resolve_study_id(study) if study is not None else None
     held = read_texts(held_out, field_name=field_name)
     trained = read_texts(train, field_name=field_name)
     if len(trained) > train_sample:
@@ -57,6 +62,10 @@ def series(
         seed=seed,
         progress=lambda step: echo_err(f"scoring {step} ..."),
     )
+
+    if study_id is not None:
+        with open_session() as session:
+            store_series(session, study_id=study_id, series=result, held_out=held, train=trained)
 
     def line(part: str) -> list:
         return [

@@ -549,4 +549,22 @@ class JudgeAlignment(SQLModel, table=True):
     diff_low: float | None = None
     diff_high: float | None = None
     mcnemar_p: float | None = None
+
+
+class CheckpointSeries(SQLModel, table=True):
+    """One ``sidebyside series --study`` run: held-out and training perplexity per checkpoint
+    (``metrics.series``), the best checkpoint and the step overfitting starts, if any."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    #: sha256 of the held-out texts and of the training sample (``ppl_stats.texts_sha256``).
+    held_out_sha256: str = Field(max_length=64)
+    train_sha256: str = Field(max_length=64)
+    best: str | None = Field(default=None, max_length=200)
+    overfit_from: str | None = Field(default=None, max_length=200)
+    #: [{step, source, adapter, held_out: {...}, train: {...}, held_out_change, train_change}]
+    points: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)

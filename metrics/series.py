@@ -10,16 +10,20 @@ before the next, so a long series needs one model's memory.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlmodel import Session
+
 from sidebyside.foundation.adapters import load_fresh
 from sidebyside.foundation.errors import InputError, ModelLoadError
 from sidebyside.foundation.hf import model_source, resolve_device, resolve_dtype
+from sidebyside.foundation.models import CheckpointSeries
 from sidebyside.metrics.perplexity import PerplexityScorer
-from sidebyside.metrics.ppl_stats import TextScores, paired_comparison
+from sidebyside.metrics.ppl_stats import TextScores, paired_comparison, texts_sha256
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,30 @@ class Series:
             "notes": self.notes,
             "points": [p.__dict__ for p in self.points],
         }
+
+
+def store_series(
+    session: Session,
+    *,
+    study_id: int,
+    series: Series,
+    held_out: Sequence[str],
+    train: Sequence[str],
+) -> CheckpointSeries:
+    """Keep a series with its study (the card and report show the newest); no commit."""
+    payload = json.loads(json.dumps(series.as_dict()), parse_constant=lambda _: None)
+    row = CheckpointSeries(
+        study_id=study_id,
+        held_out_sha256=texts_sha256(held_out),
+        train_sha256=texts_sha256(train),
+        best=series.best,
+        overfit_from=series.overfit_from,
+        points=payload["points"],
+        notes=series.notes,
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def _change(before: TextScores, after: TextScores, n_boot: int, seed: int) -> dict[str, float]:

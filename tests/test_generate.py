@@ -256,6 +256,8 @@ def test_bad_models_and_prompt_files(db_url, tmp_path, models):
     too_long = ["--max-new-tokens", "127", "--no-chat-template", "--prompts", str(prompts)]
     res = generate("exp2", *too_long, "--model", f"m={models['base']}")
     assert res.exit_code == 2 and "exceed its context of 128 tokens" in res.stderr
+    res = generate("exp3", *common, "--model", f"m={models['base']}", "--pairing", "baseline")
+    assert res.exit_code == 2 and "--baseline NAME, one of the --model names: m" in res.stderr
 
 
 def test_dry_run_counts_and_stores_nothing(db_url, tmp_path, models):

@@ -61,7 +61,7 @@ def texts(tmp_path: Path) -> list[str]:
     return ["--held-out", str(held), "--train", str(train)]
 
 
-def test_the_overfitting_checkpoint_is_flagged(tmp_path, checkpoints):
+def test_the_overfitting_checkpoint_is_flagged(db_url, tmp_path, checkpoints):
     svg = tmp_path / "series.svg"
     args = [
         "series", *texts(tmp_path), "--device", "cpu", "--n-boot", "300",
@@ -69,7 +69,8 @@ def test_the_overfitting_checkpoint_is_flagged(tmp_path, checkpoints):
         "--checkpoint", f"step-100={checkpoints['light']}",
         "--checkpoint", f"step-1000={checkpoints['heavy']}",
     ]  # fmt: skip
-    res = runner.invoke(app, [*args, "--json", "--svg", str(svg)])
+    assert runner.invoke(app, ["study", "create", "exp"]).exit_code == 0
+    res = runner.invoke(app, [*args, "--json", "--svg", str(svg), "--study", "exp"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["best"] == "step-100" and data["overfit_from"] == "step-1000"
@@ -84,6 +85,15 @@ def test_the_overfitting_checkpoint_is_flagged(tmp_path, checkpoints):
     assert "overfit" in data["notes"][0]
     plot = svg.read_text()
     assert plot.startswith("<svg") and "overfitting from step-1000" in plot and "best" in plot
+    # Kept with the study: the card and the report show it under "What was compared".
+    card = runner.invoke(app, ["card", "exp", "--n-boot", "0"]).stdout
+    assert "### Checkpoint series" in card
+    row = next(line for line in card.splitlines() if line.startswith("| step-1000"))
+    assert row.rstrip(" |").endswith("overfitting from here")
+    report = json.loads(runner.invoke(app, ["report", "exp", "--n-boot", "0"]).stdout)
+    series = report["compared"]["series"]
+    assert series["best"] == "step-100" and series["overfit_from"] == "step-1000"
+    assert [s["step"] for s in series["steps"]] == ["step-0", "step-100", "step-1000"]
     table = runner.invoke(app, args)
     assert table.exit_code == 0, table.output
     lines = {line.split()[0]: line for line in table.stdout.splitlines()[1:4]}

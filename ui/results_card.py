@@ -36,6 +36,12 @@ def render_results_card(report: StudyReport) -> None:
         st.caption(eval_set_line(report.compared.eval_set))
         for m in report.compared.models:
             st.caption(model_line(m))
+        if report.compared.series is not None:
+            series = report.compared.series
+            st.caption(
+                f"Checkpoint series: best {series.best or '—'}; "
+                + " ".join(series.notes or ["no overfitting step flagged."])
+            )
     if card is None or not card.rows:
         st.info(
             "No figures yet: compute metrics or perplexity, run `sidebyside benchmark --study`, "

@@ -4,8 +4,8 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-03
 
-Three new tables (``sidebyside generate``), nothing else changes: every existing study keeps
-its rows and simply has no generation provenance.
+Four new tables (``sidebyside generate`` and ``sidebyside series --study``), nothing else
+changes: every existing study keeps its rows and simply has no generation provenance.
 """
 
 from __future__ import annotations
@@ -102,8 +102,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_generation_source_id"), ["source_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_generation_study_id"), ["study_id"], unique=False)
 
+    op.create_table(
+        "checkpointseries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("study_id", sa.Integer(), nullable=False),
+        sa.Column("held_out_sha256", sa.String(length=64), nullable=False),
+        sa.Column("train_sha256", sa.String(length=64), nullable=False),
+        sa.Column("best", sa.String(length=200), nullable=True),
+        sa.Column("overfit_from", sa.String(length=200), nullable=True),
+        sa.Column("points", sa.JSON(), nullable=False),
+        sa.Column("notes", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["study_id"], ["study.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("checkpointseries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_checkpointseries_study_id"), ["study_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("checkpointseries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_checkpointseries_study_id"))
+
+    op.drop_table("checkpointseries")
     with op.batch_alter_table("generation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_generation_study_id"))
         batch_op.drop_index(batch_op.f("ix_generation_source_id"))
