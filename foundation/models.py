@@ -549,6 +549,7 @@ class JudgeAlignment(SQLModel, table=True):
     diff_low: float | None = None
     diff_high: float | None = None
     mcnemar_p: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class CheckpointSeries(SQLModel, table=True):
