@@ -19,6 +19,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sidebyside.analysis import agreement as ag
 from sidebyside.analysis import calibration as cal
 from sidebyside.analysis import columns as col
 from sidebyside.analysis import winrates as wr
@@ -41,6 +42,14 @@ class TurnVotes(ReportModel):
     )
     prefers_longer_rate: float | None = Field(
         default=None, description="How often the longer answer won, decisive votes only."
+    )
+    krippendorff_alpha: float | None = Field(
+        default=None,
+        description="Humans: Krippendorff's alpha (nominal) of the preference at this turn, "
+        "over pairs rated at least twice.",
+    )
+    percent_agreement: float | None = Field(
+        default=None, description="Humans: share of agreeing rater pairs at this turn."
     )
 
 
@@ -101,10 +110,15 @@ def by_turn(
             "judges": {},
         }
         if len(people):
+            counts, domain = ag.value_counts(
+                people[col.PAIR_ID], people[col.PREFERENCE], domain=ag.PREFERENCE_DOMAIN
+            )
             section["human"] = {
                 "n": int(len(people)),
                 "win_rates": _votes(people, systems, n_boot, seed, confidence),
                 "prefers_longer_rate": cal.prefers_longer_rate(people)[0],
+                "krippendorff_alpha": ag.krippendorff_alpha(counts, domain, "nominal"),
+                "percent_agreement": ag.percent_agreement(counts),
             }
         for key in judges:
             part = verdicts[(verdicts[col.JUDGE] == key) & at & ~human]
@@ -148,12 +162,14 @@ TURN_HEADERS = [
     "high",
     "agreement with humans",
     "position consistency",
+    "alpha (humans)",
 ]
 TURN_NOTE = (
     "Per turn of the conversations (MT-Bench reports turn 1 and turn 2 apart): the win rate "
     "of A (ties = ½) with its 95% interval (bootstrap over that turn's prompts, else Wilson); "
     "for judges, agreement with the human majority and the share of pairs whose two orders "
-    "agreed, at that turn. The sections above pool every turn."
+    "agreed; for humans, Krippendorff's alpha of the preference, at that turn. The sections "
+    "above pool every turn."
 )
 
 
@@ -177,6 +193,7 @@ def turn_cells(sections: list[TurnSection] | None) -> list[list[Any]]:
                         high,
                         votes.agreement_with_majority,
                         votes.position_consistency,
+                        votes.krippendorff_alpha,
                     ]
                 )
     return rows

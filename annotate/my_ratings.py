@@ -21,6 +21,7 @@ from sidebyside.annotate.blinding import (
     to_canonical,
     to_shown,
 )
+from sidebyside.annotate.conversation_view import BlindHistory, blind_history
 from sidebyside.foundation.enums import AssignmentStatus, Preference
 from sidebyside.foundation.errors import AssignmentError
 from sidebyside.foundation.models import (
@@ -166,6 +167,15 @@ def rated_pair(session: Session, *, study: Study, user_id: int, number: int) -> 
     """The pair of the annotator's rating ``number``, on the sides they saw it."""
     rating = _nth(session, study, user_id, number)
     return blind_view(session, session.get(Assignment, rating.assignment_id))
+
+
+def rated_history(
+    session: Session, *, study: Study, user_id: int, number: int
+) -> BlindHistory | None:
+    """The conversation history of rating ``number``'s pair as the annotator saw it (None
+    for a single-turn pair)."""
+    rating = _nth(session, study, user_id, number)
+    return blind_history(session, session.get(Assignment, rating.assignment_id))
 
 
 def edit_rating(

@@ -4,11 +4,12 @@ change keeps the replaced version with its time, and analyses read the latest.""
 
 import streamlit as st
 
-from sidebyside.annotate.my_ratings import edit_rating, my_ratings, rated_pair
+from sidebyside.annotate.my_ratings import edit_rating, my_ratings, rated_history, rated_pair
 from sidebyside.foundation.enums import Preference
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.ui.common import require_user
+from sidebyside.ui.conversation import JUDGED_KEY, show_history, turn_label
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_text
 from sidebyside.ui.rating_form import missing_message, read_scores, score_grid, show_pair
@@ -89,9 +90,20 @@ if state.get("_edit_for") != number:  # fresh widgets, filled from the stored ra
 gen = state["_edit_gen"]
 with db_session() as session:
     view = rated_pair(session, study=study, user_id=user.id, number=number)
+    history = rated_history(session, study=study, user_id=user.id, number=number)
 
 raw = st.toggle("Raw text", key=f"edit_raw_{gen}")
-show_pair(view.prompt, view.reference, view.left, view.right, raw=raw)
+if history is not None:  # a conversation's turn: the earlier turns, each side its own
+    show_history(history, raw=raw)
+show_pair(
+    view.prompt,
+    view.reference,
+    view.left,
+    view.right,
+    raw=raw,
+    prompt_label=turn_label(history),
+    prompt_key=JUDGED_KEY if history is not None else None,
+)
 with st.form("edit", border=False, enter_to_submit=False):
     score_grid(rubric, edit_key, given=picked.scores)
     st.text_area("Comment (optional)", value=picked.comment, key=f"edit_comment_{gen}")

@@ -37,6 +37,10 @@ def test_win_rates_agreement_and_consistency_per_turn(session: Session):
     [h1], [h2] = one.human.win_rates, two.human.win_rates
     assert (h1.system_a, h1.system_b, h1.n) == ("alpha-7b", "beta-13b", 4)
     assert (h1.win_rate_a, h2.win_rate_a) == (1.0, 0.0)
+    # Both raters agree on every pair at each turn (alpha is 1, or undefined when every
+    # vote of the turn is the same letter: no variation to agree on).
+    assert (one.human.percent_agreement, two.human.percent_agreement) == (1.0, 1.0)
+    assert {one.human.krippendorff_alpha, two.human.krippendorff_alpha} <= {1.0, None}
     # The pooled figure hides it: one win each.
     [pooled] = report.human.win_rates
     assert pooled.win_rate_a == 0.5 and pooled.n == 8
@@ -55,6 +59,7 @@ def test_win_rates_agreement_and_consistency_per_turn(session: Session):
     md = render(report, "md")
     assert "## Per turn" in md
     assert "| 2 | humans | alpha-7b | beta-13b | 4 | 0.000 |" in md
+    assert "alpha (humans)" in md
     assert "Per turn" in render(report, "html")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sidebyside.annotate.conversation_view import BlindHistory
+from sidebyside.ui.rating_form import pane_height
 from sidebyside.ui.render import render
 
 #: The key of the judged turn's prompt box (``show_pair``'s ``prompt_key``).
@@ -68,5 +69,7 @@ def show_history(history: BlindHistory, *, raw: bool) -> None:
                     with st.container(border=True):
                         render(turn.user, raw=raw)
                     _label(f"Turn {k} · Response {letter}")
-                    with st.container(border=True, key=f"hist_{side}_{k}"):
+                    # Both sides' answers of a turn get one height; a long one scrolls.
+                    height = pane_height(turn.left, turn.right)
+                    with st.container(border=True, height=height, key=f"hist_{side}_{k}"):
                         render(getattr(turn, side), raw=raw)
