@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
+from sidebyside.analysis.graded import load_strengths
 from sidebyside.analysis.judge_scores import load_judge_scores, load_unparsed
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.style_frame import load_style
@@ -72,6 +73,12 @@ class StudyFrames:
     )
     #: Declared model families: {"system": {name: family}, "judge": {spec: family}}.
     families: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: 3 or 5 (``Study.preference_levels``), and the grade of every graded verdict
+    #: (``analysis.graded.load_strengths``: source, record_id, strength).
+    preference_levels: int = 3
+    strengths: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({col.SOURCE: [], col.RECORD_ID: [], "strength": []})
+    )
 
     @property
     def human(self) -> pd.DataFrame:
@@ -114,6 +121,8 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             style=load_style(session, st.id),
             unparsed=load_unparsed(session, st.id),
             families=load_families(session, st.id),
+            preference_levels=st.preference_levels,
+            strengths=load_strengths(session, st.id),
         )
 
 

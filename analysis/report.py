@@ -31,6 +31,7 @@ from sidebyside.analysis.card_frames import load_card_frames
 from sidebyside.analysis.categories import by_category
 from sidebyside.analysis.confidence import calibration_frame, judge_calibration
 from sidebyside.analysis.frames import StudyFrames, load_study_frames
+from sidebyside.analysis.graded import DEFAULT_STRONG_WEIGHT, graded_figures, with_strength
 from sidebyside.analysis.headline import headline
 from sidebyside.analysis.judge_compare import compare_judges
 from sidebyside.analysis.ppi import ppi_for_rows
@@ -322,6 +323,7 @@ def build_report(
     layers: dict[str, pd.DataFrame] | None = None,
     scorer: PromptScorer | None = None,
     lc_inputs: lcw.LcInputs | None = None,
+    strong_weight: float = DEFAULT_STRONG_WEIGHT,
 ) -> StudyReport:
     """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report.
     ``layers``: the stored automatic layers for the evaluation card
@@ -329,7 +331,8 @@ def build_report(
     ``scorer``: rescores text metrics per prompt for the card's paired intervals (the edges pass
     ``metrics.card_scoring.TEXT_SCORER``; analysis never imports metrics).
     ``lc_inputs``: AlpacaEval's GLM inputs (``analysis.lc_winrate.load_lc_inputs``); without
-    them every win-rate row says why its LC win rate is absent."""
+    them every win-rate row says why its LC win rate is absent.
+    ``strong_weight``: arena-hard's weight of a strong graded verdict (``analysis.graded``)."""
     human = fr.human
     sources = ([human] if len(human) else []) + [fr.judge(k) for k in fr.judges]
     boots = _prompt_boots(fr, sources, n_boot, seed)
@@ -362,6 +365,15 @@ def build_report(
             confidence=confidence,
         ),
         "headline": [],
+        "graded": graded_figures(
+            with_strength(fr.verdicts, fr.strengths),
+            fr.systems,
+            preference_levels=fr.preference_levels,
+            strong_weight=strong_weight,
+            n_boot=n_boot,
+            seed=seed,
+            confidence=confidence,
+        ),
     }
     # The statistics modules return plain rows; clean them (numpy scalars, NaN) and validate
     # them into the models once, then answer the headline from the typed sections.

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from sidebyside.analysis.report_graded import GradedSection
 from sidebyside.analysis.report_rows import (
     AlphaEstimate,
     AnnotatorPairKappa,
@@ -85,6 +86,7 @@ __all__ = [
     "JudgeSection",
     "JudgeComparison",
     "StudyReport",
+    "GradedSection",
     "report_schema",
     "schema_text",
 ]
@@ -271,6 +273,11 @@ class StudyReport(ReportModel):
     card: EvaluationCard | None = Field(
         default=None,
         description="Every layer of the evaluation stack, base against each other system.",
+    )
+    graded: GradedSection | None = Field(
+        default=None,
+        description="Figures that use the grade of a preference: the ordinal alpha and the "
+        "strong-weighted win rates (analysis.graded).",
     )
 
 

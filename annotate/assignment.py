@@ -26,6 +26,7 @@ from sidebyside.annotate.blinding import canonical_scores, to_canonical
 from sidebyside.annotate.queue import claim_candidates, imported_counts, open_assignment
 from sidebyside.foundation.enums import AssignmentStatus, Preference
 from sidebyside.foundation.errors import AssignmentError
+from sidebyside.foundation.grading import checked_strength
 from sidebyside.foundation.models import Assignment, Rating, Study, User, utcnow
 from sidebyside.foundation.rubric import rubric_of
 from sidebyside.foundation.settings import get_settings
@@ -153,8 +154,10 @@ def submit_rating(
     comment: str = "",
     time_spent_s: float | None = None,
     now: datetime | None = None,
+    strength: int | None = None,
 ) -> Rating:
-    """Store a vote given in shown terms (A = left). Idempotent: a second submit of the same
+    """Store a vote given in shown terms (A = left); ``strength`` grades a decisive vote in
+    a five-level study (``foundation.grading``). Idempotent: a second submit of the same
     pair returns the first rating unchanged, even when the two race. The caller commits, and
     must before it shows the next pair."""
     now = now or utcnow()
@@ -167,6 +170,7 @@ def submit_rating(
     if preference == Preference.TIE and not rubric.allow_ties:
         raise AssignmentError("this study does not allow ties: choose A or B")
     canonical = to_canonical(preference, assignment.swapped)
+    strength = checked_strength(study.preference_levels, canonical, strength)
     canon_scores = canonical_scores(rubric, scores, assignment.swapped)
     slot = assignment.slot
     if slot is None:
@@ -179,6 +183,7 @@ def submit_rating(
         user_id=user_id,
         assignment_id=assignment.id,
         preference=canonical,
+        strength=strength,
         scores=canon_scores,
         comment=comment.strip(),
         swapped=assignment.swapped,

@@ -49,6 +49,7 @@ from sidebyside.analysis.verdicts import criteria_of, load_pairs, load_verdicts
 from sidebyside.foundation.atomic import write_atomic
 from sidebyside.foundation.enums import Preference, VerdictSource
 from sidebyside.foundation.errors import InputError, NotFound
+from sidebyside.foundation.grading import label
 from sidebyside.foundation.models import (
     Assignment,
     Judgment,
@@ -96,6 +97,7 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
             Rating.pair_id,
             User.username,
             Rating.preference,
+            Rating.strength,
             Rating.scores,
             Rating.swapped,
             Rating.comment,
@@ -116,6 +118,7 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
             "pair_id",
             "annotator",
             "preference",
+            "strength",
             "scores",
             "swapped",
             "comment",
@@ -160,6 +163,7 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
         "shown_right",
         "preference",
         "winner",
+        *graded_columns(study, df),
         *col.flat_names(criteria).values(),
         "comment",
         "time_spent_s",
@@ -168,6 +172,20 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
         "source",
     ]
     return df[cols]
+
+
+def graded_columns(study: Study, df: pd.DataFrame) -> list[str]:
+    """A graded study's ratings carry ``grade``: the vote as system_a vs system_b on five
+    levels (``A>>B`` .. ``B>>A``, what import-ratings reads back); three-level exports are
+    unchanged."""
+    strength = df.pop("strength")
+    if study.preference_levels != 5 and strength.isna().all():
+        return []
+    df["grade"] = [
+        label(p, None if pd.isna(s) else int(s))
+        for p, s in zip(df["preference"], strength, strict=True)
+    ]
+    return ["grade"]
 
 
 def _score(scores: Any, criterion: str, side: str) -> Any:

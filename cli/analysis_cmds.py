@@ -50,6 +50,12 @@ def report(
         "win rate (default: SIDEBYSIDE_ALPACA_EVAL_GLM_DIR).",
     ),
     mlflow: bool = mlflow_option(),
+    strong_weight: float = typer.Option(
+        3.0,
+        "--strong-weight",
+        help="Weight of a strong graded verdict (A>>B) in the strong-weighted win rate and "
+        "Bradley-Terry (arena-hard's default: 3).",
+    ),
 ) -> None:
     """Agreement, win rates, Bradley–Terry and judge calibration of a study."""
     from sidebyside.analysis.report import render, report_for_study
@@ -61,10 +67,18 @@ def report(
 
     if fmt not in REPORT_FORMATS:
         raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
+    if not strong_weight > 0:
+        raise InputError(f"--strong-weight must be a positive number, got {strong_weight}")
     with open_session() as session:
         st = get_study(session, study)
         data = report_for_study(
-            session, st, n_boot=n_boot, seed=seed, alpaca_eval_glm=glm_dir, scorer=TEXT_SCORER
+            session,
+            st,
+            n_boot=n_boot,
+            seed=seed,
+            alpaca_eval_glm=glm_dir,
+            scorer=TEXT_SCORER,
+            strong_weight=strong_weight,
         )
     _emit(render(data, fmt), out)
     if mlflow:
@@ -209,10 +223,17 @@ def agreement(
 def import_ratings(
     study: str = typer.Argument(..., help="Study name or id."),
     file: Path = typer.Argument(..., help="CSV or JSONL of ratings."),
+    map_grades: bool = typer.Option(
+        False,
+        "--map-grades",
+        help="In a three-level study, keep only the direction of graded values (A>>B ─► a) "
+        "instead of refusing the file.",
+    ),
 ) -> None:
     """Import human ratings made elsewhere (all or nothing).
 
-    Columns: prompt_id, system_a, system_b, annotator, winner (a, b, tie or a system name);
+    Columns: prompt_id, system_a, system_b, annotator, winner (a, b, tie, a system name, or
+    a graded A>>B, A>B, A=B, B>A, B>>A);
     optional <criterion>_a / <criterion>_b scores, comment, time_spent_s, created_at.
     Unknown annotators become accounts that cannot log in."""
     from sidebyside.annotate.rating_import import import_ratings_path
@@ -221,7 +242,7 @@ def import_ratings(
     with open_session() as session:
         st = get_study(session, study)
         try:
-            rep = import_ratings_path(session, study=st, path=file)
+            rep = import_ratings_path(session, study=st, path=file, map_grades=map_grades)
         except FileInputError as exc:  # adds what it means: the study is unchanged
             raise InputError(f"{exc}\nnothing was imported") from exc
     typer.echo(rep.summary())

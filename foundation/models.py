@@ -41,6 +41,9 @@ class Study(SQLModel, table=True):
     allocation: str = Field(
         default="uniform", max_length=10, sa_column_kwargs={"server_default": "uniform"}
     )
+    #: 3 (A / tie / B) or 5 (A much better .. B much better): the grades of the overall
+    #: preference the annotate screen offers (``annotate.grading``). Added in revision 0005.
+    preference_levels: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -157,6 +160,9 @@ class Rating(SQLModel, table=True):
     assignment_id: int | None = Field(default=None, foreign_key="assignment.id", unique=True)
     #: "a" | "b" | "tie", relative to the pair's output_a / output_b.
     preference: str = Field(max_length=3)
+    #: The grade of a decisive preference: 2 = "much better", 1 = "better"; None for a tie
+    #: or a vote given on three levels (``annotate.grading``). Added in revision 0005.
+    strength: int | None = Field(default=None, ge=1, le=2)
     #: {criterion: {"a": score, "b": score}}, canonical sides.
     scores: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
@@ -227,6 +233,9 @@ class Judgment(SQLModel, table=True):
     shown_winner: str | None = Field(default=None, max_length=3)
     #: Canonical: "a" | "b" | "tie" | None (unparsed / error / single mode).
     winner: str | None = Field(default=None, max_length=3)
+    #: A graded verdict's strength (2 = ">>", 1 = ">"); None for a tie or an ungraded
+    #: verdict. Added in revision 0005.
+    strength: int | None = Field(default=None, ge=1, le=2)
     #: Single mode: {"criteria": {name: 1..5}, "overall": 1..10}.
     scores: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     #: Continuous preference in canonical terms, AlpacaEval-style: 1.0 = output_a better,
@@ -261,6 +270,9 @@ class JudgeVerdict(SQLModel, table=True):
     mode: str = Field(default="pairwise", max_length=10)
     #: Canonical "a" | "b" | "tie".
     winner: str = Field(max_length=3)
+    #: A graded verdict's strength (2 = ">>", 1 = ">"), the weaker of the two orders when
+    #: both are graded; None for a tie or an ungraded verdict. Added in revision 0005.
+    strength: int | None = Field(default=None, ge=1, le=2)
     #: True when the two orders disagreed (the verdict is then a tie).
     inconsistent: bool = Field(default=False)
     #: Winner of order "ab" and "ba" in canonical terms (None if unparsed/failed/imported).
@@ -391,3 +403,36 @@ class BenchmarkResult(SQLModel, table=True):
     #: {doc_id: score} of every item (the harness's logged samples).
     per_item: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- known answers (issue 19): gold pairs and a study's gold settings. Added in revision 0005.
+
+
+class GoldPair(SQLModel, table=True):
+    """A pair of the study with a known answer (``annotate.gold``): served to every rater
+    blind at the study's gold rate, scored against ``accepted``, never counted in a result."""
+
+    __table_args__ = (UniqueConstraint("study_id", "pair_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    #: The expected preference in canonical terms ("a" | "b" | "tie") and its grade (2 =
+    #: much better, 1 = better, None = any grade).
+    expected: str = Field(max_length=3)
+    expected_strength: int | None = Field(default=None, ge=1, le=2)
+    #: Canonical preferences that count as right (the expected one, plus a tolerance such as
+    #: "not B", which accepts a and tie).
+    accepted: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    note: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GoldSettings(SQLModel, table=True):
+    """How a study serves its gold pairs: ``rate`` of the pairs a rater is shown are gold;
+    with ``qualify_n`` > 0 a rater's first ``qualify_n`` pairs are gold and a rater whose
+    accuracy on them is below ``qualify_min`` gets no further pairs."""
+
+    study_id: int = Field(foreign_key="study.id", primary_key=True)
+    rate: float = Field(default=0.1, ge=0.0, le=1.0)
+    qualify_n: int = Field(default=0, ge=0)
+    qualify_min: float = Field(default=0.8, ge=0.0, le=1.0)

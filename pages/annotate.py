@@ -18,6 +18,7 @@ from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.ui.common import pick_study, require_user
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_text, shown_as_message
+from sidebyside.ui.graded_vote import shortcut_help, vote_buttons
 from sidebyside.ui.rating_form import (
     keep_draft,
     missing_message,
@@ -66,9 +67,12 @@ def flash(kind: str, message: str) -> None:
     state["_flash"] = (kind, message)
 
 
-def on_vote(assignment_id: int, user_id: int, preference: str, rubric: Rubric) -> None:
-    """Store the vote (preference as shown: "A", "B" or "tie") with the form's scores. The
-    callback's unit of work commits it before the page reruns and draws the next pair."""
+def on_vote(
+    assignment_id: int, user_id: int, preference: str, rubric: Rubric, strength: int | None = None
+) -> None:
+    """Store the vote (preference as shown: "A", "B" or "tie", graded by ``strength`` in a
+    five-level study) with the form's scores. The callback's unit of work commits it before
+    the page reruns and draws the next pair."""
     if assignment_id in state.get("_submitted", set()):
         return  # a double click: the first submit already counted
     scores, missing = read_scores(rubric, crit_key)
@@ -86,6 +90,7 @@ def on_vote(assignment_id: int, user_id: int, preference: str, rubric: Rubric) -
                 scores=scores,
                 comment=state.get(comment_key()) or "",
                 time_spent_s=time.monotonic() - state.get("_shown_at", time.monotonic()),
+                strength=strength,
             )
     except Exception as exc:  # noqa: BLE001 - a user error's message, else an id and a retry
         flash("error", error_text(exc, "saving your vote"))
@@ -167,6 +172,8 @@ with st.sidebar, st.expander("Guidelines", expanded=True):
         f"**Alt+A** votes for A, **Alt+B** for B{tie_key} (⌥ instead of Alt on a Mac). "
         "A vote submits the scores and the comment with it."
     )
+    if five_levels := shortcut_help(study, rubric):
+        st.caption(five_levels)
     for criterion in rubric.criteria:
         st.markdown(f"- **{criterion.name}**: {criterion.description}")
 
@@ -263,16 +270,16 @@ with st.form("rate", border=False, enter_to_submit=False):
     # One line is enough for most comments and keeps the vote buttons on screen.
     st.text_input("Comment (optional)", value=given.get("comment", ""), key=comment_key())
     # The buttons say it all ("A is better" ...): no heading row above them.
-    options = [p for p in PREFERENCES if p[0] != Preference.TIE or rubric.allow_ties]
-    for col, (value, label, shortcut) in zip(st.columns(len(options)), options, strict=True):
+    options = vote_buttons(study, rubric, PREFERENCES)  # three or five (ui/graded_vote.py)
+    for col, button in zip(st.columns(len(options)), options, strict=True):
         with col:
             st.form_submit_button(
-                label,
-                key=f"vote_{value}",
+                button.label,
+                key=button.key,
                 type="primary",
-                shortcut=shortcut,
+                shortcut=button.shortcut,
                 on_click=on_vote,
-                args=(assignment.id, user.id, value, rubric),
+                args=(assignment.id, user.id, button.value, rubric, button.strength),
                 width="stretch",
             )
     # Right below the buttons, where the eye is after pressing one.

@@ -1,0 +1,49 @@
+"""The report's graded section, typed (figures from ``analysis.graded``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from sidebyside.analysis.report_rows import AlphaEstimate, ReportModel
+
+
+class WeightedWinRate(ReportModel):
+    """Arena-hard's strong-weighted win rate of system_a against system_b."""
+
+    system_a: str
+    system_b: str
+    n: int = Field(description="Votes on the pair.")
+    n_strong: int = Field(description="Strong decisive votes (A>>B or B>>A) among them.")
+    weighted_win_rate_a: float | None = Field(
+        description="Σ w·s / Σ w: a strong vote weighs strong_weight, any other 1; ties half."
+    )
+    win_rate_a: float | None = Field(description="Every vote once, ties half.")
+
+
+class WeightedRating(ReportModel):
+    """A Bradley–Terry rating fitted on the strong-weighted win matrix (1000 = average)."""
+
+    system: str
+    rating: float | None
+
+
+class GradedVotes(ReportModel):
+    """One source's (the humans' or a judge's) strong-weighted figures."""
+
+    n_graded: int = Field(description="Verdicts carrying a grade (a strength).")
+    win_rates: list[WeightedWinRate]
+    bradley_terry: list[WeightedRating] | None
+
+
+class GradedSection(ReportModel):
+    """Figures that use the grade of a preference (five levels: A>>B, A>B, A=B, B>A, B>>A);
+    every other figure of the report reads only its direction."""
+
+    preference_levels: int = Field(description="3 or 5: the study's setting.")
+    strong_weight: float = Field(description="Weight of a strong verdict (arena-hard: 3).")
+    ordinal_alpha: AlphaEstimate | None = Field(
+        description="Krippendorff's alpha of the human preference on the five-level ordinal "
+        "scale (+2 output_a much better .. −2 output_b much better); null without ratings."
+    )
+    human: GradedVotes | None
+    judges: dict[str, GradedVotes]

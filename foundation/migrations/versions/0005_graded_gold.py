@@ -1,0 +1,74 @@
+"""Graded preference and known answers (issue 19).
+
+Revision ID: 0005
+Revises: 0002
+Create Date: 2026-12-03
+
+Additive only: ``study.preference_levels`` (server default 3, so every study made before it
+keeps its three buttons), a nullable ``strength`` on ratings, judge calls and judge verdicts
+(None: an ungraded or tie verdict, what every older row is), and the ``goldpair`` and
+``goldsettings`` tables.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0002"
+branch_labels: str | tuple[str, ...] | None = None
+depends_on: str | tuple[str, ...] | None = None
+
+_STRENGTH = ("rating", "judgment", "judgeverdict")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("study", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("preference_levels", sa.Integer(), server_default="3", nullable=False)
+        )
+    for table in _STRENGTH:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("strength", sa.Integer(), nullable=True))
+    op.create_table(
+        "goldpair",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("study_id", sa.Integer(), nullable=False),
+        sa.Column("pair_id", sa.Integer(), nullable=False),
+        sa.Column("expected", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+        sa.Column("expected_strength", sa.Integer(), nullable=True),
+        sa.Column("accepted", sa.JSON(), nullable=False),
+        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["pair_id"], ["pair.id"]),
+        sa.ForeignKeyConstraint(["study_id"], ["study.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("study_id", "pair_id"),
+    )
+    with op.batch_alter_table("goldpair", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_goldpair_pair_id"), ["pair_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_goldpair_study_id"), ["study_id"], unique=False)
+    op.create_table(
+        "goldsettings",
+        sa.Column("study_id", sa.Integer(), nullable=False),
+        sa.Column("rate", sa.Float(), nullable=False),
+        sa.Column("qualify_n", sa.Integer(), nullable=False),
+        sa.Column("qualify_min", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(["study_id"], ["study.id"]),
+        sa.PrimaryKeyConstraint("study_id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("goldsettings")
+    with op.batch_alter_table("goldpair", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_goldpair_study_id"))
+        batch_op.drop_index(batch_op.f("ix_goldpair_pair_id"))
+    op.drop_table("goldpair")
+    for table in reversed(_STRENGTH):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("strength")
+    with op.batch_alter_table("study", schema=None) as batch_op:
+        batch_op.drop_column("preference_levels")
