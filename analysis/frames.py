@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
-from sidebyside.analysis.graded import load_strengths
+from sidebyside.analysis.graded import load_judge_games, load_strengths
 from sidebyside.analysis.judge_scores import load_judge_scores, load_unparsed
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.style_frame import load_style
@@ -79,6 +79,8 @@ class StudyFrames:
     strengths: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame({col.SOURCE: [], col.RECORD_ID: [], "strength": []})
     )
+    #: Each answered order of the judges' pairwise calls (``analysis.graded.load_judge_games``).
+    judge_games: pd.DataFrame | None = None
 
     @property
     def human(self) -> pd.DataFrame:
@@ -123,6 +125,7 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             families=load_families(session, st.id),
             preference_levels=st.preference_levels,
             strengths=load_strengths(session, st.id),
+            judge_games=load_judge_games(session, st.id, pairs),
         )
 
 

@@ -30,10 +30,11 @@ from sqlmodel import Session
 
 from sidebyside.analysis import agreement as ag
 from sidebyside.analysis import columns as col
+from sidebyside.analysis.verdicts import judge_keys
 from sidebyside.analysis.winrates import ELO_BASE, ELO_SCALE, bradley_terry, system_order
-from sidebyside.foundation.enums import Preference, VerdictSource
+from sidebyside.foundation.enums import JudgeMode, JudgmentStatus, Order, Preference, VerdictSource
 from sidebyside.foundation.grading import STRONG
-from sidebyside.foundation.models import JudgeVerdict, Rating
+from sidebyside.foundation.models import JudgeVerdict, Judgment, Rating
 
 #: The verdict frame's extra column here: 2 = strong, 1 = plain, NaN = tie or ungraded.
 STRENGTH = "strength"
@@ -62,6 +63,39 @@ def load_strengths(session: Session, study_id: int) -> pd.DataFrame:
         )
     ]
     return pd.DataFrame(rows, columns=[col.SOURCE, col.RECORD_ID, STRENGTH])
+
+
+#: Per-order judge answers (``load_judge_games``): the judge key, the pair, the canonical
+#: preference and strength of that order.
+GAME_COLUMNS = (col.JUDGE, col.PAIR_ID, col.PREFERENCE, STRENGTH)
+
+
+def load_judge_games(session: Session, study_id: int, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Every answered order of every pairwise (or imported two-order) judge call, one row per
+    order with the pair's systems: arena-hard counts each order ("game") as a battle. Judge
+    keys as in the verdict frame (``verdicts.judge_keys``)."""
+    rows = session.execute(
+        select(Judgment.judge, Judgment.mode, Judgment.pair_id, Judgment.winner, Judgment.strength)
+        .where(
+            Judgment.study_id == study_id,
+            Judgment.status == JudgmentStatus.OK,
+            Judgment.winner.is_not(None),
+            Judgment.order.in_([Order.AB, Order.BA]),
+            Judgment.mode.in_([JudgeMode.PAIRWISE, JudgeMode.IMPORTED]),
+        )
+        .order_by(Judgment.id)
+    ).all()
+    modes = session.execute(
+        select(JudgeVerdict.judge, JudgeVerdict.mode)
+        .where(JudgeVerdict.study_id == study_id)
+        .distinct()
+    ).all()
+    keys = judge_keys(sorted({(j, m) for j, m in modes} | {(r[0], r[1]) for r in rows}))
+    df = pd.DataFrame(
+        [(keys[(j, m)], pid, w, s) for j, m, pid, w, s in rows], columns=list(GAME_COLUMNS)
+    )
+    df[STRENGTH] = pd.to_numeric(df[STRENGTH], errors="coerce").astype(float)
+    return df.merge(pairs, on=col.PAIR_ID, how="inner")
 
 
 def with_strength(verdicts: pd.DataFrame, strengths: pd.DataFrame) -> pd.DataFrame:
@@ -191,6 +225,7 @@ def graded_figures(
     verdicts: pd.DataFrame,
     systems: Sequence[str],
     *,
+    games: pd.DataFrame | None = None,
     preference_levels: int,
     strong_weight: float = DEFAULT_STRONG_WEIGHT,
     n_boot: int = 0,
@@ -199,18 +234,27 @@ def graded_figures(
 ) -> dict[str, Any]:
     """The report's graded section: the ordinal alpha of the humans and, for the humans and
     each judge, the strong-weighted win rates and Bradley–Terry ratings. ``verdicts`` must
-    carry ``strength`` (``with_strength``)."""
+    carry ``strength`` (``with_strength``). A judge with per-order answers (``games``,
+    ``load_judge_games``) is counted per order, as arena-hard counts its two games; a judge
+    with verdicts only (imported from a flat file), per verdict."""
     human = verdicts[verdicts[col.SOURCE] == VerdictSource.HUMAN]
     judges = verdicts[verdicts[col.SOURCE] == VerdictSource.JUDGE]
 
-    def votes_of(v: pd.DataFrame) -> dict[str, Any]:
+    def votes_of(v: pd.DataFrame, unit: str = "verdict") -> dict[str, Any]:
         return {
+            "unit": unit,
             "n_graded": int(v[STRENGTH].notna().sum()),
             "win_rates": strong_weighted_win_rates(v, strong_weight=strong_weight, systems=systems),
             "bradley_terry": strong_weighted_bradley_terry(
                 v, strong_weight=strong_weight, systems=systems
             ),
         }
+
+    def _judge_votes(key: str, verdicts_of_judge: pd.DataFrame) -> dict[str, Any]:
+        of_judge = games[games[col.JUDGE] == key] if games is not None else games
+        if of_judge is not None and len(of_judge):
+            return votes_of(of_judge, "order")
+        return votes_of(verdicts_of_judge)
 
     return {
         "preference_levels": preference_levels,
@@ -221,5 +265,5 @@ def graded_figures(
         if len(human)
         else None,
         "human": votes_of(human) if len(human) else None,
-        "judges": {key: votes_of(g) for key, g in judges.groupby(col.JUDGE, sort=False)},
+        "judges": {key: _judge_votes(key, g) for key, g in judges.groupby(col.JUDGE, sort=False)},
     }

@@ -368,6 +368,7 @@ def build_report(
         "graded": graded_figures(
             with_strength(fr.verdicts, fr.strengths),
             fr.systems,
+            games=fr.judge_games,
             preference_levels=fr.preference_levels,
             strong_weight=strong_weight,
             n_boot=n_boot,

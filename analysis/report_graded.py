@@ -30,6 +30,10 @@ class WeightedRating(ReportModel):
 class GradedVotes(ReportModel):
     """One source's (the humans' or a judge's) strong-weighted figures."""
 
+    unit: str = Field(
+        description="What one vote is: a verdict (a rating, a judge's reconciled verdict) or "
+        "an order (each of a judge's two presentation orders, as arena-hard counts its games)."
+    )
     n_graded: int = Field(description="Verdicts carrying a grade (a strength).")
     win_rates: list[WeightedWinRate]
     bradley_terry: list[WeightedRating] | None

@@ -18,6 +18,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from sidebyside.annotate.arena_hard import to_long_format
 from sidebyside.annotate.sources import (
     OutputRecord,
     ParsedFile,
@@ -99,6 +100,7 @@ def import_sources(
         raise InputError("pairing 'baseline' needs the name of the baseline system")
     if not sources:
         raise InputError("no files to import")
+    sources = to_long_format(sources)  # arena-hard's model_answer files, read as they are
     parsed = [parse_source(name, data) for name, data in sources]
     _check_across_files(parsed)
     # Parse, read and check first, then write in a few bulk statements: on SQLite the write

@@ -34,6 +34,20 @@ def combine_orders(winner_ab: str, winner_ba: str) -> tuple[str, bool]:
     return Preference.TIE, True
 
 
+def combine_strengths(ab: int | None, ba: int | None, inconsistent: bool) -> int | None:
+    """A graded verdict's strength from its two orders: the weaker (a strong verdict must
+    hold in both orders); none for an inconsistent pair or an ungraded order.
+
+    >>> [combine_strengths(2, 2, False), combine_strengths(2, 1, False)]
+    [2, 1]
+    >>> combine_strengths(2, None, False), combine_strengths(2, 2, True)
+    (None, None)
+    """
+    if inconsistent or ab is None or ba is None:
+        return None
+    return min(ab, ba)
+
+
 def majority(votes: Sequence[str]) -> str:
     """The vote with strictly more support than any other; a tie when split or empty."""
     counts = Counter(votes).most_common()
@@ -77,6 +91,7 @@ def _pairwise_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
             "winner_ab": ab.winner,
             "winner_ba": ba.winner,
             "preference": (ab.preference + ba.preference) / 2 if both else None,
+            "strength": combine_strengths(ab.strength, ba.strength, inconsistent),
             "reasoning": f"[order ab] {ab.reasoning}\n\n[order ba] {ba.reasoning}",
         }
     return verdicts, incomplete
@@ -99,13 +114,22 @@ def _single_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
             "winner_ab": None,
             "winner_ba": None,
             "preference": None,
+            "strength": None,
             "reasoning": f"[a: {a.scores['overall']}/10] {a.reasoning}\n\n"
             f"[b: {b.scores['overall']}/10] {b.reasoning}",
         }
     return verdicts, incomplete
 
 
-_FIELDS = ("winner", "inconsistent", "winner_ab", "winner_ba", "preference", "reasoning")
+_FIELDS = (
+    "winner",
+    "inconsistent",
+    "winner_ab",
+    "winner_ba",
+    "preference",
+    "strength",
+    "reasoning",
+)
 
 
 def _store(
@@ -169,6 +193,7 @@ def reconcile(session: Session, *, study_id: int, judge: str, mode: str) -> Reco
             Judgment.order,
             Judgment.status,
             Judgment.winner,
+            Judgment.strength,
             Judgment.preference,
             Judgment.reasoning,
             Judgment.scores,
