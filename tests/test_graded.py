@@ -80,7 +80,8 @@ def test_a_graded_vote_is_stored_in_canonical_terms_with_its_grade(session):
         session.commit()
         canonical = {"A": "b" if a.swapped else "a", "B": "a" if a.swapped else "b"}
         got.append((r.preference, r.strength, canonical.get(shown, "tie")))
-    assert [(p, s) for p, s, _ in got] == [(c, s) for (_, s, c), s in zip(got, (2, 1, None, 2))]
+    expected = [(c, s) for (_, _, c), s in zip(got, (2, 1, None, 2), strict=True)]
+    assert [(p, s) for p, s, _ in got] == expected
     a = next_assignment(session, study=b.study, user=alice)
     assert a is None  # four pairs, all rated
 
@@ -223,7 +224,15 @@ def test_strong_weighted_win_rate_equals_an_independent_computation(session, wei
     b = _graded_study(session, seed=7)
     fr = load_study_frames(session, b.study)
     human = with_strength(fr.human, fr.strengths)
-    rows = list(zip(human["system_a"], human["system_b"], human["preference"], human["strength"]))
+    rows = list(
+        zip(
+            human["system_a"],
+            human["system_b"],
+            human["preference"],
+            human["strength"],
+            strict=True,
+        )
+    )
     got = strong_weighted_win_rates(human, strong_weight=weight, systems=fr.systems)
     assert len(got) == 3
     for r in got:
