@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
+from sidebyside.analysis.gold_reading import gold_threshold, load_gold_answers
 from sidebyside.analysis.graded import load_judge_games, load_strengths
 from sidebyside.analysis.judge_scores import load_judge_scores, load_unparsed
 from sidebyside.analysis.reading import as_session, resolve_study
@@ -81,6 +82,10 @@ class StudyFrames:
     )
     #: Each answered order of the judges' pairwise calls (``analysis.graded.load_judge_games``).
     judge_games: pd.DataFrame | None = None
+    #: Answers on gold pairs (``analysis.gold_reading``; never in ``verdicts``) and the
+    #: accuracy a rater needs.
+    gold_answers: list[dict] = field(default_factory=list)
+    gold_threshold: float = 0.8
 
     @property
     def human(self) -> pd.DataFrame:
@@ -126,6 +131,8 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             preference_levels=st.preference_levels,
             strengths=load_strengths(session, st.id),
             judge_games=load_judge_games(session, st.id, pairs),
+            gold_answers=load_gold_answers(session, st.id),
+            gold_threshold=gold_threshold(session, st.id),
         )
 
 

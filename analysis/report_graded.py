@@ -51,3 +51,35 @@ class GradedSection(ReportModel):
     )
     human: GradedVotes | None
     judges: dict[str, GradedVotes]
+
+
+class GoldRater(ReportModel):
+    """One rater's answers on the gold pairs."""
+
+    annotator: str
+    n: int = Field(description="Ratings of gold pairs.")
+    right: int = Field(description="Of them, answers the gold pair accepts.")
+    accuracy: float
+    ci_low: float | None = Field(description="Wilson interval.")
+    ci_high: float | None
+    passed: bool = Field(description="Accuracy at least the threshold.")
+
+
+class GoldExclusion(ReportModel):
+    """What ``--exclude-failed-gold`` left out of every other figure of this report."""
+
+    raters: list[str]
+    n_raters: int
+    n_ratings: int = Field(description="Their ratings of ordinary pairs, left out.")
+
+
+class GoldSection(ReportModel):
+    """Known-answer (gold) pairs: never counted in any other figure of the report."""
+
+    n_gold_pairs: int = Field(description="Gold pairs with at least one answer.")
+    n_answers: int
+    threshold: float = Field(description="The accuracy a rater needs (the study's setting).")
+    raters: list[GoldRater]
+    excluded: GoldExclusion | None = Field(
+        description="Set when the report was recomputed without the raters below threshold."
+    )

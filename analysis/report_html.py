@@ -56,7 +56,7 @@ from sidebyside.analysis.report_models import (
     StudyReport,
     WinRate,
 )
-from sidebyside.analysis.report_quality import graded_html
+from sidebyside.analysis.report_quality import quality_html
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -300,7 +300,7 @@ def to_html(report: StudyReport) -> str:
         + card_html(report.card)
         + _human(report.human)
         + _ppi(report)
-        + graded_html(report)
+        + quality_html(report)
         + "<h2>Judges</h2>"
         + _comparison(report.judge_comparison)
         + (judges or "<p class='muted'>No judge verdicts yet.</p>")

@@ -21,7 +21,7 @@ from sidebyside.analysis.report_models import (
     StudyReport,
     WinRate,
 )
-from sidebyside.analysis.report_quality import graded_md
+from sidebyside.analysis.report_quality import quality_md
 from sidebyside.analysis.winrates import honest_ci
 from sidebyside.foundation.enums import Preference
 
@@ -553,7 +553,7 @@ def to_markdown(report: StudyReport) -> str:
         *card_md(report.card),
         *human_md(report.human),
         *ppi_md(report),
-        *graded_md(report),
+        *quality_md(report),
         "## Judges",
         "",
         *comparison_md(report.judge_comparison),

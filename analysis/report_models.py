@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from sidebyside.analysis.report_graded import GradedSection
+from sidebyside.analysis.report_graded import GoldSection, GradedSection
 from sidebyside.analysis.report_rows import (
     AlphaEstimate,
     AnnotatorPairKappa,
@@ -87,6 +87,7 @@ __all__ = [
     "JudgeComparison",
     "StudyReport",
     "GradedSection",
+    "GoldSection",
     "report_schema",
     "schema_text",
 ]
@@ -273,6 +274,10 @@ class StudyReport(ReportModel):
     card: EvaluationCard | None = Field(
         default=None,
         description="Every layer of the evaluation stack, base against each other system.",
+    )
+    gold: GoldSection | None = Field(
+        default=None,
+        description="Per-rater accuracy on the gold pairs (analysis.gold); null without any.",
     )
     graded: GradedSection | None = Field(
         default=None,

@@ -1,13 +1,13 @@
-"""The graded section in the Markdown and HTML reports (``analysis.report_graded``): shown
-only when the study rates on five levels or some verdict carries a grade, so a three-level
-study's report reads as it always did."""
+"""The graded and gold sections in the Markdown and HTML reports (``analysis.report_graded``):
+each shown only when there is something in it (a five-level study or graded verdicts; answers
+on gold pairs), so a study without them reads as it always did."""
 
 from __future__ import annotations
 
 from html import escape
 from typing import Any
 
-from sidebyside.analysis.report_graded import GradedSection, GradedVotes
+from sidebyside.analysis.report_graded import GoldSection, GradedSection, GradedVotes
 from sidebyside.analysis.report_models import StudyReport
 
 # The two renderers import this module, so it keeps its own two cell helpers.
@@ -108,3 +108,53 @@ def graded_html(report: StudyReport) -> str:
             rows = [[r.system, fmt(r.rating, 1)] for r in v.bradley_terry]
             parts.append(_html_table(["system", "strong-weighted Bradley–Terry"], rows))
     return "".join(parts)
+
+
+GOLD_HEADERS = ["rater", "gold answers", "right", "accuracy", "95% CI (Wilson)", "passed"]
+
+
+def gold_note(g: GoldSection) -> str:
+    text = (
+        f"{g.n_gold_pairs} gold pairs (known answers), {g.n_answers} answers; served blind like "
+        "any pair and never counted in any other figure. A rater passes at an accuracy of "
+        f"{g.threshold:.0%} or more."
+    )
+    if g.excluded is not None:
+        names = ", ".join(g.excluded.raters) or "nobody"
+        text += (
+            f" Every other figure here leaves out the {g.excluded.n_raters} rater(s) below "
+            f"it ({names}) and their {g.excluded.n_ratings} rating(s)."
+        )
+    return text
+
+
+def _gold_cells(g: GoldSection) -> list[list[Any]]:
+    return [
+        [
+            r.annotator,
+            r.n,
+            r.right,
+            r.accuracy,
+            f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]",
+            "yes" if r.passed else "no",
+        ]
+        for r in g.raters
+    ]
+
+
+def quality_md(report: StudyReport) -> list[str]:
+    out = graded_md(report)
+    g = report.gold
+    if g is not None:
+        out += ["## Gold pairs", "", gold_note(g), "", table(GOLD_HEADERS, _gold_cells(g)), ""]
+    return out
+
+
+def quality_html(report: StudyReport) -> str:
+    out = graded_html(report)
+    g = report.gold
+    if g is not None:
+        out += f"<h2>Gold pairs</h2><p class='muted'>{escape(gold_note(g))}</p>" + _html_table(
+            GOLD_HEADERS, _gold_cells(g)
+        )
+    return out

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sidebyside.annotate.blinding import canonical_scores, to_canonical
+from sidebyside.annotate.gold import claim_gold, gold_pair_ids, qualification
 from sidebyside.annotate.queue import claim_candidates, imported_counts, open_assignment
 from sidebyside.foundation.enums import AssignmentStatus, Preference
 from sidebyside.foundation.errors import AssignmentError
@@ -121,7 +122,15 @@ def next_assignment(
         session.add(current)
         session.flush()
         return current
+    if qualification(session, study=study, user_id=user.id).failed:
+        return None  # below the study's gold threshold: no further pairs (annotate.gold)
+    gold = claim_gold(session, study=study, user=user, now=now)
+    if gold is not None:
+        return gold
+    gold_ids = gold_pair_ids(session, study.id)
     for pair_id, swapped in claim_candidates(session, study, user.id, cutoff):
+        if pair_id in gold_ids:
+            continue  # served only as gold, above
         for _attempt in range(study.k + 1):  # a lost race may leave another slot free
             got = _try_claim(session, study, user.id, pair_id, swapped, cutoff, now)
             if not isinstance(got, bool):

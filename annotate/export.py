@@ -128,7 +128,8 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
             "source",
         ],
     )
-    df = df.merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="left")
+    # inner: the pairs load_pairs reads, so a gold pair's ratings are never exported
+    df = df.merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="inner")
     df = df.rename(columns={col.PROMPT: "prompt_id"})  # the external id, as import-ratings reads
     swapped = df["swapped"]
     known = swapped.notna()
@@ -223,7 +224,7 @@ def _judgments(session: Session, study: Study, spec: str | None) -> pd.DataFrame
         "created_at",
     ]
     df = pd.DataFrame(rows, columns=cols).rename(columns={"id": "judgment_id"})
-    df = df.drop(columns=["output_id"]).merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="left")
+    df = df.drop(columns=["output_id"]).merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="inner")
     df = df.rename(columns={col.PROMPT: "prompt_id"})
     first = {"ab": "system_a", "ba": "system_b", "a": "system_a", "b": "system_b"}
     df["shown_first"] = [

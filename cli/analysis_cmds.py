@@ -56,6 +56,12 @@ def report(
         help="Weight of a strong graded verdict (A>>B) in the strong-weighted win rate and "
         "Bradley-Terry (arena-hard's default: 3).",
     ),
+    exclude_failed_gold: bool = typer.Option(
+        False,
+        "--exclude-failed-gold",
+        help="Recompute every figure without the raters below the study's gold threshold "
+        "(the report says who and how many ratings were left out).",
+    ),
 ) -> None:
     """Agreement, win rates, Bradley–Terry and judge calibration of a study."""
     from sidebyside.analysis.report import render, report_for_study
@@ -79,6 +85,7 @@ def report(
             alpaca_eval_glm=glm_dir,
             scorer=TEXT_SCORER,
             strong_weight=strong_weight,
+            exclude_failed_gold=exclude_failed_gold,
         )
     _emit(render(data, fmt), out)
     if mlflow:

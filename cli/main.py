@@ -19,6 +19,7 @@ from sidebyside.cli import (
     db_cmds,
     judge_cmds,
     metrics_cmds,
+    quality_cmds,
     serve_cmd,
 )
 from sidebyside.cli.common import ErrorReportingGroup
@@ -32,7 +33,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-groups = (annotate_cmds, judge_cmds, metrics_cmds, analysis_cmds, serve_cmd, card_cmds, db_cmds)
+groups = (
+    annotate_cmds,
+    judge_cmds,
+    metrics_cmds,
+    analysis_cmds,
+    serve_cmd,
+    card_cmds,
+    db_cmds,
+    quality_cmds,
+)
 for group in groups:
     group.register(app)
 

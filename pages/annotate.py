@@ -11,6 +11,7 @@ import streamlit as st
 
 from sidebyside.annotate.assignment import next_assignment, skip_assignment, submit_rating
 from sidebyside.annotate.blinding import blind_view
+from sidebyside.annotate.gold import qualification
 from sidebyside.annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last_vote
 from sidebyside.annotate.progress import my_progress
 from sidebyside.foundation.enums import Preference, Role
@@ -190,6 +191,12 @@ if user.role == Role.ADMIN and not mine.has_open and not state.get(annotating_ke
     if st.button("Start annotating", type="primary"):
         state[annotating_key] = True
         st.rerun()
+    st.stop()
+
+with shown_as_message("checking your qualification"), db_session() as session:
+    qualified = qualification(session, study=study, user_id=user.id)
+if qualified.failed:  # told so, and no further pairs (annotate/gold.py)
+    st.warning(qualified.message())
     st.stop()
 
 with shown_as_message("loading your next pair"), db_session() as session:

@@ -1,0 +1,94 @@
+"""``sidebyside gold``: known-answer pairs, their serving and the raters' accuracy on them
+(annotate/gold.py, analysis/gold.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from sidebyside.cli.common import open_session
+
+gold_app = typer.Typer(help="Gold pairs: known answers served blind to test raters.")
+
+
+@gold_app.command("add")
+def gold_add(
+    study: str = typer.Argument(..., help="Study name or id."),
+    file: Path = typer.Argument(
+        ...,
+        help="CSV/JSONL with prompt_id, system_a, system_b, expected (a, b, tie, a system "
+        "name, or A>>B..B>>A on a five-level study) and optional tolerance ('not B') and note.",
+    ),
+) -> None:
+    """Mark pairs of a study as gold (all or nothing)."""
+    from sidebyside.annotate.gold import add_gold
+    from sidebyside.foundation.errors import FileInputError
+    from sidebyside.foundation.lookup import get_study
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise FileInputError(str(file), f"cannot read the file: {exc.strerror}") from None
+    with open_session() as session:
+        report = add_gold(session, study=get_study(session, study), name=str(file), data=data)
+    typer.echo(report.summary())
+
+
+@gold_app.command("settings")
+def gold_settings(
+    study: str = typer.Argument(..., help="Study name or id."),
+    rate: float | None = typer.Option(
+        None, "--rate", help="Share of the pairs a rater is shown that are gold (0-1)."
+    ),
+    qualify: int | None = typer.Option(
+        None, "--qualify", help="The first N pairs of every rater are gold (0: no qualification)."
+    ),
+    qualify_min: float | None = typer.Option(
+        None,
+        "--qualify-min",
+        help="Accuracy a rater needs on them (0-1) to get further pairs; also the threshold "
+        "of report --exclude-failed-gold.",
+    ),
+) -> None:
+    """Show or change how a study serves its gold pairs."""
+    from sidebyside.annotate.gold import set_gold_settings
+    from sidebyside.foundation.lookup import get_study
+
+    with open_session() as session:
+        row = set_gold_settings(
+            session,
+            study=get_study(session, study),
+            rate=rate,
+            qualify_n=qualify,
+            qualify_min=qualify_min,
+        )
+        line = f"gold rate {row.rate:g}; qualification: " + (
+            f"first {row.qualify_n} pairs, {row.qualify_min:.0%} needed" if row.qualify_n else "off"
+        )
+    typer.echo(line)
+
+
+@gold_app.command("accuracy")
+def gold_accuracy_command(study: str = typer.Argument(..., help="Study name or id.")) -> None:
+    """Each rater's accuracy on the gold pairs, with its Wilson interval."""
+    from sidebyside.analysis.gold import gold_accuracy
+    from sidebyside.analysis.gold_reading import gold_threshold, load_gold_answers
+    from sidebyside.foundation.lookup import get_study
+
+    with open_session() as session:
+        st = get_study(session, study)
+        rows = gold_accuracy(
+            load_gold_answers(session, st.id), threshold=gold_threshold(session, st.id)
+        )
+    if not rows:
+        typer.echo("no answers on gold pairs yet")
+    for r in rows:
+        typer.echo(
+            f"{r['annotator']:<20} {r['right']}/{r['n']}  accuracy {r['accuracy']:.3f}  "
+            f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]  {'passed' if r['passed'] else 'BELOW'}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(gold_app, name="gold")
