@@ -40,7 +40,9 @@ from sidebyside.analysis.gold import (
 from sidebyside.analysis.graded import DEFAULT_STRONG_WEIGHT, graded_figures, with_strength
 from sidebyside.analysis.headline import headline
 from sidebyside.analysis.judge_compare import compare_judges
+from sidebyside.analysis.labels import ADJUDICATED, LABELS, load_adjudicated, with_adjudicated
 from sidebyside.analysis.ppi import ppi_for_rows
+from sidebyside.analysis.reading import as_session
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
 from sidebyside.analysis.verdicts import scores_by_system
@@ -332,6 +334,7 @@ def build_report(
     lc_inputs: lcw.LcInputs | None = None,
     strong_weight: float = DEFAULT_STRONG_WEIGHT,
     gold_excluded: dict[str, Any] | None = None,
+    labels_info: dict[str, Any] | None = None,
 ) -> StudyReport:
     """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report.
     ``layers``: the stored automatic layers for the evaluation card
@@ -374,6 +377,7 @@ def build_report(
             confidence=confidence,
         ),
         "headline": [],
+        "labels": labels_info,
         "gold": gold_section(
             fr.gold_answers,
             threshold=fr.gold_threshold,
@@ -412,12 +416,22 @@ def build_report(
 
 
 def report_for_study(
-    source, study, *, alpaca_eval_glm=None, exclude_failed_gold: bool = False, **kwargs
+    source,
+    study,
+    *,
+    alpaca_eval_glm=None,
+    exclude_failed_gold: bool = False,
+    labels: str = "majority",
+    **kwargs,
 ) -> StudyReport:
     """Read a study (session or engine, name or id) and build its report (card included);
     ``alpaca_eval_glm``: the folder of AlpacaEval's GLM files, for its LC win rate;
     ``exclude_failed_gold``: every figure without the raters below the study's gold threshold
-    (``analysis.gold``; the report says who and how many ratings)."""
+    (``analysis.gold``; the report says who and how many ratings); ``labels``: "majority"
+    (every rating) or "adjudicated" (a reviewer's verdict in place of the ratings of each pair
+    it settled, ``analysis.labels``)."""
+    if labels not in LABELS:
+        raise InputError(f"--labels must be one of {', '.join(LABELS)}, got {labels!r}")
     kwargs.setdefault("layers", load_card_frames(source, study))
     kwargs.setdefault("lc_inputs", lcw.load_lc_inputs(source, study, alpaca_eval_glm))
     frames = load_study_frames(source, study)
@@ -429,6 +443,10 @@ def report_for_study(
             )
         rows = gold_accuracy(frames.gold_answers, threshold=frames.gold_threshold)
         frames, kwargs["gold_excluded"] = without_failed_raters(frames, failed_names(rows))
+    if labels == ADJUDICATED:
+        with as_session(source) as session:
+            settled = load_adjudicated(session, frames.study_id)
+        frames, kwargs["labels_info"] = with_adjudicated(frames, settled)
     return build_report(frames, **kwargs)
 
 

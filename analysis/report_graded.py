@@ -83,3 +83,13 @@ class GoldSection(ReportModel):
     excluded: GoldExclusion | None = Field(
         description="Set when the report was recomputed without the raters below threshold."
     )
+
+
+class LabelsInfo(ReportModel):
+    """Which human labels this report read: every rating, or adjudicated verdicts in place
+    of the ratings of the pairs a reviewer settled (``report --labels adjudicated``)."""
+
+    labels: str = Field(description="adjudicated")
+    n_pairs: int = Field(description="Rated pairs whose ratings the verdict replaced.")
+    n_ratings_replaced: int
+    n_adjudicated: int = Field(description="Pairs with an adjudicated verdict in the study.")

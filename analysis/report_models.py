@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from sidebyside.analysis.report_graded import GoldSection, GradedSection
+from sidebyside.analysis.report_graded import GoldSection, GradedSection, LabelsInfo
 from sidebyside.analysis.report_rows import (
     AlphaEstimate,
     AnnotatorPairKappa,
@@ -274,6 +274,10 @@ class StudyReport(ReportModel):
     card: EvaluationCard | None = Field(
         default=None,
         description="Every layer of the evaluation stack, base against each other system.",
+    )
+    labels: LabelsInfo | None = Field(
+        default=None,
+        description="Set when adjudicated verdicts replaced the ratings of settled pairs.",
     )
     gold: GoldSection | None = Field(
         default=None,

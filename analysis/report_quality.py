@@ -142,8 +142,21 @@ def _gold_cells(g: GoldSection) -> list[list[Any]]:
     ]
 
 
+def labels_note(report: StudyReport) -> str | None:
+    info = report.labels
+    if info is None:
+        return None
+    return (
+        f"Human labels: adjudicated. {info.n_pairs} rated pair(s) count as their reviewer's "
+        f"verdict in place of their {info.n_ratings_replaced} rating(s) "
+        f"({info.n_adjudicated} pair(s) of the study are adjudicated); agreement figures no "
+        "longer see those pairs."
+    )
+
+
 def quality_md(report: StudyReport) -> list[str]:
-    out = graded_md(report)
+    out = [note, ""] if (note := labels_note(report)) else []
+    out += graded_md(report)
     g = report.gold
     if g is not None:
         out += ["## Gold pairs", "", gold_note(g), "", table(GOLD_HEADERS, _gold_cells(g)), ""]
@@ -151,7 +164,9 @@ def quality_md(report: StudyReport) -> list[str]:
 
 
 def quality_html(report: StudyReport) -> str:
-    out = graded_html(report)
+    note = labels_note(report)
+    out = f"<p><b>{escape(note)}</b></p>" if note else ""
+    out += graded_html(report)
     g = report.gold
     if g is not None:
         out += f"<h2>Gold pairs</h2><p class='muted'>{escape(gold_note(g))}</p>" + _html_table(

@@ -44,6 +44,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
+from sidebyside.analysis.labels import ADJUDICATED, LABELS, load_adjudicated
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.verdicts import criteria_of, load_pairs, load_verdicts
 from sidebyside.foundation.atomic import write_atomic
@@ -284,7 +285,11 @@ def _texts(session: Session, study: Study) -> pd.DataFrame:
 
 
 def _dpo(
-    session: Session, study: Study, kind: VerdictSource | None, spec: str | None
+    session: Session,
+    study: Study,
+    kind: VerdictSource | None,
+    spec: str | None,
+    labels: str = "majority",
 ) -> pd.DataFrame:
     verdicts = _filter_verdicts(load_verdicts(session, study), kind or VerdictSource.HUMAN, spec)
     if kind == VerdictSource.JUDGE:
@@ -301,19 +306,41 @@ def _dpo(
         side = counts.idxmax(axis=1)
         clear = unique_top & (side != _TIE) & (top * 2 > total)
         winners = side[clear]
+        if labels == ADJUDICATED:  # a reviewer's verdict settles its pair, tie or not
+            winners, settled = adjudicated_winners(winners, session, study, set(counts.index))
     texts = _texts(session, study).set_index("pair_id").loc[winners.index]
     a_wins = (winners == _A).to_numpy()
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "prompt": texts["prompt"].to_numpy(),
             "chosen": np.where(a_wins, texts["output_a"], texts["output_b"]),
             "rejected": np.where(a_wins, texts["output_b"], texts["output_a"]),
         }
     )
+    if labels == ADJUDICATED and kind != VerdictSource.JUDGE:
+        out.attrs["adjudicated"] = settled  # how many pairs a verdict labelled (the CLI says)
+    return out
+
+
+def adjudicated_winners(
+    winners: pd.Series, session: Session, study: Study, rated: set[int]
+) -> tuple[pd.Series, int]:
+    """The majority winners with each adjudicated pair's verdict in their place (a tie
+    verdict removes the pair), and how many pairs a verdict decided."""
+    settled = {p: pref for p, (pref, _) in load_adjudicated(session, study.id).items()}
+    settled = {p: pref for p, pref in settled.items() if p in rated}  # gold pairs never
+    kept = winners[~winners.index.isin(list(settled))]
+    decided = pd.Series({p: pref for p, pref in settled.items() if pref in (_A, _B)}, dtype=object)
+    merged = pd.concat([kept, decided]).sort_index()
+    return merged, int(len(decided))
 
 
 def export_frame(
-    source_db: Session | Engine, study: Study | int | str, what: str, source: str | None = None
+    source_db: Session | Engine,
+    study: Study | int | str,
+    what: str,
+    source: str | None = None,
+    labels: str = "majority",
 ) -> pd.DataFrame:
     """The table ``what`` (ratings | judgments | verdicts | dpo) of a study as a DataFrame.
 
@@ -340,7 +367,11 @@ def export_frame(
         if what == "verdicts":
             verdicts = _filter_verdicts(load_verdicts(session, st), kind, spec)
             return verdicts.rename(columns=col.flat_names(criteria_of(st))).reset_index(drop=True)
-        return _dpo(session, st, kind, spec)
+        if labels not in LABELS:
+            raise InputError(f"--labels must be one of {', '.join(LABELS)}, got {labels!r}")
+        if labels == ADJUDICATED and kind == VerdictSource.JUDGE:
+            raise InputError("--labels adjudicated settles human labels; leave out --source judge")
+        return _dpo(session, st, kind, spec, labels)
 
 
 def _jsonable(df: pd.DataFrame, *, iso_dates: bool = False) -> pd.DataFrame:

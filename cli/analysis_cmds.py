@@ -62,6 +62,12 @@ def report(
         help="Recompute every figure without the raters below the study's gold threshold "
         "(the report says who and how many ratings were left out).",
     ),
+    labels: str = typer.Option(
+        "majority",
+        "--labels",
+        help="'adjudicated': each pair a reviewer settled counts as the verdict, in place of "
+        "its ratings (the report says how many).",
+    ),
 ) -> None:
     """Agreement, win rates, Bradley–Terry and judge calibration of a study."""
     from sidebyside.analysis.report import render, report_for_study
@@ -86,6 +92,7 @@ def report(
             scorer=TEXT_SCORER,
             strong_weight=strong_weight,
             exclude_failed_gold=exclude_failed_gold,
+            labels=labels,
         )
     _emit(render(data, fmt), out)
     if mlflow:
@@ -269,6 +276,12 @@ def export(
         help="CSV: prefix ' to cells starting with = + - @ tab or CR so spreadsheets show them "
         "as text (on by default); --no-formula-guard for programs that read the CSV.",
     ),
+    labels: str = typer.Option(
+        "majority",
+        "--labels",
+        help="dpo: 'majority' (the human majority) or 'adjudicated' (a reviewer's verdict "
+        "where one exists, else the majority).",
+    ),
 ) -> None:
     """Export ratings, judgments, verdicts or DPO preference pairs. --out is written
     atomically: an interrupted export leaves the previous file untouched."""
@@ -282,8 +295,14 @@ def export(
     if out is None and fmt not in TEXT_FORMATS:
         raise InputError(f"--format {fmt} is binary; give a file with --out")
     with open_session() as session:
-        df = export_frame(session, get_study(session, study), what, source)
+        df = export_frame(session, get_study(session, study), what, source, labels=labels)
     _emit(write_export(df, fmt, formula_guard=formula_guard), out)
+    if "adjudicated" in df.attrs:
+        typer.echo(
+            f"{df.attrs['adjudicated']} pair(s) labelled by an adjudicated verdict, the "
+            "others by the human majority",
+            err=True,
+        )
     if out is not None:
         typer.echo(f"{len(df)} rows", err=True)
 

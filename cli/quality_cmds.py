@@ -90,5 +90,62 @@ def gold_accuracy_command(study: str = typer.Argument(..., help="Study name or i
         )
 
 
+review_app = typer.Typer(help="Adjudication: disputed pairs and the reviewers' verdicts.")
+
+
+@review_app.command("list")
+def review_list(
+    study: str = typer.Argument(..., help="Study name or id."),
+    judge: str | None = typer.Option(
+        None, help="Judge whose disagreement with the humans to list."
+    ),
+) -> None:
+    """The pairs where the humans split, or the human majority and the judge disagree."""
+    from sidebyside.annotate.adjudication import disputed_pairs
+    from sidebyside.foundation.lookup import get_study
+
+    with open_session() as session:
+        rows = disputed_pairs(session, study=get_study(session, study), judge=judge)
+    if not rows:
+        typer.echo("no disputed pairs")
+    for r in rows:
+        votes = " ".join(f"{k}={v}" for k, v in r["votes"].items())
+        typer.echo(
+            f"pair {r['pair_id']:>6}  prompt {r['prompt']:<20} {votes}  "
+            f"judge {r['judge_winner'] or '-'}  {', '.join(r['reasons'])}"
+            + (f"  adjudicated {r['adjudicated']}" if r["adjudicated"] else "")
+        )
+
+
+@review_app.command("settings")
+def review_settings_command(
+    study: str = typer.Argument(..., help="Study name or id."),
+    blinded: bool | None = typer.Option(
+        None, "--blinded/--unblinded", help="Show reviewers the outputs blinded or by system."
+    ),
+    judge: str | None = typer.Option(None, help="The judge the Review page compares with."),
+    min_agreement: float | None = typer.Option(
+        None, help="A pair is split when its most frequent answer has a smaller share."
+    ),
+) -> None:
+    """Show or change how the Review page lists and shows disputed pairs."""
+    from sidebyside.annotate.adjudication import set_review_settings
+    from sidebyside.foundation.lookup import get_study
+
+    with open_session() as session:
+        row = set_review_settings(
+            session,
+            study=get_study(session, study),
+            blinded=blinded,
+            judge=judge,
+            min_agreement=min_agreement,
+        )
+        typer.echo(
+            f"review: {'blinded' if row.blinded else 'unblinded'}; judge {row.judge or '-'}; "
+            f"split below {row.min_agreement if row.min_agreement else 'a strict majority'}"
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(gold_app, name="gold")
+    app.add_typer(review_app, name="review")

@@ -436,3 +436,33 @@ class GoldSettings(SQLModel, table=True):
     rate: float = Field(default=0.1, ge=0.0, le=1.0)
     qualify_n: int = Field(default=0, ge=0)
     qualify_min: float = Field(default=0.8, ge=0.0, le=1.0)
+
+
+class Adjudication(SQLModel, table=True):
+    """A reviewer's verdict on a disputed pair (``annotate.adjudication``), in canonical
+    terms, with the reason. Every verdict is kept: the newest is the pair's adjudicated label,
+    the older ones its history. Added in revision 0005."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    #: "a" | "b" | "tie", relative to output_a / output_b; ``strength`` as on Rating.
+    preference: str = Field(max_length=3)
+    strength: int | None = Field(default=None, ge=1, le=2)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    #: Whether the reviewer saw the outputs blinded (as Response A / B, sides seeded).
+    blinded: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewSettings(SQLModel, table=True):
+    """How a study's Review page shows a disputed pair: blinded (no system names, sides
+    seeded) or not, and which judge's disagreement with the humans it lists."""
+
+    study_id: int = Field(foreign_key="study.id", primary_key=True)
+    blinded: bool = Field(default=True)
+    judge: str | None = Field(default=None, max_length=300)
+    #: A pair whose most frequent human answer has less than this share is "split"; None:
+    #: split only when no answer has a strict majority.
+    min_agreement: float | None = Field(default=None, ge=0.0, le=1.0)

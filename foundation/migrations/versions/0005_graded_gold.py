@@ -1,4 +1,4 @@
-"""Graded preference and known answers (issue 19).
+"""Graded preference, known answers and adjudication (issue 19).
 
 Revision ID: 0005
 Revises: 0002
@@ -6,8 +6,8 @@ Create Date: 2026-12-03
 
 Additive only: ``study.preference_levels`` (server default 3, so every study made before it
 keeps its three buttons), a nullable ``strength`` on ratings, judge calls and judge verdicts
-(None: an ungraded or tie verdict, what every older row is), and the ``goldpair`` and
-``goldsettings`` tables.
+(None: an ungraded or tie verdict, what every older row is), and the ``goldpair``,
+``goldsettings``, ``adjudication`` and ``reviewsettings`` tables.
 """
 
 from __future__ import annotations
@@ -59,9 +59,42 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["study_id"], ["study.id"]),
         sa.PrimaryKeyConstraint("study_id"),
     )
+    op.create_table(
+        "adjudication",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("study_id", sa.Integer(), nullable=False),
+        sa.Column("pair_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("preference", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+        sa.Column("strength", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("blinded", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["pair_id"], ["pair.id"]),
+        sa.ForeignKeyConstraint(["study_id"], ["study.id"]),
+        sa.ForeignKeyConstraint(["user_id"], ["user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("adjudication", schema=None) as batch_op:
+        for column in ("pair_id", "study_id", "user_id"):
+            batch_op.create_index(batch_op.f(f"ix_adjudication_{column}"), [column], unique=False)
+    op.create_table(
+        "reviewsettings",
+        sa.Column("study_id", sa.Integer(), nullable=False),
+        sa.Column("blinded", sa.Boolean(), nullable=False),
+        sa.Column("judge", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+        sa.Column("min_agreement", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(["study_id"], ["study.id"]),
+        sa.PrimaryKeyConstraint("study_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("reviewsettings")
+    with op.batch_alter_table("adjudication", schema=None) as batch_op:
+        for column in ("user_id", "study_id", "pair_id"):
+            batch_op.drop_index(batch_op.f(f"ix_adjudication_{column}"))
+    op.drop_table("adjudication")
     op.drop_table("goldsettings")
     with op.batch_alter_table("goldpair", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_goldpair_study_id"))
