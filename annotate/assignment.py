@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sidebyside.annotate.blinding import canonical_scores, to_canonical
+from sidebyside.annotate.crowd import quota_reached
 from sidebyside.annotate.gold import claim_gold, gold_pair_ids, qualification
 from sidebyside.annotate.queue import claim_candidates, imported_counts, open_assignment
 from sidebyside.foundation.enums import AssignmentStatus, Preference
@@ -124,6 +125,8 @@ def next_assignment(
         return current
     if qualification(session, study=study, user_id=user.id).failed:
         return None  # below the study's gold threshold: no further pairs (annotate.gold)
+    if quota_reached(session, study=study, user_id=user.id):
+        return None  # a crowd participant's quota is done (annotate.crowd)
     gold = claim_gold(session, study=study, user=user, now=now)
     if gold is not None:
         return gold

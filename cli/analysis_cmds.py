@@ -282,6 +282,11 @@ def export(
         help="dpo: 'majority' (the human majority) or 'adjudicated' (a reviewer's verdict "
         "where one exists, else the majority).",
     ),
+    participant_ids: bool = typer.Option(
+        False,
+        "--participant-ids",
+        help="Name crowd participants by their Prolific/MTurk id (kept out unless asked).",
+    ),
 ) -> None:
     """Export ratings, judgments, verdicts or DPO preference pairs. --out is written
     atomically: an interrupted export leaves the previous file untouched."""
@@ -295,7 +300,13 @@ def export(
     if out is None and fmt not in TEXT_FORMATS:
         raise InputError(f"--format {fmt} is binary; give a file with --out")
     with open_session() as session:
-        df = export_frame(session, get_study(session, study), what, source, labels=labels)
+        st = get_study(session, study)
+        df = export_frame(session, st, what, source, labels=labels)
+        if participant_ids and "annotator" in df.columns:
+            from sidebyside.annotate.crowd import participant_ids as ids_of
+
+            ids = ids_of(session, st.id)
+            df["annotator"] = df["annotator"].map(lambda name: ids.get(name, name))
     _emit(write_export(df, fmt, formula_guard=formula_guard), out)
     if "adjudicated" in df.attrs:
         typer.echo(

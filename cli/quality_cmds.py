@@ -146,6 +146,72 @@ def review_settings_command(
         )
 
 
+crowd_app = typer.Typer(help="Crowd participants: join links for Prolific, MTurk and the like.")
+
+
+@crowd_app.command("open")
+def crowd_open(
+    study: str = typer.Argument(..., help="Study name or id."),
+    quota: int = typer.Option(..., "--quota", help="Pairs each participant rates."),
+    completion_code: str = typer.Option("", "--completion-code", help="Shown when done."),
+    redirect_url: str = typer.Option("", "--redirect-url", help="Where 'done' sends them."),
+    id_param: str = typer.Option(
+        "PROLIFIC_PID",
+        "--id-param",
+        help="Query parameter of the id (MTurk: workerId).",
+    ),
+    param: list[str] = typer.Option(
+        ["STUDY_ID", "SESSION_ID"],
+        "--param",
+        help="Other query parameters to keep (MTurk: assignmentId, hitId).",
+    ),
+) -> None:
+    """Open a join link; its address is printed once."""
+    from sidebyside.annotate.crowd import open_link
+    from sidebyside.foundation.lookup import get_study
+
+    with open_session() as session:
+        link, token = open_link(
+            session,
+            study=get_study(session, study),
+            quota=quota,
+            completion_code=completion_code,
+            redirect_url=redirect_url,
+            id_param=id_param,
+            extra_params=tuple(param),
+        )
+        link_id = link.id
+    query = "&".join(f"{p}={{{{%{p}%}}}}" for p in (id_param, *param))
+    typer.echo(f"link {link_id}: /join/{token}?{query}")
+    typer.echo("(the token is shown once; append the path to the app's address)")
+
+
+@crowd_app.command("close")
+def crowd_close(link: int = typer.Argument(..., help="The link's number.")) -> None:
+    """Close a join link: nobody new joins through it."""
+    from sidebyside.annotate.crowd import close_link
+
+    with open_session() as session:
+        close_link(session, link_id=link)
+    typer.echo(f"link {link} closed")
+
+
+@crowd_app.command("list")
+def crowd_list(study: str = typer.Argument(..., help="Study name or id.")) -> None:
+    """A study's join links, with participants and completions."""
+    from sidebyside.annotate.crowd import links
+    from sidebyside.foundation.lookup import get_study
+
+    with open_session() as session:
+        rows = links(session, get_study(session, study).id)
+    for r in rows:
+        typer.echo(
+            f"link {r['link']}: quota {r['quota']}, {r['participants']} participants, "
+            f"{r['completed']} completed, id {r['id_param']}{', closed' if r['closed'] else ''}"
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(gold_app, name="gold")
     app.add_typer(review_app, name="review")
+    app.add_typer(crowd_app, name="crowd")

@@ -466,3 +466,40 @@ class ReviewSettings(SQLModel, table=True):
     #: A pair whose most frequent human answer has less than this share is "split"; None:
     #: split only when no answer has a strict majority.
     min_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+# --- crowd participants (issue 19): a study's join link and who came through it. Revision 0005.
+
+
+class ParticipantLink(SQLModel, table=True):
+    """A link (``/join/TOKEN?PROLIFIC_PID=...``) through which crowd participants take part
+    in a study without a password (``annotate.crowd``). Only the token's sha256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    #: Pairs each participant rates (gold pairs included).
+    quota: int = Field(ge=1)
+    #: Shown on the completion page; and/or the address it sends the participant back to.
+    completion_code: str = Field(default="", max_length=200)
+    redirect_url: str = Field(default="", max_length=1000)
+    #: The query parameter carrying the participant's id (Prolific's PROLIFIC_PID, MTurk's
+    #: workerId) and the others kept with it (STUDY_ID, SESSION_ID / assignmentId, hitId).
+    id_param: str = Field(default="PROLIFIC_PID", max_length=100)
+    extra_params: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    closed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Participant(SQLModel, table=True):
+    """One crowd participant: the passwordless account bound to their id on a link."""
+
+    __table_args__ = (UniqueConstraint("link_id", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="participantlink.id", index=True)
+    user_id: int = Field(foreign_key="user.id", unique=True)
+    external_id: str = Field(max_length=200)
+    #: The link's other parameters as the participant arrived with them.
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None

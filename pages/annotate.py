@@ -17,6 +17,7 @@ from sidebyside.annotate.progress import my_progress
 from sidebyside.foundation.enums import Preference, Role
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.ui.common import pick_study, require_user
+from sidebyside.ui.crowd_view import completed, own_study
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_text, shown_as_message
 from sidebyside.ui.graded_vote import shortcut_help, vote_buttons
@@ -158,7 +159,7 @@ top_title, top_study, top_progress, top_raw = st.columns(
 )
 top_title.title("Annotate")
 with top_study:
-    study = pick_study("Study")
+    study = own_study(user) or pick_study("Study")  # a crowd participant sees theirs only
 if study is None:
     st.stop()
 rubric = rubric_of(study)
@@ -197,6 +198,8 @@ with shown_as_message("checking your qualification"), db_session() as session:
     qualified = qualification(session, study=study, user_id=user.id)
 if qualified.failed:  # told so, and no further pairs (annotate/gold.py)
     st.warning(qualified.message())
+    st.stop()
+if completed(user):  # a crowd participant's quota is done: code or way back (ui/crowd_view.py)
     st.stop()
 
 with shown_as_message("loading your next pair"), db_session() as session:
