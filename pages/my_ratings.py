@@ -9,6 +9,7 @@ from sidebyside.foundation.enums import Preference
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.ui.common import pick_study, require_user
+from sidebyside.ui.crowd_view import own_study
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_text
 from sidebyside.ui.rating_form import missing_message, read_scores, score_grid, show_pair
@@ -48,7 +49,7 @@ def on_save(study_id: int, user_id: int, number: int, rubric: Rubric) -> None:
 user = require_user()
 inject_css()
 st.title("My ratings")
-study = pick_study("Study", key="my_study")
+study = own_study(user) or pick_study("Study", key="my_study")  # participants: theirs only
 if study is None:
     st.stop()
 rubric = rubric_of(study)
