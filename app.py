@@ -24,7 +24,10 @@ ADMIN_PAGES = [
     ("pages/progress.py", "Progress", ":material/monitoring:", "study-progress"),
     ("pages/judges.py", "Judges", ":material/gavel:", "llm-judges"),
     ("pages/results.py", "Results", ":material/leaderboard:", "study-results"),
+    ("pages/review.py", "Review", ":material/balance:", "review"),
 ]
+#: Admin pages a reviewer opens too (issue 19's adjudication).
+REVIEWER_PAGES = {"review"}
 
 
 def _log_out() -> None:
@@ -98,9 +101,14 @@ else:
         ]
         menu["Rate"].append(_landing(menu["Admin"][0]))
     else:
+        reviewer = user.role == Role.REVIEWER
+        own = [page for page in ADMIN_PAGES if reviewer and page[3] in REVIEWER_PAGES]
+        if own:
+            menu["Review"] = [st.Page(p, title=t, icon=i, url_path=u) for (p, t, i, u) in own]
         menu["Rate"] += [
             st.Page(_admins_only, title=title, url_path=url, visibility="hidden")
             for (_path, title, _icon, url) in ADMIN_PAGES
+            if not (reviewer and url in REVIEWER_PAGES)
         ]
         menu["Rate"].append(_landing(annotate))
     menu[user.username] = [

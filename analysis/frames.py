@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
+from sidebyside.analysis.gold_reading import gold_threshold, load_gold_answers
+from sidebyside.analysis.graded import load_judge_games, load_strengths
 from sidebyside.analysis.judge_scores import load_judge_scores, load_unparsed
 from sidebyside.analysis.probes import load_probe_rows
 from sidebyside.analysis.provenance import WhatWasCompared, load_compared
@@ -87,6 +89,18 @@ class StudyFrames:
     vote_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Stress-probe judgments (``analysis.probes.load_probe_rows``).
     probes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: 3 or 5 (``Study.preference_levels``), and the grade of every graded verdict
+    #: (``analysis.graded.load_strengths``: source, record_id, strength).
+    preference_levels: int = 3
+    strengths: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({col.SOURCE: [], col.RECORD_ID: [], "strength": []})
+    )
+    #: Each answered order of the judges' pairwise calls (``analysis.graded.load_judge_games``).
+    judge_games: pd.DataFrame | None = None
+    #: Answers on gold pairs (``analysis.gold_reading``; never in ``verdicts``) and the
+    #: accuracy a rater needs.
+    gold_answers: list[dict] = field(default_factory=list)
+    gold_threshold: float = 0.8
 
     @property
     def human(self) -> pd.DataFrame:
@@ -135,6 +149,11 @@ def load_study_frames(source: Session | Engine, study: Study | int | str) -> Stu
             pairs_per_turn=pairs_per_turn(pairs, turns),
             vote_scores=load_vote_scores(session, st.id),
             probes=load_probe_rows(session, st.id),
+            preference_levels=st.preference_levels,
+            strengths=load_strengths(session, st.id),
+            judge_games=load_judge_games(session, st.id, pairs),
+            gold_answers=load_gold_answers(session, st.id),
+            gold_threshold=gold_threshold(session, st.id),
         )
 
 

@@ -31,15 +31,25 @@ from sidebyside.analysis.card_frames import load_card_frames
 from sidebyside.analysis.categories import by_category
 from sidebyside.analysis.confidence import calibration_frame, judge_calibration
 from sidebyside.analysis.frames import StudyFrames, load_study_frames
+from sidebyside.analysis.gold import (
+    failed_names,
+    gold_accuracy,
+    gold_section,
+    without_failed_raters,
+)
+from sidebyside.analysis.graded import DEFAULT_STRONG_WEIGHT, graded_figures, with_strength
 from sidebyside.analysis.headline import headline
 from sidebyside.analysis.judge_compare import compare_judges
+from sidebyside.analysis.labels import ADJUDICATED, LABELS, load_adjudicated, with_adjudicated
 from sidebyside.analysis.ppi import ppi_for_rows
 from sidebyside.analysis.probes import probe_results
+from sidebyside.analysis.reading import as_session
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
 from sidebyside.analysis.turns import by_turn, card_turn_rows
 from sidebyside.analysis.verdicts import scores_by_system
 from sidebyside.foundation.enums import Preference
+from sidebyside.foundation.errors import InputError
 
 FORMATS = ("json", "md", "html")
 
@@ -333,6 +343,9 @@ def build_report(
     layers: dict[str, pd.DataFrame] | None = None,
     scorer: PromptScorer | None = None,
     lc_inputs: lcw.LcInputs | None = None,
+    strong_weight: float = DEFAULT_STRONG_WEIGHT,
+    gold_excluded: dict[str, Any] | None = None,
+    labels_info: dict[str, Any] | None = None,
 ) -> StudyReport:
     """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report.
     ``layers``: the stored automatic layers for the evaluation card
@@ -340,7 +353,9 @@ def build_report(
     ``scorer``: rescores text metrics per prompt for the card's paired intervals (the edges pass
     ``metrics.card_scoring.TEXT_SCORER``; analysis never imports metrics).
     ``lc_inputs``: AlpacaEval's GLM inputs (``analysis.lc_winrate.load_lc_inputs``); without
-    them every win-rate row says why its LC win rate is absent."""
+    them every win-rate row says why its LC win rate is absent.
+    ``strong_weight``: arena-hard's weight of a strong graded verdict (``analysis.graded``).
+    ``gold_excluded``: what ``report_for_study(exclude_failed_gold=True)`` left out."""
     human = fr.human
     sources = ([human] if len(human) else []) + [fr.judge(k) for k in fr.judges]
     boots = _prompt_boots(fr, sources, n_boot, seed)
@@ -384,6 +399,23 @@ def build_report(
             seed=seed,
             confidence=confidence,
         ),
+        "labels": labels_info,
+        "gold": gold_section(
+            fr.gold_answers,
+            threshold=fr.gold_threshold,
+            confidence=confidence,
+            excluded=gold_excluded,
+        ),
+        "graded": graded_figures(
+            with_strength(fr.verdicts, fr.strengths),
+            fr.systems,
+            games=fr.judge_games,
+            preference_levels=fr.preference_levels,
+            strong_weight=strong_weight,
+            n_boot=n_boot,
+            seed=seed,
+            confidence=confidence,
+        ),
         "probes": probe_results(fr.probes, confidence=confidence),
     }
     # The statistics modules return plain rows; clean them (numpy scalars, NaN) and validate
@@ -408,12 +440,39 @@ def build_report(
     return typed
 
 
-def report_for_study(source, study, *, alpaca_eval_glm=None, **kwargs) -> StudyReport:
+def report_for_study(
+    source,
+    study,
+    *,
+    alpaca_eval_glm=None,
+    exclude_failed_gold: bool = False,
+    labels: str = "majority",
+    **kwargs,
+) -> StudyReport:
     """Read a study (session or engine, name or id) and build its report (card included);
-    ``alpaca_eval_glm``: the folder of AlpacaEval's GLM files, for its LC win rate."""
+    ``alpaca_eval_glm``: the folder of AlpacaEval's GLM files, for its LC win rate;
+    ``exclude_failed_gold``: every figure without the raters below the study's gold threshold
+    (``analysis.gold``; the report says who and how many ratings); ``labels``: "majority"
+    (every rating) or "adjudicated" (a reviewer's verdict in place of the ratings of each pair
+    it settled, ``analysis.labels``)."""
+    if labels not in LABELS:
+        raise InputError(f"--labels must be one of {', '.join(LABELS)}, got {labels!r}")
     kwargs.setdefault("layers", load_card_frames(source, study))
     kwargs.setdefault("lc_inputs", lcw.load_lc_inputs(source, study, alpaca_eval_glm))
-    return build_report(load_study_frames(source, study), **kwargs)
+    frames = load_study_frames(source, study)
+    if exclude_failed_gold:
+        if not frames.gold_answers:
+            raise InputError(
+                f"study {frames.name!r} has no answers on gold pairs: "
+                "--exclude-failed-gold has nothing to go by"
+            )
+        rows = gold_accuracy(frames.gold_answers, threshold=frames.gold_threshold)
+        frames, kwargs["gold_excluded"] = without_failed_raters(frames, failed_names(rows))
+    if labels == ADJUDICATED:
+        with as_session(source) as session:
+            settled = load_adjudicated(session, frames.study_id)
+        frames, kwargs["labels_info"] = with_adjudicated(frames, settled)
+    return build_report(frames, **kwargs)
 
 
 def clean(obj: Any) -> Any:

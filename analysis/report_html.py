@@ -58,6 +58,7 @@ from sidebyside.analysis.report_models import (
     StudyReport,
     WinRate,
 )
+from sidebyside.analysis.report_quality import quality_html
 from sidebyside.analysis.turns import TURN_HEADERS, TURN_NOTE, TurnSection, turn_cells
 
 
@@ -314,6 +315,7 @@ def to_html(report: StudyReport) -> str:
         + _human(report.human)
         + _ppi(report)
         + _turns(report.by_turn)
+        + quality_html(report)
         + "<h2>Judges</h2>"
         + _comparison(report.judge_comparison)
         + probes_html(report.probes)

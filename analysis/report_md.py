@@ -23,6 +23,7 @@ from sidebyside.analysis.report_models import (
     StudyReport,
     WinRate,
 )
+from sidebyside.analysis.report_quality import quality_md
 from sidebyside.analysis.turns import TURN_HEADERS, TURN_NOTE, TurnSection, turn_cells
 from sidebyside.analysis.winrates import honest_ci
 from sidebyside.foundation.enums import Preference
@@ -565,6 +566,7 @@ def to_markdown(report: StudyReport) -> str:
         *human_md(report.human),
         *ppi_md(report),
         *_turns(report.by_turn),
+        *quality_md(report),
         "## Judges",
         "",
         *comparison_md(report.judge_comparison),

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field
 
 from sidebyside.analysis.probe_models import ProbeResult
 from sidebyside.analysis.provenance import WhatWasCompared
+from sidebyside.analysis.report_graded import GoldSection, GradedSection, LabelsInfo
 from sidebyside.analysis.report_rows import (
     AlphaEstimate,
     AnnotatorPairKappa,
@@ -88,6 +89,8 @@ __all__ = [
     "JudgeSection",
     "JudgeComparison",
     "StudyReport",
+    "GradedSection",
+    "GoldSection",
     "report_schema",
     "schema_text",
 ]
@@ -295,6 +298,19 @@ class StudyReport(ReportModel):
         default_factory=list,
         description="Stress probes (sidebyside judge-probe): per judge and probe, the flip "
         "rate with the loser perturbed and the control's with the winner perturbed.",
+    )
+    labels: LabelsInfo | None = Field(
+        default=None,
+        description="Set when adjudicated verdicts replaced the ratings of settled pairs.",
+    )
+    gold: GoldSection | None = Field(
+        default=None,
+        description="Per-rater accuracy on the gold pairs (analysis.gold); null without any.",
+    )
+    graded: GradedSection | None = Field(
+        default=None,
+        description="Figures that use the grade of a preference: the ordinal alpha and the "
+        "strong-weighted win rates (analysis.graded).",
     )
 
 

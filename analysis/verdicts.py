@@ -43,6 +43,7 @@ from sidebyside.analysis import columns as col
 from sidebyside.analysis.reading import as_session, resolve_study, select_frame, utc_timestamps
 from sidebyside.foundation.enums import Preference, VerdictSource
 from sidebyside.foundation.models import (
+    GoldPair,
     JudgeVerdict,
     Output,
     Pair,
@@ -62,7 +63,8 @@ def criteria_of(study: Study) -> list[str]:
 
 def load_pairs(session: Session, study_id: int) -> pd.DataFrame:
     """One row per pair (``col.PAIR_COLUMNS``): ids, canonical system names and output
-    lengths."""
+    lengths. Gold pairs (``annotate.gold``) are left out: what is read through here — every
+    figure, export and DPO pair — never counts one."""
     oa, ob = aliased(Output), aliased(Output)
     sa, sb = aliased(System), aliased(System)
     stmt = (
@@ -84,6 +86,7 @@ def load_pairs(session: Session, study_id: int) -> pd.DataFrame:
         .join(sa, sa.id == oa.system_id)
         .join(sb, sb.id == ob.system_id)
         .where(Pair.study_id == study_id)
+        .where(Pair.id.not_in(select(GoldPair.pair_id).where(GoldPair.study_id == study_id)))
         .order_by(Pair.id)
     )
     return select_frame(session, stmt, col.PAIR_COLUMNS)

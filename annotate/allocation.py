@@ -43,7 +43,7 @@ from sqlmodel import Session, col, func, select
 
 from sidebyside.analysis.winrates import bradley_terry
 from sidebyside.foundation.enums import Preference
-from sidebyside.foundation.models import Output, Pair, Rating, RatingRevision, Study
+from sidebyside.foundation.models import GoldPair, Output, Pair, Rating, RatingRevision, Study
 
 #: Exponent of the smooth maximum over the systems' interval widths (see the docstring).
 WIDEST = 4
@@ -161,6 +161,8 @@ def _vote_rows(session: Session, study_id: int, after: int | None):
         .join(oa, col(oa.id) == Pair.output_a_id)
         .join(ob, col(ob.id) == Pair.output_b_id)
         .where(Rating.study_id == study_id)
+        # gold pairs' answers test raters; they steer no allocation (annotate/gold.py)
+        .where(col(Rating.pair_id).not_in(select(GoldPair.pair_id)))
         .group_by(oa.system_id, ob.system_id, Rating.preference)
     )
     if after is not None:

@@ -23,9 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sidebyside.annotate.blinding import canonical_scores, to_canonical
+from sidebyside.annotate.crowd import quota_reached
+from sidebyside.annotate.gold import claim_gold, gold_pair_ids, qualification
 from sidebyside.annotate.queue import claim_candidates, imported_counts, open_assignment
 from sidebyside.foundation.enums import AssignmentStatus, Preference
 from sidebyside.foundation.errors import AssignmentError
+from sidebyside.foundation.grading import checked_strength
 from sidebyside.foundation.models import Assignment, Rating, Study, User, utcnow
 from sidebyside.foundation.rubric import rubric_of
 from sidebyside.foundation.settings import get_settings
@@ -120,7 +123,17 @@ def next_assignment(
         session.add(current)
         session.flush()
         return current
+    if qualification(session, study=study, user_id=user.id).failed:
+        return None  # below the study's gold threshold: no further pairs (annotate.gold)
+    if quota_reached(session, study=study, user_id=user.id):
+        return None  # a crowd participant's quota is done (annotate.crowd)
+    gold = claim_gold(session, study=study, user=user, now=now)
+    if gold is not None:
+        return gold
+    gold_ids = gold_pair_ids(session, study.id)
     for pair_id, swapped in claim_candidates(session, study, user.id, cutoff):
+        if pair_id in gold_ids:
+            continue  # served only as gold, above
         for _attempt in range(study.k + 1):  # a lost race may leave another slot free
             got = _try_claim(session, study, user.id, pair_id, swapped, cutoff, now)
             if not isinstance(got, bool):
@@ -153,8 +166,10 @@ def submit_rating(
     comment: str = "",
     time_spent_s: float | None = None,
     now: datetime | None = None,
+    strength: int | None = None,
 ) -> Rating:
-    """Store a vote given in shown terms (A = left). Idempotent: a second submit of the same
+    """Store a vote given in shown terms (A = left); ``strength`` grades a decisive vote in
+    a five-level study (``foundation.grading``). Idempotent: a second submit of the same
     pair returns the first rating unchanged, even when the two race. The caller commits, and
     must before it shows the next pair."""
     now = now or utcnow()
@@ -167,6 +182,7 @@ def submit_rating(
     if preference == Preference.TIE and not rubric.allow_ties:
         raise AssignmentError("this study does not allow ties: choose A or B")
     canonical = to_canonical(preference, assignment.swapped)
+    strength = checked_strength(study.preference_levels, canonical, strength)
     canon_scores = canonical_scores(rubric, scores, assignment.swapped)
     slot = assignment.slot
     if slot is None:
@@ -179,6 +195,7 @@ def submit_rating(
         user_id=user_id,
         assignment_id=assignment.id,
         preference=canonical,
+        strength=strength,
         scores=canon_scores,
         comment=comment.strip(),
         swapped=assignment.swapped,

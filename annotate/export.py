@@ -44,6 +44,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from sidebyside.analysis import columns as col
+from sidebyside.analysis.labels import ADJUDICATED, LABELS, load_adjudicated
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.verdicts import criteria_of, load_pairs, load_verdicts
 from sidebyside.annotate.conversation_export import conversational_dpo, rating_conversations
@@ -51,6 +52,7 @@ from sidebyside.annotate.export_generations import generations_frame
 from sidebyside.foundation.atomic import write_atomic
 from sidebyside.foundation.enums import Preference, VerdictSource
 from sidebyside.foundation.errors import InputError, NotFound
+from sidebyside.foundation.grading import label
 from sidebyside.foundation.models import (
     Assignment,
     Judgment,
@@ -98,6 +100,7 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
             Rating.pair_id,
             User.username,
             Rating.preference,
+            Rating.strength,
             Rating.scores,
             Rating.swapped,
             Rating.comment,
@@ -118,6 +121,7 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
             "pair_id",
             "annotator",
             "preference",
+            "strength",
             "scores",
             "swapped",
             "comment",
@@ -127,7 +131,8 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
             "source",
         ],
     )
-    df = df.merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="left")
+    # inner: the pairs load_pairs reads, so a gold pair's ratings are never exported
+    df = df.merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="inner")
     df = df.rename(columns={col.PROMPT: "prompt_id"})  # the external id, as import-ratings reads
     swapped = df["swapped"]
     known = swapped.notna()
@@ -162,6 +167,7 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
         "shown_right",
         "preference",
         "winner",
+        *graded_columns(study, df),
         *col.flat_names(criteria).values(),
         "comment",
         "time_spent_s",
@@ -176,6 +182,20 @@ def _ratings(session: Session, study: Study) -> pd.DataFrame:
         df = pd.concat([df, conversations], axis=1)
         cols += list(conversations.columns)
     return df[cols]
+
+
+def graded_columns(study: Study, df: pd.DataFrame) -> list[str]:
+    """A graded study's ratings carry ``grade``: the vote as system_a vs system_b on five
+    levels (``A>>B`` .. ``B>>A``, what import-ratings reads back); three-level exports are
+    unchanged."""
+    strength = df.pop("strength")
+    if study.preference_levels != 5 and strength.isna().all():
+        return []
+    df["grade"] = [
+        label(p, None if pd.isna(s) else int(s))
+        for p, s in zip(df["preference"], strength, strict=True)
+    ]
+    return ["grade"]
 
 
 def _score(scores: Any, criterion: str, side: str) -> Any:
@@ -213,7 +233,7 @@ def _judgments(session: Session, study: Study, spec: str | None) -> pd.DataFrame
         "created_at",
     ]
     df = pd.DataFrame(rows, columns=cols).rename(columns={"id": "judgment_id"})
-    df = df.drop(columns=["output_id"]).merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="left")
+    df = df.drop(columns=["output_id"]).merge(pairs[_PAIR_NAMES], on=col.PAIR_ID, how="inner")
     df = df.rename(columns={col.PROMPT: "prompt_id"})
     first = {"ab": "system_a", "ba": "system_b", "a": "system_a", "b": "system_b"}
     df["shown_first"] = [
@@ -273,7 +293,11 @@ def _texts(session: Session, study: Study) -> pd.DataFrame:
 
 
 def _dpo(
-    session: Session, study: Study, kind: VerdictSource | None, spec: str | None
+    session: Session,
+    study: Study,
+    kind: VerdictSource | None,
+    spec: str | None,
+    labels: str = "majority",
 ) -> pd.DataFrame:
     verdicts = _filter_verdicts(load_verdicts(session, study), kind or VerdictSource.HUMAN, spec)
     if kind == VerdictSource.JUDGE:
@@ -290,22 +314,44 @@ def _dpo(
         side = counts.idxmax(axis=1)
         clear = unique_top & (side != _TIE) & (top * 2 > total)
         winners = side[clear]
+        if labels == ADJUDICATED:  # a reviewer's verdict settles its pair, tie or not
+            winners, settled = adjudicated_winners(winners, session, study, set(counts.index))
     texts = _texts(session, study).set_index("pair_id").loc[winners.index]
     conversations = conversational_dpo(session, study.id, winners, texts)
     if conversations is not None:  # TRL's conversational format, with the history
         return conversations
     a_wins = (winners == _A).to_numpy()
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "prompt": texts["prompt"].to_numpy(),
             "chosen": np.where(a_wins, texts["output_a"], texts["output_b"]),
             "rejected": np.where(a_wins, texts["output_b"], texts["output_a"]),
         }
     )
+    if labels == ADJUDICATED and kind != VerdictSource.JUDGE:
+        out.attrs["adjudicated"] = settled  # how many pairs a verdict labelled (the CLI says)
+    return out
+
+
+def adjudicated_winners(
+    winners: pd.Series, session: Session, study: Study, rated: set[int]
+) -> tuple[pd.Series, int]:
+    """The majority winners with each adjudicated pair's verdict in their place (a tie
+    verdict removes the pair), and how many pairs a verdict decided."""
+    settled = {p: pref for p, (pref, _) in load_adjudicated(session, study.id).items()}
+    settled = {p: pref for p, pref in settled.items() if p in rated}  # gold pairs never
+    kept = winners[~winners.index.isin(list(settled))]
+    decided = pd.Series({p: pref for p, pref in settled.items() if pref in (_A, _B)}, dtype=object)
+    merged = pd.concat([kept, decided]).sort_index()
+    return merged, int(len(decided))
 
 
 def export_frame(
-    source_db: Session | Engine, study: Study | int | str, what: str, source: str | None = None
+    source_db: Session | Engine,
+    study: Study | int | str,
+    what: str,
+    source: str | None = None,
+    labels: str = "majority",
 ) -> pd.DataFrame:
     """The table ``what`` (ratings | judgments | verdicts | dpo) of a study as a DataFrame.
 
@@ -334,7 +380,11 @@ def export_frame(
         if what == "verdicts":
             verdicts = _filter_verdicts(load_verdicts(session, st), kind, spec)
             return verdicts.rename(columns=col.flat_names(criteria_of(st))).reset_index(drop=True)
-        return _dpo(session, st, kind, spec)
+        if labels not in LABELS:
+            raise InputError(f"--labels must be one of {', '.join(LABELS)}, got {labels!r}")
+        if labels == ADJUDICATED and kind == VerdictSource.JUDGE:
+            raise InputError("--labels adjudicated settles human labels; leave out --source judge")
+        return _dpo(session, st, kind, spec, labels)
 
 
 def _jsonable(df: pd.DataFrame, *, iso_dates: bool = False) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from sidebyside.annotate.arena_hard import to_long_format
 from sidebyside.annotate.conversations import (
     parse_answer_sources,
     parse_prompt_sources,
@@ -124,6 +125,7 @@ def import_sources(
         raise InputError("pairing 'baseline' needs the name of the baseline system")
     if not sources:
         raise InputError("no files to import")
+    sources = to_long_format(sources)  # arena-hard's model_answer files, read as they are
     stored = {  # answers of another system may come later, without the prompts file
         cid: stored_conversation(study.name, cid, *held)
         for cid, held in study_conversations(session, study_id=study.id).items()

@@ -24,6 +24,7 @@ from sidebyside.annotate.blinding import (
 from sidebyside.annotate.conversation_view import BlindHistory, blind_history
 from sidebyside.foundation.enums import AssignmentStatus, Preference
 from sidebyside.foundation.errors import AssignmentError
+from sidebyside.foundation.grading import PLAIN
 from sidebyside.foundation.models import (
     Assignment,
     Pair,
@@ -219,6 +220,9 @@ def edit_rating(
             replaced_at=now,
         )
     )
+    if canonical != rating.preference and rating.strength is not None:
+        # A new direction here has no grade of its own: a tie none, a decisive one "better".
+        rating.strength = None if canonical == Preference.TIE else PLAIN
     rating.preference = canonical.value
     rating.scores = canon_scores
     rating.comment = comment

@@ -2,10 +2,12 @@
 
 A CSV, TSV, JSONL or JSON (array) file with one rating per row: ``prompt_id, system_a,
 system_b, annotator, winner`` where ``winner`` is ``a``, ``b``, ``tie`` or one of the two
-system names; optional ``<criterion>_a`` / ``<criterion>_b`` scores (the rubric's criteria,
-any case; ``crit:<criterion>:a`` / ``:b`` as the export names a criterion such as ``system``)
-for system_a and system_b, ``comment``, ``time_spent_s`` and ``created_at``
-(ISO 8601). The columns that ``sidebyside export --what ratings`` adds (rating_id, pair_id,
+system names, or a graded label in the file's order of system_a / system_b (``A>>B``,
+``A>B``, ``A=B``, ``B>A``, ``B>>A``; see ``foundation.grading``); optional
+``<criterion>_a`` / ``<criterion>_b`` scores (the rubric's criteria, any case;
+``crit:<criterion>:a`` / ``:b`` as the export names a criterion such as ``system``) for
+system_a and system_b, ``comment``, ``time_spent_s`` and ``created_at`` (ISO 8601). The
+columns that ``sidebyside export --what ratings`` adds (rating_id, pair_id,
 shown_left, …) are accepted and ignored, so an export re-imports.
 
 The pair must already exist (import the outputs first); its canonical order may be either
@@ -30,6 +32,7 @@ from sidebyside.annotate.auth import USERNAME
 from sidebyside.annotate.sources import Loc
 from sidebyside.foundation.enums import Preference
 from sidebyside.foundation.errors import FileInputError
+from sidebyside.foundation.grading import LABELS, parse_label
 from sidebyside.foundation.models import Output, Pair, Prompt, Rating, Study, System, User, utcnow
 from sidebyside.foundation.readers import Table, decode, parse_table, table_format
 from sidebyside.foundation.rubric import Rubric
@@ -49,6 +52,7 @@ EXPORT_ONLY = (
     "opened_at",
     "source",
     "study",
+    "grade",  # read in place of winner when given (a graded study's export)
 )
 
 
@@ -56,9 +60,17 @@ EXPORT_ONLY = (
 class RatingsImportReport:
     ratings_added: int = 0
     annotators_created: list[str] = field(default_factory=list)
+    #: Graded values turned into their direction (a five-level file in a three-level study,
+    #: with ``map_grades``).
+    grades_mapped: int = 0
 
     def summary(self) -> str:
         text = f"{self.ratings_added} ratings imported"
+        if self.grades_mapped:
+            text += (
+                f"; {self.grades_mapped} graded values mapped to three levels (A>>B and A>B "
+                "became a, B>A and B>>A became b): the study rates on three levels"
+            )
         if self.annotators_created:
             text += (
                 f"; {len(self.annotators_created)} new annotators (cannot log in): "
@@ -122,6 +134,8 @@ class _Planned:
     pair_id: int
     annotator: str
     preference: str
+    strength: int | None
+    mapped: bool
     scores: dict[str, dict[str, int]]
     comment: str
     time_spent_s: float | None
@@ -129,9 +143,11 @@ class _Planned:
 
 
 def import_ratings(
-    session: Session, *, study: Study, name: str, data: bytes
+    session: Session, *, study: Study, name: str, data: bytes, map_grades: bool = False
 ) -> RatingsImportReport:
-    """Validate every row of one file, then write all ratings in one transaction."""
+    """Validate every row of one file, then write all ratings in one transaction. A graded
+    value (``A>>B``) in a three-level study is refused, or with ``map_grades`` kept as its
+    direction (the report counts them)."""
     rubric = Rubric.model_validate(study.rubric)
     table = _read(name, data)
     crit_cols = _check_columns(name, table, rubric)
@@ -139,7 +155,7 @@ def import_ratings(
     seen: dict[tuple[int, str], int] = {}  # (pair id, annotator) ─► line, within the file
     planned = []
     for line, record in table.records:
-        row = _plan_row(Loc(name, line), record, study, rubric, crit_cols, index)
+        row = _plan_row(Loc(name, line), record, study, rubric, crit_cols, index, map_grades)
         _check_not_rated(Loc(name, line), row, seen, index)
         planned.append(row)
     return _write(session, study, planned, index.users)
@@ -195,6 +211,7 @@ def _plan_row(
     rubric: Rubric,
     crit_cols: dict[str, tuple[str, str]],
     index: _StudyIndex,
+    map_grades: bool = False,
 ) -> _Planned:
     """One row checked cell by cell, in the order its problems are reported."""
     cells = _required_cells(loc, record)
@@ -207,7 +224,10 @@ def _plan_row(
             "'_', '.', '@' or '-'",
             "annotator",
         )
-    pref = _preference(loc, cells["winner"], sa, sb)
+    # A graded export's ``grade`` (A>>B .. B>>A, system_a vs system_b) carries the grade the
+    # winner's system name cannot.
+    winner = _text(record.get("grade")) or cells["winner"]
+    pref, strength, mapped = _graded(loc, winner, sa, sb, study, map_grades)
     scores = _scores(loc, record, crit_cols, rubric)
     if flipped:
         pref = {Preference.A: Preference.B, Preference.B: Preference.A}.get(pref, pref)
@@ -216,6 +236,8 @@ def _plan_row(
         pair_id=pair_id,
         annotator=annotator,
         preference=pref,
+        strength=strength,
+        mapped=mapped,
         scores=scores,
         comment=_text(record.get("comment")),
         time_spent_s=_time_spent(loc, _text(record.get("time_spent_s"))),
@@ -266,6 +288,34 @@ def _preference(loc: Loc, winner: str, sa: str, sb: str) -> Preference:
     if pref is None:
         raise loc.error(f"winner {winner!r} is not a, b, tie, {sa!r} or {sb!r}", "winner")
     return pref
+
+
+def _graded(
+    loc: Loc, winner: str, sa: str, sb: str, study: Study, map_grades: bool
+) -> tuple[Preference, int | None, bool]:
+    """(direction, strength, mapped) of a winner cell, checked against the study's levels."""
+    parsed = parse_label(winner)
+    if parsed is None:
+        pref = _preference(loc, winner, sa, sb)
+        if study.preference_levels == 5 and pref != Preference.TIE:
+            raise loc.error(
+                f"study {study.name!r} rates on five levels: give the grade of {winner!r} "
+                f"as {', '.join(LABELS)} (A = system_a {sa!r}, B = system_b {sb!r})",
+                "winner",
+            )
+        return pref, None, False
+    direction, strength = parsed
+    pref = Preference(direction)
+    if study.preference_levels == 3 and strength is not None:
+        if not map_grades:
+            raise loc.error(
+                f"graded value {winner!r} in study {study.name!r}, which rates on three "
+                "levels: refused (pass --map-grades to keep only its direction, or create "
+                "the study with --preference-levels 5)",
+                "winner",
+            )
+        return pref, None, True
+    return pref, strength, False
 
 
 def _scores(
@@ -354,6 +404,7 @@ def _write(
                     pair_id=p.pair_id,
                     user_id=users[p.annotator].id,
                     preference=p.preference,
+                    strength=p.strength,
                     scores=p.scores,
                     comment=p.comment,
                     time_spent_s=p.time_spent_s,
@@ -363,13 +414,16 @@ def _write(
                 )
             )
     report.ratings_added = len(planned)
+    report.grades_mapped = sum(p.mapped for p in planned)
     return report
 
 
-def import_ratings_path(session: Session, *, study: Study, path: str | Path):
+def import_ratings_path(
+    session: Session, *, study: Study, path: str | Path, map_grades: bool = False
+):
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise FileInputError(str(path), f"cannot read the file: {exc.strerror}") from None
-    return import_ratings(session, study=study, name=str(path), data=data)
+    return import_ratings(session, study=study, name=str(path), data=data, map_grades=map_grades)

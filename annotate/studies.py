@@ -9,6 +9,7 @@ from sqlmodel import Session, func, select
 
 from sidebyside.foundation.enums import Allocation
 from sidebyside.foundation.errors import InputError
+from sidebyside.foundation.grading import LEVELS
 from sidebyside.foundation.models import Rating, Study, System
 from sidebyside.foundation.names import clash, clean_name
 from sidebyside.foundation.rubric import Rubric, default_rubric
@@ -23,9 +24,12 @@ def create_study(
     seed: int | None = None,
     description: str = "",
     allocation: str = Allocation.UNIFORM,
+    preference_levels: int = 3,
 ) -> Study:
-    """Create a study; the name must be new."""
-    if not name.strip():
+    """Create a study; the name must be new. ``preference_levels``: 3 (A / tie / B) or 5
+    (much better .. much better, ``foundation.grading``)."""
+    name = name.strip()
+    if not name:
         raise InputError("a study needs a non-empty name")
     name = clean_name(name, "study name")
     others = session.exec(select(Study.name)).all()
@@ -36,6 +40,7 @@ def create_study(
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}")
     allocation = _allocation(allocation)
+    _levels(preference_levels)
     if session.exec(select(Study).where(Study.name == name)).first() is not None:
         raise InputError(f"a study named {name!r} already exists")
     study = Study(
@@ -45,6 +50,7 @@ def create_study(
         k=k,
         seed=secrets.randbelow(2**31) if seed is None else seed,
         allocation=allocation,
+        preference_levels=preference_levels,
     )
     try:
         with session.begin_nested():  # a study of that name made meanwhile is the same error
@@ -60,6 +66,12 @@ def _allocation(value: str) -> Allocation:
     except ValueError:
         choices = ", ".join(a.value for a in Allocation)
         raise InputError(f"allocation must be one of {choices}, got {value!r}") from None
+
+
+def _levels(value: int) -> int:
+    if value not in LEVELS:
+        raise InputError(f"preference_levels must be 3 or 5, got {value!r}")
+    return value
 
 
 def allocation_note(session: Session, study: Study) -> str | None:
@@ -91,6 +103,7 @@ def update_study(
     k: int | None = None,
     description: str | None = None,
     allocation: str | None = None,
+    preference_levels: int | None = None,
 ) -> Study:
     """Change a study's settings. The rubric and the allocation are frozen once the first
     rating exists: ratings already given were against the old rubric, and all of a study's
@@ -103,6 +116,13 @@ def update_study(
             f"({study.allocation}) can no longer change (create a new study to allocate "
             "its votes another way)"
         )
+    if preference_levels is not None and _levels(preference_levels) != study.preference_levels:
+        if study_has_ratings(session, study.id):
+            raise InputError(
+                f"study {study.name!r} already has ratings; its preference levels "
+                f"({study.preference_levels}) can no longer change"
+            )
+        study.preference_levels = preference_levels
     if rubric is not None:
         if study_has_ratings(session, study.id) and rubric.model_dump() != study.rubric:
             raise InputError(

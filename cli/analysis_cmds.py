@@ -50,6 +50,24 @@ def report(
         "win rate (default: SIDEBYSIDE_ALPACA_EVAL_GLM_DIR).",
     ),
     mlflow: bool = mlflow_option(),
+    strong_weight: float = typer.Option(
+        3.0,
+        "--strong-weight",
+        help="Weight of a strong graded verdict (A>>B) in the strong-weighted win rate and "
+        "Bradley-Terry (arena-hard's default: 3).",
+    ),
+    exclude_failed_gold: bool = typer.Option(
+        False,
+        "--exclude-failed-gold",
+        help="Recompute every figure without the raters below the study's gold threshold "
+        "(the report says who and how many ratings were left out).",
+    ),
+    labels: str = typer.Option(
+        "majority",
+        "--labels",
+        help="'adjudicated': each pair a reviewer settled counts as the verdict, in place of "
+        "its ratings (the report says how many).",
+    ),
 ) -> None:
     """Agreement, win rates, Bradley–Terry and judge calibration of a study."""
     from sidebyside.analysis.report import render, report_for_study
@@ -61,10 +79,20 @@ def report(
 
     if fmt not in REPORT_FORMATS:
         raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
+    if not strong_weight > 0:
+        raise InputError(f"--strong-weight must be a positive number, got {strong_weight}")
     with open_session() as session:
         st = get_study(session, study)
         data = report_for_study(
-            session, st, n_boot=n_boot, seed=seed, alpaca_eval_glm=glm_dir, scorer=TEXT_SCORER
+            session,
+            st,
+            n_boot=n_boot,
+            seed=seed,
+            alpaca_eval_glm=glm_dir,
+            scorer=TEXT_SCORER,
+            strong_weight=strong_weight,
+            exclude_failed_gold=exclude_failed_gold,
+            labels=labels,
         )
     _emit(render(data, fmt), out)
     if mlflow:
@@ -209,10 +237,17 @@ def agreement(
 def import_ratings(
     study: str = typer.Argument(..., help="Study name or id."),
     file: Path = typer.Argument(..., help="CSV or JSONL of ratings."),
+    map_grades: bool = typer.Option(
+        False,
+        "--map-grades",
+        help="In a three-level study, keep only the direction of graded values (A>>B ─► a) "
+        "instead of refusing the file.",
+    ),
 ) -> None:
     """Import human ratings made elsewhere (all or nothing).
 
-    Columns: prompt_id, system_a, system_b, annotator, winner (a, b, tie or a system name);
+    Columns: prompt_id, system_a, system_b, annotator, winner (a, b, tie, a system name, or
+    a graded A>>B, A>B, A=B, B>A, B>>A);
     optional <criterion>_a / <criterion>_b scores, comment, time_spent_s, created_at.
     Unknown annotators become accounts that cannot log in."""
     from sidebyside.annotate.rating_import import import_ratings_path
@@ -221,7 +256,7 @@ def import_ratings(
     with open_session() as session:
         st = get_study(session, study)
         try:
-            rep = import_ratings_path(session, study=st, path=file)
+            rep = import_ratings_path(session, study=st, path=file, map_grades=map_grades)
         except FileInputError as exc:  # adds what it means: the study is unchanged
             raise InputError(f"{exc}\nnothing was imported") from exc
     typer.echo(rep.summary())
@@ -243,6 +278,17 @@ def export(
         help="CSV: prefix ' to cells starting with = + - @ tab or CR so spreadsheets show them "
         "as text (on by default); --no-formula-guard for programs that read the CSV.",
     ),
+    labels: str = typer.Option(
+        "majority",
+        "--labels",
+        help="dpo: 'majority' (the human majority) or 'adjudicated' (a reviewer's verdict "
+        "where one exists, else the majority).",
+    ),
+    participant_ids: bool = typer.Option(
+        False,
+        "--participant-ids",
+        help="Name crowd participants by their Prolific/MTurk id (kept out unless asked).",
+    ),
 ) -> None:
     """Export ratings, judgments, verdicts or DPO preference pairs. --out is written
     atomically: an interrupted export leaves the previous file untouched."""
@@ -256,8 +302,20 @@ def export(
     if out is None and fmt not in TEXT_FORMATS:
         raise InputError(f"--format {fmt} is binary; give a file with --out")
     with open_session() as session:
-        df = export_frame(session, get_study(session, study), what, source)
+        st = get_study(session, study)
+        df = export_frame(session, st, what, source, labels=labels)
+        if participant_ids and "annotator" in df.columns:
+            from sidebyside.annotate.crowd import participant_ids as ids_of
+
+            ids = ids_of(session, st.id)
+            df["annotator"] = df["annotator"].map(lambda name: ids.get(name, name))
     _emit(write_export(df, fmt, formula_guard=formula_guard), out)
+    if "adjudicated" in df.attrs:
+        typer.echo(
+            f"{df.attrs['adjudicated']} pair(s) labelled by an adjudicated verdict, the "
+            "others by the human majority",
+            err=True,
+        )
     if out is not None:
         typer.echo(f"{len(df)} rows", err=True)
 

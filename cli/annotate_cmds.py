@@ -51,6 +51,11 @@ def study_create(
         "'adaptive' (first the system pairs whose next vote narrows the widest Bradley-Terry "
         "intervals most; with two systems it is uniform).",
     ),
+    preference_levels: int = typer.Option(
+        3,
+        "--preference-levels",
+        help="3: A / tie / B; 5: A much better, A better, tie, B better, B much better.",
+    ),
 ) -> None:
     """Create a study."""
     from sidebyside.annotate.studies import allocation_note, create_study
@@ -59,7 +64,13 @@ def study_create(
     parsed = Rubric.from_file(rubric) if rubric else None
     with open_session() as session:
         study = create_study(
-            session, name=name, rubric=parsed, k=k, seed=seed, allocation=allocation
+            session,
+            name=name,
+            rubric=parsed,
+            k=k,
+            seed=seed,
+            allocation=allocation,
+            preference_levels=preference_levels,
         )
         note = allocation_note(session, study)
     typer.echo(

@@ -357,14 +357,19 @@ def import_judgments_command(
         ...,
         help=".csv/.tsv/.jsonl/.json with prompt_id, system_a, "
         "system_b, judge, winner[, reasoning, raw, preference]; or AlpacaEval's "
-        "annotations.json.",
+        "annotations.json; or arena-hard's model_judgment JSONL.",
+    ),
+    baseline: str | None = typer.Option(
+        None,
+        "--baseline",
+        help="Arena-hard v0.1 judgment files: the baseline model (v2 files name it).",
     ),
 ) -> None:
     """Import judge verdicts produced elsewhere (all or nothing)."""
     from sidebyside.foundation.db import init_db
     from sidebyside.judge.service import import_judgments
 
-    summary = import_judgments(init_db(), study, file)
+    summary = import_judgments(init_db(), study, file, baseline=baseline)
     judges = ", ".join(f"{name} ({n})" for name, n in sorted(summary.judges.items()))
     typer.echo(
         f"imported {summary.rows} verdict(s) into {study!r}: {summary.inserted} new, "

@@ -21,6 +21,7 @@ from sidebyside.cli import (
     generate_cmd,
     judge_cmds,
     metrics_cmds,
+    quality_cmds,
     series_cmd,
     serve_cmd,
 )
@@ -46,6 +47,7 @@ groups = (
     serve_cmd,
     card_cmds,
     db_cmds,
+    quality_cmds,
 )
 for group in groups:
     group.register(app)

@@ -17,6 +17,9 @@ from typing import NamedTuple
 class Role(StrEnum):
     """What an account may do."""
 
+    #: Annotates like an annotator and settles disputed pairs on the Review page (issue 19).
+    #: First, so the pages' role pickers (reversed: "annotator first") keep their default.
+    REVIEWER = "reviewer"
     ADMIN = "admin"
     ANNOTATOR = "annotator"
 

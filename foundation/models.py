@@ -43,6 +43,9 @@ class Study(SQLModel, table=True):
     )
     #: A closed study hands out no more pairs and takes no invites (revision 0007).
     closed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    #: 3 (A / tie / B) or 5 (A much better .. B much better): the grades of the overall
+    #: preference the annotate screen offers (``annotate.grading``). Added in revision 0005.
+    preference_levels: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -198,6 +201,9 @@ class Rating(SQLModel, table=True):
     assignment_id: int | None = Field(default=None, foreign_key="assignment.id", unique=True)
     #: "a" | "b" | "tie", relative to the pair's output_a / output_b.
     preference: str = Field(max_length=3)
+    #: The grade of a decisive preference: 2 = "much better", 1 = "better"; None for a tie
+    #: or a vote given on three levels (``annotate.grading``). Added in revision 0005.
+    strength: int | None = Field(default=None, ge=1, le=2)
     #: {criterion: {"a": score, "b": score}}, canonical sides.
     scores: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
@@ -275,6 +281,9 @@ class Judgment(SQLModel, table=True):
     shown_winner: str | None = Field(default=None, max_length=3)
     #: Canonical: "a" | "b" | "tie" | None (unparsed / error / single mode).
     winner: str | None = Field(default=None, max_length=3)
+    #: A graded verdict's strength (2 = ">>", 1 = ">"); None for a tie or an ungraded
+    #: verdict. Added in revision 0005.
+    strength: int | None = Field(default=None, ge=1, le=2)
     #: Single mode: {"criteria": {name: 1..5}, "overall": 1..10}.
     scores: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     #: Continuous preference in canonical terms, AlpacaEval-style: 1.0 = output_a better,
@@ -309,6 +318,9 @@ class JudgeVerdict(SQLModel, table=True):
     mode: str = Field(default="pairwise", max_length=10)
     #: Canonical "a" | "b" | "tie".
     winner: str = Field(max_length=3)
+    #: A graded verdict's strength (2 = ">>", 1 = ">"), the weaker of the two orders when
+    #: both are graded; None for a tie or an ungraded verdict. Added in revision 0005.
+    strength: int | None = Field(default=None, ge=1, le=2)
     #: True when the two orders disagreed (the verdict is then a tie).
     inconsistent: bool = Field(default=False)
     #: Winner of order "ab" and "ba" in canonical terms (None if unparsed/failed/imported).
@@ -569,3 +581,103 @@ class CheckpointSeries(SQLModel, table=True):
     )
     notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- known answers (issue 19): gold pairs and a study's gold settings. Added in revision 0005.
+
+
+class GoldPair(SQLModel, table=True):
+    """A pair of the study with a known answer (``annotate.gold``): served to every rater
+    blind at the study's gold rate, scored against ``accepted``, never counted in a result."""
+
+    __table_args__ = (UniqueConstraint("study_id", "pair_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    #: The expected preference in canonical terms ("a" | "b" | "tie") and its grade (2 =
+    #: much better, 1 = better, None = any grade).
+    expected: str = Field(max_length=3)
+    expected_strength: int | None = Field(default=None, ge=1, le=2)
+    #: Canonical preferences that count as right (the expected one, plus a tolerance such as
+    #: "not B", which accepts a and tie).
+    accepted: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    note: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GoldSettings(SQLModel, table=True):
+    """How a study serves its gold pairs: ``rate`` of the pairs a rater is shown are gold;
+    with ``qualify_n`` > 0 a rater's first ``qualify_n`` pairs are gold and a rater whose
+    accuracy on them is below ``qualify_min`` gets no further pairs."""
+
+    study_id: int = Field(foreign_key="study.id", primary_key=True)
+    rate: float = Field(default=0.1, ge=0.0, le=1.0)
+    qualify_n: int = Field(default=0, ge=0)
+    qualify_min: float = Field(default=0.8, ge=0.0, le=1.0)
+
+
+class Adjudication(SQLModel, table=True):
+    """A reviewer's verdict on a disputed pair (``annotate.adjudication``), in canonical
+    terms, with the reason. Every verdict is kept: the newest is the pair's adjudicated label,
+    the older ones its history. Added in revision 0005."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    #: "a" | "b" | "tie", relative to output_a / output_b; ``strength`` as on Rating.
+    preference: str = Field(max_length=3)
+    strength: int | None = Field(default=None, ge=1, le=2)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    #: Whether the reviewer saw the outputs blinded (as Response A / B, sides seeded).
+    blinded: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewSettings(SQLModel, table=True):
+    """How a study's Review page shows a disputed pair: blinded (no system names, sides
+    seeded) or not, and which judge's disagreement with the humans it lists."""
+
+    study_id: int = Field(foreign_key="study.id", primary_key=True)
+    blinded: bool = Field(default=True)
+    judge: str | None = Field(default=None, max_length=300)
+    #: A pair whose most frequent human answer has less than this share is "split"; None:
+    #: split only when no answer has a strict majority.
+    min_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+# --- crowd participants (issue 19): a study's join link and who came through it. Revision 0005.
+
+
+class ParticipantLink(SQLModel, table=True):
+    """A link (``/join/TOKEN?PROLIFIC_PID=...``) through which crowd participants take part
+    in a study without a password (``annotate.crowd``). Only the token's sha256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", index=True)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    #: Pairs each participant rates (gold pairs included).
+    quota: int = Field(ge=1)
+    #: Shown on the completion page; and/or the address it sends the participant back to.
+    completion_code: str = Field(default="", max_length=200)
+    redirect_url: str = Field(default="", max_length=1000)
+    #: The query parameter carrying the participant's id (Prolific's PROLIFIC_PID, MTurk's
+    #: workerId) and the others kept with it (STUDY_ID, SESSION_ID / assignmentId, hitId).
+    id_param: str = Field(default="PROLIFIC_PID", max_length=100)
+    extra_params: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    closed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Participant(SQLModel, table=True):
+    """One crowd participant: the passwordless account bound to their id on a link."""
+
+    __table_args__ = (UniqueConstraint("link_id", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="participantlink.id", index=True)
+    user_id: int = Field(foreign_key="user.id", unique=True)
+    external_id: str = Field(max_length=200)
+    #: The link's other parameters as the participant arrived with them.
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None

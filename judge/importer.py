@@ -36,6 +36,7 @@ from sidebyside.foundation.models import (
     utcnow,
 )
 from sidebyside.foundation.readers import read_table
+from sidebyside.judge.arena_hard import is_arena_hard, read_arena_hard, write_arena_hard
 from sidebyside.judge.specs import ENSEMBLE
 
 REQUIRED = ("prompt_id", "system_a", "system_b", "judge", "winner")
@@ -212,16 +213,21 @@ def _winner(raw: str, values: dict[str, str], pref: float | None) -> Preference 
     )
 
 
-def import_judgments(session: Session, *, study: Study, name: str, data: bytes) -> ImportSummary:
+def import_judgments(
+    session: Session, *, study: Study, name: str, data: bytes, baseline: str | None = None
+) -> ImportSummary:
     """Validate every row, then write all verdicts (the caller commits: use unit_of_work).
 
     Rows may carry a continuous ``preference`` in [1, 2] (AlpacaEval's convention) next to
     the winner; a winner of ``unparsed`` (or ``invalid``) stores the judge's answer (``raw``,
     else ``reasoning``) as an unparsed judgment, which is never a vote. AlpacaEval's own
-    ``annotations.json`` is read directly (instructions matched to the prompts' text)."""
+    ``annotations.json`` is read directly (instructions matched to the prompts' text), and so
+    is arena-hard's judgment JSONL (``judge.arena_hard``; ``baseline`` for its v0.1 files)."""
     records = _records(name, data)
     if not records:
         raise ImportJudgmentsError(name, [f"{name}: no verdicts in the file"])
+    if is_arena_hard(records[0][1]):
+        return _arena_hard(session, study, name, records, baseline)
     index = _study_index(session, study)
     problems: list[str] = []
     seen: dict[tuple[str, int], int] = {}  # (judge, pair id) -> the line that gave it
@@ -244,6 +250,25 @@ def import_judgments(session: Session, *, study: Study, name: str, data: bytes) 
     if problems:
         raise ImportJudgmentsError(name, problems)
     return _write(session, study, verdicts)
+
+
+def _arena_hard(session, study, name, records, baseline) -> ImportSummary:
+    rows, problems = read_arena_hard(
+        session, study=study, name=name, records=records, baseline=baseline
+    )
+    if problems:
+        raise ImportJudgmentsError(name, problems)
+    written = write_arena_hard(session, study=study, rows=rows)
+    judges: dict[str, int] = {}
+    for r in rows:
+        judges[r.judge] = judges.get(r.judge, 0) + 1
+    return ImportSummary(
+        rows=written.rows,
+        inserted=written.inserted,
+        replaced=written.replaced,
+        unparsed=written.unparsed,
+        judges=judges,
+    )
 
 
 def _verdict(record: dict[str, Any], index: _StudyIndex) -> _Verdict:
@@ -405,7 +430,9 @@ def _store(session: Session, study_id: int, v: _Verdict, row: JudgeVerdict | Non
         session.add(row)
 
 
-def import_judgments_file(session: Session, *, study: Study, path: str | Path) -> ImportSummary:
+def import_judgments_file(
+    session: Session, *, study: Study, path: str | Path, baseline: str | None = None
+) -> ImportSummary:
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -413,4 +440,4 @@ def import_judgments_file(session: Session, *, study: Study, path: str | Path) -
         raise ImportJudgmentsError(
             str(path), [f"{path}: cannot read: {exc.strerror or exc}"]
         ) from None
-    return import_judgments(session, study=study, name=str(path), data=data)
+    return import_judgments(session, study=study, name=str(path), data=data, baseline=baseline)

@@ -35,6 +35,29 @@ def combine_orders(winner_ab: str, winner_ba: str) -> tuple[str, bool]:
     return Preference.TIE, True
 
 
+def combine_strengths(ab: int | None, ba: int | None, inconsistent: bool) -> int | None:
+    """A graded verdict's strength from its two orders: the weaker (a strong verdict must
+    hold in both orders); none for an inconsistent pair or an ungraded order.
+
+    >>> [combine_strengths(2, 2, False), combine_strengths(2, 1, False)]
+    [2, 1]
+    >>> combine_strengths(2, None, False), combine_strengths(2, 2, True)
+    (None, None)
+    """
+    if inconsistent or ab is None or ba is None:
+        return None
+    return min(ab, ba)
+
+
+def order_strength(answers: Sequence[Judgment], winner: str) -> int | None:
+    """One order's grade: the answer's own when asked once; for a sampled judge the weakest
+    grade among the answers that voted for the order's winner (none if any is ungraded)."""
+    grades = [a.strength for a in answers if a.winner == winner]
+    if not grades or None in grades:
+        return None
+    return min(g for g in grades if g is not None)
+
+
 def majority(votes: Sequence[str]) -> str:
     """The vote with strictly more support than any other; a tie when split or empty."""
     counts = Counter(votes).most_common()
@@ -87,6 +110,9 @@ def _pairwise_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
             "winner_ba": winner_ba,
             "preference": (sum(lp_ab) / len(lp_ab) + sum(lp_ba) / len(lp_ba)) / 2 if both else None,
             "reasoning": f"[order ab] {ab[0].reasoning}\n\n[order ba] {ba[0].reasoning}",
+            "strength": combine_strengths(
+                order_strength(ab, winner_ab), order_strength(ba, winner_ba), inconsistent
+            ),
         } | _NO_VOTES
         if len(ab) > 1 or len(ba) > 1:  # sampled: the vote fractions (judge/sampling.py)
             votes = pooled_votes([order_votes([r.winner for r in o]) for o in (ab, ba)])
@@ -126,6 +152,7 @@ def _single_verdicts(rows: Iterable[Judgment]) -> tuple[dict[int, dict], int]:
             "winner_ab": None,
             "winner_ba": None,
             "preference": None,
+            "strength": None,
             "reasoning": f"[a: {a.scores['overall']}/10] {a.reasoning}\n\n"
             f"[b: {b.scores['overall']}/10] {b.reasoning}",
         } | _NO_VOTES
@@ -138,6 +165,7 @@ _FIELDS = (
     "winner_ab",
     "winner_ba",
     "preference",
+    "strength",
     "reasoning",
     *_NO_VOTES,
 )
@@ -204,6 +232,7 @@ def reconcile(session: Session, *, study_id: int, judge: str, mode: str) -> Reco
             Judgment.order,
             Judgment.status,
             Judgment.winner,
+            Judgment.strength,
             Judgment.preference,
             Judgment.reasoning,
             Judgment.scores,

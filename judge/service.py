@@ -417,12 +417,14 @@ def run_judges(
     return asyncio.run(run_judges_async(engine, study_ref, config, on_progress=on_progress))
 
 
-def import_judgments(engine: Engine, study_ref: str | int, path: str | Path) -> ImportSummary:
+def import_judgments(
+    engine: Engine, study_ref: str | int, path: str | Path, baseline: str | None = None
+) -> ImportSummary:
     """Import a verdict file into a study, all or nothing (ImportJudgmentsError lists problems
-    with file and line)."""
+    with file and line). ``baseline``: the baseline of an arena-hard v0.1 judgment file."""
     with unit_of_work(engine) as session:
         study = get_study(session, study_ref)
-        return import_judgments_file(session, study=study, path=path)
+        return import_judgments_file(session, study=study, path=path, baseline=baseline)
 
 
 def judged(session: Session, study_id: int) -> list[tuple[str, str, int]]:

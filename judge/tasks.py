@@ -19,6 +19,7 @@ from sidebyside.foundation.models import Output, Pair, Prompt, Study
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.judge.multiturn import conversation_calls, multiturn_template
 from sidebyside.judge.parsing import Parsed, parse_pairwise, parse_single
+from sidebyside.judge.parsing_graded import is_graded_template, parse_graded
 from sidebyside.judge.providers import resolve_base_url
 from sidebyside.judge.providers.base import JudgeRequest
 from sidebyside.judge.sampling import check_samples, sampled_label
@@ -93,6 +94,8 @@ class Task:
     def parse(self, text: str) -> Parsed:
         if self.mode == JudgeMode.SINGLE:
             return parse_single(text, criteria=list(self.criteria), scale=self.scale)
+        if is_graded_template(self.template_version):  # [[A>>B]] .. [[B>>A]]
+            return parse_graded(text)
         return parse_pairwise(text)
 
 

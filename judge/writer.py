@@ -67,6 +67,7 @@ def result_fields(
             "latency_s": latency,
             "shown_winner": None,
             "winner": None,
+            "strength": None,
             "scores": None,
         }
         | _NO_PROBS
@@ -76,6 +77,7 @@ def result_fields(
     if parsed.ok and task.mode != JudgeMode.SINGLE:
         fields["shown_winner"] = parsed.winner
         fields["winner"] = shown_to_canonical(parsed.winner, task.order)
+        fields["strength"] = parsed.data.get("strength")  # graded templates only
         fields |= probability_fields(completion.extra.get("verdict_probs"), task.order)
     elif parsed.ok:
         fields["scores"] = parsed.scores
@@ -121,6 +123,7 @@ def error_fields(task: Task, message: str) -> dict[str, Any]:
             "reasoning": "",
             "shown_winner": None,
             "winner": None,
+            "strength": None,
             "scores": None,
             "cost_usd": None,
             "input_tokens": None,

@@ -12,6 +12,7 @@ import streamlit as st
 from sidebyside.annotate.assignment import skip_assignment, submit_rating
 from sidebyside.annotate.blinding import blind_view
 from sidebyside.annotate.conversation_view import blind_history
+from sidebyside.annotate.gold import qualification
 from sidebyside.annotate.membership import claim_next
 from sidebyside.annotate.my_ratings import UNDO_WINDOW, last_undoable, undo_last_vote
 from sidebyside.annotate.progress import my_progress
@@ -19,8 +20,10 @@ from sidebyside.foundation.enums import Preference, Role
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.ui.common import require_user
 from sidebyside.ui.conversation import JUDGED_KEY, show_history, turn_label
+from sidebyside.ui.crowd_view import completed, own_study
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_text, shown_as_message
+from sidebyside.ui.graded_vote import shortcut_help, vote_buttons
 from sidebyside.ui.rating_form import (
     keep_draft,
     missing_message,
@@ -70,9 +73,12 @@ def flash(kind: str, message: str) -> None:
     state["_flash"] = (kind, message)
 
 
-def on_vote(assignment_id: int, user_id: int, preference: str, rubric: Rubric) -> None:
-    """Store the vote (preference as shown: "A", "B" or "tie") with the form's scores. The
-    callback's unit of work commits it before the page reruns and draws the next pair."""
+def on_vote(
+    assignment_id: int, user_id: int, preference: str, rubric: Rubric, strength: int | None = None
+) -> None:
+    """Store the vote (preference as shown: "A", "B" or "tie", graded by ``strength`` in a
+    five-level study) with the form's scores. The callback's unit of work commits it before
+    the page reruns and draws the next pair."""
     if assignment_id in state.get("_submitted", set()):
         return  # a double click: the first submit already counted
     scores, missing = read_scores(rubric, crit_key)
@@ -90,6 +96,7 @@ def on_vote(assignment_id: int, user_id: int, preference: str, rubric: Rubric) -
                 scores=scores,
                 comment=state.get(comment_key()) or "",
                 time_spent_s=time.monotonic() - state.get("_shown_at", time.monotonic()),
+                strength=strength,
             )
     except Exception as exc:  # noqa: BLE001 - a user error's message, else an id and a retry
         flash("error", error_text(exc, "saving your vote"))
@@ -154,7 +161,9 @@ top_title, top_study, top_progress, top_raw = st.columns(
 )
 top_title.title("Annotate")
 with top_study:
-    study = pick_visible_study(user, "Study")
+    study = own_study(user) or pick_visible_study(
+        user, "Study"
+    )  # a crowd participant sees theirs only
 if study is None:
     st.stop()
 rubric = rubric_of(study)
@@ -169,6 +178,8 @@ with st.sidebar, st.expander("Guidelines", expanded=True):
         f"**Alt+A** votes for A, **Alt+B** for B{tie_key} (⌥ instead of Alt on a Mac). "
         "A vote submits the scores and the comment with it."
     )
+    if five_levels := shortcut_help(study, rubric):
+        st.caption(five_levels)
     for criterion in rubric.criteria:
         st.markdown(f"- **{criterion.name}**: {criterion.description}")
 
@@ -185,6 +196,14 @@ if user.role == Role.ADMIN and not mine.has_open and not state.get(annotating_ke
     if st.button("Start annotating", type="primary"):
         state[annotating_key] = True
         st.rerun()
+    st.stop()
+
+with shown_as_message("checking your qualification"), db_session() as session:
+    qualified = qualification(session, study=study, user_id=user.id)
+if qualified.failed:  # told so, and no further pairs (annotate/gold.py)
+    st.warning(qualified.message())
+    st.stop()
+if completed(user):  # a crowd participant's quota is done: code or way back (ui/crowd_view.py)
     st.stop()
 
 with shown_as_message("loading your next pair"), db_session() as session:
@@ -277,16 +296,16 @@ with st.form("rate", border=False, enter_to_submit=False):
     # One line is enough for most comments and keeps the vote buttons on screen.
     st.text_input("Comment (optional)", value=given.get("comment", ""), key=comment_key())
     # The buttons say it all ("A is better" ...): no heading row above them.
-    options = [p for p in PREFERENCES if p[0] != Preference.TIE or rubric.allow_ties]
-    for col, (value, label, shortcut) in zip(st.columns(len(options)), options, strict=True):
+    options = vote_buttons(study, rubric, PREFERENCES)  # three or five (ui/graded_vote.py)
+    for col, button in zip(st.columns(len(options)), options, strict=True):
         with col:
             st.form_submit_button(
-                label,
-                key=f"vote_{value}",
+                button.label,
+                key=button.key,
                 type="primary",
-                shortcut=shortcut,
+                shortcut=button.shortcut,
                 on_click=on_vote,
-                args=(assignment.id, user.id, value, rubric),
+                args=(assignment.id, user.id, button.value, rubric, button.strength),
                 width="stretch",
             )
     # Right below the buttons, where the eye is after pressing one.

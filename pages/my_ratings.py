@@ -10,6 +10,7 @@ from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.rubric import Rubric, rubric_of
 from sidebyside.ui.common import require_user
 from sidebyside.ui.conversation import JUDGED_KEY, show_history, turn_label
+from sidebyside.ui.crowd_view import own_study
 from sidebyside.ui.db import db_session
 from sidebyside.ui.errors import error_text
 from sidebyside.ui.rating_form import missing_message, read_scores, score_grid, show_pair
@@ -50,7 +51,9 @@ def on_save(study_id: int, user_id: int, number: int, rubric: Rubric) -> None:
 user = require_user()
 inject_css()
 st.title("My ratings")
-study = pick_visible_study(user, "Study", key="my_study")
+study = own_study(user) or pick_visible_study(
+    user, "Study", key="my_study"
+)  # participants: theirs only
 if study is None:
     st.stop()
 rubric = rubric_of(study)

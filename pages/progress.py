@@ -17,6 +17,7 @@ from sidebyside.annotate.progress import (
 )
 from sidebyside.ui.common import pick_study, require_admin
 from sidebyside.ui.db import db_session, get_engine_cached
+from sidebyside.ui.gold_panel import gold_panel
 
 MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/octet-stream"}
 #: Rater-check columns as people read them, with what each means (hover the header).
@@ -151,6 +152,8 @@ if checks:
     )
 else:
     st.info("No ratings yet.")
+
+gold_panel(study)  # accuracy on the gold pairs, when the study has any (ui/gold_panel.py)
 
 if skipped:
     st.subheader("Skipped and flagged pairs")

@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from sidebyside.foundation.db import get_engine, init_db, unit_of_work
+from sidebyside.ui.join_routes import join_routes
 from sidebyside.ui.navigation import base_path
 from sidebyside.ui.tokens import (
     COOKIE,
@@ -51,4 +52,8 @@ def _end(request: Request) -> RedirectResponse:
 
 def routes() -> list[Route]:
     """The routes ``ui/server.py`` mounts."""
-    return [Route(START_PATH, _start, methods=["GET"]), Route(END_PATH, _end, methods=["GET"])]
+    return [
+        Route(START_PATH, _start, methods=["GET"]),
+        Route(END_PATH, _end, methods=["GET"]),
+        *join_routes(),  # crowd participants' /join/TOKEN (ui/join_routes.py)
+    ]

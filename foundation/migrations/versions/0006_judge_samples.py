@@ -3,7 +3,7 @@ verdict (JudgeVerdict.vote_a / vote_b / vote_tie / vote_preference) and the judg
 table (the rounds of ``judge-align``).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-03
 
 Every judgment stored before is the only answer of its order: the server default gives it
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
 
