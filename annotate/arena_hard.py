@@ -25,15 +25,22 @@ from sidebyside.foundation.errors import FileInputError
 from sidebyside.foundation.readers import decode, jsonl_records
 
 
+def _turns_of(row: dict[str, Any]) -> int:
+    choices = row.get("choices") or [{}]
+    turns = (choices[0] or {}).get("turns") if "choices" in row else row.get("turns")
+    return len(turns) if isinstance(turns, list) else 0
+
+
 def _kind(row: dict[str, Any]) -> str | None:
-    """ "answer", "question" or None (not an arena-hard record)."""
+    """ "answer", "question" or None (not an arena-hard record). MT-Bench writes the same
+    v0.1 records with two turns: those are conversations (``annotate.conversations``)."""
     if "choices" in row and "model_id" in row and "question_id" in row:
-        return "answer"
+        return "answer" if _turns_of(row) == 1 else None
     if "messages" in row and "model" in row and "uid" in row:
         return "answer"
     ours = any(k in row for k in ("system", "system_a", "output"))  # this app's own formats
     if not ours and (
-        ("question_id" in row and "turns" in row) or ("uid" in row and "prompt" in row)
+        ("question_id" in row and _turns_of(row) == 1) or ("uid" in row and "prompt" in row)
     ):
         return "question"
     return None

@@ -125,11 +125,12 @@ def import_sources(
         raise InputError("pairing 'baseline' needs the name of the baseline system")
     if not sources:
         raise InputError("no files to import")
-    sources = to_long_format(sources)  # arena-hard's model_answer files, read as they are
     stored = {  # answers of another system may come later, without the prompts file
         cid: stored_conversation(study.name, cid, *held)
         for cid, held in study_conversations(session, study_id=study.id).items()
     }
+    if not prompts and not stored:  # arena-hard's model_answer files, read as they are
+        sources = to_long_format(sources)
     parsed = parse_answer_sources(
         sources, parse_prompt_sources(prompts), parse_reference_sources(references), stored
     )
