@@ -38,6 +38,7 @@ from scipy import stats
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import percentile_ci, resample_sums
 from sidebyside.analysis.report_rows import CardRow, EvaluationCard
+from sidebyside.analysis.small_samples import too_few_prompts
 
 METRIC_NAMES = {
     "bleu": "BLEU",
@@ -566,6 +567,9 @@ def win_rate_row(layer: str, key: str, label: str, rates, base: str, system: str
         )
         if row.direction is not None:
             row.verdict = f"{'wins' if value > 0.5 else 'loses'} {value:.0%}"
+        if few := too_few_prompts(r.n_prompts):  # no figure, interval or verdict from so few
+            row.verdict, row.direction, row.clear = few, None, None
+            row.ci_low = row.ci_high = row.diff_low = row.diff_high = None
         return row
     return None
 
