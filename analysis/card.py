@@ -39,6 +39,7 @@ from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import percentile_ci, resample_sums
 from sidebyside.analysis.report_rows import CardRow, EvaluationCard
 from sidebyside.analysis.small_samples import too_few_prompts
+from sidebyside.foundation.errors import InputError
 
 METRIC_NAMES = {
     "bleu": "BLEU",
@@ -586,6 +587,7 @@ def build_card(
     scorer: PromptScorer | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    base: str | None = None,
 ) -> EvaluationCard:
     """The card of a typed ``StudyReport`` plus the stored layers (frames as
     ``analysis.card_frames.load_card_frames`` returns them); ``scorer`` rescores text metrics
@@ -593,8 +595,14 @@ def build_card(
     conf = report.settings.confidence
     boot = (n_boot, seed, conf)
     systems = list(report.study.systems)
-    base = systems[0] if systems else None
-    others = systems[1:]
+    chosen = base
+    if base is not None and systems and base not in systems:
+        raise InputError(
+            f"base system {base!r} is not in study {report.study.name!r} "
+            f"(systems: {', '.join(systems)})"
+        )
+    base = base if base is not None else (systems[0] if systems else None)
+    others = [s for s in systems if s != base]
     rows: list[CardRow] = []
     if base is not None and metrics is not None:
         rows += text_rows(metrics, base, others, outputs, scorer=scorer, boot=boot)
@@ -653,7 +661,14 @@ def build_card(
                 n=alpha.n_units,
             )
         )
-    return EvaluationCard(base=base, rows=rows, notes=list(NOTES))
+    how = "chosen for this study" if chosen is not None else "none chosen: the study's first"
+    notes = [
+        f"Base system: {base} ({how}; `study create --base`, the Studies page or "
+        "`card --base` choose it)."
+        if base is not None
+        else "No base system yet."
+    ]
+    return EvaluationCard(base=base, rows=rows, notes=notes + list(NOTES))
 
 
 def card_metrics(card: EvaluationCard) -> dict[str, float]:

@@ -43,8 +43,8 @@ def test_cell(row: CardRow) -> str:
 
 def _value_cell(row: CardRow) -> str:
     """The figure and its interval; a win rate from too few prompts says so instead."""
-    if row.key.endswith(".win_rate") and row.verdict.startswith(TOO_FEW):
-        return row.verdict
+    if row.verdict.startswith(TOO_FEW):  # a win rate or an alpha from too few
+        return row.verdict.split(":")[0]
     return number(row, row.value) + _interval(row, row.ci_low, row.ci_high, signed=False)
 
 

@@ -34,6 +34,7 @@ from sidebyside.analysis.frames import StudyFrames, load_study_frames
 from sidebyside.analysis.headline import headline
 from sidebyside.analysis.judge_compare import compare_judges
 from sidebyside.analysis.ppi import ppi_for_rows
+from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
 from sidebyside.analysis.verdicts import scores_by_system
@@ -322,6 +323,7 @@ def build_report(
     layers: dict[str, pd.DataFrame] | None = None,
     scorer: PromptScorer | None = None,
     lc_inputs: lcw.LcInputs | None = None,
+    base: str | None = None,
 ) -> StudyReport:
     """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report.
     ``layers``: the stored automatic layers for the evaluation card
@@ -378,6 +380,7 @@ def build_report(
         scorer=scorer,
         n_boot=n_boot,
         seed=seed,
+        base=base,
         **(layers or {}),
     )
     return typed
@@ -387,6 +390,9 @@ def report_for_study(source, study, *, alpaca_eval_glm=None, **kwargs) -> StudyR
     """Read a study (session or engine, name or id) and build its report (card included);
     ``alpaca_eval_glm``: the folder of AlpacaEval's GLM files, for its LC win rate."""
     kwargs.setdefault("layers", load_card_frames(source, study))
+    if kwargs.get("base") is None:  # the study's own choice of base system, if it made one
+        with as_session(source) as session:
+            kwargs["base"] = resolve_study(session, study).base_system
     kwargs.setdefault("lc_inputs", lcw.load_lc_inputs(source, study, alpaca_eval_glm))
     return build_report(load_study_frames(source, study), **kwargs)
 

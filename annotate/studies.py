@@ -23,8 +23,10 @@ def create_study(
     seed: int | None = None,
     description: str = "",
     allocation: str = Allocation.UNIFORM,
+    base: str | None = None,
 ) -> Study:
-    """Create a study; the name must be new."""
+    """Create a study; the name must be new. ``base``: the system the evaluation card compares
+    every other with (its outputs may come later; the card checks it is there)."""
     if not name.strip():
         raise InputError("a study needs a non-empty name")
     name = clean_name(name, "study name")
@@ -45,6 +47,7 @@ def create_study(
         k=k,
         seed=secrets.randbelow(2**31) if seed is None else seed,
         allocation=allocation,
+        base_system=clean_name(base, "base system name") if base else None,
     )
     try:
         with session.begin_nested():  # a study of that name made meanwhile is the same error
@@ -91,10 +94,12 @@ def update_study(
     k: int | None = None,
     description: str | None = None,
     allocation: str | None = None,
+    base_system: str | None = None,
 ) -> Study:
-    """Change a study's settings. The rubric and the allocation are frozen once the first
-    rating exists: ratings already given were against the old rubric, and all of a study's
-    votes are handed out one way, so whoever reads its figures knows which."""
+    """Change a study's settings (``base_system``: "" for none, i.e. the first system). The
+    rubric and the allocation are frozen once the first rating exists: ratings already given
+    were against the old rubric, and all of a study's votes are handed out one way, so
+    whoever reads its figures knows which."""
     new_allocation = None if allocation is None else _allocation(allocation)
     changes = new_allocation is not None and new_allocation != study.allocation
     if changes and study_has_ratings(session, study.id):
@@ -118,6 +123,8 @@ def update_study(
         study.description = description
     if new_allocation is not None:
         study.allocation = new_allocation
+    if base_system is not None:
+        study.base_system = clean_name(base_system, "base system name") if base_system else None
     session.add(study)
     session.flush()
     return study

@@ -51,6 +51,11 @@ def study_create(
         "'adaptive' (first the system pairs whose next vote narrows the widest Bradley-Terry "
         "intervals most; with two systems it is uniform).",
     ),
+    base: str | None = typer.Option(
+        None,
+        "--base",
+        help="The system the evaluation card compares every other with (default: the first).",
+    ),
 ) -> None:
     """Create a study."""
     from sidebyside.annotate.studies import allocation_note, create_study
@@ -59,7 +64,7 @@ def study_create(
     parsed = Rubric.from_file(rubric) if rubric else None
     with open_session() as session:
         study = create_study(
-            session, name=name, rubric=parsed, k=k, seed=seed, allocation=allocation
+            session, name=name, rubric=parsed, k=k, seed=seed, allocation=allocation, base=base
         )
         note = allocation_note(session, study)
     typer.echo(

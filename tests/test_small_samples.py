@@ -76,3 +76,34 @@ def test_the_results_page_says_too_few(engine):
         str(df.value.to_dict()) for df in at.dataframe
     )
     assert "too few to say (n = 2" in shown
+
+
+def test_card_base_picks_the_base_and_says_which(engine):
+    import json
+
+    two_prompt_study(engine)
+    runner = CliRunner()
+    default = json.loads(runner.invoke(cli, ["card", "tiny", "-f", "json", "--n-boot", "0"]).output)
+    assert default["base"] == "base"
+    assert any("none chosen: the study's first" in n for n in default["notes"])
+    picked = runner.invoke(cli, ["card", "tiny", "-f", "json", "--n-boot", "0", "--base", "tuned"])
+    card = json.loads(picked.output)
+    assert card["base"] == "tuned"
+    assert any(n.startswith("Base system: tuned (chosen") for n in card["notes"])
+    assert {r["system"] for r in card["rows"] if r["system"]} <= {"base"}
+    wrong = runner.invoke(cli, ["card", "tiny", "--base", "ghost"])
+    assert wrong.exit_code == 2 and "base system 'ghost' is not in study 'tiny'" in wrong.output
+
+
+def test_study_create_base_is_the_cards_default(engine):
+    import json
+
+    runner = CliRunner()
+    made = runner.invoke(cli, ["study", "create", "based", "--base", "tuned"])
+    assert made.exit_code == 0, made.output
+    with unit_of_work(engine) as s:
+        from sidebyside.foundation.lookup import get_study
+
+        import_sources(s, study=get_study(s, "based"), sources=[("o.csv", make_long_csv(3))])
+    card = json.loads(runner.invoke(cli, ["card", "based", "-f", "json", "--n-boot", "0"]).output)
+    assert card["base"] == "tuned"
