@@ -28,6 +28,7 @@ from sidebyside.ui.rating_form import (
 )
 from sidebyside.ui.render import inject_css
 from sidebyside.ui.study_pick import pick_visible_study
+from sidebyside.ui.vote_bar import VOTE_BAR_KEY, inject_vote_bar_css
 
 #: (value as shown, button label, shortcut). Alt-chords work even while a score or the
 #: comment has the focus; plain letters would not.
@@ -146,6 +147,7 @@ def duration(seconds: float) -> str:
 
 user = require_user()
 inject_css()
+inject_vote_bar_css()
 # One compact row on top: title, study, progress, raw toggle (the pair must fit a laptop).
 top_title, top_study, top_progress, top_raw = st.columns(
     [1.4, 2, 3.6, 1.3], vertical_alignment="center"
@@ -265,7 +267,8 @@ with st.form("rate", border=False, enter_to_submit=False):
     st.text_input("Comment (optional)", value=given.get("comment", ""), key=comment_key())
     # The buttons say it all ("A is better" ...): no heading row above them.
     options = [p for p in PREFERENCES if p[0] != Preference.TIE or rubric.allow_ties]
-    for col, (value, label, shortcut) in zip(st.columns(len(options)), options, strict=True):
+    bar = st.container(key=VOTE_BAR_KEY)  # sticks to the window's bottom (ui/vote_bar.py)
+    for col, (value, label, shortcut) in zip(bar.columns(len(options)), options, strict=True):
         with col:
             st.form_submit_button(
                 label,
