@@ -279,9 +279,9 @@ with st.form("rate", border=False, enter_to_submit=False):
                 args=(assignment.id, user.id, value, rubric),
                 width="stretch",
             )
-    # Right below the buttons, where the eye is after pressing one.
+    # Right below the buttons, where the eye is after pressing one (in the sticky bar).
     if kind == "error":
-        st.error(message)
+        bar.error(message)
 
 with st.expander("Skip or flag this pair"), st.form("skip", border=False, enter_to_submit=False):
     st.radio("Reason", list(SKIP_REASONS), key=f"skip_reason_{gen}")
