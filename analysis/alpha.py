@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sidebyside.analysis.bootstrap import DEFAULT_N_BOOT, percentile_ci, resample_sums
+from sidebyside.analysis.small_samples import min_overlap, too_few_overlap
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
@@ -259,5 +260,16 @@ def alpha_with_ci(
         "level": level,
         "n_units": pairable,
         "n_values": int(np.asarray(counts)[np.asarray(counts).sum(axis=1) >= 2].sum()),
-        "reading": interpret_alpha(alpha),
+        "reading": _reading(alpha, pairable),
     }
+
+
+def _reading(alpha: float | None, n_units: int) -> str:
+    """``interpret_alpha``, unless too few units were rated twice for any reading at all."""
+    few = too_few_overlap(n_units)
+    if few is None or alpha is None:
+        return interpret_alpha(alpha)
+    return (
+        f"{few}: fewer than {min_overlap()} units rated at least twice, so this alpha is "
+        "no evidence of agreement or disagreement yet"
+    )

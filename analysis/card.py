@@ -38,6 +38,8 @@ from scipy import stats
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.bootstrap import percentile_ci, resample_sums
 from sidebyside.analysis.report_rows import CardRow, EvaluationCard
+from sidebyside.analysis.small_samples import too_few_prompts
+from sidebyside.foundation.errors import InputError
 
 METRIC_NAMES = {
     "bleu": "BLEU",
@@ -566,6 +568,9 @@ def win_rate_row(layer: str, key: str, label: str, rates, base: str, system: str
         )
         if row.direction is not None:
             row.verdict = f"{'wins' if value > 0.5 else 'loses'} {value:.0%}"
+        if few := too_few_prompts(r.n_prompts):  # no figure, interval or verdict from so few
+            row.verdict, row.direction, row.clear = few, None, None
+            row.ci_low = row.ci_high = row.diff_low = row.diff_high = None
         return row
     return None
 
@@ -582,6 +587,7 @@ def build_card(
     scorer: PromptScorer | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    base: str | None = None,
 ) -> EvaluationCard:
     """The card of a typed ``StudyReport`` plus the stored layers (frames as
     ``analysis.card_frames.load_card_frames`` returns them); ``scorer`` rescores text metrics
@@ -589,8 +595,14 @@ def build_card(
     conf = report.settings.confidence
     boot = (n_boot, seed, conf)
     systems = list(report.study.systems)
-    base = systems[0] if systems else None
-    others = systems[1:]
+    chosen = base
+    if base is not None and systems and base not in systems:
+        raise InputError(
+            f"base system {base!r} is not in study {report.study.name!r} "
+            f"(systems: {', '.join(systems)})"
+        )
+    base = base if base is not None else (systems[0] if systems else None)
+    others = [s for s in systems if s != base]
     rows: list[CardRow] = []
     if base is not None and metrics is not None:
         rows += text_rows(metrics, base, others, outputs, scorer=scorer, boot=boot)
@@ -649,7 +661,14 @@ def build_card(
                 n=alpha.n_units,
             )
         )
-    return EvaluationCard(base=base, rows=rows, notes=list(NOTES))
+    how = "chosen for this study" if chosen is not None else "none chosen: the study's first"
+    notes = [
+        f"Base system: {base} ({how}; `study create --base`, the Studies page or "
+        "`card --base` choose it)."
+        if base is not None
+        else "No base system yet."
+    ]
+    return EvaluationCard(base=base, rows=rows, notes=notes + list(NOTES))
 
 
 def card_metrics(card: EvaluationCard) -> dict[str, float]:

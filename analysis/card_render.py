@@ -8,6 +8,7 @@ from html import escape
 
 from sidebyside.analysis.report_css import REPORT_CSS
 from sidebyside.analysis.report_rows import CardRow, EvaluationCard
+from sidebyside.analysis.small_samples import TOO_FEW
 
 HEADERS = ["layer", "metric", "base", "base value", "system", "value [95% CI]"]
 HEADERS += ["difference [95% CI]", "test", "verdict"]
@@ -40,6 +41,13 @@ def test_cell(row: CardRow) -> str:
     return row.method
 
 
+def _value_cell(row: CardRow) -> str:
+    """The figure and its interval; a win rate from too few prompts says so instead."""
+    if row.verdict.startswith(TOO_FEW):  # a win rate or an alpha from too few
+        return row.verdict.split(":")[0]
+    return number(row, row.value) + _interval(row, row.ci_low, row.ci_high, signed=False)
+
+
 def card_cells(card: EvaluationCard) -> list[list[str]]:
     """The card's table as text cells (the columns of ``HEADERS``)."""
     cells = []
@@ -51,7 +59,7 @@ def card_cells(card: EvaluationCard) -> list[list[str]]:
                 r.base or "—",
                 number(r, r.base_value),
                 r.system or "—",
-                number(r, r.value) + _interval(r, r.ci_low, r.ci_high, signed=False),
+                _value_cell(r),
                 (number(r, r.diff, signed=True) if r.diff is not None else "—")
                 + _interval(r, r.diff_low, r.diff_high, signed=True),
                 test_cell(r),

@@ -43,7 +43,7 @@ from sidebyside.analysis.judge_compare import compare_judges
 from sidebyside.analysis.labels import ADJUDICATED, LABELS, load_adjudicated, with_adjudicated
 from sidebyside.analysis.ppi import ppi_for_rows
 from sidebyside.analysis.probes import probe_results
-from sidebyside.analysis.reading import as_session
+from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
 from sidebyside.analysis.turns import by_turn, card_turn_rows
@@ -346,6 +346,7 @@ def build_report(
     strong_weight: float = DEFAULT_STRONG_WEIGHT,
     gold_excluded: dict[str, Any] | None = None,
     labels_info: dict[str, Any] | None = None,
+    base: str | None = None,
 ) -> StudyReport:
     """The full report of one study; ``.model_dump(mode="json")`` gives the JSON report.
     ``layers``: the stored automatic layers for the evaluation card
@@ -433,6 +434,7 @@ def build_report(
         scorer=scorer,
         n_boot=n_boot,
         seed=seed,
+        base=base,
         **(layers or {}),
     )
     if typed.card is not None:  # a conversation study: the card's win rates at each turn
@@ -458,6 +460,9 @@ def report_for_study(
     if labels not in LABELS:
         raise InputError(f"--labels must be one of {', '.join(LABELS)}, got {labels!r}")
     kwargs.setdefault("layers", load_card_frames(source, study))
+    if kwargs.get("base") is None:  # the study's own choice of base system, if it made one
+        with as_session(source) as session:
+            kwargs["base"] = resolve_study(session, study).base_system
     kwargs.setdefault("lc_inputs", lcw.load_lc_inputs(source, study, alpaca_eval_glm))
     frames = load_study_frames(source, study)
     if exclude_failed_gold:

@@ -24,6 +24,7 @@ from sidebyside.analysis.report_models import (
     WinRate,
 )
 from sidebyside.analysis.report_quality import quality_md
+from sidebyside.analysis.small_samples import too_few_prompts
 from sidebyside.analysis.turns import TURN_HEADERS, TURN_NOTE, TurnSection, turn_cells
 from sidebyside.analysis.winrates import honest_ci
 from sidebyside.foundation.enums import Preference
@@ -80,22 +81,26 @@ def row_ci(row: WinRate) -> tuple[Any, Any, str]:
 
 
 def win_rate_cells(rows: list[WinRate]) -> list[list[Any]]:
-    """Cells of the win-rate table, shared by the Markdown and HTML reports."""
-    return [
-        [
-            r.system_a,
-            r.system_b,
-            r.wins_a,
-            r.wins_b,
-            r.ties,
-            r.win_rate_a,
-            ci(r.ci_low, r.ci_high),
-            ci(r.boot_ci_low, r.boot_ci_high),
-            r.p_value,
-            r.p_value_prompts,
-        ]
-        for r in rows
-    ]
+    """Cells of the win-rate table, shared by the Markdown and HTML reports. A pair of
+    systems compared on too few prompts says so instead of a figure (``small_samples``)."""
+    cells = []
+    for r in rows:
+        few = too_few_prompts(r.n_prompts)
+        cells.append(
+            [
+                r.system_a,
+                r.system_b,
+                r.wins_a,
+                r.wins_b,
+                r.ties,
+                few or r.win_rate_a,
+                "—" if few else ci(r.ci_low, r.ci_high),
+                "—" if few else ci(r.boot_ci_low, r.boot_ci_high),
+                r.p_value,
+                r.p_value_prompts,
+            ]
+        )
+    return cells
 
 
 HEADLINE_NOTE = (
@@ -124,6 +129,9 @@ def headline_cells(
             v = e.verdicts.get(name)
             if v is None:
                 cells.append("—")
+                continue
+            if few := too_few_prompts(v.n_prompts):  # no call, figure or interval from so few
+                cells.append(few)
                 continue
             call = v.winner if v.winner else "no clear winner"
             length_differs = v.length_controlled and v.winner_at_equal_length != v.winner

@@ -145,7 +145,14 @@ def next_assignment(
 
 def _own(session: Session, assignment_id: int, user_id: int) -> Assignment:
     assignment = session.get(Assignment, assignment_id)
-    if assignment is None or assignment.user_id != user_id:
+    if assignment is None:
+        # Released: its annotator opened another study (annotate.membership), was taken off
+        # the study, or the study was closed.
+        raise AssignmentError(
+            "this pair is not assigned to you any more: it was given back when you opened "
+            "another study (or left this one); your vote on it was not stored"
+        )
+    if assignment.user_id != user_id:
         raise AssignmentError("this pair is not assigned to you")
     return assignment
 
@@ -214,15 +221,27 @@ def submit_rating(
         # to a new claim made meanwhile: a clear refusal, never a raw database error.
         existing = _existing_rating(session, assignment.pair_id, user_id)
         if existing is None:
-            raise AssignmentError(_HANDED_ON) from None
+            raise AssignmentError(_handed_on(session, study, assignment.pair_id)) from None
         return existing
     return rating
 
 
-_HANDED_ON = (
-    "this pair was handed to another annotator while it sat unanswered, and it now "
-    "has all the ratings it needs; your vote on it was not stored"
-)
+def _handed_on(session: Session, study: Study, pair_id: int) -> str:
+    """What happened to a pair whose lease ran out and whose places were taken meanwhile: how
+    many of its places hold a rating and how many an annotator still rating it."""
+    holders = session.exec(
+        select(Assignment.status).where(
+            Assignment.pair_id == pair_id, col(Assignment.slot).is_not(None)
+        )
+    ).all()
+    rated = sum(1 for s in holders if s == AssignmentStatus.DONE)
+    rated += imported_counts(session, study.id, pair_id).get(pair_id, 0)
+    rating = sum(1 for s in holders if s == AssignmentStatus.OPEN)
+    return (
+        "this pair sat unanswered past its lease and was handed on: all its "
+        f"{study.k} places are taken ({rated} rated, {rating} being rated by others now), "
+        "so your vote on it was not stored"
+    )
 
 
 def _slot_for_late_submit(session: Session, study: Study, assignment: Assignment) -> int:
@@ -239,7 +258,7 @@ def _slot_for_late_submit(session: Session, study: Study, assignment: Assignment
     capacity = study.k - imported.get(assignment.pair_id, 0)
     free = [s for s in range(capacity) if s not in used]
     if not free or len(used) >= capacity:
-        raise AssignmentError(_HANDED_ON)
+        raise AssignmentError(_handed_on(session, study, assignment.pair_id))
     return free[0]
 
 

@@ -52,6 +52,9 @@ class MyRating:
     comment: str
     rated_at: datetime
     changed_at: datetime | None
+    #: The pair's prompt as the imported file named it, and its category (issue 22).
+    prompt_id: str = ""
+    category: str | None = None
 
 
 def _aware(t: datetime) -> datetime:
@@ -129,13 +132,14 @@ def undo_last_vote(
 def my_ratings(session: Session, *, study: Study, user_id: int) -> list[MyRating]:
     """The annotator's own ratings in this study (made in the app), oldest first."""
     ratings = _own_app_ratings(session, study.id, user_id)
-    prompts = dict(
-        session.exec(
-            select(Pair.id, Prompt.text)
+    prompts = {
+        pair_id: (text, external_id, category)
+        for pair_id, text, external_id, category in session.exec(
+            select(Pair.id, Prompt.text, Prompt.external_id, Prompt.category)
             .join(Prompt, col(Prompt.id) == Pair.prompt_id)
             .where(Pair.study_id == study.id)
         ).all()
-    )
+    }
     changed: dict[int, datetime] = {}
     for rating_id, when in session.exec(
         select(RatingRevision.rating_id, RatingRevision.replaced_at).where(
@@ -146,7 +150,9 @@ def my_ratings(session: Session, *, study: Study, user_id: int) -> list[MyRating
     return [
         MyRating(
             number=i,
-            prompt=prompts.get(r.pair_id, ""),
+            prompt=prompts.get(r.pair_id, ("", "", None))[0],
+            prompt_id=prompts.get(r.pair_id, ("", "", None))[1],
+            category=prompts.get(r.pair_id, ("", "", None))[2],
             preference=to_shown(r.preference, bool(r.swapped)),
             scores=_shown_scores(r.scores, bool(r.swapped)),
             comment=r.comment,

@@ -25,9 +25,11 @@ def create_study(
     description: str = "",
     allocation: str = Allocation.UNIFORM,
     preference_levels: int = 3,
+    base: str | None = None,
 ) -> Study:
     """Create a study; the name must be new. ``preference_levels``: 3 (A / tie / B) or 5
-    (much better .. much better, ``foundation.grading``)."""
+    (much better .. much better, ``foundation.grading``). ``base``: the system the evaluation
+    card compares every other with (its outputs may come later; the card checks it is there)."""
     name = name.strip()
     if not name:
         raise InputError("a study needs a non-empty name")
@@ -51,6 +53,7 @@ def create_study(
         seed=secrets.randbelow(2**31) if seed is None else seed,
         allocation=allocation,
         preference_levels=preference_levels,
+        base_system=clean_name(base, "base system name") if base else None,
     )
     try:
         with session.begin_nested():  # a study of that name made meanwhile is the same error
@@ -104,10 +107,12 @@ def update_study(
     description: str | None = None,
     allocation: str | None = None,
     preference_levels: int | None = None,
+    base_system: str | None = None,
 ) -> Study:
-    """Change a study's settings. The rubric and the allocation are frozen once the first
-    rating exists: ratings already given were against the old rubric, and all of a study's
-    votes are handed out one way, so whoever reads its figures knows which."""
+    """Change a study's settings (``base_system``: "" for none, i.e. the first system). The
+    rubric and the allocation are frozen once the first rating exists: ratings already given
+    were against the old rubric, and all of a study's votes are handed out one way, so
+    whoever reads its figures knows which."""
     new_allocation = None if allocation is None else _allocation(allocation)
     changes = new_allocation is not None and new_allocation != study.allocation
     if changes and study_has_ratings(session, study.id):
@@ -138,6 +143,8 @@ def update_study(
         study.description = description
     if new_allocation is not None:
         study.allocation = new_allocation
+    if base_system is not None:
+        study.base_system = clean_name(base_system, "base system name") if base_system else None
     session.add(study)
     session.flush()
     return study

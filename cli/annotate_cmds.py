@@ -56,6 +56,11 @@ def study_create(
         "--preference-levels",
         help="3: A / tie / B; 5: A much better, A better, tie, B better, B much better.",
     ),
+    base: str | None = typer.Option(
+        None,
+        "--base",
+        help="The system the evaluation card compares every other with (default: the first).",
+    ),
 ) -> None:
     """Create a study."""
     from sidebyside.annotate.studies import allocation_note, create_study
@@ -71,6 +76,7 @@ def study_create(
             seed=seed,
             allocation=allocation,
             preference_levels=preference_levels,
+            base=base,
         )
         note = allocation_note(session, study)
     typer.echo(

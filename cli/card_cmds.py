@@ -18,6 +18,9 @@ def card(
     fmt: str = typer.Option("md", "--format", "-f", help="md | html | json"),
     n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples (0 = none)."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    base: str | None = typer.Option(
+        None, "--base", help="The system the others are compared with (default: the study's)."
+    ),
     mlflow: bool = mlflow_option(),
 ) -> None:
     """Text metrics, perplexity, benchmarks, judges and humans in one table: each row's
@@ -32,7 +35,12 @@ def card(
         raise InputError(f"--format must be one of {', '.join(CARD_FORMATS)}, got {fmt!r}")
     with open_session() as session:
         report = report_for_study(
-            session, get_study(session, study), n_boot=n_boot, seed=seed, scorer=TEXT_SCORER
+            session,
+            get_study(session, study),
+            n_boot=n_boot,
+            seed=seed,
+            scorer=TEXT_SCORER,
+            base=base,
         )
     assert report.card is not None  # report_for_study always builds it
     if fmt == "json":

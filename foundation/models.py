@@ -41,6 +41,9 @@ class Study(SQLModel, table=True):
     allocation: str = Field(
         default="uniform", max_length=10, sa_column_kwargs={"server_default": "uniform"}
     )
+    #: The system every other is compared with on the evaluation card; None: the first one
+    #: (revision 0007).
+    base_system: str | None = Field(default=None, max_length=200)
     #: A closed study hands out no more pairs and takes no invites (revision 0007).
     closed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     #: 3 (A / tie / B) or 5 (A much better .. B much better): the grades of the overall

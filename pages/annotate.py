@@ -33,6 +33,7 @@ from sidebyside.ui.rating_form import (
 )
 from sidebyside.ui.render import inject_css
 from sidebyside.ui.study_pick import pick_visible_study
+from sidebyside.ui.vote_bar import VOTE_BAR_KEY, inject_vote_bar_css
 
 #: (value as shown, button label, shortcut). Alt-chords work even while a score or the
 #: comment has the focus; plain letters would not.
@@ -155,6 +156,7 @@ def duration(seconds: float) -> str:
 
 user = require_user()
 inject_css()
+inject_vote_bar_css()
 # One compact row on top: title, study, progress, raw toggle (the pair must fit a laptop).
 top_title, top_study, top_progress, top_raw = st.columns(
     [1.4, 2, 3.6, 1.3], vertical_alignment="center"
@@ -297,7 +299,8 @@ with st.form("rate", border=False, enter_to_submit=False):
     st.text_input("Comment (optional)", value=given.get("comment", ""), key=comment_key())
     # The buttons say it all ("A is better" ...): no heading row above them.
     options = vote_buttons(study, rubric, PREFERENCES)  # three or five (ui/graded_vote.py)
-    for col, button in zip(st.columns(len(options)), options, strict=True):
+    bar = st.container(key=VOTE_BAR_KEY)  # sticks to the window's bottom (ui/vote_bar.py)
+    for col, button in zip(bar.columns(len(options)), options, strict=True):
         with col:
             st.form_submit_button(
                 button.label,
@@ -308,9 +311,9 @@ with st.form("rate", border=False, enter_to_submit=False):
                 args=(assignment.id, user.id, button.value, rubric, button.strength),
                 width="stretch",
             )
-    # Right below the buttons, where the eye is after pressing one.
+    # Right below the buttons, where the eye is after pressing one (in the sticky bar).
     if kind == "error":
-        st.error(message)
+        bar.error(message)
 
 with st.expander("Skip or flag this pair"), st.form("skip", border=False, enter_to_submit=False):
     st.radio("Reason", list(SKIP_REASONS), key=f"skip_reason_{gen}")

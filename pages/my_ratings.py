@@ -5,6 +5,7 @@ change keeps the replaced version with its time, and analyses read the latest.""
 import streamlit as st
 
 from sidebyside.annotate.my_ratings import edit_rating, my_ratings, rated_history, rated_pair
+from sidebyside.annotate.my_ratings_filter import category_options, filter_ratings
 from sidebyside.foundation.enums import Preference
 from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.rubric import Rubric, rubric_of
@@ -64,26 +65,51 @@ if not rows:
     st.stop()
 
 st.caption("Pick a rating to see its pair again and change it. Analyses use your latest version.")
+# Find one among many: words of the prompt, its id, the category or your comment.
+f_text, f_choice, f_category, f_dates = st.columns([3, 2, 2, 2])
+search = f_text.text_input("Search", key="my_search", placeholder="a word of the prompt…")
+chosen = f_choice.multiselect("Your choice", list(CHOICES), format_func=CHOICES.get, key="my_pref")
+categories = category_options(rows)
+picked_categories = (
+    f_category.multiselect("Category", categories, key="my_category") if len(categories) > 1 else []
+)
+days = f_dates.date_input("Rated between", value=(), key="my_dates")
+since, until = (days[0], days[-1]) if isinstance(days, tuple | list) and days else (None, None)
+shown = filter_ratings(
+    rows,
+    text=search or "",
+    choices=set(chosen),
+    categories=set(picked_categories),
+    since=since,
+    until=until,
+)
+if not shown:
+    st.info(f"None of your {len(rows)} ratings in this study match.")
+    st.stop()
 st.dataframe(
     [
         {
             "#": r.number,
+            "prompt id": r.prompt_id,
+            "category": r.category or "",
             "prompt": r.prompt[:80] + ("…" if len(r.prompt) > 80 else ""),
             "your choice": CHOICES.get(r.preference, r.preference),
             "rated (UTC)": r.rated_at.strftime("%Y-%m-%d %H:%M"),
             "changed (UTC)": r.changed_at.strftime("%Y-%m-%d %H:%M") if r.changed_at else "",
         }
-        for r in rows
+        for r in shown
     ],
     hide_index=True,
-    height=min(36 * (len(rows) + 1) + 2, 250),
+    height=min(36 * (len(shown) + 1) + 2, 250),
 )
-numbers = [r.number for r in rows]
+if len(shown) < len(rows):
+    st.caption(f"{len(shown)} of your {len(rows)} ratings match.")
+numbers = [r.number for r in shown]
 number = st.selectbox(
     "Rating to change",
     numbers,
     index=len(numbers) - 1,
-    format_func=lambda n: f"#{n}: {rows[n - 1].prompt[:60]}",
+    format_func=lambda n: f"#{n} · {rows[n - 1].prompt_id}: {rows[n - 1].prompt[:60]}",
     key="my_pick",
 )
 picked = rows[number - 1]

@@ -50,6 +50,7 @@ from sidebyside.ui.db import get_engine_cached
 from sidebyside.ui.results_card import render_results_card
 from sidebyside.ui.results_confidence import render_confidence_section
 from sidebyside.ui.results_style import render_style_section
+from sidebyside.ui.small_samples import small_sample_frame, too_few_note
 
 
 @st.cache_data(show_spinner="Computing the analysis…", max_entries=16)
@@ -267,6 +268,8 @@ def wins_tab(report: StudyReport) -> None:
     for source, sec in sections.items():
         if sec.win_rates:
             st.altair_chart(win_rate_chart(sec.win_rates, source), width="stretch")
+            if note := too_few_note(sec.win_rates):
+                st.warning(note)
     if ppi_rows := ppi_cells(report):  # beside the humans' own win rate
         st.markdown(f"**{PPI_TITLE}**")
         st.caption(PPI_NOTE)
@@ -281,7 +284,7 @@ def wins_tab(report: StudyReport) -> None:
     for source, sec in sections.items():
         if sec.win_rates:
             with st.expander(f"Win-rate table: {source}"):
-                st.dataframe(frame(sec.win_rates), hide_index=True, width="stretch")
+                st.dataframe(small_sample_frame(sec.win_rates), hide_index=True, width="stretch")
                 if sec.length_controlled:
                     st.caption(LC_NOTE)
                     cells = lc_cells(sec.length_controlled, sec.win_rates)

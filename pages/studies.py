@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
+from sqlmodel import select
 
 from sidebyside.analysis.power import prompts_needed
 from sidebyside.annotate.importing import import_sources
@@ -16,8 +17,8 @@ from sidebyside.annotate.studies import (
     update_study,
 )
 from sidebyside.foundation.enums import Allocation
-from sidebyside.foundation.errors import InputError
 from sidebyside.foundation.lookup import list_studies
+from sidebyside.foundation.models import System
 from sidebyside.foundation.rubric import NAME_MAX, Criterion, Rubric, rubric_error, rubric_of
 from sidebyside.ui.common import require_admin
 from sidebyside.ui.db import db_session
@@ -179,7 +180,12 @@ with tab_import:
 with tab_settings:
     with db_session() as session:
         locked = study_has_ratings(session, study.id)
+        system_names = list(
+            session.exec(select(System.name).where(System.study_id == study.id).order_by(System.id))
+        )
     rubric = rubric_of(study)
+    FIRST = "(the first system)"
+    base_choices = [FIRST, *system_names]
     if locked:
         st.info(
             "This study already has ratings, so its rubric is frozen (ratings given so far were "
@@ -197,6 +203,12 @@ with tab_settings:
             help=ALLOCATION_HELP,
             disabled=locked,
             key=f"allocation_{study.id}",
+        )
+        new_base = st.selectbox(
+            "Base system (the evaluation card compares every other system with it)",
+            base_choices,
+            index=base_choices.index(study.base_system) if study.base_system in base_choices else 0,
+            key=f"base_{study.id}",
         )
         new_description = st.text_area("Description", value=study.description, height=80)
         st.markdown("**Criteria** (each rated on both responses)")
@@ -242,9 +254,9 @@ with tab_settings:
                     scale_max=int(scale_max),
                     allow_ties=allow_ties,
                     guidelines=guidelines,
+                    preference_only=rubric.preference_only
+                    and not any(str(r["name"]).strip() for r in rows),
                 )
-                if not new_rubric.criteria:
-                    raise InputError("a rubric needs at least one criterion")
             with db_session() as session:
                 update_study(
                     session,
@@ -253,6 +265,7 @@ with tab_settings:
                     k=int(new_k),
                     description=new_description,
                     allocation=new_allocation,
+                    base_system="" if new_base == FIRST else new_base,
                 )
         except ValidationError as exc:
             st.error(f"Not saved: {rubric_error(exc)}")

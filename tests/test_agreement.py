@@ -160,7 +160,8 @@ def test_krippendorff_binary_example():
     assert ag.krippendorff_alpha(counts, dom, "nominal") == pytest.approx(0.095, abs=5e-4)
 
 
-def test_alpha_ci_brackets_the_estimate_and_is_seeded():
+def test_alpha_ci_brackets_the_estimate_and_is_seeded(monkeypatch):
+    monkeypatch.setenv("SIDEBYSIDE_MIN_OVERLAP", "10")  # the textbook's 11 units are enough
     counts, domain = k2011_counts()
     r1 = ag.alpha_with_ci(counts, domain, "interval", n_boot=500, seed=3)
     r2 = ag.alpha_with_ci(counts, domain, "interval", n_boot=500, seed=3)
@@ -168,6 +169,9 @@ def test_alpha_ci_brackets_the_estimate_and_is_seeded():
     assert r1["ci_low"] < r1["alpha"] < r1["ci_high"] <= 1.0
     assert r1["n_units"] == 11  # unit 12 has a single value
     assert r1["reading"].startswith("reliable")
+    monkeypatch.setenv("SIDEBYSIDE_MIN_OVERLAP", "20")  # the default: 11 are too few to read
+    r3 = ag.alpha_with_ci(counts, domain, "interval", n_boot=0)
+    assert r3["reading"].startswith("too few to say (n = 11)")
 
 
 def test_alpha_undefined_cases():

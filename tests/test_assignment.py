@@ -130,7 +130,10 @@ def test_abandoned_pair_is_handed_on_after_the_lease(session):
     assert first.status == "expired" and first.slot is None
     submit_rating(session, assignment_id=taken.id, user_id=bob.id, preference="A", scores=SCORES)
     # Alice comes back: the pair is full, so her late vote is refused, clearly.
-    with pytest.raises(AssignmentError, match="handed to another annotator"):
+    # (issue 22: the message says what happened, not "all the ratings it needs")
+    with pytest.raises(
+        AssignmentError, match=r"handed on: all its 1 places are taken \(1 rated, 0 being"
+    ):
         submit_rating(
             session, assignment_id=first.id, user_id=alice.id, preference="B", scores=SCORES
         )
@@ -421,7 +424,7 @@ def test_late_vote_racing_a_new_claim_is_a_clear_error_not_an_integrity_error(en
     try:
         assignment_mod._slot_for_late_submit = lambda *a, **kw: 0  # the stale answer
         with (
-            pytest.raises(AssignmentError, match="handed to another annotator"),
+            pytest.raises(AssignmentError, match="was handed on"),
             unit_of_work(engine) as s,
         ):
             submit_rating(

@@ -103,3 +103,42 @@ def test_a_non_member_neither_sees_nor_claims_a_study(app):
         page.get_by_text("You are not a member of a study 'beta'").wait_for()
         assert open_by(engine, "stranger") == {"demo": 1}
         assert page.get_by_role("button", name="A is better").count() == 0
+
+
+def test_my_ratings_finds_a_rating_by_a_word_of_its_prompt(app):
+    """Issue 22: My ratings listed pairs by their first 60 characters, with no search."""
+    import re
+
+    from sidebyside.foundation.models import Pair, Prompt, Rating
+    from tests.browser_support import rate_current_pair
+
+    url, engine = app["url"], app["engine"]
+    with chromium(app["tmp"] / "p3") as page:
+        log_in(page, url, "stranger", PASSWORD)  # their one study: demo
+        for n in (1, 2):
+            rate_current_pair(page, [4, 3, 5, 2, 4, 4, 3, 3], "Alt+KeyA")
+            page.get_by_text(f"{n} rated · about").first.wait_for()
+        with Session(engine) as s:
+            uid = s.exec(select(User.id).where(User.username == "stranger")).one()
+            texts = s.exec(
+                select(Prompt.external_id, Prompt.text)
+                .join(Pair, Pair.prompt_id == Prompt.id)
+                .join(Rating, Rating.pair_id == Pair.id)
+                .where(Rating.user_id == uid)
+                .order_by(Rating.id)
+            ).all()
+        (first_id, first), (_, second) = texts
+        words = lambda t: set(re.findall(r"[A-Za-z]{5,}", t.lower()))  # noqa: E731
+        word = sorted(words(first) - words(second), key=len)[-1]
+        page.goto(f"{url}/mine")
+        page.get_by_role("heading", name="My ratings").wait_for()
+        search = page.get_by_role("textbox", name="Search")
+        search.fill("zzzqqq")
+        search.press("Enter")
+        page.get_by_text("None of your 2 ratings in this study match").wait_for()
+        search.fill(word)
+        search.press("Enter")
+        page.get_by_text("1 of your 2 ratings match").wait_for()
+        wait_idle(page)
+        picked = page.get_by_role("combobox", name="Rating to change").input_value()
+        assert f" · {first_id}: " in picked

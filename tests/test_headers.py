@@ -16,7 +16,7 @@ async def _page(request):
 
 
 async def _own(request):
-    return PlainTextResponse("own", headers={"X-Frame-Options": "DENY"})
+    return PlainTextResponse("own", headers={"X-Frame-Options": "SAMEORIGIN"})
 
 
 async def _socket(websocket):
@@ -26,25 +26,40 @@ async def _socket(websocket):
 
 
 APP = Starlette(
-    routes=[Route("/", _page), Route("/own", _own), WebSocketRoute("/ws", _socket)],
+    routes=[
+        Route("/", _page),
+        Route("/own", _own),
+        Route("/_stcore/metrics", _page),
+        Route("/base/_stcore/metrics", _page),
+        WebSocketRoute("/ws", _socket),
+    ],
     middleware=[Middleware(SecurityHeaders)],
 )
 
 
 def test_every_response_refuses_other_sites_frames():
     response = TestClient(APP).get("/")
-    assert response.headers["x-frame-options"] == "SAMEORIGIN"
-    assert response.headers["content-security-policy"] == "frame-ancestors 'self'"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert len(SECURITY_HEADERS) == 3
 
 
 def test_a_response_that_sets_its_own_header_keeps_it_once():
     response = TestClient(APP).get("/own")
-    assert response.headers.get_list("x-frame-options") == ["DENY"]
-    assert response.headers["content-security-policy"] == "frame-ancestors 'self'"
+    assert response.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+    assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
 
 
 def test_websockets_pass_through():
     with TestClient(APP).websocket_connect("/ws") as ws:
         assert ws.receive_text() == "hello"
+
+
+def test_streamlits_metrics_endpoint_is_off():
+    """Issue 22: /_stcore/metrics answered anyone without a login."""
+    for path in ("/_stcore/metrics", "/base/_stcore/metrics/"):
+        response = TestClient(APP).get(path)
+        assert response.status_code == 404 and response.text == "Not found", path
+        assert response.headers["x-frame-options"] == "DENY"
+    assert TestClient(APP).get("/").status_code == 200

@@ -72,8 +72,8 @@ def test_serve_without_host_is_not_reachable_from_the_network(tmp_path):
         for path in ("/", "/_session/end"):
             with httpx.Client(follow_redirects=False) as client:
                 headers = client.get(f"http://127.0.0.1:{port}{path}").headers
-            assert headers["x-frame-options"] == "SAMEORIGIN", path
-            assert headers["content-security-policy"] == "frame-ancestors 'self'", path
+            assert headers["x-frame-options"] == "DENY", path
+            assert headers["content-security-policy"] == "frame-ancestors 'none'", path
     finally:
         proc.terminate()
         try:

@@ -5,8 +5,8 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03
 
-Additive only: two new tables (``studymember``, ``logincounter``) and three new columns with
-defaults (``study.closed``, ``user.last_study_id``, ``invite.study_id``).
+Additive only: two new tables (``studymember``, ``logincounter``) and four new columns with
+defaults (``study.closed``, ``study.base_system``, ``user.last_study_id``, ``invite.study_id``).
 
 Upgrade keeps an existing install working as before: every annotator account becomes a
 member of every study that exists, since until now every annotator saw every study; the
@@ -51,6 +51,7 @@ def upgrade() -> None:
     op.add_column(
         "study", sa.Column("closed", sa.Boolean(), server_default=sa.false(), nullable=False)
     )
+    op.add_column("study", sa.Column("base_system", sa.String(length=200), nullable=True))
     op.add_column("user", sa.Column("last_study_id", sa.Integer(), nullable=True))
     op.add_column("invite", sa.Column("study_id", sa.Integer(), nullable=True))
     # Existing annotators keep the studies they could open before (see the docstring).
@@ -71,6 +72,7 @@ def downgrade() -> None:
         batch_op.drop_column("last_study_id")
     with op.batch_alter_table("study", schema=None) as batch_op:
         batch_op.drop_column("closed")
+        batch_op.drop_column("base_system")
     op.drop_table("logincounter")
     op.drop_index("ix_studymember_user_id", table_name="studymember")
     op.drop_index("ix_studymember_study_id", table_name="studymember")
