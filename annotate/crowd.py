@@ -33,6 +33,7 @@ from sidebyside.foundation.models import (
     Participant,
     ParticipantLink,
     Study,
+    StudyMember,
     User,
     utcnow,
 )
@@ -154,6 +155,8 @@ def join(
             session.flush()
             found = Participant(link_id=link.id, user_id=user.id, external_id=external, extra=extra)
             session.add(found)
+            # A member of the link's study and of no other (annotate.membership).
+            session.add(StudyMember(study_id=link.study_id, user_id=user.id, added_by="join link"))
     except IntegrityError:  # the same id arrived twice at once: the first one stands
         found = session.exec(
             select(Participant).where(
