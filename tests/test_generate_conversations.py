@@ -251,7 +251,6 @@ def test_a_bad_conversation_prompt_file_is_located_as_import_locates_it(db_url, 
     )
     assert res.exit_code == 2
     assert "line 2" in res.stderr and "'turns' is empty" in res.stderr
-    assert count(db_url, Study) == 0
 
 
 # --- the transformers engine ------------------------------------------------------------
