@@ -31,9 +31,23 @@ def _turns_of(row: dict[str, Any]) -> int:
     return len(turns) if isinstance(turns, list) else 0
 
 
+def _plain_turns(row: dict[str, Any]) -> bool:
+    """Whether a record's turns are plain texts: FastChat's MT-Bench files (read by
+    ``annotate.conversations``), whose fields arena-hard v0.1 shares but whose turns are
+    ``{"content"}`` objects there."""
+    turns = row.get("turns")
+    choices = row.get("choices")
+    if turns is None and isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        turns = choices[0].get("turns")
+    return isinstance(turns, list) and bool(turns) and all(isinstance(t, str) for t in turns)
+
+
 def _kind(row: dict[str, Any]) -> str | None:
     """ "answer", "question" or None (not an arena-hard record). MT-Bench writes the same
-    v0.1 records with two turns: those are conversations (``annotate.conversations``)."""
+    v0.1 fields with plain-text turns, and two of them: those are conversations
+    (``annotate.conversations``)."""
+    if _plain_turns(row):
+        return None
     if "choices" in row and "model_id" in row and "question_id" in row:
         return "answer" if _turns_of(row) == 1 else None
     if "messages" in row and "model" in row and "uid" in row:

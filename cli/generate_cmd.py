@@ -14,7 +14,10 @@ from sidebyside.cli.options import parse_batch_size
 def generate(
     study: str = typer.Argument(..., help="Study name or id (created when it does not exist)."),
     prompts: Path = typer.Option(
-        ..., "--prompts", help="JSONL/CSV/JSON with prompt_id, prompt [, category, reference]."
+        ...,
+        "--prompts",
+        help="JSONL/CSV/JSON with prompt_id, prompt [, category, reference], or conversations: "
+        "MT-Bench's question.jsonl or 'messages' records (turn t after the model's own t-1).",
     ),
     model: list[str] = typer.Option(
         ...,
@@ -56,6 +59,7 @@ def generate(
         ProgressBar,
         dry_run_lines,
         import_generated,
+        read_prompt_file,
         target_study,
     )
     from sidebyside.foundation.db import get_engine
@@ -64,7 +68,6 @@ def generate(
     from sidebyside.foundation.readers import read_utf8
     from sidebyside.generate.engines import make_engine
     from sidebyside.generate.params import DecodingParams
-    from sidebyside.generate.prompts import read_prompts
     from sidebyside.generate.runner import plan_models, run_plans
     from sidebyside.generate.specs import parse_model_specs
 
@@ -89,14 +92,14 @@ def generate(
     except ValidationError as exc:
         raise InputError(f"decoding parameters: {exc.errors()[0]['msg']}") from None
     system = read_utf8(system_prompt) if system_prompt else None
-    items = read_prompts(prompts, system_prompt=system)
+    prompt_file = read_prompt_file(prompts, system_prompt=system)
     options = {
         "device": device,
         "dtype": dtype,
         "batch_size": parse_batch_size(batch_size),
         "concurrency": concurrency,
     }
-    texts = {item.prompt_id: item.prompt for item in items}
+    texts = prompt_file.texts
     with open_session() as session:
         target, version = target_study(session, study, new_version=new_version)
         check_prompt_set(session, study=target, texts=texts)
@@ -104,10 +107,11 @@ def generate(
             session,
             study=target,
             specs=specs,
-            items=items,
+            items=prompt_file.items,
             params=params,
             make_engine=lambda spec: make_engine(spec, params, **options),
             system_prompt=system,
+            conversations=prompt_file.conversations,
         )
         if dry_run:
             for line in dry_run_lines(plans, params.max_new_tokens):
@@ -116,7 +120,7 @@ def generate(
             return
         record_prompt_set(session, study=target, texts=texts, **version)
         study_id, study_name = target.id, target.name
-    total = sum(len(p.missing) for p in plans)
+    total = sum(p.to_generate for p in plans)
     with ProgressBar(total) as bar:
         report = run_plans(get_engine(), study_id=study_id, plans=plans, on_result=bar.update)
     with open_session() as session:
@@ -126,7 +130,7 @@ def generate(
             session,
             study=get_study(session, study_id),
             plans=plans,
-            items=items,
+            prompts=prompt_file,
             pairing=pairing,
             baseline=baseline,
         )

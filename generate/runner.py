@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
 from sidebyside.foundation.models import Study
+from sidebyside.generate.conversations import ConversationItem, ConversationRounds
 from sidebyside.generate.engines.base import Description, Engine, Request, Result
 from sidebyside.generate.params import DecodingParams, generation_key, sha256_text
 from sidebyside.generate.prompts import PromptItem
@@ -19,6 +20,7 @@ from sidebyside.generate.store import (
     GenerationWriter,
     set_server_model,
     source_row,
+    stored_answers,
     stored_keys,
 )
 
@@ -33,6 +35,15 @@ class ModelPlan:
     source_id: int
     requests: list[Request]
     missing: list[Request]
+    #: Conversations: the model's rounds (turn t after its own turn t-1), else None.
+    rounds: ConversationRounds | None = None
+    #: Conversations: (conversation, turn) generated in later rounds, after ``missing``.
+    later: list[tuple[ConversationItem, int]] = field(default_factory=list)
+
+    @property
+    def to_generate(self) -> int:
+        """How many answers this run generates for the model (every turn still missing)."""
+        return len(self.missing) + len(self.later)
 
 
 @dataclass
@@ -66,11 +77,16 @@ def plan_models(
     params: DecodingParams,
     make_engine: Callable[[ModelSpec], Engine],
     system_prompt: str | None = None,
+    conversations: Sequence[ConversationItem] = (),
 ) -> list[ModelPlan]:
     """Describe each model (hashes, template; no weights loaded), store its provenance row
-    and split its requests into stored and missing. No commit (the caller's unit of work)."""
+    and split its requests into stored and missing. No commit (the caller's unit of work).
+
+    ``conversations`` (instead of ``items``): multi-turn prompts, generated in rounds
+    (``generate.conversations``); ``missing`` is then the first turn not stored of each."""
     plans = []
     planned: set[str] = set()  # two systems with the same source share their answers
+    answers: dict[str, str] = {}  # conversations: cache key -> stored or generated text
     sp_sha = sha256_text(system_prompt) if system_prompt else None
     for spec in specs:
         engine = make_engine(spec)
@@ -83,6 +99,21 @@ def plan_models(
             params=params,
             system_prompt_sha256=sp_sha,
         )
+        if conversations:
+            rounds = ConversationRounds(row.fingerprint, conversations, answers, planned)
+
+            def stored(keys: list[str]) -> dict[str, str]:
+                found = stored_answers(session, study_id=study.id, keys=keys)
+                return {k: g.text for k, g in found.items()}
+
+            state = rounds.start(stored)
+            plans.append(
+                ModelPlan(
+                    spec, engine, description, row.id, state.known + state.frontier,
+                    state.frontier, rounds, state.later,
+                )
+            )  # fmt: skip
+            continue
         requests = [
             Request(generation_key(row.fingerprint, item.messages), item.prompt_id, item.messages)
             for item in items
@@ -103,7 +134,9 @@ def run_plans(
 ) -> RunReport:
     """Generate every missing answer, model after model (one model in memory at a time),
     committing each as it arrives. A failed prompt is reported, not stored: a rerun retries
-    it. An engine's own error (a model that cannot load) propagates; what was stored stays."""
+    it. An engine's own error (a model that cannot load) propagates; what was stored stays.
+    A conversation model runs round after round (its model stays loaded): each round sends
+    the turns its last round's answers made possible."""
     report = RunReport()
     for plan in plans:
         name = plan.spec.name
@@ -113,6 +146,8 @@ def run_plans(
         server_model: list[str] = []
 
         def store(result: Result, plan: ModelPlan = plan, writer=writer, seen=server_model):
+            if plan.rounds is not None:
+                plan.rounds.record(result)
             if result.error is not None:
                 report.failures.append(Failure(plan.spec.name, result.prompt_id, result.error))
             else:
@@ -124,7 +159,13 @@ def run_plans(
                 on_result(plan, result)
 
         try:
-            plan.engine.generate(plan.missing, store)
+            batch = plan.missing
+            while True:
+                if batch:
+                    plan.engine.generate(batch, store)
+                batch = plan.rounds.next_round() if plan.rounds is not None else []
+                if not batch:
+                    break
         finally:
             plan.engine.close()
             report.generated[name] = writer.close()  # every queued answer committed
