@@ -57,7 +57,8 @@ def step_win_rates(
     out = []
     for source, rates in sources.items():
         note = IS_BASE if step == base else None if step in systems else NOT_A_SYSTEM
-        row = None if note else win_rate_row("series", "series", source, rates, base, step)
+        layer = "human" if source == HUMAN else "judge"
+        row = None if note else win_rate_row(layer, "series", source, rates, base, step)
         if row is None or row.value is None:
             out.append(SeriesWinRate(source=source, win_rate=None, ci_low=None, ci_high=None,
                                      interval=None, n=None, note=note or NO_PAIRS))  # fmt: skip
@@ -68,7 +69,7 @@ def step_win_rates(
                 win_rate=row.value,
                 ci_low=row.ci_low,
                 ci_high=row.ci_high,
-                interval=row.pairing.method if row.pairing else None,
+                interval=row.method,
                 n=row.n,
             )
         )

@@ -139,7 +139,7 @@ def series(
         ]  # fmt: skip
         run_id = log_run(
             "series",
-            study=None,
+            study=study,
             params={
                 "checkpoints": checkpoint,
                 "study": study,
