@@ -144,7 +144,12 @@ def test_checkpoint_win_rates_are_the_reports(db_url, tmp_path, model):
 
 
 @pytest.mark.slow
-def test_base_choice_and_bad_base(db_url, tmp_path, model):
+def test_base_choice_bad_base_and_mlflow(db_url, tmp_path, model, monkeypatch):
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("SIDEBYSIDE_MLFLOW_TRACKING_URI", uri)
     invoke("study", "create", "ckpt")
     invoke("import", "ckpt", str(outputs_file(tmp_path / "outputs.csv")))
     invoke("judge", "ckpt", "--judge", "baseline:longest")
@@ -160,3 +165,15 @@ def test_base_choice_and_bad_base(db_url, tmp_path, model):
     assert points[LONELY]["win_rate"] is not None  # paired with step-1000 on q0..q4
     report = json.loads(invoke("report", "ckpt", "--n-boot", "0").stdout)
     assert report["compared"]["series"]["base"] == "step-1000"  # kept with the series
+
+    # --mlflow: a step per checkpoint, its win rates among the step's metrics.
+    invoke(*args, "--mlflow")
+    client = MlflowClient(tracking_uri=uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("sidebyside/ckpt").experiment_id])
+    assert run.data.params["base"] == "step-1000"
+    history = client.get_metric_history(run.info.run_id, "judge_baseline_longest_win_rate")
+    steps = [p["step"] for p in data["points"]]
+    assert {h.step: h.value for h in history} == pytest.approx(
+        {i: points[s]["win_rate"] for i, s in enumerate(steps) if points[s]["win_rate"] is not None}
+    )
+    assert steps.index("step-1000") not in {h.step for h in history}  # the base: no figure
