@@ -141,6 +141,8 @@ def test_checkpoint_win_rates_are_the_reports(db_url, tmp_path, model):
     h = steps["step-1000"]["human"]
     row = next(line for line in card.splitlines() if line.startswith("| step-1000"))
     assert f"{h['win_rate']:.0%} [{h['ci_low']:.0%}, {h['ci_high']:.0%}]" in row
+    html = invoke("report", "ckpt", "--n-boot", "200", "--format", "html").stdout
+    assert "<th>human win rate vs step-0 [CI]</th>" in html and "no pairs against base" in html
 
 
 @pytest.mark.slow
