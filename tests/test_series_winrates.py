@@ -179,3 +179,53 @@ def test_base_choice_bad_base_and_mlflow(db_url, tmp_path, model, monkeypatch):
         {i: points[s]["win_rate"] for i, s in enumerate(steps) if points[s]["win_rate"] is not None}
     )
     assert steps.index("step-1000") not in {h.step for h in history}  # the base: no figure
+
+
+@pytest.mark.slow  # renders the Results page (AppTest), builds reports
+def test_results_page_shows_the_series_win_rates(tmp_path, monkeypatch):
+    """A series kept with a study whose systems are its steps: the Results page's series
+    table has each step's win rates vs the base, the report's figures."""
+    from sqlmodel import Session
+    from streamlit.testing.v1 import AppTest
+
+    from sidebyside.analysis.frames import data_fingerprint
+    from sidebyside.analysis.report import report_for_study
+    from sidebyside.analysis.series_winrates import win_rate_cell
+    from sidebyside.annotate.auth import create_user
+    from sidebyside.foundation.db import get_engine, init_db
+    from sidebyside.foundation.settings import get_settings
+    from sidebyside.metrics.series import Series, SeriesPoint, store_series
+    from sidebyside.ui.common import USER_KEY
+    from tests.analysis_helpers import build_study, pair_of, rate
+
+    monkeypatch.setenv("SIDEBYSIDE_DATABASE_URL", f"sqlite:///{tmp_path / 'page.db'}")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    engine = init_db(get_engine())
+    ppl = {"perplexity": 9.0, "ci_low": 8.0, "ci_high": 10.0}
+    with Session(engine, expire_on_commit=False) as s:
+        b = build_study(s, name="pg", systems=(BASE, "step-100", "step-1000"), n_prompts=6)
+        for i in range(6):
+            pid, _ = pair_of(b, i, BASE, "step-100")
+            for ann, pref in (("u1", "b"), ("u2", "b" if i % 3 else "a"), ("u3", "tie")):
+                rate(s, b, ann, pid, pref)
+        admin = create_user(s, username="boss", password="secret0-xyz-pw", role="admin")
+        s.commit()
+        before = data_fingerprint(s, b.study.id)
+        steps = (BASE, "step-100", "step-1000")
+        series = Series(points=[SeriesPoint(st, "m", None, ppl, ppl) for st in steps], best=BASE)
+        store_series(s, study_id=b.study.id, series=series, held_out=["a"], train=["b"])
+        s.commit()
+        assert data_fingerprint(s, b.study.id) != before  # the page's cache sees the series
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "results.py"),
+                           default_timeout=120)  # fmt: skip
+    at.session_state[USER_KEY] = admin.id
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    col = "human win rate vs step-0 [CI]"
+    (shown,) = [d.value for d in at.dataframe if col in d.value.columns]
+    summary = report_for_study(engine, b.study.id).compared.series  # the page's 1000 resamples
+    (human,) = [w for w in summary.steps[1].win_rates if w.source == "human"]
+    assert list(shown[col]) == ["base", win_rate_cell(human), "no pairs against base"]
+    get_settings.cache_clear()
+    get_engine.cache_clear()
