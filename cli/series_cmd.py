@@ -7,12 +7,19 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from sidebyside.cli.common import open_session
 from sidebyside.cli.options import echo_err, parse_batch_size, resolve_study_id
 from sidebyside.cli.tracking import mlflow_option
+
+if TYPE_CHECKING:  # the command imports the heavy modules only when it runs
+    from sqlmodel import Session
+
+    from sidebyside.analysis.series_winrates import SeriesWinRate
+    from sidebyside.metrics.series import Series
 
 
 def series(
@@ -72,7 +79,7 @@ def series(
         progress=lambda step: echo_err(f"scoring {step} ..."),
     )
 
-    win_rates: dict[str, list] = {}
+    win_rates: dict[str, list[SeriesWinRate]] = {}
     if study_id is not None:
         with open_session() as session:
             store_series(
@@ -171,7 +178,9 @@ def check_base(study_id: int | None, base: str) -> None:
         )
 
 
-def series_win_rates(session, study_id: int, *, n_boot: int, seed: int):
+def series_win_rates(
+    session: Session, study_id: int, *, n_boot: int, seed: int
+) -> tuple[dict[str, list[SeriesWinRate]], str | None]:
     """(step ─► its win rates vs the base, the base) from the study's report, built over the
     series just kept: the same figures the report and the card show."""
     from sidebyside.analysis.report import report_for_study
@@ -183,7 +192,7 @@ def series_win_rates(session, study_id: int, *, n_boot: int, seed: int):
     return {st.step: st.win_rates for st in summary.steps if st.win_rates}, summary.base
 
 
-def win_rate_lines(result, win_rates: dict[str, list]) -> dict[str, list]:
+def win_rate_lines(result: Series, win_rates: dict[str, list[SeriesWinRate]]) -> dict[str, list]:
     """source ─► (win rate, low, high) per step (None: no figure) for the plot."""
     sources = dict.fromkeys(w.source for ws in win_rates.values() for w in ws)
     out: dict[str, list] = {}
