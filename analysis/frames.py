@@ -28,6 +28,7 @@ from sidebyside.analysis.verdicts import load_pairs, load_verdicts
 from sidebyside.analysis.vote_scores import load_vote_scores
 from sidebyside.foundation.models import (
     BenchmarkResult,
+    CheckpointSeries,
     JudgeVerdict,
     MetricResult,
     ModelFamily,
@@ -170,7 +171,8 @@ def data_fingerprint(source: Session | Engine, study_id: int) -> tuple:
             ).one()
             out += [int(n), int(top or 0)]
         # Recomputed metrics replace their rows, and SQLite may hand out the same ids again.
-        for layer in (MetricResult, PerplexityRun, BenchmarkResult):
+        # A new checkpoint series too: the page's series table (and its win rates) follows it.
+        for layer in (MetricResult, PerplexityRun, BenchmarkResult, CheckpointSeries):
             n, top, newest = session.execute(
                 select(func.count(), func.max(layer.id), func.max(layer.created_at)).where(
                     layer.study_id == study_id

@@ -13,6 +13,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from sidebyside.analysis.report_rows import ReportModel
+from sidebyside.analysis.series_winrates import (
+    NO_PAIRS,
+    SeriesWinRate,
+    series_sources,
+    win_rate_cell,
+)
 from sidebyside.foundation.models import CheckpointSeries, Generation, GenerationSource, System
 from sidebyside.foundation.prompt_sets import current_version
 
@@ -54,6 +60,11 @@ class SeriesStep(ReportModel):
     train: float | None
     train_low: float | None
     train_high: float | None
+    win_rates: list[SeriesWinRate] = Field(
+        default_factory=list,
+        description="Each source's win rate of this checkpoint against the base (the report's "
+        "pairwise win rates, read when the report is built); empty without such systems.",
+    )
 
 
 class CheckpointSeriesSummary(ReportModel):
@@ -64,6 +75,9 @@ class CheckpointSeriesSummary(ReportModel):
     overfit_from: str | None
     notes: list[str]
     steps: list[SeriesStep]
+    base: str | None = Field(
+        default=None, description="The system the steps' win rates are against."
+    )
 
 
 class WhatWasCompared(ReportModel):
@@ -98,8 +112,10 @@ def load_series(session: Session, study_id: int) -> CheckpointSeriesSummary | No
                 train_high=t.get("ci_high"),
             )
         )
+    # ``series --base`` is kept in each point (no column of its own); else the card's base.
+    base = next((p["base"] for p in row.points if p.get("base")), None)
     return CheckpointSeriesSummary(
-        best=row.best, overfit_from=row.overfit_from, notes=list(row.notes), steps=steps
+        best=row.best, overfit_from=row.overfit_from, notes=list(row.notes), steps=steps, base=base
     )
 
 
@@ -196,9 +212,11 @@ def _ppl(v: float | None, low: float | None, high: float | None) -> str:
 
 
 def series_rows(s: CheckpointSeriesSummary) -> list[list[str]]:
-    """(step, held-out, training, flag) cells of a series."""
+    """(step, held-out, training, flag, then each source's win rate vs base) cells."""
+    sources = series_sources(s.steps)
     rows = []
     for st in s.steps:
+        by_source = {w.source: win_rate_cell(w) for w in st.win_rates}
         flags = (["best"] if st.step == s.best else []) + (
             ["overfitting from here"] if st.step == s.overfit_from else []
         )
@@ -208,12 +226,30 @@ def series_rows(s: CheckpointSeriesSummary) -> list[list[str]]:
                 _ppl(st.held_out, st.held_out_low, st.held_out_high),
                 _ppl(st.train, st.train_low, st.train_high),
                 ", ".join(flags),
+                *(by_source.get(src, NO_PAIRS) for src in sources),
             ]
         )
     return rows
 
 
 SERIES_HEADERS = ["checkpoint", "held-out perplexity [CI]", "training perplexity [CI]", ""]
+
+
+def series_headers(s: CheckpointSeriesSummary) -> list[str]:
+    """The series table's headers: a win-rate column per source where it has them."""
+    return SERIES_HEADERS + [f"{src} win rate vs {s.base} [CI]" for src in series_sources(s.steps)]
+
+
+def series_notes(s: CheckpointSeriesSummary) -> list[str]:
+    """The series' notes, and what its win-rate columns are where it has them."""
+    if not series_sources(s.steps):
+        return list(s.notes)
+    return [
+        *s.notes,
+        f"Win rates: each checkpoint (a system of the study) against {s.base}, the report's "
+        "pairwise win rate (ties half) with its interval, from the ratings and verdicts stored "
+        "when the report was built.",
+    ]
 
 
 def compared_md(compared: WhatWasCompared | None) -> list[str]:
@@ -227,11 +263,12 @@ def compared_md(compared: WhatWasCompared | None) -> list[str]:
     out.append("")
     if compared.series is not None:
         out += ["### Checkpoint series", ""]
-        out.append("| " + " | ".join(SERIES_HEADERS) + " |")
-        out.append("|" + "---|" * len(SERIES_HEADERS))
+        headers = series_headers(compared.series)
+        out.append("| " + " | ".join(headers) + " |")
+        out.append("|" + "---|" * len(headers))
         for row in series_rows(compared.series):
             out.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
-        out += ["", *(f"- {n}" for n in compared.series.notes), ""]
+        out += ["", *(f"- {n}" for n in series_notes(compared.series)), ""]
     return out
 
 
@@ -247,12 +284,12 @@ def compared_html(compared: WhatWasCompared | None) -> str:
         f"<ul>{items}</ul>"
     )
     if compared.series is not None:
-        head = "".join(f"<th>{escape(h)}</th>" for h in SERIES_HEADERS)
+        head = "".join(f"<th>{escape(h)}</th>" for h in series_headers(compared.series))
         body = "".join(
             "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
             for row in series_rows(compared.series)
         )
-        notes = "".join(f"<li>{escape(n)}</li>" for n in compared.series.notes)
+        notes = "".join(f"<li>{escape(n)}</li>" for n in series_notes(compared.series))
         html += (
             f"<h3>Checkpoint series</h3><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table><ul class='muted'>{notes}</ul>"

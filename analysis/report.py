@@ -46,6 +46,7 @@ from sidebyside.analysis.probes import probe_results
 from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
+from sidebyside.analysis.series_winrates import attach_series_win_rates
 from sidebyside.analysis.turns import by_turn, card_turn_rows
 from sidebyside.analysis.verdicts import scores_by_system
 from sidebyside.foundation.enums import Preference
@@ -422,6 +423,7 @@ def build_report(
     # The statistics modules return plain rows; clean them (numpy scalars, NaN) and validate
     # them into the models once, then answer the headline from the typed sections.
     typed = StudyReport.model_validate(clean(report))
+    attach_series_win_rates(typed)  # checkpoints as systems: their win rates vs the base
     if typed.judge_comparison:  # rank judges by calibration too, where they have confidence
         for row in typed.judge_comparison.judges:
             conf = typed.judges[row.judge].confidence if row.judge in typed.judges else None

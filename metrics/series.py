@@ -85,9 +85,15 @@ def store_series(
     series: Series,
     held_out: Sequence[str],
     train: Sequence[str],
+    base: str | None = None,
 ) -> CheckpointSeries:
-    """Keep a series with its study (the card and report show the newest); no commit."""
+    """Keep a series with its study (the card and report show the newest); no commit.
+    ``base``: the system the checkpoints' win rates are against (``series --base``), kept in
+    each point; without it the report takes the card's base."""
     payload = json.loads(json.dumps(series.as_dict()), parse_constant=lambda _: None)
+    if base is not None:
+        for p in payload["points"]:
+            p["base"] = base
     row = CheckpointSeries(
         study_id=study_id,
         held_out_sha256=texts_sha256(held_out),

@@ -8,7 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from sidebyside.analysis.card_render import HEADERS, card_cells
-from sidebyside.analysis.provenance import eval_set_line, model_line
+from sidebyside.analysis.provenance import (
+    eval_set_line,
+    model_line,
+    series_headers,
+    series_notes,
+    series_rows,
+)
 from sidebyside.analysis.report_models import StudyReport
 
 
@@ -40,7 +46,13 @@ def render_results_card(report: StudyReport) -> None:
             series = report.compared.series
             st.caption(
                 f"Checkpoint series: best {series.best or '—'}; "
-                + " ".join(series.notes or ["no overfitting step flagged."])
+                + " ".join(series_notes(series) or ["no overfitting step flagged."])
+            )
+            # Per checkpoint: perplexities, flags and (checkpoints as systems) win rates vs base.
+            st.dataframe(
+                pd.DataFrame(series_rows(series), columns=series_headers(series)),
+                hide_index=True,
+                width="stretch",
             )
     if card is None or not card.rows:
         st.info(
