@@ -239,6 +239,7 @@ if kind in ("success", "info") or undoable:
     if undoable:
         undo_col.button(
             "Undo last vote",
+            key="undo_last",
             on_click=on_undo,
             args=(study.id, user.id),
             help=f"Takes your latest vote back, for {UNDO_WINDOW.seconds // 60} minutes after "

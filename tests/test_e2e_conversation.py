@@ -8,7 +8,9 @@ import pytest
 from sqlmodel import delete, select
 
 from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.membership import add_member
 from sidebyside.foundation.db import get_engine, init_db, unit_of_work
+from sidebyside.foundation.lookup import get_study
 from sidebyside.foundation.models import Pair, Prompt, Rating
 from tests.browser_support import chromium, init_demo, log_in, rate_current_pair, serve_app
 from tests.conversation_helpers import ANSWERS, mt_bench_study
@@ -33,6 +35,9 @@ def app(tmp_path_factory):
         s.exec(delete(Pair).where(Pair.prompt_id.in_(first)))  # turn 2 comes first
         for name in ("talker", "phone"):
             create_user(s, username=name, password=PASSWORD)
+            # Members of two studies, so the picker is there to choose the conversations.
+            for member_of in (study, get_study(s, "demo")):
+                add_member(s, study=member_of, username=name)
     with serve_app(db_url, tmp / "streamlit.log") as url:
         yield {"url": url, "engine": engine, "tmp": tmp, "study_id": study_id}
 
