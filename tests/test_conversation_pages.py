@@ -7,6 +7,7 @@ from sqlmodel import delete, select
 
 from sidebyside.annotate.assignment import submit_rating
 from sidebyside.annotate.auth import create_user
+from sidebyside.annotate.membership import add_member
 from sidebyside.foundation.db import unit_of_work
 from sidebyside.foundation.models import Assignment, Pair, Prompt
 from sidebyside.foundation.rubric import default_rubric
@@ -36,6 +37,7 @@ def test_turn_two_on_annotate_and_my_ratings(engine):
         first = select(Prompt.id).where(Prompt.study_id == study.id, Prompt.turn == 1)
         s.exec(delete(Pair).where(Pair.prompt_id.in_(first)))
         ann = create_user(s, username="talker", password="secret-xyz-pw-1")
+        add_member(s, study=study, username="talker")  # annotators rate their own studies
     at = page_as(ann, "annotate.py")
     _check_turn_two(at)
     with unit_of_work(engine) as s:
