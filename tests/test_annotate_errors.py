@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 import sidebyside.annotate.assignment as assignment
+import sidebyside.annotate.membership as membership
 from sidebyside.cli.serve_cmd import STREAMLIT_FLAGS
 from tests.conftest import ROOT
 from tests.test_pages import app_as, everything_sent, fill_scores, ratings, vote, world
@@ -59,7 +60,8 @@ def test_a_failing_claim_shows_a_message_and_a_retry_button(world, monkeypatch, 
     def locked(*args, **kwargs):
         raise LOCKED
 
-    monkeypatch.setattr(assignment, "next_assignment", locked)
+    # Every claim goes through annotate.membership.claim_next, which calls next_assignment.
+    monkeypatch.setattr(membership, "next_assignment", locked)
     with caplog.at_level("ERROR", logger="sidebyside.errors"):
         at = app_as(world["ann"])
     assert not at.exception
