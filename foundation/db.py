@@ -23,8 +23,10 @@ SCHEMA_LOCK_KEY = 0x5B5_0016
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every test
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # the busy timeout first: switching to WAL takes a lock that a process starting at the same
+    # moment may hold, and without the timeout the switch fails at once ("database is locked")
     cur.execute(f"PRAGMA busy_timeout={get_settings().sqlite_busy_timeout_ms}")
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
