@@ -22,6 +22,7 @@ from pathlib import PurePath
 from typing import Any
 
 from sidebyside.foundation.errors import FileInputError
+from sidebyside.foundation.names import clash, name_problem, normalise
 from sidebyside.foundation.readers import decode, jsonl_records
 
 
@@ -95,7 +96,13 @@ def _question(name: str, line: int, row: dict[str, Any]) -> tuple[str, str | Non
                 "turns",
             )
         text = _content(turns[0].get("content") if isinstance(turns[0], dict) else None)
-    return str(qid), text, row.get("category")
+    category = row.get("category")
+    if isinstance(category, str) and category.strip():
+        # Checked here too, so a bad category names its question file and line.
+        category = normalise(category)
+        if problem := name_problem(category):
+            raise FileInputError(name, f"category {category!r} {problem}", line, "category")
+    return str(qid), text, category or None
 
 
 def _answer(name: str, line: int, row: dict[str, Any]) -> tuple[str, str, str | None, str]:
@@ -149,10 +156,21 @@ def to_long_format(sources: Sequence[tuple[str, bytes]]) -> list[tuple[str, byte
             )
         return list(sources)
     questions: dict[str, tuple[str | None, str | None]] = {}
+    seen: set[str] = set()  # the question files' categories
     for name, data in sources:
         if kinds[name] == "question":
             for line, row in jsonl_records(name, decode(name, data)):
                 qid, text, category = _question(name, line, row)
+                if category and category not in seen and (other := clash(category, seen)):
+                    raise FileInputError(
+                        name,
+                        f"category {category!r} differs from the category {other!r} only by "
+                        "case: use the same name for the same category",
+                        line,
+                        "category",
+                    )
+                if category:
+                    seen.add(category)
                 questions[qid] = (text, category)
     out = []
     for name, data in sources:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sidebyside.annotate.sources import Loc, OutputRecord, ParsedFile, parse_source
 from sidebyside.foundation.errors import FileInputError
+from sidebyside.foundation.names import clash, name_problem, normalise
 from sidebyside.foundation.readers import decode, json_records, jsonl_records
 
 __all__ = [
@@ -128,8 +129,17 @@ def _string_list(value: Any, loc: Loc, field: str, *, required: bool) -> tuple[s
     return tuple(_text(v, loc, f"{field}[{i}]", required=required) for i, v in enumerate(value))
 
 
+def _clean(text: str, loc: Loc, field: str, what: str) -> str:
+    """A user-given name by the rules of ``foundation.names`` (NFC, nothing invisible)."""
+    if problem := name_problem(text):
+        raise loc.error(f"{what} {text!r} {problem}", field)
+    return normalise(text)
+
+
 def _category(row: dict[str, Any], loc: Loc) -> str | None:
     text = _text(row.get("category"), loc, "category", required=False).strip()
+    if text:
+        text = _clean(text, loc, "category", "category")
     if len(text) > 100:
         raise loc.error("a category has at most 100 characters", "category")
     return text or None
@@ -228,12 +238,22 @@ def _prompt(row: dict[str, Any], loc: Loc) -> Conversation:
 def parse_prompt_sources(sources: Sequence[tuple[str, bytes]]) -> dict[str, Conversation]:
     """The conversations of prompt files (MT-Bench's question.jsonl, or ``messages``), by id."""
     found: dict[str, Conversation] = {}
+    categories: dict[str, None] = {}
     for name, data in sources:
         records = _records(name, data)
         if not records:
             raise FileInputError(name, "the file has no questions", line=1)
         for line, row in records:
             conv = _prompt(row, Loc(name, line))
+            cat = conv.category
+            if cat and cat not in categories and (other := clash(cat, categories)):
+                raise conv.loc.error(
+                    f"category {cat!r} differs from the category {other!r} only by case: "
+                    "use the same name for the same category",
+                    "category",
+                )
+            if cat:
+                categories[cat] = None
             if conv.id in found:
                 first = found[conv.id]
                 raise conv.loc.error(
@@ -272,7 +292,7 @@ def _answer(row: dict[str, Any], loc: Loc) -> _Answer:
     id_field, raw_id = _first(row, loc, "question_id", "prompt_id")
     cid = _name(raw_id, loc, id_field)
     sys_field, raw_sys = _first(row, loc, "model_id", "system")
-    system = _name(raw_sys, loc, sys_field)
+    system = _clean(_name(raw_sys, loc, sys_field), loc, sys_field, "system name")
     if "choices" in row:
         choices = row["choices"]
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):

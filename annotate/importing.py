@@ -257,8 +257,12 @@ def _plan_import(
                 f"baseline system {baseline!r} is neither in the files nor in the study "
                 f"(systems: {', '.join(sorted(names))})"
             )
+    categories = _Categories(
+        _rows(session, select(Prompt.category).where(Prompt.study_id == sid).distinct())
+    )
     for pf in parsed:
         for rec in pf.outputs:
+            categories.check(rec)
             if rec.system not in systems and rec.system not in plan.new_systems:
                 if other := clash(rec.system, [*systems, *plan.new_systems]):
                     raise rec.loc.error(
@@ -288,6 +292,26 @@ def _plan_import(
                 plan.touched[rec.prompt_id] = None
         plan.given_pairs += [(pr.prompt_id, pr.system_a, pr.system_b) for pr in pf.pairs]
     return plan, report, systems, prompts, outputs
+
+
+class _Categories:
+    """The study's categories and this import's, so that "coding" is refused beside "Coding"
+    (in one file, across files or against the study) as a twin system name is."""
+
+    def __init__(self, stored: list) -> None:
+        self.known: dict[str, None] = dict.fromkeys(c for (c,) in stored if c)
+
+    def check(self, rec: OutputRecord) -> None:
+        cat = rec.category
+        if not cat or cat in self.known:
+            return
+        if other := clash(cat, self.known):
+            raise rec.loc.error(
+                f"category {cat!r} differs from the category {other!r} only by case: use the "
+                "same name for the same category",
+                "category",
+            )
+        self.known[cat] = None
 
 
 def _plan_prompt(plan: _Plan, report: ImportReport, prompts: dict, rec: OutputRecord) -> None:

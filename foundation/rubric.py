@@ -89,12 +89,16 @@ class Rubric(BaseModel):
             raise ValueError(
                 f"scale_max ({self.scale_max}) must be greater than scale_min ({self.scale_min})"
             )
-        names = [fold(c.name) for c in self.criteria]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(
-                f"duplicate criterion names: {', '.join(dupes)} (compared ignoring case)"
-            )
+        first: dict[str, int] = {}
+        for i, c in enumerate(self.criteria):
+            j = first.setdefault(fold(c.name), i)
+            if j != i:  # the place of both, as the reader's errors give theirs
+                other = self.criteria[j].name
+                how = "the same name" if other == c.name else "differs only by case"
+                raise ValueError(
+                    f"duplicate criterion names: {fold(c.name)} (criteria.{j}.name {other!r} "
+                    f"and criteria.{i}.name {c.name!r}: {how}; compared ignoring case)"
+                )
         if not self.criteria and not self.preference_only:
             raise ValueError(
                 'a rubric needs at least one criterion, or "preference_only": true for '

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sidebyside.foundation.errors import FileInputError
+from sidebyside.foundation.names import clash, name_problem, normalise
 from sidebyside.foundation.readers import read_table
 
 Message = dict[str, str]
@@ -46,6 +47,28 @@ def _cell(row: dict[str, Any], column: str, name: str, line: int, *, required: b
     return text
 
 
+def _category(row: dict[str, Any], name: str, line: int, seen: dict[str, None]) -> str | None:
+    """A prompt's category by the name rules (``foundation.names``), refused with its place
+    when it differs from an earlier one of the file only by case."""
+    category = normalise(_cell(row, "category", name, line, required=False)) or None
+    if category is None:
+        return None
+    if problem := name_problem(category):
+        raise FileInputError(name, f"category {category!r} {problem}", line, "category")
+    if len(category) > 100:
+        raise FileInputError(name, "a category has at most 100 characters", line, "category")
+    if category not in seen and (other := clash(category, seen)):
+        raise FileInputError(
+            name,
+            f"category {category!r} differs from the category {other!r} only by case: use "
+            "the same name for the same category",
+            line,
+            "category",
+        )
+    seen[category] = None
+    return category
+
+
 def parse_prompts(name: str, data: bytes, *, system_prompt: str | None = None) -> list[PromptItem]:
     """Every prompt of the file, in file order; a missing column, an empty prompt or a
     duplicate ``prompt_id`` raises ``FileInputError`` naming the line (and the first one)."""
@@ -62,6 +85,7 @@ def parse_prompts(name: str, data: bytes, *, system_prompt: str | None = None) -
         raise FileInputError(name, "no prompts in the file")
     items: list[PromptItem] = []
     first_line: dict[str, int] = {}
+    categories: dict[str, None] = {}  # "Coding" and "coding" would split one category in two
     for line, row in table.records:
         pid = _cell(row, "prompt_id", name, line, required=True).strip()
         if len(pid) > MAX_ID_CHARS:
@@ -77,9 +101,7 @@ def parse_prompts(name: str, data: bytes, *, system_prompt: str | None = None) -
             )
         first_line[pid] = line
         prompt = _cell(row, "prompt", name, line, required=True)
-        category = _cell(row, "category", name, line, required=False).strip() or None
-        if category and len(category) > 100:
-            raise FileInputError(name, "a category has at most 100 characters", line, "category")
+        category = _category(row, name, line, categories)
         reference = _cell(row, "reference", name, line, required=False) or None
         items.append(
             PromptItem(
