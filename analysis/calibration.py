@@ -22,6 +22,7 @@ import pandas as pd
 
 from sidebyside.analysis import columns as col
 from sidebyside.analysis.agreement import kappa_from_table, unique_mode
+from sidebyside.analysis.small_samples import too_few_overlap
 from sidebyside.foundation.enums import Preference
 
 CODES = (Preference.A, Preference.B, Preference.TIE)
@@ -257,8 +258,11 @@ def calibrate(
     human_longer, _ = prefers_longer_rate(human)
     loo = loo_comparison(judge, human)
     n = int(len(judge))
+    agree = agreement_with_majority(judge, human)
     return {
-        **agreement_with_majority(judge, human),
+        **agree,
+        # judge vs human figures rest on the pairs both rated (``small_samples``)
+        "small_sample": too_few_overlap(agree["n_with_humans"]) if len(human) else None,
         "agreement_with_loo_majority": loo["judge"],
         "agreement_with_loo_majority_no_ties": loo["judge_no_ties"],
         "human_loo_agreement": loo["human"],

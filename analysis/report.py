@@ -47,6 +47,7 @@ from sidebyside.analysis.reading import as_session, resolve_study
 from sidebyside.analysis.report_models import SCHEMA_VERSION, StudyReport, alpha_key
 from sidebyside.analysis.self_preference import self_preference
 from sidebyside.analysis.series_winrates import attach_series_win_rates
+from sidebyside.analysis.small_samples import too_few_overlap
 from sidebyside.analysis.turns import by_turn, card_turn_rows
 from sidebyside.analysis.verdicts import scores_by_system
 from sidebyside.foundation.enums import Preference
@@ -108,11 +109,14 @@ def _swap_symmetric(pref_long: pd.DataFrame) -> dict[str, Any]:
     """The preference agreement with each pair counted in both orientations."""
     both = ag.swap_symmetric(pref_long)
     counts, domain = ag.value_counts(both["item"], both["value"], domain=ag.PREFERENCE_DOMAIN)
+    # The unit is the pair, not its two oriented rows: the doubling adds no evidence.
+    n_pairs = int((counts.sum(axis=1) >= 2).sum()) // 2
     return {
         "krippendorff_alpha": ag.krippendorff_alpha(counts, domain, "nominal"),
         "fleiss_kappa": ag.fleiss_kappa(counts),
         "pairwise_cohen_kappa": ag.pairwise_cohen_kappa(both, domain=ag.PREFERENCE_DOMAIN),
-        "n_units": int((counts.sum(axis=1) >= 2).sum()),
+        "n_units": n_pairs,
+        "small_sample": too_few_overlap(n_pairs),
     }
 
 
@@ -234,6 +238,7 @@ def human_section(
     )
     counts, _ = ag.value_counts(pref_long["item"], pref_long["value"], domain=ag.PREFERENCE_DOMAIN)
     fleiss, fleiss_complete = _fleiss(counts)
+    n_overlap = int((counts.sum(axis=1) >= 2).sum())  # what every agreement figure rests on
     weighted = {}
     for c in fr.criteria:
         long = _criterion_long(human, c)
@@ -258,6 +263,8 @@ def human_section(
             "pairwise_weighted_kappa": weighted,
             "percent_agreement": ag.percent_agreement(counts),
             "swap_symmetric": _swap_symmetric(pref_long),
+            "n_overlap": n_overlap,
+            "small_sample": too_few_overlap(n_overlap),
         },
         "loo_agreement": loo,
         "annotators": annotator_quality(human, loo),

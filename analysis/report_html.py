@@ -32,6 +32,7 @@ from sidebyside.analysis.report_md import (
     VERDICT_NAMES,
     WIN_RATE_HEADERS,
     alpha_levels,
+    alpha_too_few,
     annotator_cells,
     anytime_cells,
     calibration_cells,
@@ -59,6 +60,7 @@ from sidebyside.analysis.report_models import (
     WinRate,
 )
 from sidebyside.analysis.report_quality import quality_html
+from sidebyside.analysis.small_samples import too_few_overlap
 from sidebyside.analysis.turns import TURN_HEADERS, TURN_NOTE, TurnSection, turn_cells
 
 
@@ -146,10 +148,13 @@ def _kappa_heatmap(pairs: list[AnnotatorPairKappa]) -> str:
     names = sorted({r.annotator_1 for r in pairs} | {r.annotator_2 for r in pairs})
     idx = {n: i for i, n in enumerate(names)}
     m: list[list[Any]] = [[1.0 if i == j else None for j in names] for i in names]
+    few = []
     for r in pairs:
         i, j = idx[r.annotator_1], idx[r.annotator_2]
-        m[i][j] = m[j][i] = r.kappa
-    return svg.heatmap(
+        if note := too_few_overlap(r.n):  # no colour from so few shared pairs
+            few.append(f"{r.annotator_1} and {r.annotator_2}: {note}")
+        m[i][j] = m[j][i] = None if note else r.kappa
+    chart = svg.heatmap(
         names,
         names,
         m,
@@ -157,6 +162,9 @@ def _kappa_heatmap(pairs: list[AnnotatorPairKappa]) -> str:
         vmax=1.0,
         title="Pairwise Cohen's kappa between annotators (preference)",
     )
+    if few:
+        chart += f"<p class='muted'>Left blank: {escape('; '.join(few))}.</p>"
+    return chart
 
 
 def _human(h: HumanSection) -> str:
@@ -164,7 +172,9 @@ def _human(h: HumanSection) -> str:
         return "<h2>Human ratings</h2><p class='muted'>No human ratings yet.</p>"
     agr = h.agreement
     alpha_rows = [
-        [name, level, a.alpha, ci(a.ci_low, a.ci_high), a.reading]
+        [name, level, few, "—", few]  # no alpha, interval or reading from so few
+        if (few := alpha_too_few(a, agr.n_overlap))
+        else [name, level, a.alpha, ci(a.ci_low, a.ci_high), a.reading]
         for name, level, a in alpha_levels(agr.krippendorff_alpha)
         if a is not None
     ]
@@ -177,9 +187,7 @@ def _human(h: HumanSection) -> str:
         _table(
             ["measure", "value"],
             [
-                ["Fleiss' kappa (preference)", agr.fleiss_kappa],
-                ["percent agreement (preference)", agr.percent_agreement],
-                *[list(row) for row in rp.swap_symmetric_lines(agr)],
+                *[list(row) for row in rp.agreement_lines(agr)],
                 ["P(prefers the longer response)", h.prefers_longer_rate],
                 ["P(prefers the response shown first)", h.first_position_rate],
             ],

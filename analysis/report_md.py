@@ -24,7 +24,7 @@ from sidebyside.analysis.report_models import (
     WinRate,
 )
 from sidebyside.analysis.report_quality import quality_md
-from sidebyside.analysis.small_samples import too_few_prompts
+from sidebyside.analysis.small_samples import overlap_cell, too_few_overlap, too_few_prompts
 from sidebyside.analysis.turns import TURN_HEADERS, TURN_NOTE, TurnSection, turn_cells
 from sidebyside.analysis.winrates import honest_ci
 from sidebyside.foundation.enums import Preference
@@ -191,13 +191,18 @@ def lc_cells(
     """Cells of the length-controlled table (the equal-length fit beside AlpacaEval's LC win
     rate from ``win_rates``), shared by the Markdown and HTML reports and the Results page."""
     alpaca = {(w.system_a, w.system_b): w for w in win_rates or []}
+
+    def few(r: LengthControlled) -> str | None:  # the pair's prompts, as its win rate's row
+        w = alpaca.get((r.system_a, r.system_b))
+        return too_few_prompts(w.n_prompts) if w is not None else None
+
     return [
         [
             r.system_a,
             r.system_b,
-            r.win_rate_a,
-            r.lc_win_rate_a,
-            ci(r.ci_low, r.ci_high),
+            few(r) or r.win_rate_a,
+            few(r) or r.lc_win_rate_a,
+            few(r) or ci(r.ci_low, r.ci_high),
             r.length_coef,
             r.length_p_value,
             _fit_note(r),
@@ -358,7 +363,10 @@ def annotator_cells(h: HumanSection) -> tuple[list[str], list[list[Any]]]:
             if q is not None
             else [None, None, None, None, fmt(None, 1), "—"]
         )  # fmt: skip
-        rows.append([r.annotator, r.agreement, r.agreement_no_ties, r.n, *figures])
+        agreement = overlap_cell(r.agreement, r.n)  # each rater's own overlap with the others
+        rows.append(
+            [r.annotator, agreement, overlap_cell(r.agreement_no_ties, r.n_no_ties), r.n, *figures]
+        )
     return headers, rows
 
 
@@ -429,11 +437,19 @@ def alpha_levels(alphas: KrippendorffAlphas) -> list[tuple[str, str, AlphaEstima
     return out
 
 
-def _alpha_rows(alphas: KrippendorffAlphas) -> list[list[Any]]:
+def alpha_too_few(a: AlphaEstimate, n_overlap: int) -> str | None:
+    """ "too few to say (n = …)" for an alpha from too few pairs rated at least twice: a
+    criterion's units are the pair's two outputs, so its n is capped by the pairs."""
+    return too_few_overlap(min(a.n_units, n_overlap))
+
+
+def _alpha_rows(alphas: KrippendorffAlphas, n_overlap: int) -> list[list[Any]]:
     rows = []
     for name, level, a in alpha_levels(alphas):
         if a is None:
             rows.append([name, level, None, "—", "—"])
+        elif few := alpha_too_few(a, n_overlap):  # no alpha, interval or reading from so few
+            rows.append([name, level, few, "—", few])
         else:
             rows.append([name, level, a.alpha, ci(a.ci_low, a.ci_high), a.reading.split(":")[0]])
     return rows
@@ -453,12 +469,10 @@ def human_md(h: HumanSection) -> list[str]:
         "",
         table(
             ["measure", "level", "alpha", "95% CI", "reading"],
-            _alpha_rows(agr.krippendorff_alpha),
+            _alpha_rows(agr.krippendorff_alpha, agr.n_overlap),
         ),
         "",
-        f"- Fleiss' kappa (preference): {fmt(agr.fleiss_kappa)}",
-        f"- Percent agreement (preference): {fmt(agr.percent_agreement)}",
-        *(f"- {label}: {fmt(value)}" for label, value in rp.swap_symmetric_lines(agr)),
+        *(f"- {label}: {fmt(value)}" for label, value in rp.agreement_lines(agr)),
         f"- P(prefers the longer response): {fmt(h.prefers_longer_rate)}",
         f"- P(prefers the response shown first): {fmt(h.first_position_rate)}",
         "",
@@ -469,7 +483,10 @@ def human_md(h: HumanSection) -> list[str]:
             "",
             table(
                 ["annotator 1", "annotator 2", "kappa", "shared"],
-                [[r.annotator_1, r.annotator_2, r.kappa, r.n] for r in agr.pairwise_cohen_kappa],
+                [
+                    [r.annotator_1, r.annotator_2, overlap_cell(r.kappa, r.n), r.n]
+                    for r in agr.pairwise_cohen_kappa
+                ],
             ),
             "",
         ]
@@ -502,14 +519,19 @@ def human_md(h: HumanSection) -> list[str]:
 
 
 def calibration_cells(c: Calibration) -> list[list[Any]]:
-    """(label, value) rows of a judge's calibration, shared by the Markdown and HTML reports."""
+    """(label, value) rows of a judge's calibration, shared by the Markdown and HTML reports;
+    its agreement with the humans from too few shared pairs says so instead of a figure."""
+
+    def vs_humans(value: Any) -> Any:
+        return overlap_cell(value, c.n_with_humans) if c.n_with_humans else value
+
     return [
-        ["agreement with human majority", c.agreement_with_majority],
-        ["… without ties", c.agreement_with_majority_no_ties],
-        ["Cohen's kappa vs majority (a / b / tie)", c.cohen_kappa_vs_majority],
-        ["… swap-symmetric", c.cohen_kappa_vs_majority_swap_symmetric],
-        ["agreement with leave-one-out majority", c.agreement_with_loo_majority],
-        ["humans' leave-one-out agreement (same rows)", c.human_loo_agreement],
+        ["agreement with human majority", vs_humans(c.agreement_with_majority)],
+        ["… without ties", vs_humans(c.agreement_with_majority_no_ties)],
+        ["Cohen's kappa vs majority (a / b / tie)", vs_humans(c.cohen_kappa_vs_majority)],
+        ["… swap-symmetric", vs_humans(c.cohen_kappa_vs_majority_swap_symmetric)],
+        ["agreement with leave-one-out majority", vs_humans(c.agreement_with_loo_majority)],
+        ["humans' leave-one-out agreement (same rows)", vs_humans(c.human_loo_agreement)],
         ["position consistency", c.position_consistency],
         ["P(prefers the response shown first)", c.first_position_rate],
         ["P(prefers the longer response)", c.prefers_longer_rate],

@@ -163,7 +163,15 @@ class SwapSymmetricAgreement(ReportModel):
     krippendorff_alpha: float | None = Field(description="Nominal, over a / b / tie.")
     fleiss_kappa: float | None
     pairwise_cohen_kappa: list[AnnotatorPairKappa] | None
-    n_units: int = Field(description="Oriented pairs (two per pair) rated at least twice.")
+    n_units: int = Field(
+        description="Pairs rated at least twice (each pair once, though counted in both "
+        "orientations: the doubling adds no evidence)."
+    )
+    small_sample: str | None = Field(
+        default=None,
+        description='"too few to say (n = …)" when fewer pairs than SIDEBYSIDE_MIN_OVERLAP '
+        "(default 20) were rated at least twice: the figures here are then no evidence.",
+    )
 
 
 class HumanAgreement(ReportModel):
@@ -186,6 +194,14 @@ class HumanAgreement(ReportModel):
     swap_symmetric: SwapSymmetricAgreement | None = Field(
         default=None,
         description="The preference figures with every pair counted in both orientations.",
+    )
+    n_overlap: int = Field(
+        default=0, description="Pairs rated by at least two annotators: the n of every figure here."
+    )
+    small_sample: str | None = Field(
+        default=None,
+        description='"too few to say (n = …)" when n_overlap is below SIDEBYSIDE_MIN_OVERLAP '
+        "(default 20): the figures here are then no evidence of agreement or disagreement.",
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sidebyside.analysis.report_models import HumanAgreement, StyleControl, WinRate
+from sidebyside.analysis.small_samples import overlap_cell
 
 SWAP_NOTE = (
     "Agreement is computed on the preference relative to each pair's stored order (A / B / "
@@ -52,9 +53,21 @@ def swap_symmetric_lines(agr: HumanAgreement) -> list[tuple[str, Any]]:
     sym = agr.swap_symmetric
     if sym is None:
         return []
+    # counted by pairs, not their two oriented rows (``report._swap_symmetric``)
     return [
-        ("alpha (preference, swap-symmetric)", sym.krippendorff_alpha),
-        ("Fleiss' kappa (preference, swap-symmetric)", sym.fleiss_kappa),
+        ("alpha (preference, swap-symmetric)", overlap_cell(sym.krippendorff_alpha, sym.n_units)),
+        ("Fleiss' kappa (preference, swap-symmetric)", overlap_cell(sym.fleiss_kappa, sym.n_units)),
+    ]
+
+
+def agreement_lines(agr: HumanAgreement) -> list[tuple[str, Any]]:
+    """(label, value) rows of the preference agreement beside the alpha table: Fleiss' kappa,
+    percent agreement and the swap-symmetric figures, each "too few to say (n = …)" when
+    fewer pairs than the minimum were rated at least twice (``small_samples``)."""
+    return [
+        ("Fleiss' kappa (preference)", overlap_cell(agr.fleiss_kappa, agr.n_overlap)),
+        ("Percent agreement (preference)", overlap_cell(agr.percent_agreement, agr.n_overlap)),
+        *swap_symmetric_lines(agr),
     ]
 
 

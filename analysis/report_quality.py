@@ -9,6 +9,7 @@ from typing import Any
 
 from sidebyside.analysis.report_graded import GoldSection, GradedSection, GradedVotes
 from sidebyside.analysis.report_models import StudyReport
+from sidebyside.analysis.small_samples import overlap_cell
 
 # The two renderers import this module, so it keeps its own two cell helpers.
 
@@ -65,8 +66,9 @@ def _alpha_line(g: GradedSection) -> str:
     a = g.ordinal_alpha
     if a is None:
         return "Ordinal alpha of the five-level human preference: — (no ratings)."
+    figure = overlap_cell(fmt(a.alpha), a.n_units)  # the words, not a figure, from so few
     return (
-        f"Krippendorff's alpha of the five-level human preference (ordinal): {fmt(a.alpha)} "
+        f"Krippendorff's alpha of the five-level human preference (ordinal): {figure} "
         f"over {a.n_units} pairs rated at least twice — {a.reading}."
     )
 

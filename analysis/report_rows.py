@@ -325,6 +325,11 @@ class Calibration(ReportModel):
     )
     confusion_matrix: ConfusionMatrix | None
     n_with_humans: int = Field(description="Pairs judged and rated by humans.")
+    small_sample: str | None = Field(
+        default=None,
+        description='"too few to say (n = …)" when n_with_humans is below '
+        "SIDEBYSIDE_MIN_OVERLAP (default 20): the agreement figures are then no evidence.",
+    )
     n_no_ties: int
     agreement_with_loo_majority: float | None = Field(
         description="Agreement with the leave-one-out majority, on the rows of the humans'."

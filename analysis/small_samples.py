@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import os
+from typing import Any
 
 MIN_PROMPTS_ENV = "SIDEBYSIDE_MIN_PROMPTS"
 MIN_OVERLAP_ENV = "SIDEBYSIDE_MIN_OVERLAP"
@@ -58,3 +59,20 @@ def too_few_prompts(n: int | None) -> str | None:
 
 def too_few_overlap(n: int | None) -> str | None:
     return too_few(n, min_overlap())
+
+
+def overlap_cell(value: Any, n: int | None) -> Any:
+    """An agreement figure from ``n`` units rated at least twice (or pairs a judge and the
+    humans share) as a table shows it: the figure, or the too-few words in its place.
+
+    >>> overlap_cell(1.0, 2)
+    'too few to say (n = 2)'
+    >>> overlap_cell(0.5, 25)
+    0.5
+    """
+    return too_few_overlap(n) or value
+
+
+def prompts_cell(value: Any, n: int | None) -> Any:
+    """A win rate (or one end of its interval) from ``n`` prompts, likewise."""
+    return too_few_prompts(n) or value

@@ -25,6 +25,7 @@ from sidebyside.analysis import columns as col
 from sidebyside.analysis import winrates as wr
 from sidebyside.analysis.card import win_rate_row
 from sidebyside.analysis.report_rows import CardRow, ReportModel, WinRate
+from sidebyside.analysis.small_samples import overlap_cell, too_few_prompts
 from sidebyside.foundation.models import Prompt
 
 
@@ -50,6 +51,9 @@ class TurnVotes(ReportModel):
     )
     percent_agreement: float | None = Field(
         default=None, description="Humans: share of agreeing rater pairs at this turn."
+    )
+    n_overlap: int = Field(
+        default=0, description="Humans: pairs rated at least twice at this turn (alpha's n)."
     )
 
 
@@ -119,6 +123,7 @@ def by_turn(
                 "prefers_longer_rate": cal.prefers_longer_rate(people)[0],
                 "krippendorff_alpha": ag.krippendorff_alpha(counts, domain, "nominal"),
                 "percent_agreement": ag.percent_agreement(counts),
+                "n_overlap": int((counts.sum(axis=1) >= 2).sum()),
             }
         for key in judges:
             part = verdicts[(verdicts[col.JUDGE] == key) & at & ~human]
@@ -179,8 +184,19 @@ def turn_cells(sections: list[TurnSection] | None) -> list[list[Any]]:
     for s in sections or []:
         sources = ([("humans", s.human)] if s.human else []) + list(s.judges.items())
         for name, votes in sources:
+            # a judge's agreement rests on the pairs it shares with the humans, the humans'
+            # alpha on the pairs rated twice; a win rate on its prompts (``small_samples``)
+            agree = votes.agreement_with_majority
+            if votes.n_with_humans:
+                agree = overlap_cell(agree, votes.n_with_humans)
+            alpha = (
+                overlap_cell(votes.krippendorff_alpha, votes.n_overlap)
+                if s.human is votes
+                else None
+            )
             for r in votes.win_rates or []:
                 low, high, _ = wr.honest_ci(r.model_dump())
+                few = too_few_prompts(r.n_prompts)
                 rows.append(
                     [
                         s.turn,
@@ -188,12 +204,12 @@ def turn_cells(sections: list[TurnSection] | None) -> list[list[Any]]:
                         r.system_a,
                         r.system_b,
                         r.n,
-                        r.win_rate_a,
-                        low,
-                        high,
-                        votes.agreement_with_majority,
+                        few or r.win_rate_a,
+                        few or low,
+                        few or high,
+                        agree,
                         votes.position_consistency,
-                        votes.krippendorff_alpha,
+                        alpha,
                     ]
                 )
     return rows

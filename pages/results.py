@@ -50,7 +50,7 @@ from sidebyside.ui.db import get_engine_cached
 from sidebyside.ui.results_card import render_results_card
 from sidebyside.ui.results_confidence import render_confidence_section
 from sidebyside.ui.results_style import render_style_section
-from sidebyside.ui.small_samples import small_sample_frame, too_few_note
+from sidebyside.ui.small_samples import agreement_note, small_sample_frame, too_few_note
 
 
 @st.cache_data(show_spinner="Computing the analysis…", max_entries=16)
@@ -171,6 +171,8 @@ def human_tab(report: StudyReport, dist: pd.DataFrame) -> None:
         st.info("No human ratings yet: import some (sidebyside import-ratings) or annotate.")
         return
     agr = h.agreement
+    if note := agreement_note(agr):  # too few pairs rated twice (ui.small_samples)
+        st.warning(note)
     pref = agr.krippendorff_alpha.preference
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Ratings", h.n_ratings)

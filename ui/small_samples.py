@@ -6,8 +6,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sidebyside.analysis.report_models import HumanAgreement
 from sidebyside.analysis.report_rows import WinRate
-from sidebyside.analysis.small_samples import min_prompts, too_few_prompts
+from sidebyside.analysis.small_samples import (
+    MIN_OVERLAP_ENV,
+    min_overlap,
+    min_prompts,
+    too_few_overlap,
+    too_few_prompts,
+)
 
 _FIGURES = ("win_rate_a", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high")
 
@@ -37,4 +44,18 @@ def too_few_note(rows: list[WinRate]) -> str | None:
         f"{', '.join(few)}: too few to say (n = {', '.join(map(str, n))} prompts; at least "
         f"{min_prompts()} needed, SIDEBYSIDE_MIN_PROMPTS). The bars show what was seen, "
         "not a result."
+    )
+
+
+def agreement_note(agr: HumanAgreement) -> str | None:
+    """A warning above the human agreement figures when fewer pairs than the minimum were
+    rated by at least two annotators: alpha, the kappas and percent agreement (as stored and
+    swap-symmetric, counted by pairs) are then no evidence either way."""
+    few = too_few_overlap(agr.n_overlap)
+    if few is None:
+        return None
+    return (
+        f"Agreement: {few} pairs rated by at least two annotators; at least {min_overlap()} "
+        f"needed ({MIN_OVERLAP_ENV}). The agreement figures below show what was seen, not "
+        "evidence of agreement or disagreement."
     )
