@@ -317,13 +317,16 @@ COMPARE_NOTE = (
 
 def comparison_cells(cmp: JudgeComparison) -> tuple[list[list[Any]], list[list[Any]]]:
     """Cells of the two judge-comparison tables, shared by the Markdown and HTML reports."""
+    # agreement with the humans from too few shared pairs says so (``small_samples``)
     ranked = [
-        [r.judge, r.agreement, ci(r.ci_low, r.ci_high), r.agreement_no_ties,
-         ci(r.ci_low_no_ties, r.ci_high_no_ties), r.n, r.ece, r.brier]
+        [r.judge, overlap_cell(r.agreement, r.n), overlap_cell(ci(r.ci_low, r.ci_high), r.n),
+         overlap_cell(r.agreement_no_ties, r.n_no_ties),
+         overlap_cell(ci(r.ci_low_no_ties, r.ci_high_no_ties), r.n_no_ties), r.n, r.ece, r.brier]
         for r in cmp.judges
     ]  # fmt: skip
     pairwise = [
-        [r.judge_1, r.judge_2, r.difference, ci(r.ci_low, r.ci_high), r.only_1, r.only_2,
+        [r.judge_1, r.judge_2, overlap_cell(r.difference, r.n_shared),
+         overlap_cell(ci(r.ci_low, r.ci_high), r.n_shared), r.only_1, r.only_2,
          r.p_value, r.n_shared]
         for r in cmp.pairwise
     ]  # fmt: skip

@@ -108,7 +108,7 @@ def test_published_pairwise_kappas_and_judges(pandalm_study):
     assert agreement["krippendorff_alpha"]["preference"]["alpha"] == pytest.approx(0.864, abs=5e-4)
     assert agreement["percent_agreement"] == pytest.approx(0.9199, abs=5e-5)
     sym = agreement["swap_symmetric"]
-    assert sym["n_units"] == 2 * 999
+    assert sym["n_units"] == 999  # counted by pairs, not their two orientations (issue 22)
     assert 0.8 < sym["krippendorff_alpha"] < 0.95
     gpt = report["judges"]["gpt-3.5"]["calibration"]
     assert gpt["n"] == 974 and gpt["n_unparsed"] == 25

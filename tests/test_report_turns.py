@@ -58,7 +58,8 @@ def test_win_rates_agreement_and_consistency_per_turn(session: Session):
     assert [t["turn"] for t in data["by_turn"]] == [1, 2]
     md = render(report, "md")
     assert "## Per turn" in md
-    assert "| 2 | humans | alpha-7b | beta-13b | 4 | 0.000 |" in md
+    # four votes on two conversations: too few to say (issue 22, ``small_samples``)
+    assert "| 2 | humans | alpha-7b | beta-13b | 4 | too few to say (n = 2) |" in md
     assert "alpha (humans)" in md
     assert "Per turn" in render(report, "html")
 

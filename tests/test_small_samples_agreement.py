@@ -71,6 +71,7 @@ def _rated_study(session, n: int, *, judge_pairs: int):
             rate(session, b, ann, pid, tuned if rng.random() < 0.75 else "tie")
         if i < judge_pairs:
             verdict(session, b, "judge", pid, tuned, tuned)
+            verdict(session, b, "other", pid, tuned, "tie" if i % 2 else tuned)
     return b
 
 
@@ -97,6 +98,10 @@ def test_a_25_pair_study_shows_its_figures_and_a_judge_on_few_shared_pairs_does_
     judge_md = md.split("### judge")[1]
     assert "| agreement with human majority | too few to say (n = 3) |" in judge_md
     assert "| Cohen's kappa vs majority (a / b / tie) | too few to say (n = 3) |" in judge_md
+    compared = md.split("### Judges compared")[1].split("###")[0]
+    assert "| judge | too few to say (n = 3) | too few to say (n = 3) |" in compared
+    # each two judges: their difference and its interval too few, the counts shown
+    assert "| judge | other | too few to say (n = 3) | too few to say (n = 3) | 1 | 0 |" in compared
 
 
 def test_a_judge_on_enough_shared_pairs_shows_its_agreement(session):
