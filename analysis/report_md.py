@@ -388,9 +388,10 @@ def category_cells(rows: list[CategoryWinRate] | None) -> tuple[list[list[Any]],
     cells = []
     for r in (rows or [])[:MAX_CATEGORY_ROWS]:
         low, high, _ = row_ci(r)
+        few = too_few_prompts(r.n_prompts)  # no figure, interval or call from so few
         cells.append(
-            [r.category, r.system_a, r.system_b, r.win_rate_a, ci(low, high), r.n_prompts,
-             r.winner or "no clear winner"]
+            [r.category, r.system_a, r.system_b, few or r.win_rate_a, few or ci(low, high),
+             r.n_prompts, few or r.winner or "no clear winner"]
         )  # fmt: skip
     return cells, max(0, len(rows or []) - MAX_CATEGORY_ROWS)
 

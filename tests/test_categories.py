@@ -72,17 +72,18 @@ def test_no_categories_no_section():
 
 
 def test_report_and_markdown_break_results_down_by_category(session):
-    b = build_study(session, systems=("base", "tuned"), n_prompts=12)
+    # ten prompts per category: the minimum a win rate is shown from (issue 22)
+    b = build_study(session, systems=("base", "tuned"), n_prompts=20)
     for prompt in session.exec(select(Prompt)):
         prompt.category = "coding" if int(prompt.external_id[1:]) % 2 else "writing"
         session.add(prompt)
     session.commit()
-    for i in range(12):
+    for i in range(20):
         pid, _ = pair_of(b, i, "base", "tuned")
         rate(session, b, "u1", pid, "b" if i % 2 else "a")
     r = report_for_study(session, b.study, n_boot=200)
     rows = {x.category: x for x in r.human.by_category}
-    assert rows["coding"].wins_b == 6 and rows["writing"].wins_a == 6
+    assert rows["coding"].wins_b == 10 and rows["writing"].wins_a == 10
     md = render(r, "md")
     assert "| coding | base | tuned | 0.000 |" in md and "| writing | base | tuned | 1.000 |" in md
 

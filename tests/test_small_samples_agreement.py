@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from sidebyside.analysis.report import render, report_for_study
 from sidebyside.analysis.report_rows import WinRate
 from sidebyside.analysis.turns import TurnSection, TurnVotes, turn_cells
-from sidebyside.foundation.models import User
+from sidebyside.foundation.models import Prompt, User
 from sidebyside.ui.common import USER_KEY
 from tests.analysis_helpers import build_study, pair_of, rate, verdict
 from tests.test_small_samples import two_prompt_study
@@ -63,6 +63,10 @@ def _rated_study(session, n: int, *, judge_pairs: int):
     """``n`` prompts, base vs tuned, each pair rated by three annotators (mostly tuned, some
     disagreement) and the first ``judge_pairs`` also judged."""
     b = build_study(session, name=f"s{n}", n_prompts=n)
+    for prompt in session.exec(select(Prompt)):  # three prompts in a category of their own
+        prompt.category = "rare" if int(prompt.external_id[1:]) < 3 else "common"
+        session.add(prompt)
+    session.commit()
     rng = random.Random(n)
     for i in range(n):
         pid, base_is_a = pair_of(b, i, "base", "tuned")
@@ -92,6 +96,9 @@ def test_a_25_pair_study_shows_its_figures_and_a_judge_on_few_shared_pairs_does_
     assert f"- alpha (preference, swap-symmetric): {agr.swap_symmetric.krippendorff_alpha:.3f}" in (
         part
     )
+    assert "| rare | base | tuned | too few to say (n = 3) | too few to say (n = 3) | 3 |" in md
+    common = next(r for r in report.human.by_category if r.category == "common")
+    assert f"| common | base | tuned | {common.win_rate_a:.3f} | [" in md
     # The judge shares only three pairs with the humans: its agreement is too few to say.
     calib = report.judges["judge"].calibration
     assert (calib.n_with_humans, calib.small_sample) == (3, "too few to say (n = 3)")
