@@ -192,6 +192,10 @@ def strong_weighted_win_rates(
                     "system_b": systems[j],
                     "n": int(round(n)),
                     "n_strong": int((same & strong & decisive).sum()),
+                    # what ``small_samples`` counts for a win rate
+                    "n_prompts": int(votes.loc[same, col.PROMPT_ID].nunique())
+                    if col.PROMPT_ID in votes
+                    else None,
                     "weighted_win_rate_a": float(wins[i, j] / total),
                     "win_rate_a": float(plain[i, j] / n),
                 }

@@ -18,6 +18,11 @@ class WeightedWinRate(ReportModel):
         description="Σ w·s / Σ w: a strong vote weighs strong_weight, any other 1; ties half."
     )
     win_rate_a: float | None = Field(description="Every vote once, ties half.")
+    n_prompts: int | None = Field(
+        default=None,
+        description="Prompts behind the votes; below SIDEBYSIDE_MIN_PROMPTS the reports say "
+        '"too few to say (n = …)" instead of the win rates.',
+    )
 
 
 class WeightedRating(ReportModel):

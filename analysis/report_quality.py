@@ -9,7 +9,7 @@ from typing import Any
 
 from sidebyside.analysis.report_graded import GoldSection, GradedSection, GradedVotes
 from sidebyside.analysis.report_models import StudyReport
-from sidebyside.analysis.small_samples import overlap_cell
+from sidebyside.analysis.small_samples import overlap_cell, prompts_cell
 
 # The two renderers import this module, so it keeps its own two cell helpers.
 
@@ -57,7 +57,14 @@ def _sources(g: GradedSection) -> list[tuple[str, GradedVotes]]:
 
 def _cells(v: GradedVotes) -> list[list[Any]]:
     return [
-        [r.system_a, r.system_b, r.weighted_win_rate_a, r.win_rate_a, r.n, r.n_strong]
+        [
+            r.system_a,
+            r.system_b,
+            prompts_cell(r.weighted_win_rate_a, r.n_prompts),
+            prompts_cell(r.win_rate_a, r.n_prompts),
+            r.n,
+            r.n_strong,
+        ]
         for r in v.win_rates
     ]
 
