@@ -361,11 +361,12 @@ if study is None:
 n_boot = st.sidebar.select_slider("Bootstrap resamples", options=[200, 500, 1000], value=1000)
 fingerprint = data_fingerprint(get_engine_cached(), study.id)
 report, dist = analyse(study.id, fingerprint, n_boot)
-render_results_card(report)  # the evaluation card, on top of the tabs
-
-wins, humans, judges, metrics, download = st.tabs(
-    ["Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]
+# The card in a tab of its own (the first): above the tabs it pushed them below the fold.
+card, wins, humans, judges, metrics, download = st.tabs(
+    ["Card", "Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]
 )
+with card:
+    render_results_card(report)
 with wins:
     wins_tab(report)
 with humans:
