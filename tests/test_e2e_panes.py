@@ -20,7 +20,7 @@ from sidebyside.annotate.membership import add_member
 from sidebyside.annotate.studies import create_study
 from sidebyside.foundation.db import get_engine, init_db, unit_of_work
 from tests.analysis_helpers import build_study, pair_of, rate, verdict
-from tests.browser_support import chromium, log_in, serve_app, wait_idle
+from tests.browser_support import chromium, log_in, rate_current_pair, serve_app, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,6 +39,14 @@ BOXES = """() => {
             cue: getComputedStyle(e.parentElement, '::after').content};
   };
   return {a: box('pane_a'), b: box('pane_b'), prompt: box('prompt_box')};
+}"""
+# The score grid's height (first to eighth radio group) and the score rows' labels shown.
+GRID = """() => {
+  const groups = [...document.querySelectorAll('.st-key-score_grid [role=radiogroup]')];
+  const shown = [...document.querySelectorAll('.st-key-score_grid [data-testid=stWidgetLabel]')]
+    .filter(e => e.offsetParent !== null && getComputedStyle(e).display !== 'none');
+  return {groups: groups.length, labels: shown.length,
+          height: groups[7].getBoundingClientRect().bottom - groups[0].getBoundingClientRect().top};
 }"""
 
 
@@ -140,7 +148,21 @@ def test_panes_cue_expand_and_show_all_at_1366x768(app):
         line_box = tail.last.bounding_box()
         full = page.evaluate(BOXES)["prompt"]
         assert line_box["y"] + line_box["height"] <= full["bottom"], (line_box, full)
-        assert full["more"] == "0", full
+        page.wait_for_function("() => document.querySelector('.st-key-prompt_box')"
+                               ".dataset.sbsMore === '0'")  # fmt: skip
+
+        # My ratings shows the same compact grid as Annotate: no repeated row labels, one height.
+        annotate_grid = page.evaluate(GRID)
+        assert annotate_grid["groups"] == 8 and annotate_grid["labels"] == 0, annotate_grid
+        rate_current_pair(page, [4, 3, 5, 2, 4, 4, 3, 5], "Alt+a")
+        page.get_by_text("Thank you").first.wait_for()
+        page.get_by_role("link", name="My ratings").click()
+        page.get_by_role("heading", name="My ratings").wait_for()
+        page.locator(".st-key-score_grid [role=radiogroup]").nth(7).wait_for()
+        wait_idle(page)
+        mine = page.evaluate(GRID)
+        assert mine["labels"] == 0, mine
+        assert abs(mine["height"] - annotate_grid["height"]) <= 4, (mine, annotate_grid)
 
 
 def test_results_tabs_and_card_fit_1366x768(app):

@@ -26,11 +26,13 @@ _CHARS_PER_LINE, _LINE_PX, _PANE_PAD_PX = 62, 24, 34
 #: A prompt longer than this (characters or lines) shows its first lines and "Show all".
 LONG_PROMPT_CHARS, LONG_PROMPT_LINES = 500, 8
 
+#: The container of the score rows, on Annotate and My ratings alike.
+GRID_KEY = "score_grid"
 #: On wide screens the grid has its "Response A/B" header, so each radio's own label is
 #: hidden; on a phone the columns stack and every row shows its label ("Accuracy · A").
 GRID_CSS = """<style>
 @media (min-width: 641px) {
-  [class*="st-key-crit_"] [data-testid="stWidgetLabel"] { display: none; }
+  .st-key-score_grid [data-testid="stWidgetLabel"] { display: none; }
 }
 @media (max-width: 640px) { .sbs-grid-header { display: none; } }
 .sbs-missing { color: #d33; font-weight: 600; }
@@ -210,33 +212,36 @@ def score_grid(
     """One row per criterion, a 1..N radio per response. ``missing`` marks rows (criterion
     index, side) the last vote left empty; ``given`` pre-selects earlier scores."""
     st.html(GRID_CSS)
-    scale = list(range(rubric.scale_min, rubric.scale_max + 1))
-    header = st.columns([2, 3, 3])
-    header[1].html('<b class="sbs-grid-header">Response A</b>')
-    header[2].html('<b class="sbs-grid-header">Response B</b>')
-    for i, criterion in enumerate(rubric.criteria):
-        row = st.columns([2, 3, 3], vertical_alignment="center")
-        sides_missing = [letter for (j, letter) in sorted(missing) if j == i]
-        mark = (
-            f'<br><span class="sbs-missing">Score {" and ".join(sides_missing)}</span>'
-            if sides_missing
-            else ""
-        )
-        # The description is a hover away (a title, not a focusable "?" that would sit between
-        # the score rows in the Tab order) and always in the sidebar's guidelines.
-        row[0].html(
-            f'<b title="{html.escape(criterion.description)}">{html.escape(criterion.name)}</b>'
-            + mark
-        )
-        for col, side, letter in ((row[1], "left", "A"), (row[2], "right", "B")):
-            before = (given or {}).get(criterion.name, {}).get(letter)
-            col.radio(
-                f"{criterion.name} · {letter}",
-                scale,
-                index=scale.index(before) if before in scale else None,
-                horizontal=True,
-                key=key(i, side),
+    # One keyed box for the rows, whatever the radios' keys (Annotate's crit_…, My ratings'
+    # edit_…), so the compact layout applies on both pages.
+    with st.container(key=GRID_KEY):
+        scale = list(range(rubric.scale_min, rubric.scale_max + 1))
+        header = st.columns([2, 3, 3])
+        header[1].html('<b class="sbs-grid-header">Response A</b>')
+        header[2].html('<b class="sbs-grid-header">Response B</b>')
+        for i, criterion in enumerate(rubric.criteria):
+            row = st.columns([2, 3, 3], vertical_alignment="center")
+            sides_missing = [letter for (j, letter) in sorted(missing) if j == i]
+            mark = (
+                f'<br><span class="sbs-missing">Score {" and ".join(sides_missing)}</span>'
+                if sides_missing
+                else ""
             )
+            # The description is a hover away (a title, not a focusable "?" that would sit between
+            # the score rows in the Tab order) and always in the sidebar's guidelines.
+            row[0].html(
+                f'<b title="{html.escape(criterion.description)}">{html.escape(criterion.name)}</b>'
+                + mark
+            )
+            for col, side, letter in ((row[1], "left", "A"), (row[2], "right", "B")):
+                before = (given or {}).get(criterion.name, {}).get(letter)
+                col.radio(
+                    f"{criterion.name} · {letter}",
+                    scale,
+                    index=scale.index(before) if before in scale else None,
+                    horizontal=True,
+                    key=key(i, side),
+                )
 
 
 def read_scores(
