@@ -160,11 +160,11 @@ def show_pair(
     *Show all*. The keys are neutral (``pane_a``, ``pane_b``, ``expand_panes``)."""
     inject_cues()
     long_prompt = len(prompt) > LONG_PROMPT_CHARS or prompt.count("\n") > LONG_PROMPT_LINES
-    label, whole, together, expand, ref = st.columns(
-        [1.5, 1.2, 1.7, 2.1, 1.4], vertical_alignment="bottom"
-    )
+    # "Show all" only for a long prompt; otherwise its room goes to the label (a turn's is long).
+    widths = [1.5, 1.2, 1.7, 2.1, 1.4] if long_prompt else [2.7, 1.7, 2.1, 1.4]
+    label, *whole, together, expand, ref = st.columns(widths, vertical_alignment="bottom")
     label.markdown(f"**{prompt_label}**")
-    show_all = long_prompt and whole.toggle("Show all", key="prompt_all")
+    show_all = long_prompt and whole[0].toggle("Show all", key="prompt_all")
     # Read by the script from the page itself (a re-rendered script would not run again).
     together.toggle("Scroll together", key="scroll_together", help="Scroll both responses at once.")
     expanded = expand.toggle(
