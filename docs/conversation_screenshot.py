@@ -28,6 +28,7 @@ def main(out: Path) -> None:
     from sqlmodel import delete, select
 
     from sidebyside.annotate.auth import create_user
+    from sidebyside.annotate.membership import add_member
     from sidebyside.foundation.db import get_engine, init_db, unit_of_work
     from sidebyside.foundation.models import Pair, Prompt
     from tests.conversation_helpers import mt_bench_study
@@ -42,14 +43,18 @@ def main(out: Path) -> None:
             first = select(Prompt.id).where(Prompt.study_id == study.id, Prompt.turn == 1)
             s.exec(delete(Pair).where(Pair.prompt_id.in_(first)))
             create_user(s, username="rater", password=PASSWORD)
+            add_member(s, study=study, username="rater")  # annotators see their studies only
         engine.dispose()
         with (
             serve_app(db_url, tmp / "streamlit.log") as url,
             chromium(tmp / "profile", width=1440, height=900) as page,
         ):
             log_in(page, url, "rater", PASSWORD)
-            page.get_by_test_id("stSelectbox").first.click()
-            page.get_by_role("option", name="mt-bench").click()
+            page.get_by_role("radiogroup").first.wait_for()
+            wait_idle(page)
+            if page.get_by_test_id("stSelectbox").count():  # more than one study to choose from
+                page.get_by_test_id("stSelectbox").first.click()
+                page.get_by_role("option", name="mt-bench").click()
             page.get_by_text("Earlier in this conversation").click()
             page.locator(".st-key-hist_right_1").wait_for()
             wait_idle(page)

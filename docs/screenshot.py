@@ -2,8 +2,9 @@
 
 Usage: .venv/bin/python docs/screenshot.py [annotate|results] [OUT.png]
 
-- ``annotate`` (docs/annotate.png): a throw-away demo database, logged in as annotator1, part
-  of the rubric filled in so the page looks in use.
+- ``annotate`` (docs/annotate.png): a throw-away demo database, logged in as annotator1 (who
+  chooses a new password first, as every demo account must), part of the rubric filled in so
+  the page looks in use.
 - ``results`` (docs/results.png): a synthetic study (three systems in four prompt categories,
   three raters per pair, a fair and a position-biased judge), the admin's Results page.
 """
@@ -48,10 +49,12 @@ def results(out: Path) -> None:
         engine.dispose()
         with (
             serve_app(db_url, tmp / "streamlit.log") as url,
-            chromium(tmp / "profile", width=1280, height=1500) as page,
+            chromium(tmp / "profile", width=1366, height=1500) as page,  # a 1366-px laptop's width
         ):
             log_in(page, url, "admin", "screenshot-pw-2026", landing="Studies")
             page.get_by_role("link", name="Results").click()
+            # The card opens the page (its own tab); the picture shows who wins.
+            page.get_by_role("tab", name="Who wins").click(timeout=120_000)
             page.get_by_text("A source names a winner").first.wait_for(timeout=120_000)
             wait_idle(page)
             page.wait_for_timeout(3000)  # let the charts draw

@@ -47,6 +47,7 @@ from sidebyside.foundation.settings import get_settings
 from sidebyside.metrics.card_scoring import TEXT_SCORER
 from sidebyside.ui.common import pick_study, require_admin
 from sidebyside.ui.db import get_engine_cached
+from sidebyside.ui.fit_table import fitted_dataframe
 from sidebyside.ui.results_card import render_results_card
 from sidebyside.ui.results_confidence import render_confidence_section
 from sidebyside.ui.results_style import render_style_section
@@ -264,7 +265,7 @@ def wins_tab(report: StudyReport) -> None:
         st.caption(HEADLINE_NOTE + ' "(length?)": the equal-length win rate calls it differently.')
         with st.expander("The figures behind each call"):
             headers, rows = headline_cells(report)
-            st.dataframe(pd.DataFrame(rows, columns=headers), hide_index=True, width="stretch")
+            fitted_dataframe(pd.DataFrame(rows, columns=headers))
     sections: dict[str, HumanSection | JudgeSection] = {"humans": report.human}
     sections.update(report.judges)
     for source, sec in sections.items():
@@ -275,7 +276,7 @@ def wins_tab(report: StudyReport) -> None:
     if ppi_rows := ppi_cells(report):  # beside the humans' own win rate
         st.markdown(f"**{PPI_TITLE}**")
         st.caption(PPI_NOTE)
-        st.dataframe(pd.DataFrame(ppi_rows, columns=PPI_HEADERS), hide_index=True, width="stretch")
+        fitted_dataframe(pd.DataFrame(ppi_rows, columns=PPI_HEADERS))
     category_section(sections)
     forest = forest_plot({src: sec.bradley_terry for src, sec in sections.items()})
     if forest is not None:
@@ -290,9 +291,7 @@ def wins_tab(report: StudyReport) -> None:
                 if sec.length_controlled:
                     st.caption(LC_NOTE)
                     cells = lc_cells(sec.length_controlled, sec.win_rates)
-                    st.dataframe(
-                        pd.DataFrame(cells, columns=LC_HEADERS), hide_index=True, width="stretch"
-                    )
+                    fitted_dataframe(pd.DataFrame(cells, columns=LC_HEADERS))
                     if absent := lc_absent(sec.win_rates):
                         st.caption(absent)
     if not any(sec.win_rates for sec in sections.values()):
@@ -344,9 +343,9 @@ def judges_tab(report: StudyReport) -> None:
         st.markdown("**Judges compared** (agreement with the human majority)")
         st.caption(COMPARE_NOTE)
         st.altair_chart(agreement_chart(cmp.judges), width="stretch")
-        st.dataframe(frame(cmp.judges), hide_index=True, width="stretch")
+        fitted_dataframe(frame(cmp.judges))
         if cmp.pairwise:
-            st.dataframe(frame(cmp.pairwise), hide_index=True, width="stretch")
+            fitted_dataframe(frame(cmp.pairwise))
     render_confidence_section(report)
     cols = st.columns(2)
     for n, (key, j) in enumerate(report.judges.items()):
@@ -363,11 +362,12 @@ if study is None:
 n_boot = st.sidebar.select_slider("Bootstrap resamples", options=[200, 500, 1000], value=1000)
 fingerprint = data_fingerprint(get_engine_cached(), study.id)
 report, dist = analyse(study.id, fingerprint, n_boot)
-render_results_card(report)  # the evaluation card, on top of the tabs
-
-wins, humans, judges, metrics, download = st.tabs(
-    ["Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]
+# The card in a tab of its own (the first): above the tabs it pushed them below the fold.
+card, wins, humans, judges, metrics, download = st.tabs(
+    ["Card", "Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]
 )
+with card:
+    render_results_card(report)
 with wins:
     wins_tab(report)
 with humans:

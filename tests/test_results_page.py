@@ -57,11 +57,11 @@ def test_results_page_renders_every_tab(world):
     assert not at.exception, [e.value for e in at.exception]
     assert [t.value for t in at.title] == ["Results"]
     labels = [t.label for t in at.tabs]
-    assert labels == ["Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]
+    assert labels == ["Card", "Who wins", "Humans", "Judges", "Perplexity & metrics", "Report"]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Ratings"] == "54"
     frames = [d.value for d in at.dataframe]
-    card, headline = frames[0], frames[1]  # the evaluation card on top, then who wins
+    card, headline = frames[0], frames[1]  # the evaluation card (its own first tab), then who wins
     assert list(card.columns)[:2] == ["layer", "metric"]
     assert {"human", "judge"} <= set(card["layer"])
     assert list(headline.columns) == ["A vs B", "humans", "openai:gpt", "sources agree"]

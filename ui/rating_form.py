@@ -15,22 +15,24 @@ from collections.abc import Callable
 import streamlit as st
 
 from sidebyside.foundation.rubric import Rubric
+from sidebyside.ui.pane_cues import PANE_BOUND, bound_css, inject_cues, prompt_limit
 from sidebyside.ui.render import render
 
-#: Most and least height (px) of each response pane: prompt, both panes, the score grid and
-#: the vote buttons fit a 1440x900 laptop screen for typical answers; longer answers scroll
-#: inside their pane (both panes get the same height, that of the longer answer).
+#: Most and least height (px) of a conversation's earlier-turn panes (``ui.conversation``):
+#: both sides of a turn get one height, so the turns stay level; longer answers scroll.
 PANE_MAX, PANE_MIN = 250, 110
 #: Rough line metrics of a half-width pane, to size it to its text.
 _CHARS_PER_LINE, _LINE_PX, _PANE_PAD_PX = 62, 24, 34
-#: A prompt longer than this (characters or lines) gets a scrolling pane of its own.
+#: A prompt longer than this (characters or lines) shows its first lines and "Show all".
 LONG_PROMPT_CHARS, LONG_PROMPT_LINES = 500, 8
 
+#: The container of the score rows, on Annotate and My ratings alike.
+GRID_KEY = "score_grid"
 #: On wide screens the grid has its "Response A/B" header, so each radio's own label is
 #: hidden; on a phone the columns stack and every row shows its label ("Accuracy · A").
 GRID_CSS = """<style>
 @media (min-width: 641px) {
-  [class*="st-key-crit_"] [data-testid="stWidgetLabel"] { display: none; }
+  .st-key-score_grid [data-testid="stWidgetLabel"] { display: none; }
 }
 @media (max-width: 640px) { .sbs-grid-header { display: none; } }
 .sbs-missing { color: #d33; font-weight: 600; }
@@ -149,26 +151,41 @@ def show_pair(
     prompt_label: str = "Prompt",
     prompt_key: str | None = None,
 ) -> None:
-    """Prompt, optional reference and the two responses side by side in scrolling panes
-    (``prompt_label`` and ``prompt_key``: a conversation's judged turn, ``ui.conversation``)."""
-    label, together, ref = st.columns([3, 1.3, 1], vertical_alignment="bottom")
+    """Prompt, optional reference and the two responses side by side (``prompt_label`` and
+    ``prompt_key``: a conversation's judged turn, ``ui.conversation``).
+
+    Each response pane is sized to its own content up to a bound and scrolls past it, with a
+    "more below" cue (``ui.pane_cues``); *Show whole answers* opens both panes to their full
+    height together, so they stay side by side. A long prompt shows its first lines and
+    *Show all*. The keys are neutral (``pane_a``, ``pane_b``, ``expand_panes``)."""
+    inject_cues()
+    long_prompt = len(prompt) > LONG_PROMPT_CHARS or prompt.count("\n") > LONG_PROMPT_LINES
+    # "Show all" only for a long prompt; otherwise its room goes to the label (a turn's is long).
+    widths = [1.5, 1.2, 1.7, 2.1, 1.4] if long_prompt else [2.7, 1.7, 2.1, 1.4]
+    label, *whole, together, expand, ref = st.columns(widths, vertical_alignment="bottom")
     label.markdown(f"**{prompt_label}**")
+    show_all = long_prompt and whole[0].toggle("Show all", key="prompt_all")
     # Read by the script from the page itself (a re-rendered script would not run again).
     together.toggle("Scroll together", key="scroll_together", help="Scroll both responses at once.")
+    expanded = expand.toggle(
+        "Show whole answers", key="expand_panes", help="Both responses at full length."
+    )
     st.html(_SYNC_JS, unsafe_allow_javascript=True)
     if reference:  # one click away, without a row of its own
         with ref.popover("Reference answer", width="stretch"):
             render(reference, raw=raw)
-    long_prompt = len(prompt) > LONG_PROMPT_CHARS or prompt.count("\n") > LONG_PROMPT_LINES
-    with st.container(border=True, height=160 if long_prompt else "content", key=prompt_key):
+    box_key = prompt_key or "prompt_box"
+    if long_prompt and not show_all:
+        st.html(bound_css(box_key, prompt_limit()))
+    with st.container(border=True, key=box_key):
         render(prompt, raw=raw)
-    height = pane_height(left, right)
     left_col, right_col = st.columns(2, gap="small")
     panes = ((left_col, "Response A", left, "pane_a"), (right_col, "Response B", right, "pane_b"))
     for column, title, text, key in panes:
+        st.html(bound_css(key, None if expanded else PANE_BOUND))
         with column:
             st.markdown(f"**{title}**")
-            with st.container(border=True, height=height, key=key):
+            with st.container(border=True, key=key):
                 render(text, raw=raw)
 
 
@@ -195,33 +212,36 @@ def score_grid(
     """One row per criterion, a 1..N radio per response. ``missing`` marks rows (criterion
     index, side) the last vote left empty; ``given`` pre-selects earlier scores."""
     st.html(GRID_CSS)
-    scale = list(range(rubric.scale_min, rubric.scale_max + 1))
-    header = st.columns([2, 3, 3])
-    header[1].html('<b class="sbs-grid-header">Response A</b>')
-    header[2].html('<b class="sbs-grid-header">Response B</b>')
-    for i, criterion in enumerate(rubric.criteria):
-        row = st.columns([2, 3, 3], vertical_alignment="center")
-        sides_missing = [letter for (j, letter) in sorted(missing) if j == i]
-        mark = (
-            f'<br><span class="sbs-missing">Score {" and ".join(sides_missing)}</span>'
-            if sides_missing
-            else ""
-        )
-        # The description is a hover away (a title, not a focusable "?" that would sit between
-        # the score rows in the Tab order) and always in the sidebar's guidelines.
-        row[0].html(
-            f'<b title="{html.escape(criterion.description)}">{html.escape(criterion.name)}</b>'
-            + mark
-        )
-        for col, side, letter in ((row[1], "left", "A"), (row[2], "right", "B")):
-            before = (given or {}).get(criterion.name, {}).get(letter)
-            col.radio(
-                f"{criterion.name} · {letter}",
-                scale,
-                index=scale.index(before) if before in scale else None,
-                horizontal=True,
-                key=key(i, side),
+    # One keyed box for the rows, whatever the radios' keys (Annotate's crit_…, My ratings'
+    # edit_…), so the compact layout applies on both pages.
+    with st.container(key=GRID_KEY):
+        scale = list(range(rubric.scale_min, rubric.scale_max + 1))
+        header = st.columns([2, 3, 3])
+        header[1].html('<b class="sbs-grid-header">Response A</b>')
+        header[2].html('<b class="sbs-grid-header">Response B</b>')
+        for i, criterion in enumerate(rubric.criteria):
+            row = st.columns([2, 3, 3], vertical_alignment="center")
+            sides_missing = [letter for (j, letter) in sorted(missing) if j == i]
+            mark = (
+                f'<br><span class="sbs-missing">Score {" and ".join(sides_missing)}</span>'
+                if sides_missing
+                else ""
             )
+            # The description is a hover away (a title, not a focusable "?" that would sit between
+            # the score rows in the Tab order) and always in the sidebar's guidelines.
+            row[0].html(
+                f'<b title="{html.escape(criterion.description)}">{html.escape(criterion.name)}</b>'
+                + mark
+            )
+            for col, side, letter in ((row[1], "left", "A"), (row[2], "right", "B")):
+                before = (given or {}).get(criterion.name, {}).get(letter)
+                col.radio(
+                    f"{criterion.name} · {letter}",
+                    scale,
+                    index=scale.index(before) if before in scale else None,
+                    horizontal=True,
+                    key=key(i, side),
+                )
 
 
 def read_scores(

@@ -1,4 +1,4 @@
-"""The evaluation card on top of the Results page: every layer of the study (text metrics,
+"""The evaluation card, the Results page's first tab: every layer of the study (text metrics,
 perplexity, benchmarks, judges, humans), base against each other system, each row with the
 difference and its paired interval over the items both were measured on."""
 
@@ -16,6 +16,13 @@ from sidebyside.analysis.provenance import (
     series_rows,
 )
 from sidebyside.analysis.report_models import StudyReport
+
+#: Each card column's width (px): together 880, so the whole card fits the Results page at
+#: 1366 px with the sidebar open (no column cut off); long cells wrap onto up to three lines.
+WIDTHS = dict(zip(HEADERS, (65, 160, 75, 80, 75, 115, 120, 90, 110), strict=True))
+#: Over 4rem, Streamlit's grid wraps a cell's text instead of cutting it; the header row is
+#: one line high.
+ROW_HEIGHT, HEADER_HEIGHT = 68, 40
 
 
 def _style(card_rows, frame: pd.DataFrame):
@@ -61,5 +68,12 @@ def render_results_card(report: StudyReport) -> None:
         )
         return
     frame = pd.DataFrame(card_cells(card), columns=HEADERS)
-    st.dataframe(_style(card.rows, frame), hide_index=True, width="stretch")
+    st.dataframe(
+        _style(card.rows, frame),
+        hide_index=True,
+        width="stretch",
+        row_height=ROW_HEIGHT,
+        height=HEADER_HEIGHT + ROW_HEIGHT * len(frame),  # every row, no inner scroll
+        column_config={name: st.column_config.TextColumn(width=w) for name, w in WIDTHS.items()},
+    )
     st.caption(" ".join(card.notes))
