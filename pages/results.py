@@ -40,6 +40,7 @@ from sidebyside.analysis.report_models import (
     StudyReport,
     WinRate,
 )
+from sidebyside.analysis.small_samples import too_few_overlap
 from sidebyside.analysis.verdicts import scores_by_system
 from sidebyside.analysis.winrates import honest_ci
 from sidebyside.foundation.errors import InputError
@@ -174,23 +175,23 @@ def human_tab(report: StudyReport, dist: pd.DataFrame) -> None:
     agr = h.agreement
     if note := agreement_note(agr):  # too few pairs rated twice (ui.small_samples)
         st.warning(note)
+    few = too_few_overlap(agr.n_overlap)  # then no tile or row shows a bare figure
+
+    def tile(value: float | None, fmt: str) -> str:
+        return "—" if value is None else "too few" if few else format(value, fmt)
+
     pref = agr.krippendorff_alpha.preference
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Ratings", h.n_ratings)
-    c2.metric(
-        "Krippendorff's α (preference)",
-        "—" if pref is None or pref.alpha is None else f"{pref.alpha:.3f}",
-    )
-    c3.metric("Fleiss' κ", "—" if agr.fleiss_kappa is None else f"{agr.fleiss_kappa:.3f}")
-    c4.metric(
-        "Percent agreement",
-        "—" if agr.percent_agreement is None else f"{agr.percent_agreement:.1%}",
-    )
+    c2.metric("Krippendorff's α (preference)", tile(pref and pref.alpha, ".3f"), help=few)
+    c3.metric("Fleiss' κ", tile(agr.fleiss_kappa, ".3f"), help=few)
+    c4.metric("Percent agreement", tile(agr.percent_agreement, ".1%"), help=few)
     if pref is not None:
-        st.caption(f"Reading: {pref.reading}")
+        st.caption(f"Reading: {few or pref.reading}")
     rows = [
-        {"measure": name, "level": level, "alpha": a.alpha, "ci_low": a.ci_low,
-         "ci_high": a.ci_high, "units": a.n_units}
+        {"measure": name, "level": level, "alpha": None if few else a.alpha,
+         "ci_low": None if few else a.ci_low, "ci_high": None if few else a.ci_high,
+         "units": a.n_units, "note": few or ""}
         for name, level, a in alpha_levels(agr.krippendorff_alpha)
         if a is not None
     ]  # fmt: skip

@@ -54,6 +54,8 @@ def test_five_level_votes_with_shortcuts_then_export(tmp_path):
     with serve_app(db_url, tmp_path / "streamlit.log") as url, chromium(tmp_path / "p") as page:
         log_in(page, url, "annotator2", "demo")
         page.get_by_text("0 rated · about 30 left for you").wait_for()
+        # the progress line is drawn before the form: wait for the buttons (CI, under load)
+        page.get_by_role("button", name="B is much better").wait_for()
         for label in ("A is much better", "A is better", "Tie", "B is better", "B is much better"):
             assert page.get_by_role("button", name=label).count() == 1
         for n, (key, _) in enumerate(VOTES, start=1):

@@ -158,3 +158,9 @@ def test_the_results_page_warns_on_too_few_for_agreement(engine):
     assert any(w.startswith(f"Agreement: {FEW} pairs rated by at least two") for w in warnings)
     shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)
     assert FEW in shown  # each annotator's agreement in the annotators table
+    # the tiles and the alpha table put the words where a bare figure would be
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Percent agreement"] == "too few"
+    assert all(v in ("too few", "—") for k, v in tiles.items() if k != "Ratings"), tiles
+    alphas = next(df.value for df in at.dataframe if "alpha" in df.value.columns)
+    assert alphas["alpha"].isna().all() and (alphas["note"] == FEW).all()
