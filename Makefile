@@ -7,6 +7,9 @@ PORT ?= 8501
 # torch for the test extras; CI pins the CPU build that is on local disk. Override on a GPU box,
 # e.g. `make test TORCH_SPEC=torch`, to let pip pick the CUDA build.
 TORCH_SPEC ?= torch==2.13.0
+# pytest-xdist: one worker per core; a module's tests stay together, the browser tests share
+# one worker (tests/conftest.py). `make test PYTEST_PAR=` runs them in one process.
+PYTEST_PAR ?= -n auto --dist loadgroup
 
 .PHONY: run test test-fast install install-dev lint bench clean-db
 
@@ -28,12 +31,12 @@ run: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PAR)
 
 test-fast: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q $(PYTEST_PAR) -m "not slow and not browser"
 
 lint: install-dev
 	$(BIN)/ruff check .

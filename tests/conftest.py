@@ -20,6 +20,31 @@ ROOT = Path(__file__).resolve().parent.parent
 #: throwaway cluster and sets it): every database test then runs twice, on a fresh SQLite file
 #: and on PostgreSQL (its tables are dropped first).
 PG_URL = os.environ.get("SIDEBYSIDE_TEST_POSTGRES_URL")
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """A database of its own for one pytest-xdist worker (``sidebyside_test_gw1``), made on
+    first use, so that two workers never empty each other's tables mid-test."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if found.first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+if PG_URL and (WORKER := os.environ.get("PYTEST_XDIST_WORKER")):
+    PG_URL = _worker_database(PG_URL, WORKER)
+    # test modules that read the variable themselves (the nginx and two-server tests) too
+    os.environ["SIDEBYSIDE_TEST_POSTGRES_URL"] = PG_URL
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
@@ -80,3 +105,13 @@ def study_with_pairs(session: Session):
     study = create_study(session, name="s", k=2, seed=1)
     import_sources(session, study=study, sources=[("o.csv", make_long_csv(20))])
     return study
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n auto --dist loadgroup``): a module's tests
+    stay on one worker, so a module's server or model is built once; and every browser test
+    shares one worker, so two headless Chromiums and their servers never compete for the
+    cores and push each other past their waits."""
+    for item in items:
+        group = "browser" if item.get_closest_marker("browser") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -268,9 +268,16 @@ IMPORTABLE = [
 _FORK_EACH = textwrap.dedent(
     """
     import os, sys, traceback
+    # Third-party libraries load once in the parent (the check is about our own modules'
+    # imports); the heavy ones too, or each fork pays seconds for torch and transformers.
     for lib in ("numpy", "pandas", "scipy.stats", "sqlmodel", "sqlalchemy", "pydantic",
-                "typer", "streamlit", "httpx", "sklearn"):
-        __import__(lib)
+                "typer", "streamlit", "httpx", "sklearn", "altair", "statsmodels.api",
+                "openai", "anthropic", "torch", "transformers", "peft", "sacrebleu",
+                "rouge_score.rouge_scorer", "krippendorff", "alembic", "rich"):
+        try:
+            __import__(lib)
+        except ImportError:  # an optional extra that is not installed
+            pass
     failed = []
     for name in sys.argv[1:]:
         pid = os.fork()

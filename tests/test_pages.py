@@ -233,6 +233,7 @@ def test_annotate_page_reveals_no_system(world):
         assert secret not in sent
     allowed = re.compile(
         r"^(study|rate|skip|vote_bar|raw_\d+|scroll_together|pane_a|pane_b|top_\d+_\d+"
+        r"|expand_panes|prompt_box|prompt_all|score_grid"
         r"|crit_\d+_(left|right)_\d+|comment_\d+|vote_(A|B|tie)"
         r"|skip_reason_\d+|skip_detail_\d+|FormSubmitter:skip-Skip this pair)$"
     )
@@ -544,7 +545,7 @@ def test_my_ratings_page_is_blind_and_edits_with_history(world):
         assert secret not in sent
     allowed = re.compile(
         r"^(my_study|my_pick|my_search|my_pref|my_category|my_dates|edit|edit_raw_\d+"
-        r"|scroll_together|pane_a|pane_b"
+        r"|scroll_together|pane_a|pane_b|expand_panes|prompt_box|prompt_all|score_grid"
         r"|edit_\d+_(left|right)_\d+|edit_comment_\d+"
         r"|edit_pref_\d+|FormSubmitter:edit-Save changes)$"
     )
