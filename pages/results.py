@@ -23,6 +23,8 @@ from sidebyside.analysis.report_md import (
     VERDICT_NAMES,
     alpha_levels,
     annotator_cells,
+    calibration_cells,
+    fmt,
     headline_cells,
     lc_absent,
     lc_cells,
@@ -327,18 +329,24 @@ def agreement_chart(rows: list[JudgeAgreement]) -> alt.Chart:
     )
 
 
+def calibration_frame(report: StudyReport) -> pd.DataFrame:
+    """The judges' calibration figures as the reports label them, a row per figure and a
+    column per judge: judges are few and figures many (a row per judge ran 3,300 px wide).
+    The matrix and the score correlations are drawn apart."""
+    cells = {key: calibration_cells(j.calibration) for key, j in report.judges.items()}
+    first = next(iter(cells.values()))
+    data = {"figure": [label for label, _ in first]}
+    for key, rows in cells.items():
+        data[key] = [value if isinstance(value, str) else fmt(value) for _, value in rows]
+    return pd.DataFrame(data)
+
+
 def judges_tab(report: StudyReport) -> None:
     if not report.judges:
         st.info("No judge verdicts yet: run `sidebyside judge` or import some.")
         return
-    rows = [  # the calibration's single figures; the matrix and correlations are drawn apart
-        {
-            "judge": key,
-            **j.calibration.model_dump(exclude={"confusion_matrix", "score_correlation"}),
-        }
-        for key, j in report.judges.items()
-    ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.markdown("**Calibration** (can each judge be trusted?)")
+    fitted_dataframe(calibration_frame(report))
     cmp = report.judge_comparison
     if cmp:
         st.markdown("**Judges compared** (agreement with the human majority)")

@@ -73,7 +73,15 @@ def test_results_page_renders_every_tab(world):
     [ppi] = [f for f in frames if "PPI win rate A" in f.columns]
     assert len(ppi) == 3 and set(ppi["why absent"]) == {NOTHING_TO_ADD}
     assert any("judge" in f.columns and "ci_low_no_ties" in f.columns for f in frames)
-    assert any("agreement_with_majority" in f.columns for f in frames)
+    # calibration: a row per figure, a column per judge, figures as the reports write them
+    [cal] = [f for f in frames if "figure" in f.columns]
+    assert list(cal.columns) == ["figure", "openai:gpt"]
+    shown = dict(zip(cal["figure"], cal["openai:gpt"], strict=True))
+    assert shown["pairs judged"] == "18" and shown["pairs also rated by humans"] == "18"
+    assert shown["agreement with human majority"] == "too few to say (n = 18)"
+    assert shown["unparsed rate"] == "0.000" and shown["tie rate"] == "0.500"
+    # missing PPI figures read as the reports' dash, not the grid's None
+    assert set(ppi["PPI win rate A"]) == {"—"}
     assert any("annotator" in f.columns and "agreement" in f.columns for f in frames)
     assert len(at.get("download_button")) == 3
 

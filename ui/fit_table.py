@@ -11,6 +11,8 @@ import math
 import pandas as pd
 import streamlit as st
 
+from sidebyside.analysis.report_md import fmt
+
 #: The width (px) a table may take: the Results page's main column at 1366 px, sidebar open.
 PAGE_PX = 860
 #: Rough pixels per character of the grid's font, and a cell's padding.
@@ -74,6 +76,34 @@ def fitted(frame: pd.DataFrame, *, page_px: int = PAGE_PX) -> dict:
     return {"column_config": config, "row_height": WRAP_ROW_PX}
 
 
+def dashed_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its missing cells as "—", as the reports write them (the grid writes a
+    grey "None", which reads like a value). Only columns that hold a missing cell become text;
+    the others stay numbers the grid sorts and formats.
+
+    A count with a gap (pandas keeps it as floats) is written as whole numbers again:
+
+    >>> frame = pd.DataFrame({"a": [0.5, None], "n": [3, None], "b": [1, 2]})
+    >>> dashed_missing(frame).to_dict("list")
+    {'a': ['0.500', '—'], 'n': ['3', '—'], 'b': [1, 2]}
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = list(out[column])
+        if not any(_missing(v) for v in values):
+            continue
+        present = [v for v in values if not _missing(v)]
+        whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
+        out[column] = ["—" if _missing(v) else fmt(int(v) if whole else v) for v in values]
+    return out
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def fitted_dataframe(frame: pd.DataFrame, **kwargs) -> None:
-    """``st.dataframe(frame, hide_index=True, width="stretch")``, fitted to the page."""
+    """``st.dataframe(frame, hide_index=True, width="stretch")``, fitted to the page, with
+    missing cells as "—"."""
+    frame = dashed_missing(frame)
     st.dataframe(frame, hide_index=True, width="stretch", **fitted(frame), **kwargs)
