@@ -346,7 +346,8 @@ def judges_tab(report: StudyReport) -> None:
         st.info("No judge verdicts yet: run `sidebyside judge` or import some.")
         return
     st.markdown("**Calibration** (can each judge be trusted?)")
-    fitted_dataframe(calibration_frame(report))
+    calibration = calibration_frame(report)
+    fitted_dataframe(calibration, height=35 * (len(calibration) + 1) + 3)  # every row, no scroll
     cmp = report.judge_comparison
     if cmp:
         st.markdown("**Judges compared** (agreement with the human majority)")
