@@ -346,8 +346,7 @@ def judges_tab(report: StudyReport) -> None:
         st.info("No judge verdicts yet: run `sidebyside judge` or import some.")
         return
     st.markdown("**Calibration** (can each judge be trusted?)")
-    calibration = calibration_frame(report)
-    fitted_dataframe(calibration, height=35 * (len(calibration) + 1) + 3)  # every row, no scroll
+    fitted_dataframe(calibration_frame(report), all_rows=True)
     cmp = report.judge_comparison
     if cmp:
         st.markdown("**Judges compared** (agreement with the human majority)")

@@ -19,6 +19,8 @@ PAGE_PX = 860
 _CHAR_PX, _PAD_PX = 7.4, 18
 #: Wrapped rows: up to three lines of text.
 WRAP_ROW_PX, MAX_LINES = 68, 3
+#: The grid's own row (and header) height.
+ROW_PX = 35
 #: The most a column keeps for its header when the table is squeezed.
 HEADER_PX = 120
 
@@ -89,21 +91,24 @@ def dashed_missing(frame: pd.DataFrame) -> pd.DataFrame:
     """
     out = frame.copy()
     for column in out.columns:
-        values = list(out[column])
-        if not any(_missing(v) for v in values):
+        missing = out[column].isna()
+        if not missing.any():
             continue
-        present = [v for v in values if not _missing(v)]
-        whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
-        out[column] = ["—" if _missing(v) else fmt(int(v) if whole else v) for v in values]
+        present = out[column][~missing]
+        whole = all(isinstance(v, float) and v.is_integer() for v in present)
+        out[column] = [
+            fmt(None) if gap else fmt(int(v) if whole else v)
+            for v, gap in zip(out[column], missing, strict=True)
+        ]
     return out
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def fitted_dataframe(frame: pd.DataFrame, **kwargs) -> None:
+def fitted_dataframe(frame: pd.DataFrame, *, all_rows: bool = False, **kwargs) -> None:
     """``st.dataframe(frame, hide_index=True, width="stretch")``, fitted to the page, with
-    missing cells as "—"."""
+    missing cells as "—"; ``all_rows`` makes it tall enough for every row (no inner scroll),
+    at the row height the fit chose."""
     frame = dashed_missing(frame)
-    st.dataframe(frame, hide_index=True, width="stretch", **fitted(frame), **kwargs)
+    args = fitted(frame)
+    if all_rows:
+        args["height"] = args.get("row_height", ROW_PX) * len(frame) + ROW_PX + 3  # + header
+    st.dataframe(frame, hide_index=True, width="stretch", **args, **kwargs)
